@@ -1,0 +1,28 @@
+# Set-up and entry points. `make demo` and `make test` work on a fresh machine: they create the
+# virtual environment, install torch (exact pin: a local CPU wheel here; a looser pin pulls CUDA),
+# install motionworld in editable mode, then run.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install demo test clean
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/motionworld validate scenes/garden/scene.yaml scenes/plaza/scene.yaml
+	$(BIN)/motionworld render scenes/garden/scene.yaml --preview-tracks -o demo.mp4
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) demo.mp4 .pytest_cache

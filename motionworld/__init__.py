@@ -1,0 +1,19 @@
+"""motionworld: walk into a still image. Controls -> camera -> point tracks -> video model -> frames."""
+from .errors import MotionWorldError, SceneError
+from .geometry import paths
+from .geometry.actions import actions_to_c2w, parse_actions
+from .geometry.camera import Camera, look_at, pose_from_ypr
+from .geometry.object_path import ObjectKeyframe, ObjectPath
+from .geometry.path_io import load_path_file, save_nerfstudio
+from .geometry.paths import CameraPath, Keyframe
+from .geometry.rig import CameraRig, ControlCommand
+from .geometry.trackfield import TrackField, TrackResult
+from .scene import Scene, check_scene, load_scene
+from .world import World
+
+__version__ = "0.1.0"
+
+__all__ = ["MotionWorldError", "SceneError", "paths", "actions_to_c2w", "parse_actions", "Camera", "look_at",
+           "pose_from_ypr", "ObjectKeyframe", "ObjectPath", "load_path_file", "save_nerfstudio", "CameraPath",
+           "Keyframe", "CameraRig", "ControlCommand", "TrackField", "TrackResult", "Scene", "check_scene",
+           "load_scene", "World"]

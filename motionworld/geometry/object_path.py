@@ -1,0 +1,77 @@
+"""Rigid motion of a scene object over time, in world units.
+
+Keyframes give a translation offset and a rotation (yaw, pitch, roll in degrees, same axes as the
+camera) relative to where the object is in the first frame. Rotation turns the object about its
+pivot (by default the centroid of its lifted first-frame points). Before the first keyframe and,
+unless looping, after the last, the object holds the nearest keyframe's pose.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from scipy.interpolate import CubicSpline
+from scipy.spatial.transform import Rotation, RotationSpline, Slerp
+
+from .camera import rotation_from_ypr
+
+
+@dataclass(frozen=True)
+class ObjectKeyframe:
+    t: float
+    position: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    rotation_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+
+class ObjectPath:
+    def __init__(self, keyframes: Sequence[ObjectKeyframe], loop: bool = False, interpolation: str = "cubic"):
+        if not keyframes:
+            raise ValueError("an object path needs at least one keyframe")
+        self.keyframes = list(keyframes)
+        self.loop = bool(loop)
+        self.times = np.array([k.t for k in keyframes], dtype=float)
+        if np.any(np.diff(self.times) <= 0):
+            raise ValueError("object keyframe times must be strictly increasing")
+        positions = np.array([k.position for k in keyframes], dtype=float)
+        rotations = Rotation.concatenate([rotation_from_ypr(*k.rotation_deg) for k in keyframes])
+        self._constant = len(keyframes) == 1
+        if self._constant:
+            self._pos = lambda t: np.repeat(positions[:1], len(t), axis=0)
+            self._rot = lambda t: Rotation.concatenate([rotations[0]] * len(t))
+            return
+        if interpolation == "cubic" and len(keyframes) >= 3:
+            periodic = self.loop and np.allclose(positions[0], positions[-1])
+            self._pos = CubicSpline(self.times, positions, axis=0, bc_type="periodic" if periodic else "natural")
+            self._rot = RotationSpline(self.times, rotations)
+        elif interpolation in ("cubic", "linear"):
+            self._pos = lambda t: np.stack([np.interp(t, self.times, positions[:, i]) for i in range(3)], -1)
+            self._rot = Slerp(self.times, rotations)
+        else:
+            raise ValueError(f"unknown interpolation {interpolation!r} (cubic or linear)")
+
+    @classmethod
+    def static(cls) -> "ObjectPath":
+        return cls([ObjectKeyframe(0.0)])
+
+    @classmethod
+    def linear(cls, offset, seconds: float, loop: bool = False) -> "ObjectPath":
+        return cls([ObjectKeyframe(0.0), ObjectKeyframe(seconds, tuple(offset))], loop=loop, interpolation="linear")
+
+    def _local_time(self, t: np.ndarray) -> np.ndarray:
+        t0, t1 = self.times[0], self.times[-1]
+        if self.loop and t1 > t0:
+            return t0 + np.mod(t - t0, t1 - t0)
+        return np.clip(t, t0, t1)
+
+    def matrices(self, times, pivot=(0.0, 0.0, 0.0)) -> np.ndarray:
+        """World-space transforms [T,4,4]: X' = R (X - pivot) + pivot + offset."""
+        t = self._local_time(np.atleast_1d(np.asarray(times, dtype=float)))
+        R = self._rot(t).as_matrix()
+        p = np.asarray(self._pos(t), dtype=float).reshape(len(t), 3)
+        pivot = np.asarray(pivot, dtype=float)
+        out = np.zeros((len(t), 4, 4))
+        out[:, :3, :3] = R
+        out[:, :3, 3] = pivot - np.einsum("tij,j->ti", R, pivot) + p
+        out[:, 3, 3] = 1.0
+        return out

@@ -1,0 +1,204 @@
+"""Camera-path files: nerfstudio camera_path.json (read/write), RealEstate10K and COLMAP images.txt.
+
+Every importer returns a CameraPath in OpenCV axes. nerfstudio stores camera_to_world in OpenGL
+axes (x right, y up, z back) as 16 row-major floats and a vertical fov in degrees; RealEstate10K
+lines hold a timestamp in microseconds, normalised intrinsics and a row-major 3x4 world-to-camera
+matrix; COLMAP images.txt holds world-to-camera (qw qx qy qz, tx ty tz) per image, two lines per
+image. Files with no timing (COLMAP) are played at `fps` in image-name order.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from ..errors import PathFileError
+from .camera import CV_TO_GL, invert_pose, make_pose
+from .paths import FPS, CameraPath, Keyframe
+
+
+def _fail(path: Path, line: int | None, message: str) -> PathFileError:
+    where = f"{path.name}:{line}" if line is not None else path.name
+    return PathFileError(f"{where}: {message}")
+
+
+def _finite(path: Path, line: int | None, values: np.ndarray, what: str) -> np.ndarray:
+    if not np.all(np.isfinite(values)):
+        raise _fail(path, line, f"{what} has a non-finite number")
+    return values
+
+
+def _rigid(path: Path, line: int | None, R: np.ndarray) -> None:
+    if abs(np.linalg.det(R) - 1.0) > 1e-3 or not np.allclose(R @ R.T, np.eye(3), atol=1e-3):
+        raise _fail(path, line, "rotation part is not a rotation matrix")
+
+
+# --- nerfstudio --------------------------------------------------------------------------------
+def load_nerfstudio(path: str | Path, interpolation: str = "cubic") -> CameraPath:
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError) as e:
+        raise _fail(path, None, f"cannot read: {e}") from None
+    except json.JSONDecodeError as e:
+        raise _fail(path, e.lineno, f"invalid JSON: {e.msg}") from None
+    entries = data.get("camera_path") if isinstance(data, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise _fail(path, None, "camera_path: expected a non-empty list of cameras")
+    seconds = data.get("seconds")
+    fps = data.get("fps")
+    if isinstance(seconds, (int, float)) and seconds > 0 and len(entries) > 1:
+        dt = seconds / len(entries)  # ns-render plays len(path) frames over `seconds`
+    elif isinstance(fps, (int, float)) and fps > 0:
+        dt = 1.0 / fps
+    else:
+        dt = 1.0 / FPS
+    keys = []
+    for i, cam in enumerate(entries):
+        try:
+            m = np.asarray(cam["camera_to_world"], dtype=float).reshape(-1)
+        except (KeyError, TypeError, ValueError):
+            raise _fail(path, None, f"camera_path[{i}].camera_to_world: expected 16 numbers") from None
+        if m.size not in (12, 16):
+            raise _fail(path, None, f"camera_path[{i}].camera_to_world: expected 16 numbers, got {m.size}")
+        m = _finite(path, None, m, f"camera_path[{i}].camera_to_world")
+        c2w = np.eye(4)
+        c2w[: m.size // 4] = m.reshape(-1, 4)
+        _rigid(path, None, c2w[:3, :3])
+        fov = cam.get("fov")
+        if fov is not None and not (isinstance(fov, (int, float)) and 0 < fov < 180):
+            raise _fail(path, None, f"camera_path[{i}].fov: expected degrees in (0, 180), got {fov!r}")
+        # render_time is a dynamic scene's normalised time, not playback time: not used here.
+        keys.append(Keyframe(i * dt, c2w @ CV_TO_GL, fov))
+    return CameraPath.from_keyframes(keys, interpolation)
+
+
+def save_nerfstudio(path: str | Path, camera_path: CameraPath, width: int, height: int,
+                    fov_deg: float, fps: float = FPS, seconds: float | None = None) -> None:
+    """Write one camera per video frame, in the layout nerfstudio's ns-render reads."""
+    c2w, fov = camera_path.frames(fps, seconds, default_fov=fov_deg)
+    cams = [{"camera_to_world": (c @ CV_TO_GL).reshape(-1).tolist(), "fov": float(f), "aspect": width / height}
+            for c, f in zip(c2w, fov)]
+    data = {"camera_type": "perspective", "render_height": int(height), "render_width": int(width),
+            "fps": fps, "seconds": len(cams) / fps, "camera_path": cams}
+    Path(path).write_text(json.dumps(data, indent=1))
+
+
+# --- RealEstate10K -----------------------------------------------------------------------------
+def load_realestate10k(path: str | Path, interpolation: str = "cubic") -> tuple[CameraPath, np.ndarray]:
+    """Returns the path and the per-frame normalised intrinsics [T, 4] (fx, fy, cx, cy)."""
+    path = Path(path)
+    try:
+        lines = path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise _fail(path, None, f"cannot read: {e}") from None
+    keys, intr = [], []
+    t0 = None
+    for lineno, line in enumerate(lines, start=1):
+        fields = line.split()
+        if not fields or (lineno == 1 and len(fields) == 1):  # first line: the video's URL
+            continue
+        if len(fields) != 19:
+            raise _fail(path, lineno, f"expected 19 numbers (timestamp, fx fy cx cy, 0 0, 3x4 w2c), got {len(fields)}")
+        try:
+            values = np.array([float(f) for f in fields])
+        except ValueError:
+            raise _fail(path, lineno, "expected numbers") from None
+        values = _finite(path, lineno, values, "line")
+        t_us = values[0]
+        t0 = t_us if t0 is None else t0
+        w2c = np.eye(4)
+        w2c[:3] = values[7:].reshape(3, 4)
+        _rigid(path, lineno, w2c[:3, :3])
+        intr.append(values[1:5])
+        keys.append(Keyframe((t_us - t0) * 1e-6, invert_pose(w2c), None))
+        if len(keys) > 1 and keys[-1].t <= keys[-2].t:
+            raise _fail(path, lineno, "timestamps must increase")
+    if not keys:
+        raise _fail(path, None, "no camera lines found")
+    return CameraPath.from_keyframes(keys, interpolation), np.array(intr)
+
+
+def save_realestate10k(path: str | Path, camera_path: CameraPath, K: np.ndarray, width: int, height: int,
+                       fps: float = FPS, url: str = "motionworld") -> None:
+    c2w, _ = camera_path.frames(fps)
+    fx, fy, cx, cy = K[0, 0] / width, K[1, 1] / height, (K[0, 2] + 0.5) / width, (K[1, 2] + 0.5) / height
+    rows = [url]
+    for i, c in enumerate(c2w):
+        w2c = invert_pose(c)[:3].reshape(-1)
+        nums = [f"{round(i * 1e6 / fps)}", *(f"{v:.9g}" for v in (fx, fy, cx, cy)), "0", "0", *(f"{v:.12g}" for v in w2c)]
+        rows.append(" ".join(nums))
+    Path(path).write_text("\n".join(rows) + "\n")
+
+
+# --- COLMAP ------------------------------------------------------------------------------------
+def load_colmap_images(path: str | Path, fps: float = FPS, interpolation: str = "cubic") -> CameraPath:
+    path = Path(path)
+    try:
+        lines = path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise _fail(path, None, f"cannot read: {e}") from None
+    images = []
+    expect_points = False
+    for lineno, line in enumerate(lines, start=1):
+        if line.startswith("#"):
+            continue
+        if expect_points:  # the POINTS2D line after each image line (may be empty)
+            expect_points = False
+            continue
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) < 10:
+            raise _fail(path, lineno, "expected IMAGE_ID QW QX QY QZ TX TY TZ CAMERA_ID NAME")
+        try:
+            q = np.array([float(v) for v in fields[1:5]])
+            t = np.array([float(v) for v in fields[5:8]])
+        except ValueError:
+            raise _fail(path, lineno, "quaternion and translation must be numbers") from None
+        _finite(path, lineno, np.concatenate([q, t]), "pose")
+        if np.linalg.norm(q) < 1e-9:
+            raise _fail(path, lineno, "quaternion is zero")
+        R = Rotation.from_quat(q, scalar_first=True).as_matrix()
+        images.append((" ".join(fields[9:]), invert_pose(make_pose(R, t))))
+        expect_points = True
+    if not images:
+        raise _fail(path, None, "no images found")
+    images.sort(key=lambda item: item[0])
+    return CameraPath.from_keyframes([Keyframe(i / fps, c2w) for i, (_, c2w) in enumerate(images)], interpolation)
+
+
+def save_colmap_images(path: str | Path, camera_path: CameraPath, fps: float = FPS) -> None:
+    c2w, _ = camera_path.frames(fps)
+    rows = ["# Image list with two lines of data per image:",
+            "#   IMAGE_ID, QW, QX, QY, QZ, TX, TY, TZ, CAMERA_ID, NAME", "#   POINTS2D[] as (X, Y, POINT3D_ID)"]
+    for i, c in enumerate(c2w):
+        w2c = invert_pose(c)
+        q = Rotation.from_matrix(w2c[:3, :3]).as_quat(scalar_first=True)
+        rows.append(" ".join([str(i + 1), *(f"{v:.12g}" for v in q), *(f"{v:.12g}" for v in w2c[:3, 3]), "1", f"frame_{i:05d}.png"]))
+        rows.append("")
+    Path(path).write_text("\n".join(rows) + "\n")
+
+
+# --- dispatch ----------------------------------------------------------------------------------
+def load_path_file(path: str | Path, fps: float = FPS) -> CameraPath:
+    """Guess the format from the name and content: .json = nerfstudio, images.txt = COLMAP,
+    other .txt = RealEstate10K."""
+    path = Path(path)
+    if not path.is_file():
+        raise PathFileError(f"{path}: camera path file not found")
+    if path.suffix.lower() == ".json":
+        return load_nerfstudio(path)
+    if path.suffix.lower() == ".txt":
+        text = path.read_text(errors="replace")
+        if path.name.lower().startswith("images") or "IMAGE_ID" in text[:400]:
+            return load_colmap_images(path, fps)
+        return load_realestate10k(path)[0]
+    raise PathFileError(f"{path}: unknown camera path format (use nerfstudio .json, RealEstate10K .txt or COLMAP images.txt)")
+
+
+def fov_from_normalised_fy(fy_norm: float) -> float:
+    return math.degrees(2.0 * math.atan(0.5 / fy_norm))

@@ -1,0 +1,298 @@
+"""Camera paths: c2w pose (OpenCV axes) and vertical field of view as functions of time.
+
+A path is relative: `World` places its first pose on the scene's start camera. Keyframed paths
+interpolate positions with a cubic spline and orientations with scipy's RotationSpline. Primitives
+(dolly, truck, pedestal, pan, tilt, roll, orbit, dolly-zoom, look-at, hold) are keyframed paths that
+start at the identity pose. `a.then(b)` (or `a + b`) continues `b` from where `a` ends.
+
+Field of view: NaN means "the scene's own fov"; `sample(times, default_fov)` fills it in.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+from scipy.interpolate import CubicSpline
+from scipy.spatial.transform import Rotation, RotationSpline, Slerp
+
+from .camera import invert_pose, look_at, make_pose, rotation_from_ypr
+
+FPS = 16
+
+Evaluator = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class Keyframe:
+    t: float
+    c2w: np.ndarray
+    fov_deg: float | None = None
+
+
+class CameraPath:
+    """A camera trajectory over [0, duration] seconds."""
+
+    def __init__(self, duration: float, evaluate: Evaluator):
+        if not np.isfinite(duration) or duration < 0:
+            raise ValueError(f"path duration must be finite and >= 0, got {duration}")
+        self.duration = float(duration)
+        self._evaluate = evaluate
+
+    # --- evaluation -------------------------------------------------------------------------
+    def sample(self, times, default_fov: float = np.nan) -> tuple[np.ndarray, np.ndarray]:
+        """Poses [T,4,4] and vertical fovs [T] at `times` (clamped to the path's span)."""
+        t = np.clip(np.atleast_1d(np.asarray(times, dtype=float)), 0.0, self.duration)
+        c2w, fov = self._evaluate(t)
+        fov = np.where(np.isnan(fov), default_fov, fov)
+        return c2w, fov
+
+    def pose(self, t: float) -> np.ndarray:
+        return self.sample([t])[0][0]
+
+    @property
+    def start_pose(self) -> np.ndarray:
+        return self.pose(0.0)
+
+    @property
+    def end_pose(self) -> np.ndarray:
+        return self.pose(self.duration)
+
+    def frame_times(self, fps: float = FPS, seconds: float | None = None) -> np.ndarray:
+        """Video frame times 0, 1/fps, ... up to `seconds` (default: the path's duration)."""
+        seconds = self.duration if seconds is None else seconds
+        return np.arange(int(np.floor(seconds * fps + 1e-9)) + 1) / fps
+
+    def frames(self, fps: float = FPS, seconds: float | None = None, default_fov: float = np.nan):
+        return self.sample(self.frame_times(fps, seconds), default_fov)
+
+    # --- composition ------------------------------------------------------------------------
+    def transformed(self, T: np.ndarray) -> "CameraPath":
+        """The same path moved rigidly: every pose left-multiplied by T."""
+        T = np.asarray(T, dtype=float)
+        inner = self._evaluate
+
+        def evaluate(t):
+            c2w, fov = inner(t)
+            return T @ c2w, fov
+
+        return CameraPath(self.duration, evaluate)
+
+    def rebased(self, start_pose: np.ndarray) -> "CameraPath":
+        """The same relative motion, starting at `start_pose`."""
+        return self.transformed(np.asarray(start_pose) @ invert_pose(self.start_pose))
+
+    def then(self, other: "CameraPath") -> "CameraPath":
+        first, second = self, other.rebased(self.end_pose)
+        split = first.duration
+
+        def evaluate(t):
+            c2w = np.empty((len(t), 4, 4))
+            fov = np.empty(len(t))
+            a = t <= split
+            if a.any():
+                c2w[a], fov[a] = first._evaluate(t[a])
+            if (~a).any():
+                c2w[~a], fov[~a] = second._evaluate(np.clip(t[~a] - split, 0.0, second.duration))
+            return c2w, fov
+
+        return CameraPath(first.duration + second.duration, evaluate)
+
+    __add__ = then
+
+    @staticmethod
+    def concat(paths: Sequence["CameraPath"]) -> "CameraPath":
+        if not paths:
+            raise ValueError("concat needs at least one path")
+        out = paths[0]
+        for p in paths[1:]:
+            out = out.then(p)
+        return out
+
+    def constant_speed(self, samples_per_second: int = 200) -> "CameraPath":
+        """Same geometry and duration, re-timed so the camera moves at constant speed.
+
+        Speed is measured by position arc length; a path that does not translate is re-timed by
+        rotation angle instead (so a pan turns at a constant rate).
+        """
+        n = max(int(self.duration * samples_per_second), 200)
+        t = np.linspace(0.0, self.duration, n + 1)
+        c2w, _ = self._evaluate(t)
+        step = np.linalg.norm(np.diff(c2w[:, :3, 3], axis=0), axis=1)
+        if step.sum() < 1e-9:
+            rots = Rotation.from_matrix(c2w[:, :3, :3])
+            step = (rots[1:] * rots[:-1].inv()).magnitude()
+        if step.sum() < 1e-12:
+            return self
+        s = np.concatenate([[0.0], np.cumsum(step)]) / step.sum()
+        s, keep = np.unique(s, return_index=True)
+        t_of_s = t[keep]
+        inner, duration = self._evaluate, self.duration
+
+        def evaluate(tau):
+            return inner(np.interp(tau / max(duration, 1e-12), s, t_of_s))
+
+        return CameraPath(self.duration, evaluate)
+
+    # --- construction -----------------------------------------------------------------------
+    @classmethod
+    def from_keyframes(cls, keyframes: Sequence[Keyframe], interpolation: str = "cubic") -> "CameraPath":
+        """Interpolate keyframes (times strictly increasing). `interpolation`: cubic | linear."""
+        if len(keyframes) == 0:
+            raise ValueError("a keyframed path needs at least one keyframe")
+        times = np.array([k.t for k in keyframes], dtype=float)
+        if np.any(np.diff(times) <= 0):
+            raise ValueError("keyframe times must be strictly increasing")
+        c2ws = np.stack([np.asarray(k.c2w, dtype=float) for k in keyframes])
+        fovs = np.array([np.nan if k.fov_deg is None else k.fov_deg for k in keyframes], dtype=float)
+        if np.isnan(fovs).any() and not np.isnan(fovs).all():
+            raise ValueError("give fov_deg on every keyframe or on none")
+        t0 = times[0]
+        local = times - t0
+        if len(keyframes) == 1:
+            def evaluate(t):
+                return np.repeat(c2ws[:1], len(t), axis=0), np.full(len(t), fovs[0])
+
+            return cls(0.0, evaluate)
+
+        rots = Rotation.from_matrix(c2ws[:, :3, :3])
+        positions = c2ws[:, :3, 3]
+        if interpolation == "cubic" and len(keyframes) >= 3:
+            pos_fn = CubicSpline(local, positions, axis=0, bc_type="natural")
+            rot_fn = RotationSpline(local, rots)
+            fov_fn = CubicSpline(local, fovs, bc_type="natural") if not np.isnan(fovs).all() else None
+        elif interpolation in ("cubic", "linear"):
+            def pos_fn(t):
+                return np.stack([np.interp(t, local, positions[:, i]) for i in range(3)], axis=-1)
+
+            rot_fn = Slerp(local, rots)
+
+            def fov_fn(t):
+                return np.interp(t, local, fovs)
+
+            if np.isnan(fovs).all():
+                fov_fn = None
+        else:
+            raise ValueError(f"unknown interpolation {interpolation!r} (cubic or linear)")
+
+        def evaluate(t):
+            t = np.clip(t, 0.0, local[-1])
+            out = np.zeros((len(t), 4, 4))
+            out[:, :3, :3] = rot_fn(t).as_matrix()
+            out[:, :3, 3] = pos_fn(t)
+            out[:, 3, 3] = 1.0
+            fov = fov_fn(t) if fov_fn is not None else np.full(len(t), np.nan)
+            return out, np.asarray(fov, dtype=float)
+
+        return cls(float(local[-1]), evaluate)
+
+    @classmethod
+    def from_poses(cls, c2ws: np.ndarray, fps: float = FPS, fovs=None, interpolation: str = "cubic") -> "CameraPath":
+        """A path through per-frame poses sampled at `fps`."""
+        fovs = [None] * len(c2ws) if fovs is None else list(fovs)
+        return cls.from_keyframes([Keyframe(i / fps, c2ws[i], fovs[i]) for i in range(len(c2ws))], interpolation)
+
+
+# --- primitives (all start at the identity pose: x right, y down, z forward) --------------------
+def _profile(seconds: float, ease: bool, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Keyframe times and progress fractions in [0, 1]; smoothstep progress when easing."""
+    n = n or max(int(np.ceil(seconds * 8)), 2)
+    t = np.linspace(0.0, seconds, n + 1)
+    u = t / seconds
+    if ease:
+        u = u * u * (3.0 - 2.0 * u)
+    return t, u
+
+
+def _check_seconds(seconds: float) -> float:
+    if not np.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"seconds must be a positive number, got {seconds}")
+    return float(seconds)
+
+
+def _translate(offset, seconds: float, ease: bool) -> CameraPath:
+    seconds = _check_seconds(seconds)
+    t, u = _profile(seconds, ease)
+    offset = np.asarray(offset, dtype=float)
+    return CameraPath.from_keyframes([Keyframe(ti, make_pose(np.eye(3), ui * offset)) for ti, ui in zip(t, u)], "linear")
+
+
+def _rotate(ypr_deg, seconds: float, ease: bool) -> CameraPath:
+    seconds = _check_seconds(seconds)
+    t, u = _profile(seconds, ease)
+    ypr = np.asarray(ypr_deg, dtype=float)
+    return CameraPath.from_keyframes([Keyframe(ti, make_pose(rotation_from_ypr(*(ui * ypr)), np.zeros(3))) for ti, ui in zip(t, u)], "cubic")
+
+
+def dolly(distance: float, seconds: float, ease: bool = False) -> CameraPath:
+    """Move forward (negative: backward) along the view axis."""
+    return _translate([0.0, 0.0, distance], seconds, ease)
+
+
+def truck(distance: float, seconds: float, ease: bool = False) -> CameraPath:
+    """Move right (negative: left)."""
+    return _translate([distance, 0.0, 0.0], seconds, ease)
+
+
+def pedestal(distance: float, seconds: float, ease: bool = False) -> CameraPath:
+    """Move up (negative: down)."""
+    return _translate([0.0, -distance, 0.0], seconds, ease)
+
+
+def pan(degrees: float, seconds: float, ease: bool = False) -> CameraPath:
+    """Turn right (negative: left) about the vertical axis."""
+    return _rotate([degrees, 0.0, 0.0], seconds, ease)
+
+
+def tilt(degrees: float, seconds: float, ease: bool = False) -> CameraPath:
+    """Look up (negative: down)."""
+    return _rotate([0.0, degrees, 0.0], seconds, ease)
+
+
+def roll(degrees: float, seconds: float, ease: bool = False) -> CameraPath:
+    return _rotate([0.0, 0.0, degrees], seconds, ease)
+
+
+def hold(seconds: float) -> CameraPath:
+    return _translate([0.0, 0.0, 0.0], seconds, False)
+
+
+def orbit(degrees: float, distance: float, seconds: float, ease: bool = False) -> CameraPath:
+    """Circle around the point `distance` ahead, keeping it centred; positive degrees go right."""
+    seconds = _check_seconds(seconds)
+    if not distance > 0:
+        raise ValueError(f"orbit distance must be positive, got {distance}")
+    t, u = _profile(seconds, ease, n=max(int(np.ceil(seconds * 16)), int(abs(degrees) / 5) + 2))
+    centre = np.array([0.0, 0.0, distance])
+    keys = []
+    for ti, ui in zip(t, u):
+        a = np.radians(ui * degrees)
+        eye = centre + distance * np.array([np.sin(a), 0.0, -np.cos(a)])
+        keys.append(Keyframe(ti, look_at(eye, centre)))
+    return CameraPath.from_keyframes(keys, "cubic")
+
+
+def dolly_zoom(distance: float, target_distance: float, fov_deg: float, seconds: float, ease: bool = False) -> CameraPath:
+    """Move forward while widening the view so a subject at `target_distance` keeps its size."""
+    seconds = _check_seconds(seconds)
+    if not (target_distance > 0 and distance < target_distance):
+        raise ValueError("dolly_zoom: the camera must stay in front of the target (distance < target_distance)")
+    t, u = _profile(seconds, ease, n=max(int(np.ceil(seconds * 16)), 2))
+    half = np.tan(np.radians(fov_deg) / 2.0)
+    keys = []
+    for ti, ui in zip(t, u):
+        s = ui * distance
+        fov = float(np.degrees(2.0 * np.arctan(half * target_distance / (target_distance - s))))
+        keys.append(Keyframe(ti, make_pose(np.eye(3), [0.0, 0.0, s]), fov))
+    return CameraPath.from_keyframes(keys, "cubic")
+
+
+def look_at_path(target, seconds: float, start_pose: np.ndarray | None = None, ease: bool = True) -> CameraPath:
+    """Turn in place from `start_pose` (default identity) until facing world point `target`."""
+    seconds = _check_seconds(seconds)
+    start = np.eye(4) if start_pose is None else np.asarray(start_pose, dtype=float)
+    end = look_at(start[:3, 3], target)
+    t, u = _profile(seconds, ease)
+    slerp = Slerp([0.0, 1.0], Rotation.from_matrix(np.stack([start[:3, :3], end[:3, :3]])))
+    keys = [Keyframe(ti, make_pose(slerp([ui])[0], start[:3, 3])) for ti, ui in zip(t, u)]
+    return CameraPath.from_keyframes(keys, "linear")

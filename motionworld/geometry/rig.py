@@ -1,0 +1,108 @@
+"""Camera rig: integrates controller commands into a c2w pose, independent of the frame rate.
+
+Velocities approach their targets exponentially (time constant `damping_s`); for a command held
+over an interval the rig uses the closed form, so one step of 1/16 s and ten steps of 1/160 s end
+in the same place (up to the yaw change within the interval). Movement is on the ground plane:
+forward and strafe follow the yaw only; up/down is along world -y. Pitch is clamped.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .camera import pose_from_ypr, ypr_from_rotation
+
+WORLD_UP = np.array([0.0, -1.0, 0.0])  # OpenCV world: y points down
+
+
+@dataclass
+class ControlCommand:
+    """What a controller asks of the camera for the next interval.
+
+    move: (right, up, forward), each in [-1, 1], times the rig's move speed.
+    turn: (yaw right, pitch up) rates in [-1, 1], times the rig's turn speed.
+    look_deg: (yaw, pitch) degrees to turn at once (mouse look).
+    pose: an absolute c2w that replaces the rig's pose (scripted playback).
+    """
+
+    move: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    turn: np.ndarray = field(default_factory=lambda: np.zeros(2))
+    look_deg: np.ndarray = field(default_factory=lambda: np.zeros(2))
+    sprint: bool = False
+    pose: np.ndarray | None = None
+    fov_deg: float | None = None
+
+    def __add__(self, other: "ControlCommand") -> "ControlCommand":
+        return ControlCommand(
+            move=np.clip(self.move + other.move, -1.0, 1.0),
+            turn=np.clip(self.turn + other.turn, -1.0, 1.0),
+            look_deg=self.look_deg + other.look_deg,
+            sprint=self.sprint or other.sprint,
+            pose=other.pose if other.pose is not None else self.pose,
+            fov_deg=other.fov_deg if other.fov_deg is not None else self.fov_deg,
+        )
+
+
+class CameraRig:
+    def __init__(self, start_pose: np.ndarray | None = None, move_speed: float = 1.0, turn_speed_deg: float = 60.0,
+                 sprint: float = 2.5, damping_s: float = 0.15, pitch_limit_deg: float = 85.0):
+        self.move_speed = float(move_speed)
+        self.turn_speed_deg = float(turn_speed_deg)
+        self.sprint = float(sprint)
+        self.damping_s = float(damping_s)
+        self.pitch_limit_deg = float(pitch_limit_deg)
+        self.fov_deg: float | None = None
+        self.reset(np.eye(4) if start_pose is None else start_pose)
+
+    def reset(self, pose: np.ndarray) -> None:
+        pose = np.asarray(pose, dtype=float)
+        self.position = pose[:3, 3].copy()
+        self.yaw, self.pitch, self.roll = ypr_from_rotation(pose[:3, :3])
+        self.pitch = float(np.clip(self.pitch, -self.pitch_limit_deg, self.pitch_limit_deg))
+        self.velocity = np.zeros(3)  # world units / s, world axes
+        self.turn_rate = np.zeros(2)  # deg / s (yaw, pitch)
+
+    @property
+    def c2w(self) -> np.ndarray:
+        return pose_from_ypr(self.position, self.yaw, self.pitch, self.roll)
+
+    def _ground_axes(self) -> tuple[np.ndarray, np.ndarray]:
+        a = np.radians(self.yaw)
+        forward = np.array([np.sin(a), 0.0, np.cos(a)])
+        right = np.array([np.cos(a), 0.0, -np.sin(a)])
+        return right, forward
+
+    def update(self, command: ControlCommand, dt: float) -> np.ndarray:
+        """Advance by dt seconds under `command`; returns the new c2w."""
+        if command.pose is not None:
+            self.reset(command.pose)
+            self.fov_deg = command.fov_deg
+            return self.c2w
+        if command.fov_deg is not None:
+            self.fov_deg = command.fov_deg
+        if dt < 0 or not np.isfinite(dt):
+            raise ValueError(f"dt must be finite and >= 0, got {dt}")
+        # Mouse look: immediate.
+        self.yaw += float(command.look_deg[0])
+        self.pitch = float(np.clip(self.pitch + command.look_deg[1], -self.pitch_limit_deg, self.pitch_limit_deg))
+        # Targets.
+        right, forward = self._ground_axes()
+        m = np.clip(np.asarray(command.move, dtype=float), -1.0, 1.0)
+        speed = self.move_speed * (self.sprint if command.sprint else 1.0)
+        v_target = speed * (m[0] * right + m[1] * WORLD_UP + m[2] * forward)
+        w_target = self.turn_speed_deg * np.clip(np.asarray(command.turn, dtype=float), -1.0, 1.0)
+        # Exact integration of x' = v, v' = (v_target - v) / tau over dt.
+        tau = self.damping_s
+        if tau <= 0:
+            decay, gain = 0.0, 0.0
+        else:
+            decay = np.exp(-dt / tau)
+            gain = tau * (1.0 - decay)
+        self.position = self.position + v_target * dt + (self.velocity - v_target) * gain
+        self.velocity = v_target + (self.velocity - v_target) * decay
+        turn = w_target * dt + (self.turn_rate - w_target) * gain
+        self.turn_rate = w_target + (self.turn_rate - w_target) * decay
+        self.yaw += float(turn[0])
+        self.pitch = float(np.clip(self.pitch + turn[1], -self.pitch_limit_deg, self.pitch_limit_deg))
+        return self.c2w

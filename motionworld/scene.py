@@ -1,0 +1,459 @@
+"""scene.yaml -> Scene: the picture, its depth, the first camera, objects and named camera paths.
+
+Scene files are data: parsed with yaml's safe loader, validated against `scene_schema`, unknown
+keys rejected. Every problem is reported as `file:line: key.path: message`, all of them at once.
+Relative file names resolve against the scene file's folder.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from . import plugins
+from .errors import DepthError, MotionWorldError, PathFileError, Problem, SceneError
+from .geometry import paths as P
+from .geometry.actions import actions_to_c2w
+from .geometry.camera import Camera, invert_pose, make_pose, pose_from_ypr, rotation_from_ypr, transform_points
+from .geometry.object_path import ObjectKeyframe, ObjectPath
+from .geometry.path_io import load_path_file
+from .images import read_mask, read_rgb
+from .scene_schema import PathSpec, SceneSpec
+
+DEFAULT_FOV_DEG = 50.0
+Loc = tuple
+
+
+# --- runtime scene -----------------------------------------------------------------------------
+@dataclass
+class SceneObject:
+    name: str
+    mask: np.ndarray  # [H, W] bool
+    path: ObjectPath
+    pivot: np.ndarray | None = None  # world point; None = centroid of the object's surface
+
+
+@dataclass
+class Scene:
+    """Everything the engine needs from a scene, loaded and checked."""
+
+    image: np.ndarray  # [H, W, 3] uint8
+    depth: np.ndarray  # [H, W] float32 z-depth, world units
+    camera: Camera
+    start_pose: np.ndarray = field(default_factory=lambda: np.eye(4))  # c2w of the first frame
+    prompt: str = ""
+    objects: list[SceneObject] = field(default_factory=list)
+    paths: dict[str, P.CameraPath] = field(default_factory=dict)
+    spec: SceneSpec | None = None
+    file: Path | None = None
+
+    @property
+    def width(self) -> int:
+        return self.camera.width
+
+    @property
+    def height(self) -> int:
+        return self.camera.height
+
+    @property
+    def name(self) -> str:
+        return self.file.parent.name if self.file else "scene"
+
+    @property
+    def focus_depth(self) -> float:
+        """Median depth of the central ninth of the image (orbit and dolly-zoom default)."""
+        h, w = self.depth.shape
+        return float(np.median(self.depth[h // 3: 2 * h // 3 + 1, w // 3: 2 * w // 3 + 1]))
+
+    def lift_pixel(self, x: float, y: float) -> np.ndarray:
+        """World point seen at first-frame pixel (x, y)."""
+        xi = int(np.clip(round(x), 0, self.width - 1))
+        yi = int(np.clip(round(y), 0, self.height - 1))
+        p = self.camera.unproject(np.array([[x, y]], dtype=float), np.array([self.depth[yi, xi]]))
+        return transform_points(self.start_pose, p)[0]
+
+    @classmethod
+    def from_image(cls, image: np.ndarray | str | Path, depth: np.ndarray | None = None,
+                   fov_deg: float = DEFAULT_FOV_DEG, prompt: str = "", **prior_options) -> "Scene":
+        """A scene straight from a picture (array or file), with the depth prior when no depth is given."""
+        from .geometry.depth import PriorDepth
+
+        img = read_rgb(image) if isinstance(image, (str, Path)) else np.asarray(image, dtype=np.uint8)
+        if img.ndim != 3 or img.shape[-1] != 3:
+            raise MotionWorldError(f"image must be [H, W, 3], got shape {img.shape}")
+        camera = Camera.from_fov(img.shape[1], img.shape[0], fov_deg)
+        start = np.eye(4)
+        if depth is None:
+            prior = PriorDepth(PriorDepth.Options(**prior_options))
+            depth = prior.load(img, camera)
+            start = pose_from_ypr([0, 0, 0], 0.0, prior.pitch_deg(camera))
+        depth = np.asarray(depth, dtype=np.float32)
+        if depth.shape != img.shape[:2]:
+            raise MotionWorldError(f"depth shape {depth.shape} does not match image {img.shape[:2]}")
+        if not np.all(np.isfinite(depth)) or np.any(depth <= 0):
+            raise MotionWorldError("depth must be finite and positive everywhere")
+        return cls(image=img, depth=depth, camera=camera, start_pose=start, prompt=prompt)
+
+
+# --- locating problems in the YAML -------------------------------------------------------------
+def _key_path(loc: Loc, root: yaml.Node | None) -> tuple[str, int | None]:
+    """'objects[0].path.keyframes[2].t' and the line of the deepest YAML node found for `loc`.
+
+    Schema shorthands (a list where the schema has {segments: [...]}) make some loc entries absent
+    from the file: a name entry met while standing on a non-mapping node is skipped.
+    """
+    text, node, line = "", root, (root.start_mark.line + 1 if root is not None else None)
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+            if isinstance(node, yaml.SequenceNode) and part < len(node.value):
+                node = node.value[part]
+                line = node.start_mark.line + 1
+            else:
+                node = None
+            continue
+        if node is not None and not isinstance(node, yaml.MappingNode):
+            continue
+        text += ("." if text else "") + str(part)
+        found = None
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode) and k.value == str(part):
+                    found = (k, v)
+                    break
+        if found is None:
+            node = None
+            continue
+        line = found[0].start_mark.line + 1
+        node = found[1]
+    return text, line
+
+
+def _all_field_names(model: type[BaseModel], seen=None) -> set[str]:
+    seen = set() if seen is None else seen
+    names = set()
+    if model in seen:
+        return names
+    seen.add(model)
+    for name, f in model.model_fields.items():
+        names.add(name)
+        for arg in _types_in(f.annotation):
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                names |= _all_field_names(arg, seen)
+    return names
+
+
+def _types_in(annotation) -> list:
+    args = getattr(annotation, "__args__", None)
+    if not args:
+        return [annotation]
+    out = []
+    for a in args:
+        out += _types_in(a)
+    return out
+
+
+def _message(err: dict, known: set[str]) -> str:
+    kind, msg = err["type"], err["msg"]
+    if kind == "extra_forbidden":
+        key = str(err["loc"][-1])
+        close = difflib.get_close_matches(key, sorted(known), n=1)
+        return "unknown key" + (f" (did you mean '{close[0]}'?)" if close else "")
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "finite_number":
+        return "must be a finite number (got NaN or infinity)"
+    if msg.startswith("Value error, "):
+        return msg[len("Value error, "):]
+    msg = msg.replace("Input should be", "must be").replace("Input should have", "must have")
+    value = err.get("input")
+    if kind not in ("model_type", "dict_type", "list_type") and isinstance(value, (str, int, float, bool)) and len(repr(value)) < 40:
+        msg += f" (got {value!r})"
+    return msg
+
+
+def _pydantic_problems(e: ValidationError, file: str, root, prefix: Loc, known: set[str]) -> list[Problem]:
+    out = []
+    for err in e.errors():
+        loc = prefix + tuple(err["loc"])
+        text, line = _key_path(loc, root)
+        out.append(Problem(file, line, text, _message(err, known)))
+    return out
+
+
+# --- loading -----------------------------------------------------------------------------------
+class _Collector:
+    def __init__(self, file: Path, root):
+        self.file, self.root, self.problems = str(file), root, []
+
+    def add(self, loc: Loc, message: str) -> None:
+        text, line = _key_path(loc, self.root)
+        self.problems.append(Problem(self.file, line, text, message))
+
+
+def _parse_yaml(path: Path) -> tuple[Any, Any]:
+    if not path.is_file():
+        raise SceneError([Problem(str(path), None, "", "scene file not found")])
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise SceneError([Problem(str(path), None, "", f"cannot read scene file: {e}")]) from None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise SceneError([Problem(str(path), line, "", f"invalid YAML: {problem}")]) from None
+    if data is None:
+        raise SceneError([Problem(str(path), None, "", "scene file is empty")])
+    if not isinstance(data, dict):
+        raise SceneError([Problem(str(path), 1, "", "the top level must be a mapping of keys (version, image, ...)")])
+    return data, root
+
+
+def _depth_source(spec: SceneSpec, base: Path, col: _Collector, known: set[str]):
+    options = dict(spec.depth)
+    name = options.get("source", "prior")
+    if not isinstance(name, str):
+        col.add(("depth", "source"), "must be the name of a depth source")
+        return None
+    try:
+        cls = plugins.load(plugins.DEPTH_SOURCES, name)
+    except MotionWorldError as e:
+        col.add(("depth", "source"), str(e))
+        return None
+    try:
+        opts = cls.Options.model_validate(options)
+    except ValidationError as e:
+        col.problems += _pydantic_problems(e, col.file, col.root, ("depth",), known | set(cls.Options.model_fields))
+        return None
+    return cls(opts, base)
+
+
+def _camera(spec: SceneSpec, width: int, height: int) -> Camera:
+    if spec.camera.K is not None:
+        return Camera(np.array(spec.camera.K, dtype=float), width, height)
+    return Camera.from_fov(width, height, spec.camera.fov_deg or DEFAULT_FOV_DEG)
+
+
+def _objects(spec: SceneSpec, base: Path, image_shape, col: _Collector) -> list[SceneObject]:
+    H, W = image_shape
+    out = []
+    for i, obj in enumerate(spec.objects):
+        loc = ("objects", i)
+        times = [k.t for k in obj.path.keyframes]
+        for j in range(1, len(times)):
+            if times[j] <= times[j - 1]:
+                col.add(loc + ("path", "keyframes", j, "t"), f"must be increasing (previous keyframe has t={times[j - 1]:g})")
+        if obj.mask is not None:
+            try:
+                mask = read_mask(base / obj.mask)
+            except MotionWorldError as e:
+                col.add(loc + ("mask",), str(e))
+                continue
+            if mask.shape != (H, W):
+                col.add(loc + ("mask",), f"mask is {mask.shape[1]}x{mask.shape[0]} but the image is {W}x{H}")
+                continue
+        else:
+            x0, y0, x1, y1 = obj.box
+            if not (0 <= x0 < x1 <= W and 0 <= y0 < y1 <= H):
+                col.add(loc + ("box",), f"box must satisfy 0 <= x0 < x1 <= {W} and 0 <= y0 < y1 <= {H}")
+                continue
+            mask = np.zeros((H, W), dtype=bool)
+            mask[int(np.floor(y0)):int(np.ceil(y1)), int(np.floor(x0)):int(np.ceil(x1))] = True
+        if not mask.any():
+            col.add(loc + ("mask" if obj.mask is not None else "box",), "selects no pixel of the image")
+            continue
+        if len(set(times)) != len(times) or any(b <= a for a, b in zip(times, times[1:])):
+            continue
+        path = ObjectPath([ObjectKeyframe(k.t, k.position, k.rotation_deg) for k in obj.path.keyframes],
+                          loop=obj.path.loop, interpolation=obj.path.interpolation)
+        out.append(SceneObject(obj.name, mask, path, None if obj.pivot is None else np.array(obj.pivot)))
+    names = [o.name for o in spec.objects]
+    for i, n in enumerate(names):
+        if n in names[:i]:
+            col.add(("objects", i, "name"), f"duplicate object name {n!r}")
+    return out
+
+
+def build_path(spec: PathSpec, scene: Scene, base: Path, report=None, loc: Loc = ()) -> P.CameraPath | None:
+    """A PathSpec as a relative CameraPath for `scene`. Problems go to `report(loc, msg)` (or raise)."""
+
+    def fail(where: Loc, msg: str):
+        if report is None:
+            raise MotionWorldError(f"{'.'.join(map(str, where))}: {msg}" if where else msg)
+        report(where, msg)
+
+    parts: list[P.CameraPath] = []
+    rel_end = np.eye(4)  # end of the path so far, relative to its start
+    fov = scene.camera.fov_deg
+    ok = True
+    for k, seg in enumerate(spec.segments):
+        where = loc + ("segments", k, seg.kind)
+        s = getattr(seg, seg.kind)
+        try:
+            if seg.kind in ("dolly", "truck", "pedestal"):
+                part = getattr(P, seg.kind)(s.distance, s.seconds, s.ease)
+            elif seg.kind in ("pan", "tilt", "roll"):
+                part = getattr(P, seg.kind)(s.degrees, s.seconds, s.ease)
+            elif seg.kind == "orbit":
+                part = P.orbit(s.degrees, s.distance or scene.focus_depth, s.seconds, s.ease)
+            elif seg.kind == "dolly_zoom":
+                part = P.dolly_zoom(s.distance, s.target_distance or scene.focus_depth, fov, s.seconds, s.ease)
+            elif seg.kind == "look_at":
+                target = np.array(s.target) if s.target is not None else scene.lift_pixel(*s.pixel)
+                # Target in the frame of this segment's start pose.
+                local = transform_points(invert_pose(scene.start_pose @ rel_end), target[None])[0]
+                part = P.look_at_path(local, s.seconds, ease=s.ease)
+            elif seg.kind == "hold":
+                part = P.hold(s.seconds)
+            elif seg.kind == "keyframes":
+                kfs = s.keyframes
+                for j in range(1, len(kfs)):
+                    if kfs[j].t <= kfs[j - 1].t:
+                        fail(where + ("keyframes", j, "t"), f"must be increasing (previous keyframe has t={kfs[j - 1].t:g})")
+                        raise _Skip
+                fovs = [kf.fov_deg for kf in kfs]
+                if any(f is None for f in fovs) and not all(f is None for f in fovs):
+                    fail(where + ("keyframes",), "give fov_deg on every keyframe or on none")
+                    raise _Skip
+                part = P.CameraPath.from_keyframes(
+                    [P.Keyframe(kf.t, make_pose(rotation_from_ypr(*kf.rotation_deg), kf.position), kf.fov_deg) for kf in kfs],
+                    s.interpolation)
+            elif seg.kind == "actions":
+                try:
+                    poses = actions_to_c2w(s.actions, s.translation_speed, s.rotation_speed_deg, s.pitch_limit_deg)
+                except PathFileError as e:
+                    fail(where + ("actions",), str(e))
+                    raise _Skip from None
+                part = P.CameraPath.from_poses(poses, interpolation="linear")
+            elif seg.kind == "file":
+                try:
+                    part = load_path_file(base / s.path)
+                except PathFileError as e:
+                    fail(where + ("path",), str(e))
+                    raise _Skip from None
+                if s.scale != 1.0:
+                    part = _scaled(part, s.scale)
+            else:  # pragma: no cover - the schema lists every kind
+                raise AssertionError(seg.kind)
+        except _Skip:
+            ok = False
+            continue
+        except ValueError as e:
+            fail(where, str(e))
+            ok = False
+            continue
+        if part.duration <= 0:
+            fail(where, "segment has no duration")
+            ok = False
+            continue
+        parts.append(part)
+        rel_end = rel_end @ invert_pose(part.start_pose) @ part.end_pose
+    if not ok or not parts:
+        return None
+    path = P.CameraPath.concat(parts).rebased(np.eye(4))
+    return path.constant_speed() if spec.constant_speed else path
+
+
+class _Skip(Exception):
+    pass
+
+
+def _scaled(path: P.CameraPath, scale: float) -> P.CameraPath:
+    inner = path._evaluate
+
+    def evaluate(t):
+        c2w, fov = inner(t)
+        c2w = c2w.copy()
+        c2w[:, :3, 3] *= scale
+        return c2w, fov
+
+    return P.CameraPath(path.duration, evaluate)
+
+
+def _load(path: Path) -> Scene:
+    path = Path(path)
+    data, root = _parse_yaml(path)
+    col = _Collector(path, root)
+    base = path.parent
+    known = _all_field_names(SceneSpec)
+    try:
+        spec = SceneSpec.model_validate(data)
+    except ValidationError as e:
+        raise SceneError(_pydantic_problems(e, str(path), root, (), known)) from None
+
+    source = _depth_source(spec, base, col, known)
+    image = None
+    try:
+        image = read_rgb(base / spec.image)
+    except MotionWorldError as e:
+        col.add(("image",), str(e))
+    if spec.generator.weights is not None and not (base / spec.generator.weights).is_file():
+        col.add(("generator", "weights"), f"weights file not found: {(base / spec.generator.weights).resolve()}")
+    if spec.controls.default_path is not None and spec.controls.default_path not in spec.paths:
+        col.add(("controls", "default_path"), f"no path named {spec.controls.default_path!r} under paths")
+    if image is None or source is None:
+        raise SceneError(col.problems or [Problem(str(path), None, "", "scene could not be loaded")])
+
+    H, W = image.shape[:2]
+    camera = _camera(spec, W, H)
+    depth = None
+    try:
+        depth = source.load(image, camera)
+    except DepthError as e:
+        col.add(("depth", e.key) if e.key else ("depth",), str(e))
+    objects = _objects(spec, base, (H, W), col)
+
+    pitch = spec.camera.start.pitch_deg
+    if pitch is None:
+        pitch = source.pitch_deg(camera) if hasattr(source, "pitch_deg") else 0.0
+    st = spec.camera.start
+    start = pose_from_ypr(st.position, st.yaw_deg, pitch, st.roll_deg)
+    if depth is None:
+        raise SceneError(col.problems)
+    scene = Scene(image=image, depth=depth, camera=camera, start_pose=start, prompt=spec.prompt,
+                  objects=objects, spec=spec, file=path.resolve())
+    for name, pspec in spec.paths.items():
+        built = build_path(pspec, scene, base, report=col.add, loc=("paths", name))
+        if built is not None:
+            scene.paths[name] = built
+    if col.problems:
+        raise SceneError(col.problems)
+    return scene
+
+
+def load_scene(path: str | Path) -> Scene:
+    """Load and check a scene file; raises SceneError listing every problem found."""
+    return _load(Path(path))
+
+
+def check_scene(path: str | Path) -> list[Problem]:
+    """Every problem of a scene file (empty list: the scene is valid)."""
+    try:
+        _load(Path(path))
+    except SceneError as e:
+        return e.problems
+    return []
+
+
+def load_path_spec(path: str | Path, scene: Scene) -> P.CameraPath:
+    """A camera-path YAML file (a list of segments, or {segments: [...], constant_speed: ...})."""
+    path = Path(path)
+    data, root = _parse_yaml(path)
+    col = _Collector(path, root)
+    try:
+        spec = PathSpec.model_validate(data)
+    except ValidationError as e:
+        raise SceneError(_pydantic_problems(e, str(path), root, (), _all_field_names(PathSpec))) from None
+    built = build_path(spec, scene, path.parent, report=col.add)
+    if col.problems or built is None:
+        raise SceneError(col.problems)
+    return built

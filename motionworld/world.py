@@ -1,0 +1,154 @@
+"""World: a scene plus its track field; turns camera paths and controllers into point tracks.
+
+    world = mw.World("scenes/garden/scene.yaml")
+    result = world.tracks("walk", seconds=3)        # a named path of the scene
+    result = world.tracks("w-16,lw-16")             # an action string
+    result = world.tracks(mw.paths.dolly(1.0, 2.0))  # any CameraPath (relative to the start camera)
+    result.tracks, result.visibility                # [T, N, 2] float32, [T, N] bool
+
+Paths are relative: their first pose is put on the scene's start camera. Objects move along their
+own paths on the same clock (t = frame / 16 s).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from .errors import MotionWorldError, PathFileError
+from .geometry.actions import action_path
+from .geometry.camera import focal_from_fov
+from .geometry.path_io import load_path_file
+from .geometry.paths import FPS, CameraPath
+from .geometry.rig import CameraRig, ControlCommand
+from .geometry.trackfield import TrackField, TrackResult
+from .render.overlay import draw_points, track_colors
+from .scene import Scene, load_path_spec, load_scene
+
+
+class World:
+    def __init__(self, scene: Scene | str | Path, grid: int | None = None, fps: float = FPS):
+        self.scene = scene if isinstance(scene, Scene) else load_scene(scene)
+        sc = self.scene
+        spec = sc.spec
+        self.fps = float(fps)
+        self.field = TrackField(
+            sc.depth, sc.camera, sc.start_pose,
+            grid=grid or (spec.tracks.grid if spec else 50),
+            object_masks=[o.mask for o in sc.objects],
+            pivots=[o.pivot for o in sc.objects],
+            tolerance=spec.tracks.tolerance if spec else 0.03,
+        )
+
+    # --- paths ----------------------------------------------------------------------------------
+    def path(self, path: CameraPath | str | Path) -> CameraPath:
+        """The relative CameraPath for a CameraPath, a scene path name, a path file or an action string."""
+        if isinstance(path, CameraPath):
+            return path
+        text = str(path)
+        if text in self.scene.paths:
+            return self.scene.paths[text]
+        p = Path(text)
+        if p.suffix.lower() in (".yaml", ".yml"):
+            if not p.is_file():
+                raise MotionWorldError(f"camera path file not found: {p}")
+            return load_path_spec(p, self.scene)
+        if p.suffix.lower() in (".json", ".txt"):
+            return load_path_file(p, self.fps)
+        try:
+            return action_path(text, fps=self.fps)
+        except PathFileError as e:
+            names = ", ".join(sorted(self.scene.paths)) or "none"
+            raise MotionWorldError(f"{text!r} is not a path of this scene (it has: {names}), a path file "
+                                   f"(.yaml, .json, .txt) or an action string ({e})") from None
+
+    def absolute(self, path: CameraPath | str | Path) -> CameraPath:
+        return self.path(path).rebased(self.scene.start_pose)
+
+    def default_path(self) -> str:
+        spec = self.scene.spec
+        if spec is not None and spec.controls.default_path:
+            return spec.controls.default_path
+        if self.scene.paths:
+            return next(iter(self.scene.paths))
+        raise MotionWorldError("the scene has no camera paths; pass one (e.g. --actions 'w-32,lw-16')")
+
+    # --- objects --------------------------------------------------------------------------------
+    def object_transforms(self, times: np.ndarray) -> np.ndarray | None:
+        """[T, K, 4, 4] world transforms of the scene's objects at `times` (None if no objects)."""
+        if not self.scene.objects:
+            return None
+        mats = [o.path.matrices(times, pivot=self.field.pivots[k]) for k, o in enumerate(self.scene.objects)]
+        return np.stack(mats, axis=1)
+
+    # --- tracks ---------------------------------------------------------------------------------
+    def intrinsics(self, fovs: np.ndarray) -> np.ndarray:
+        """Per-frame K [T,3,3]: the scene camera with its focal length changed where fov is given."""
+        K0 = self.scene.camera.K
+        Ks = np.repeat(K0[None], len(fovs), axis=0)
+        for i, f in enumerate(fovs):
+            if np.isfinite(f):
+                s = focal_from_fov(self.scene.height, f) / K0[1, 1]
+                Ks[i, 0, 0] *= s
+                Ks[i, 1, 1] *= s
+        return Ks
+
+    def tracks_for_poses(self, c2w: np.ndarray, times: np.ndarray, fovs: np.ndarray | None = None,
+                         occlusion: bool = True) -> TrackResult:
+        """Tracks for absolute camera poses [T,4,4] at `times` (seconds)."""
+        c2w = np.asarray(c2w, dtype=float)
+        times = np.asarray(times, dtype=float)
+        if c2w.ndim != 3 or c2w.shape[1:] != (4, 4) or len(times) != len(c2w):
+            raise ValueError(f"need poses [T,4,4] and T times, got {c2w.shape} and {times.shape}")
+        if not np.all(np.isfinite(c2w)):
+            raise MotionWorldError("camera poses contain NaN or infinity")
+        fovs = np.full(len(times), np.nan) if fovs is None else np.asarray(fovs, dtype=float)
+        Ks = self.intrinsics(fovs)
+        tr, vis, depth = self.field.project(c2w, Ks, self.object_transforms(times), occlusion=occlusion)
+        return TrackResult(tr, vis, depth, c2w, Ks, self.field.object_ids.copy(), times)
+
+    def tracks(self, path: CameraPath | str | Path, seconds: float | None = None, occlusion: bool = True) -> TrackResult:
+        """Tracks of the track grid along `path` for `seconds` (default: the path's duration) at 16 fps."""
+        p = self.absolute(path)
+        times = p.frame_times(self.fps, seconds)
+        c2w, fov = p.sample(times)
+        return self.tracks_for_poses(c2w, times, fov, occlusion)
+
+    # --- controllers ----------------------------------------------------------------------------
+    def rig(self) -> CameraRig:
+        c = self.scene.spec.camera if self.scene.spec else None
+        if c is None:
+            return CameraRig(self.scene.start_pose)
+        return CameraRig(self.scene.start_pose, c.move_speed, c.turn_speed_deg, c.sprint, c.damping_s, c.pitch_limit_deg)
+
+    def drive(self, controller, inputs: Iterable, rig: CameraRig | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Run a controller over a sequence of InputStates, one per video frame (1/16 s each).
+
+        Returns c2w [T+1,4,4] (the start pose first) and fovs [T+1] (NaN = scene fov)."""
+        rig = rig or self.rig()
+        poses, fovs = [rig.c2w], [np.nan]
+        for state in inputs:
+            cmd: ControlCommand = controller.update(state, 1.0 / self.fps)
+            poses.append(rig.update(cmd, 1.0 / self.fps))
+            fovs.append(np.nan if rig.fov_deg is None else rig.fov_deg)
+        return np.stack(poses), np.array(fovs)
+
+    # --- preview --------------------------------------------------------------------------------
+    def preview_frames(self, result: TrackResult, max_size: int = 640, dim: float = 0.55):
+        """The first frame (dimmed) with each frame's visible tracks drawn as coloured points."""
+        img = self.scene.image
+        H, W = img.shape[:2]
+        scale = min(1.0, max_size / max(H, W))
+        if scale < 1.0:
+            from PIL import Image
+
+            size = (max(2, round(W * scale)), max(2, round(H * scale)))
+            img = np.asarray(Image.fromarray(img).resize(size, Image.Resampling.LANCZOS))
+        sx, sy = img.shape[1] / W, img.shape[0] / H
+        base = np.round(img.astype(np.float32) * dim).astype(np.uint8)
+        colors = track_colors(self.field.pixels, W, H, self.field.object_ids)
+        radius = max(2, round(max(img.shape[:2]) / 220))
+        for t in range(len(result)):
+            xy = np.stack([(result.tracks[t, :, 0] + 0.5) * sx - 0.5, (result.tracks[t, :, 1] + 0.5) * sy - 0.5], -1)
+            yield draw_points(base.copy(), xy, colors, radius, result.visibility[t], result.depth[t])
