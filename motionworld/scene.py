@@ -196,7 +196,7 @@ class _Collector:
         self.problems.append(Problem(self.file, line, text, message))
 
 
-def _parse_yaml(path: Path) -> tuple[Any, Any]:
+def _parse_yaml(path: Path, allow_list: bool = False) -> tuple[Any, Any]:
     if not path.is_file():
         raise SceneError([Problem(str(path), None, "", "scene file not found")])
     try:
@@ -213,8 +213,9 @@ def _parse_yaml(path: Path) -> tuple[Any, Any]:
         raise SceneError([Problem(str(path), line, "", f"invalid YAML: {problem}")]) from None
     if data is None:
         raise SceneError([Problem(str(path), None, "", "scene file is empty")])
-    if not isinstance(data, dict):
-        raise SceneError([Problem(str(path), 1, "", "the top level must be a mapping of keys (version, image, ...)")])
+    if not isinstance(data, dict) and not (allow_list and isinstance(data, list)):
+        what = "a mapping or a list of segments" if allow_list else "a mapping of keys (version, image, ...)"
+        raise SceneError([Problem(str(path), 1, "", f"the top level must be {what}")])
     return data, root
 
 
@@ -447,7 +448,7 @@ def check_scene(path: str | Path) -> list[Problem]:
 def load_path_spec(path: str | Path, scene: Scene) -> P.CameraPath:
     """A camera-path YAML file (a list of segments, or {segments: [...], constant_speed: ...})."""
     path = Path(path)
-    data, root = _parse_yaml(path)
+    data, root = _parse_yaml(path, allow_list=True)
     col = _Collector(path, root)
     try:
         spec = PathSpec.model_validate(data)

@@ -73,7 +73,7 @@ def _rot_y(a: float) -> np.ndarray:
 def _ground_axis(v: np.ndarray) -> np.ndarray:
     v = np.array([v[0], 0.0, v[2]])
     n = np.linalg.norm(v)
-    return v / (n + 1e-6) if n > 0 else v
+    return v / n if n > 0 else v
 
 
 def step_pose(c2w: np.ndarray, pitch: float, keys: frozenset[str], translation_speed: float,

@@ -257,19 +257,24 @@ def hold(seconds: float) -> CameraPath:
     return _translate([0.0, 0.0, 0.0], seconds, False)
 
 
+def _progress(t: np.ndarray, seconds: float, ease: bool) -> np.ndarray:
+    u = np.clip(t / seconds, 0.0, 1.0)
+    return u * u * (3.0 - 2.0 * u) if ease else u
+
+
 def orbit(degrees: float, distance: float, seconds: float, ease: bool = False) -> CameraPath:
     """Circle around the point `distance` ahead, keeping it centred; positive degrees go right."""
     seconds = _check_seconds(seconds)
     if not distance > 0:
         raise ValueError(f"orbit distance must be positive, got {distance}")
-    t, u = _profile(seconds, ease, n=max(int(np.ceil(seconds * 16)), int(abs(degrees) / 5) + 2))
     centre = np.array([0.0, 0.0, distance])
-    keys = []
-    for ti, ui in zip(t, u):
-        a = np.radians(ui * degrees)
-        eye = centre + distance * np.array([np.sin(a), 0.0, -np.cos(a)])
-        keys.append(Keyframe(ti, look_at(eye, centre)))
-    return CameraPath.from_keyframes(keys, "cubic")
+
+    def evaluate(t):
+        a = np.radians(_progress(t, seconds, ease) * degrees)
+        eyes = centre + distance * np.stack([np.sin(a), np.zeros_like(a), -np.cos(a)], axis=-1)
+        return np.stack([look_at(e, centre) for e in eyes]), np.full(len(t), np.nan)
+
+    return CameraPath(seconds, evaluate)
 
 
 def dolly_zoom(distance: float, target_distance: float, fov_deg: float, seconds: float, ease: bool = False) -> CameraPath:

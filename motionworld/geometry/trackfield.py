@@ -176,10 +176,15 @@ class TrackField:
             visible = front & self.camera.inside(uv)
             if occlusion and visible.any():
                 zb = self._zbuffer(w2c[t], Ks[t], obj_T)
-                cell = np.round((uv[visible] + 0.5) / s - 0.5).astype(int)
-                cx = np.clip(cell[:, 0], 0, self.zb_shape[1] - 1)
-                cy = np.clip(cell[:, 1], 0, self.zb_shape[0] - 1)
+                # Hidden only if all four cells around the point are in front of it: the z-buffer
+                # is coarser than the picture, so a point beside an edge must not take its
+                # neighbour's depth.
+                cell = np.floor((uv[visible] + 0.5) / s - 0.5).astype(int)
+                hi_x, hi_y = self.zb_shape[1] - 1, self.zb_shape[0] - 1
+                x0, y0 = np.clip(cell[:, 0], 0, hi_x), np.clip(cell[:, 1], 0, hi_y)
+                x1, y1 = np.clip(cell[:, 0] + 1, 0, hi_x), np.clip(cell[:, 1] + 1, 0, hi_y)
+                surface = np.maximum(np.maximum(zb[y0, x0], zb[y0, x1]), np.maximum(zb[y1, x0], zb[y1, x1]))
                 idx = np.flatnonzero(visible)
-                visible[idx] = z[idx] <= zb[cy, cx] * (1.0 + self.tolerance)
+                visible[idx] = z[idx] <= surface * (1.0 + self.tolerance)
             tracks[t], vis[t], depth[t] = uv, visible, z
         return tracks, vis, depth
