@@ -17,6 +17,7 @@ class GamepadState:
     left_trigger: float = 0.0
     right_trigger: float = 0.0
     buttons: frozenset[int] = frozenset()
+    sprint: bool = False  # left stick pressed
 
 
 @dataclass(frozen=True)

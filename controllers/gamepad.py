@@ -12,8 +12,6 @@ from motionworld.geometry.rig import ControlCommand
 
 from .base import Controller, InputState
 
-SPRINT_BUTTON = 8  # left stick click on common SDL mappings
-
 
 def radial_deadzone(x: float, y: float, deadzone: float) -> np.ndarray:
     v = np.array([x, y], dtype=float)
@@ -45,4 +43,4 @@ class GamepadController(Controller):
         trig = lambda v: 0.0 if not np.isfinite(v) or v < self.trigger_deadzone else min(float(v), 1.0)  # noqa: E731
         move = np.array([lx, trig(pad.right_trigger) - trig(pad.left_trigger), -ly])
         look = self.look_deg_per_s * dt * np.array([rx, -ry])
-        return ControlCommand(move=move, look_deg=look, sprint=SPRINT_BUTTON in pad.buttons)
+        return ControlCommand(move=move, look_deg=look, sprint=pad.sprint)

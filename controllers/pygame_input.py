@@ -10,6 +10,7 @@ import logging
 from .base import GamepadState, InputState
 
 log = logging.getLogger("motionworld.input")
+RAW_SPRINT_BUTTON = 9
 
 
 def _norm_axis(v: float) -> float:
@@ -39,17 +40,21 @@ class _Pad:
             from pygame import CONTROLLER_AXIS_LEFTX as LX, CONTROLLER_AXIS_LEFTY as LY
             from pygame import CONTROLLER_AXIS_RIGHTX as RX, CONTROLLER_AXIS_RIGHTY as RY
             from pygame import CONTROLLER_AXIS_TRIGGERLEFT as LT, CONTROLLER_AXIS_TRIGGERRIGHT as RT
+            from pygame import CONTROLLER_BUTTON_LEFTSTICK
 
             a = lambda i: self.controller.get_axis(i) / 32767.0  # noqa: E731
             return GamepadState(True, (_norm_axis(a(LX)), _norm_axis(a(LY))), (_norm_axis(a(RX)), _norm_axis(a(RY))),
-                                max(0.0, a(LT)), max(0.0, a(RT)))
+                                max(0.0, a(LT)), max(0.0, a(RT)),
+                                sprint=bool(self.controller.get_button(CONTROLLER_BUTTON_LEFTSTICK)))
         j = self.joystick
         n = j.get_numaxes()
         ax = [j.get_axis(i) for i in range(n)]
         get = lambda i, d=0.0: ax[i] if i < n else d  # noqa: E731
-        # Linux evdev order for XInput-style pads: LX LY LT RX RY RT (triggers rest at -1).
+        # Linux evdev order for XInput-style pads: LX LY LT RX RY RT (triggers rest at -1);
+        # button 9 is the left stick click there.
         buttons = frozenset(i for i in range(j.get_numbuttons()) if j.get_button(i))
-        return GamepadState(True, (get(0), get(1)), (get(3), get(4)), (get(2, -1.0) + 1) / 2, (get(5, -1.0) + 1) / 2, buttons)
+        return GamepadState(True, (get(0), get(1)), (get(3), get(4)), (get(2, -1.0) + 1) / 2, (get(5, -1.0) + 1) / 2,
+                            buttons, sprint=RAW_SPRINT_BUTTON in buttons)
 
 
 class PygameInput:

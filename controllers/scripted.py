@@ -30,7 +30,9 @@ class ScriptedController(Controller):
 
     def update(self, inputs: InputState, dt: float) -> ControlCommand:
         self.time += dt
-        t = self.time % self.path.duration if self.loop and self.path.duration > 0 else self.time
+        t = self.time
+        if self.loop and self.path.duration > 0 and t > self.path.duration:
+            t -= self.path.duration * np.floor((t - 1e-12) / self.path.duration)  # the end pose is shown, then t wraps
         c2w, fov = self.path.sample([t], self.default_fov)
         return ControlCommand(pose=c2w[0], fov_deg=None if np.isnan(fov[0]) else float(fov[0]))
 

@@ -49,11 +49,11 @@ def _parser() -> argparse.ArgumentParser:
 def _world_and_path(args):
     from .world import World
 
-    world = World(args.scene, grid=args.grid)
     if args.grid is not None and not 2 <= args.grid <= 512:
         raise MotionWorldError(f"--grid must be in [2, 512], got {args.grid}")
     if args.seconds is not None and not (np.isfinite(args.seconds) and args.seconds > 0):
         raise MotionWorldError(f"--seconds must be a positive number, got {args.seconds}")
+    world = World(args.scene, grid=args.grid)
     spec = args.actions if args.actions is not None else (args.path or world.default_path())
     return world, spec
 
@@ -99,7 +99,13 @@ def _render(args) -> int:
     return 0
 
 
+def _check_output(path: Path) -> None:
+    if not path.parent.exists():
+        raise MotionWorldError(f"output folder does not exist: {path.parent}")
+
+
 def _tracks(args) -> int:
+    _check_output(args.output)
     world, spec = _world_and_path(args)
     r = world.tracks(spec, seconds=args.seconds)
     np.savez_compressed(args.output, tracks=r.tracks, visibility=r.visibility, depth=r.depth, c2w=r.c2w, K=r.K,
@@ -111,6 +117,7 @@ def _tracks(args) -> int:
 def _path(args) -> int:
     from .geometry.path_io import save_nerfstudio
 
+    _check_output(args.output)
     world, spec = _world_and_path(args)
     cam = world.scene.camera
     save_nerfstudio(args.output, world.absolute(spec), cam.width, cam.height, cam.fov_deg, world.fps, args.seconds)
@@ -128,6 +135,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {p}", file=sys.stderr)
         return 2
     except MotionWorldError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # a file we were told to write could not be written
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

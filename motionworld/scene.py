@@ -274,8 +274,12 @@ def _objects(spec: SceneSpec, base: Path, image_shape, col: _Collector) -> list[
             continue
         if len(set(times)) != len(times) or any(b <= a for a, b in zip(times, times[1:])):
             continue
-        path = ObjectPath([ObjectKeyframe(k.t, k.position, k.rotation_deg) for k in obj.path.keyframes],
-                          loop=obj.path.loop, interpolation=obj.path.interpolation)
+        try:
+            path = ObjectPath([ObjectKeyframe(k.t, k.position, k.rotation_deg) for k in obj.path.keyframes],
+                              loop=obj.path.loop, interpolation=obj.path.interpolation)
+        except ValueError as e:
+            col.add(loc + ("path",), str(e))
+            continue
         out.append(SceneObject(obj.name, mask, path, None if obj.pivot is None else np.array(obj.pivot)))
     names = [o.name for o in spec.objects]
     for i, n in enumerate(names):

@@ -42,6 +42,8 @@ class CameraSpec(Strict):
                 raise ValueError("K must be a 3x3 matrix")
             if self.K[0][0] <= 0 or self.K[1][1] <= 0:
                 raise ValueError("K focal lengths must be positive")
+            if self.K[1][0] != 0 or self.K[2] != [0, 0, 1]:
+                raise ValueError("K must look like [[fx, s, cx], [0, fy, cy], [0, 0, 1]]")
         return self
 
 

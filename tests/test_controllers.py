@@ -11,7 +11,7 @@ from motionworld import plugins
 from motionworld.geometry import paths
 from motionworld.geometry.actions import actions_to_c2w
 from motionworld.geometry.camera import ypr_from_rotation
-from motionworld.geometry.rig import CameraRig, ControlCommand
+from motionworld.geometry.rig import CameraRig
 
 
 def _run(rig, controller, state, seconds, dt):
@@ -175,3 +175,18 @@ def test_gamepad_hot_plug_never_crashes(pygame_dummy, caplog):
     assert not state.gamepad.connected and not inp.pads
     text = caplog.text
     assert "could not be opened" in text and "disconnected" in text and "stopped answering" in text
+
+
+def test_looping_script_shows_its_end_pose_and_scripts_are_not_clamped():
+    path = paths.tilt(89.0, 1.0)
+    rig = CameraRig(pitch_limit_deg=85.0)
+    ctl = ScriptedController(path, loop=True)
+    poses = [rig.update(ctl.update(InputState(), 1 / 16), 1 / 16) for _ in range(17)]
+    np.testing.assert_allclose(poses[15], path.end_pose, atol=1e-9)  # t = 1.0 exactly: the end, not the start
+    assert ypr_from_rotation(poses[15][:3, :3])[1] == pytest.approx(89.0)
+    np.testing.assert_allclose(poses[16], path.pose(1 / 16), atol=1e-9)
+
+
+def test_gamepad_sprint():
+    cmd = GamepadController().update(InputState(gamepad=GamepadState(True, left=(0, -1), sprint=True)), 0.1)
+    assert cmd.sprint

@@ -134,3 +134,18 @@ def test_bad_path_files_give_one_clear_line(tmp_path, name, text, match):
 def test_missing_path_file(tmp_path):
     with pytest.raises(PathFileError, match="not found"):
         load_path_file(tmp_path / "nope.json")
+
+
+def test_constant_speed_keeps_turns_on_the_spot():
+    q = (paths.dolly(1.0, 1.0) + paths.pan(90.0, 1.0)).constant_speed()
+    assert ypr_from_rotation(q.end_pose[:3, :3])[0] == pytest.approx(90.0, abs=1e-6)
+    np.testing.assert_allclose(q.end_pose[:3, 3], [0, 0, 1.0], atol=1e-9)
+
+
+def test_fast_and_multi_turn_pans_turn_the_right_way():
+    p = paths.pan(400.0, 0.2)
+    yaws = np.unwrap(np.radians([ypr_from_rotation(T[:3, :3])[0] for T in p.sample(np.linspace(0, 0.2, 41))[0]]))
+    assert np.all(np.diff(yaws) > 0) and np.degrees(yaws[-1] - yaws[0]) == pytest.approx(400.0)
+    e = paths.pan(200.0, 2.0, ease=True)
+    yaws = np.unwrap(np.radians([ypr_from_rotation(T[:3, :3])[0] for T in e.sample(np.linspace(0, 2, 81))[0]]))
+    assert np.all(np.diff(yaws) >= -1e-12) and np.degrees(yaws[-1]) == pytest.approx(200.0)

@@ -189,3 +189,10 @@ def test_validate_cli_prints_one_line_per_problem_and_exits_2(tmp_path, garden):
     assert "Traceback" not in run.stderr
     ok = subprocess.run([sys.executable, "-m", "motionworld", "validate", str(garden)], capture_output=True, text=True)
     assert ok.returncode == 0 and ok.stdout.startswith("ok: ")
+
+
+def test_intrinsics_matrix_must_be_a_camera_matrix(tmp_path):
+    path = write_scene(tmp_path, "version: 1\nimage: picture.png\ncamera: {K: [[50, 0, 32], [0, 50, 24], [0, 0, 0]]}\n")
+    assert "K must look like" in _problems(path)[0]
+    path.write_text("version: 1\nimage: picture.png\ncamera: {K: [[50, 0, 31.5], [0, 50, 23.5], [0, 0, 1]]}\n")
+    assert load_scene(path).camera.K[0, 0] == 50

@@ -164,3 +164,11 @@ def test_bad_depth_is_rejected():
     d[3, 3] = np.nan
     with pytest.raises(ValueError):
         TrackField(d, cam)
+
+
+def test_looping_object_path_holds_before_its_first_keyframe():
+    p = ObjectPath([ObjectKeyframe(1.0), ObjectKeyframe(2.0, (1, 0, 0)), ObjectKeyframe(3.0)], loop=True,
+                   interpolation="linear")
+    np.testing.assert_allclose(p.matrices([0.0, 0.5, 1.5, 3.5])[:, 0, 3], [0.0, 0.0, 0.5, 0.5])
+    # Nearly (not exactly) closed loops fall back to a natural spline instead of failing.
+    ObjectPath([ObjectKeyframe(0.0), ObjectKeyframe(1.0, (1, 0, 0)), ObjectKeyframe(2.0, (1e-9, 0, 0))], loop=True)

@@ -127,3 +127,9 @@ def test_path_yaml_file(tmp_path, garden):
     f.write_text("- dolly: {distance: 1}\n")
     with pytest.raises(mw.SceneError, match=r"mine.yaml:1: \[0\].dolly.seconds: required key is missing"):
         w.tracks(f)
+
+
+def test_outputs_into_missing_folders_are_one_line_errors(tmp_path, garden):
+    for cmd in ("tracks", "path"):
+        run = _cli(cmd, garden, "--path", "walk", "-o", tmp_path / "no" / "such" / "out.npz")
+        assert run.returncode == 2 and run.stderr.startswith("error: output folder does not exist"), run.stderr

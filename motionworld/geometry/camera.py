@@ -87,14 +87,6 @@ def project(K: np.ndarray, points_cam: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return uv, points_cam[..., 2]
 
 
-def project_batch(K: np.ndarray, points_cam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-frame K [T,3,3] and points [T,N,3] -> pixels [T,N,2], depth [T,N]."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        uvw = np.einsum("tij,tnj->tni", K, points_cam)
-        uv = uvw[..., :2] / uvw[..., 2:3]
-    return uv, points_cam[..., 2]
-
-
 def unproject(K: np.ndarray, pixels: np.ndarray, depth: np.ndarray) -> np.ndarray:
     ones = np.ones(pixels.shape[:-1] + (1,))
     rays = np.concatenate([pixels, ones], axis=-1) @ np.linalg.inv(K).T

@@ -41,7 +41,7 @@ class ObjectPath:
             self._rot = lambda t: Rotation.concatenate([rotations[0]] * len(t))
             return
         if interpolation == "cubic" and len(keyframes) >= 3:
-            periodic = self.loop and np.allclose(positions[0], positions[-1])
+            periodic = self.loop and np.array_equal(positions[0], positions[-1])  # scipy needs exact
             self._pos = CubicSpline(self.times, positions, axis=0, bc_type="periodic" if periodic else "natural")
             self._rot = RotationSpline(self.times, rotations)
         elif interpolation in ("cubic", "linear"):
@@ -61,7 +61,7 @@ class ObjectPath:
     def _local_time(self, t: np.ndarray) -> np.ndarray:
         t0, t1 = self.times[0], self.times[-1]
         if self.loop and t1 > t0:
-            return t0 + np.mod(t - t0, t1 - t0)
+            return np.where(t < t0, t0, t0 + np.mod(t - t0, t1 - t0))
         return np.clip(t, t0, t1)
 
     def matrices(self, times, pivot=(0.0, 0.0, 0.0)) -> np.ndarray:

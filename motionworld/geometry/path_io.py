@@ -9,7 +9,6 @@ image. Files with no timing (COLMAP) are played at `fps` in image-name order.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -199,6 +198,3 @@ def load_path_file(path: str | Path, fps: float = FPS) -> CameraPath:
         return load_realestate10k(path)[0]
     raise PathFileError(f"{path}: unknown camera path format (use nerfstudio .json, RealEstate10K .txt or COLMAP images.txt)")
 
-
-def fov_from_normalised_fy(fy_norm: float) -> float:
-    return math.degrees(2.0 * math.atan(0.5 / fy_norm))

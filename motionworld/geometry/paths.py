@@ -109,19 +109,17 @@ class CameraPath:
             out = out.then(p)
         return out
 
-    def constant_speed(self, samples_per_second: int = 200) -> "CameraPath":
+    def constant_speed(self, turn_radius: float = 1.0, samples_per_second: int = 200) -> "CameraPath":
         """Same geometry and duration, re-timed so the camera moves at constant speed.
 
-        Speed is measured by position arc length; a path that does not translate is re-timed by
-        rotation angle instead (so a pan turns at a constant rate).
+        Progress is distance travelled plus `turn_radius` x angle turned (radians), so a turn on
+        the spot takes time too and a pan turns at a constant rate. Stops (holds) take no time.
         """
         n = max(int(self.duration * samples_per_second), 200)
         t = np.linspace(0.0, self.duration, n + 1)
         c2w, _ = self._evaluate(t)
-        step = np.linalg.norm(np.diff(c2w[:, :3, 3], axis=0), axis=1)
-        if step.sum() < 1e-9:
-            rots = Rotation.from_matrix(c2w[:, :3, :3])
-            step = (rots[1:] * rots[:-1].inv()).magnitude()
+        rots = Rotation.from_matrix(c2w[:, :3, :3])
+        step = np.linalg.norm(np.diff(c2w[:, :3, 3], axis=0), axis=1) + turn_radius * (rots[1:] * rots[:-1].inv()).magnitude()
         if step.sum() < 1e-12:
             return self
         s = np.concatenate([[0.0], np.cumsum(step)]) / step.sum()
@@ -210,18 +208,35 @@ def _check_seconds(seconds: float) -> float:
     return float(seconds)
 
 
+def _progress(t: np.ndarray, seconds: float, ease: bool) -> np.ndarray:
+    u = np.clip(t / seconds, 0.0, 1.0)
+    return u * u * (3.0 - 2.0 * u) if ease else u
+
+
 def _translate(offset, seconds: float, ease: bool) -> CameraPath:
     seconds = _check_seconds(seconds)
-    t, u = _profile(seconds, ease)
     offset = np.asarray(offset, dtype=float)
-    return CameraPath.from_keyframes([Keyframe(ti, make_pose(np.eye(3), ui * offset)) for ti, ui in zip(t, u)], "linear")
+
+    def evaluate(t):
+        out = np.repeat(np.eye(4)[None], len(t), axis=0)
+        out[:, :3, 3] = _progress(t, seconds, ease)[:, None] * offset
+        return out, np.full(len(t), np.nan)
+
+    return CameraPath(seconds, evaluate)
 
 
 def _rotate(ypr_deg, seconds: float, ease: bool) -> CameraPath:
+    """Turn by yaw/pitch/roll degrees (any amount, several turns included) at a steady rate."""
     seconds = _check_seconds(seconds)
-    t, u = _profile(seconds, ease)
     ypr = np.asarray(ypr_deg, dtype=float)
-    return CameraPath.from_keyframes([Keyframe(ti, make_pose(rotation_from_ypr(*(ui * ypr)), np.zeros(3))) for ti, ui in zip(t, u)], "cubic")
+
+    def evaluate(t):
+        u = _progress(t, seconds, ease)
+        out = np.repeat(np.eye(4)[None], len(t), axis=0)
+        out[:, :3, :3] = Rotation.from_euler("YXZ", u[:, None] * ypr, degrees=True).as_matrix()  # as rotation_from_ypr
+        return out, np.full(len(t), np.nan)
+
+    return CameraPath(seconds, evaluate)
 
 
 def dolly(distance: float, seconds: float, ease: bool = False) -> CameraPath:
@@ -255,11 +270,6 @@ def roll(degrees: float, seconds: float, ease: bool = False) -> CameraPath:
 
 def hold(seconds: float) -> CameraPath:
     return _translate([0.0, 0.0, 0.0], seconds, False)
-
-
-def _progress(t: np.ndarray, seconds: float, ease: bool) -> np.ndarray:
-    u = np.clip(t / seconds, 0.0, 1.0)
-    return u * u * (3.0 - 2.0 * u) if ease else u
 
 
 def orbit(degrees: float, distance: float, seconds: float, ease: bool = False) -> CameraPath:

@@ -55,11 +55,12 @@ class CameraRig:
         self.fov_deg: float | None = None
         self.reset(np.eye(4) if start_pose is None else start_pose)
 
-    def reset(self, pose: np.ndarray) -> None:
+    def reset(self, pose: np.ndarray, clamp: bool = True) -> None:
         pose = np.asarray(pose, dtype=float)
         self.position = pose[:3, 3].copy()
         self.yaw, self.pitch, self.roll = ypr_from_rotation(pose[:3, :3])
-        self.pitch = float(np.clip(self.pitch, -self.pitch_limit_deg, self.pitch_limit_deg))
+        if clamp:
+            self.pitch = float(np.clip(self.pitch, -self.pitch_limit_deg, self.pitch_limit_deg))
         self.velocity = np.zeros(3)  # world units / s, world axes
         self.turn_rate = np.zeros(2)  # deg / s (yaw, pitch)
 
@@ -76,7 +77,7 @@ class CameraRig:
     def update(self, command: ControlCommand, dt: float) -> np.ndarray:
         """Advance by dt seconds under `command`; returns the new c2w."""
         if command.pose is not None:
-            self.reset(command.pose)
+            self.reset(command.pose, clamp=False)  # a script's pose is played exactly
             self.fov_deg = command.fov_deg
             return self.c2w
         if command.fov_deg is not None:
