@@ -250,8 +250,10 @@ def _objects(spec: SceneSpec, base: Path, image_shape, col: _Collector) -> list[
     for i, obj in enumerate(spec.objects):
         loc = ("objects", i)
         times = [k.t for k in obj.path.keyframes]
+        increasing = True
         for j in range(1, len(times)):
             if times[j] <= times[j - 1]:
+                increasing = False
                 col.add(loc + ("path", "keyframes", j, "t"), f"must be increasing (previous keyframe has t={times[j - 1]:g})")
         if obj.mask is not None:
             try:
@@ -272,7 +274,7 @@ def _objects(spec: SceneSpec, base: Path, image_shape, col: _Collector) -> list[
         if not mask.any():
             col.add(loc + ("mask" if obj.mask is not None else "box",), "selects no pixel of the image")
             continue
-        if len(set(times)) != len(times) or any(b <= a for a, b in zip(times, times[1:])):
+        if not increasing:
             continue
         try:
             path = ObjectPath([ObjectKeyframe(k.t, k.position, k.rotation_deg) for k in obj.path.keyframes],

@@ -18,7 +18,6 @@ import numpy as np
 
 from .errors import MotionWorldError, PathFileError
 from .geometry.actions import action_path
-from .geometry.camera import focal_from_fov
 from .geometry.path_io import load_path_file
 from .geometry.paths import FPS, CameraPath
 from .geometry.rig import CameraRig, ControlCommand
@@ -85,14 +84,8 @@ class World:
     # --- tracks ---------------------------------------------------------------------------------
     def intrinsics(self, fovs: np.ndarray) -> np.ndarray:
         """Per-frame K [T,3,3]: the scene camera with its focal length changed where fov is given."""
-        K0 = self.scene.camera.K
-        Ks = np.repeat(K0[None], len(fovs), axis=0)
-        for i, f in enumerate(fovs):
-            if np.isfinite(f):
-                s = focal_from_fov(self.scene.height, f) / K0[1, 1]
-                Ks[i, 0, 0] *= s
-                Ks[i, 1, 1] *= s
-        return Ks
+        cam = self.scene.camera
+        return np.stack([cam.with_fov(f).K if np.isfinite(f) else cam.K for f in fovs])
 
     def tracks_for_poses(self, c2w: np.ndarray, times: np.ndarray, fovs: np.ndarray | None = None,
                          occlusion: bool = True) -> TrackResult:

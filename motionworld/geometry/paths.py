@@ -2,8 +2,8 @@
 
 A path is relative: `World` places its first pose on the scene's start camera. Keyframed paths
 interpolate positions with a cubic spline and orientations with scipy's RotationSpline. Primitives
-(dolly, truck, pedestal, pan, tilt, roll, orbit, dolly-zoom, look-at, hold) are keyframed paths that
-start at the identity pose. `a.then(b)` (or `a + b`) continues `b` from where `a` ends.
+(dolly, truck, pedestal, pan, tilt, roll, orbit, dolly-zoom, look-at, hold) are exact functions of
+time (linear or eased progress) that start at the identity pose. `a.then(b)` (or `a + b`) continues `b` from where `a` ends.
 
 Field of view: NaN means "the scene's own fov"; `sample(times, default_fov)` fills it in.
 """
@@ -16,7 +16,7 @@ import numpy as np
 from scipy.interpolate import CubicSpline
 from scipy.spatial.transform import Rotation, RotationSpline, Slerp
 
-from .camera import invert_pose, look_at, make_pose, rotation_from_ypr
+from .camera import invert_pose, look_at
 
 FPS = 16
 
@@ -192,16 +192,6 @@ class CameraPath:
 
 
 # --- primitives (all start at the identity pose: x right, y down, z forward) --------------------
-def _profile(seconds: float, ease: bool, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Keyframe times and progress fractions in [0, 1]; smoothstep progress when easing."""
-    n = n or max(int(np.ceil(seconds * 8)), 2)
-    t = np.linspace(0.0, seconds, n + 1)
-    u = t / seconds
-    if ease:
-        u = u * u * (3.0 - 2.0 * u)
-    return t, u
-
-
 def _check_seconds(seconds: float) -> float:
     if not np.isfinite(seconds) or seconds <= 0:
         raise ValueError(f"seconds must be a positive number, got {seconds}")
@@ -292,14 +282,15 @@ def dolly_zoom(distance: float, target_distance: float, fov_deg: float, seconds:
     seconds = _check_seconds(seconds)
     if not (target_distance > 0 and distance < target_distance):
         raise ValueError("dolly_zoom: the camera must stay in front of the target (distance < target_distance)")
-    t, u = _profile(seconds, ease, n=max(int(np.ceil(seconds * 16)), 2))
     half = np.tan(np.radians(fov_deg) / 2.0)
-    keys = []
-    for ti, ui in zip(t, u):
-        s = ui * distance
-        fov = float(np.degrees(2.0 * np.arctan(half * target_distance / (target_distance - s))))
-        keys.append(Keyframe(ti, make_pose(np.eye(3), [0.0, 0.0, s]), fov))
-    return CameraPath.from_keyframes(keys, "cubic")
+
+    def evaluate(t):
+        s = _progress(t, seconds, ease) * distance
+        out = np.repeat(np.eye(4)[None], len(t), axis=0)
+        out[:, 2, 3] = s
+        return out, np.degrees(2.0 * np.arctan(half * target_distance / (target_distance - s)))
+
+    return CameraPath(seconds, evaluate)
 
 
 def look_at_path(target, seconds: float, start_pose: np.ndarray | None = None, ease: bool = True) -> CameraPath:
@@ -307,7 +298,11 @@ def look_at_path(target, seconds: float, start_pose: np.ndarray | None = None, e
     seconds = _check_seconds(seconds)
     start = np.eye(4) if start_pose is None else np.asarray(start_pose, dtype=float)
     end = look_at(start[:3, 3], target)
-    t, u = _profile(seconds, ease)
     slerp = Slerp([0.0, 1.0], Rotation.from_matrix(np.stack([start[:3, :3], end[:3, :3]])))
-    keys = [Keyframe(ti, make_pose(slerp([ui])[0], start[:3, 3])) for ti, ui in zip(t, u)]
-    return CameraPath.from_keyframes(keys, "linear")
+
+    def evaluate(t):
+        out = np.repeat(start[None], len(t), axis=0)
+        out[:, :3, :3] = slerp(_progress(t, seconds, ease)).as_matrix()
+        return out, np.full(len(t), np.nan)
+
+    return CameraPath(seconds, evaluate)
