@@ -1,0 +1,164 @@
+"""Model configurations: the DiT, the tiny VAE, the track encoder, the text encoder and the
+streaming student that ties them together. Plain dataclasses so a config round-trips through JSON
+(it is stored in every weights manifest)."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+
+def _from_dict(cls, data: dict):
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"{cls.__name__}: unknown keys {unknown}")
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
+
+@dataclass(frozen=True)
+class DiTConfig:
+    """Hyper-parameters of `CausalWanTransformer`, named as in diffusers' WanTransformer3DModel.
+
+    `in_channels` is the latent channel count; `image_channels` and `track_channels` are extra
+    condition channels concatenated after the latent (in that order) before patchify."""
+    patch_size: tuple = (1, 2, 2)
+    num_attention_heads: int = 12
+    attention_head_dim: int = 128
+    in_channels: int = 16
+    out_channels: int = 16
+    text_dim: int = 4096
+    freq_dim: int = 256
+    ffn_dim: int = 8960
+    num_layers: int = 30
+    cross_attn_norm: bool = True
+    eps: float = 1e-6
+    rope_max_seq_len: int = 1024
+    image_channels: int = 0
+    track_channels: int = 0
+
+    @property
+    def dim(self) -> int:
+        return self.num_attention_heads * self.attention_head_dim
+
+    @property
+    def patch_in_channels(self) -> int:
+        return self.in_channels + self.image_channels + self.track_channels
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "DiTConfig":
+        return _from_dict(cls, data)
+
+
+@dataclass(frozen=True)
+class VAEConfig:
+    """TAEHV-style tiny video autoencoder. `encoder_blocks`/`decoder_blocks` are MemBlocks per stage."""
+    latent_channels: int = 16
+    encoder_width: int = 64
+    encoder_blocks: int = 3
+    decoder_widths: tuple = (256, 128, 64, 64)
+    decoder_blocks: int = 3
+    encoder_time_downscale: tuple = (True, True, False)
+    decoder_time_upscale: tuple = (False, True, True)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "VAEConfig":
+        return _from_dict(cls, data)
+
+
+@dataclass(frozen=True)
+class TrackConfig:
+    """Track encoder: `code_dim` sinusoidal ID channels per video frame, 4 frames per latent frame,
+    then 1x1x1 convs (`hidden` wide) to `out_channels` (= the DiT's track_channels)."""
+    code_dim: int = 64
+    hidden: int = 128
+    out_channels: int = 16
+    spatial_stride: int = 8
+    temporal_stride: int = 4
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrackConfig":
+        return _from_dict(cls, data)
+
+
+@dataclass(frozen=True)
+class TextConfig:
+    """Small learned text encoder: words from `vocab` get their own embedding, other words hash into
+    `hash_buckets` shared ones; `layers` transformer layers; output padded with zeros to `max_tokens`."""
+    dim: int = 256
+    layers: int = 2
+    heads: int = 4
+    max_tokens: int = 32
+    hash_buckets: int = 1024
+    vocab: tuple = ()
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TextConfig":
+        return _from_dict(cls, data)
+
+
+@dataclass(frozen=True)
+class StudentConfig:
+    """Everything the streaming student needs: modules, resolution, cache layout and sampling."""
+    dit: DiTConfig = field(default_factory=DiTConfig)
+    vae: VAEConfig = field(default_factory=VAEConfig)
+    tracks: TrackConfig = field(default_factory=TrackConfig)
+    text: TextConfig = field(default_factory=TextConfig)
+    height: int = 480
+    width: int = 832
+    chunk: int = 3
+    sink: int = 1
+    window: int = 1
+    steps: tuple = (1.0, 2 / 3, 1 / 3)  # un-shifted noise levels of the few-step sampler
+    shift: float = 5.0
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "StudentConfig":
+        data = dict(data)
+        parts = {"dit": DiTConfig, "vae": VAEConfig, "tracks": TrackConfig, "text": TextConfig}
+        for key, sub in parts.items():
+            if key in data:
+                data[key] = sub.from_dict(data[key])
+        return _from_dict(cls, data)
+
+
+WAN_1_3B = DiTConfig()  # Wan2.1-T2V-1.3B, diffusers defaults for that checkpoint
+WAN_14B = DiTConfig(num_attention_heads=40, ffn_dim=13824, num_layers=40)
+
+TAEW2_1 = VAEConfig()  # module tree and keys of the public taew2_1 checkpoint
+SLIM_VAE = VAEConfig(encoder_width=32, encoder_blocks=1, decoder_widths=(96, 48, 24, 16), decoder_blocks=1)
+
+
+def preset(name: str) -> StudentConfig:
+    """Named student configurations: 'wan1.3b' (832x480, Wan 1.3B DiT + taew2_1), 'cpu' (the shipped
+    real-time CPU model), 'tiny' (tests)."""
+    if name == "wan1.3b":
+        return StudentConfig(dit=DiTConfig(track_channels=16), vae=TAEW2_1, text=TextConfig(dim=4096, max_tokens=512))
+    if name == "cpu":
+        return StudentConfig(
+            dit=DiTConfig(num_attention_heads=4, attention_head_dim=64, text_dim=256, ffn_dim=1024, num_layers=8,
+                          track_channels=16),
+            vae=SLIM_VAE, tracks=TrackConfig(hidden=64, out_channels=16),
+            text=TextConfig(dim=256, layers=2, heads=4, max_tokens=32), height=128, width=128)
+    if name == "tiny":
+        return StudentConfig(
+            dit=DiTConfig(num_attention_heads=2, attention_head_dim=16, text_dim=32, freq_dim=32, ffn_dim=64,
+                          num_layers=2, track_channels=4),
+            vae=VAEConfig(encoder_width=8, encoder_blocks=1, decoder_widths=(16, 8, 8, 8), decoder_blocks=1),
+            tracks=TrackConfig(code_dim=16, hidden=16, out_channels=4),
+            text=TextConfig(dim=32, layers=1, heads=2, max_tokens=8, hash_buckets=64), height=64, width=64)
+    raise ValueError(f"unknown model preset {name!r} (choose from wan1.3b, cpu, tiny)")

@@ -1,0 +1,221 @@
+"""`StreamingStudent`: the causal few-step generator behind `motionworld play`.
+
+start(image, prompt, seed) encodes the first frame and the prompt and resets the cache; each
+step(tracks, visibility) produces one chunk: C latent frames denoised in a few 1-NFE steps against
+[sink | window] in the KV cache, a clean pass (t = 0) that writes the chunk's K/V, a roll of the
+window, and a streaming VAE decode -> uint8 frames [4C, H, W, 3] (4C - 3 for the first chunk,
+whose first frame is the start image itself)."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import MotionWorldError, TrackError
+from .attention import BlockCausal
+from .config import StudentConfig, preset
+from .sampler import few_step, shifted_levels
+from .text_encoder import WordTextEncoder
+from .tiny_vae import TinyVAE
+from .track_encoder import ID_RANGE, TrackEncoder, frames_for_latents, sinusoidal_codes
+from .transformer import CausalWanTransformer
+from .weights import load_bundle, load_into, save_bundle
+
+KIND = "motionworld-student"
+
+
+class StudentModules(nn.Module):
+    """The trainable parts, under the prefixes used in the weights file."""
+
+    def __init__(self, config: StudentConfig):
+        super().__init__()
+        c = config
+        if c.dit.track_channels != c.tracks.out_channels:
+            raise ValueError(f"DiT track_channels ({c.dit.track_channels}) != track encoder out_channels "
+                             f"({c.tracks.out_channels})")
+        if c.dit.image_channels not in (0, c.dit.in_channels + 4):
+            raise ValueError(f"image_channels must be 0 or in_channels + 4 (Wan I2V layout), got {c.dit.image_channels}")
+        if c.vae.latent_channels != c.dit.in_channels:
+            raise ValueError("VAE latent channels and DiT in_channels differ")
+        if c.height % 16 or c.width % 16:
+            raise ValueError(f"resolution {c.width}x{c.height} must be a multiple of 16")
+        self.dit = CausalWanTransformer(c.dit)
+        self.tracks = TrackEncoder(c.tracks)
+        self.vae = TinyVAE(c.vae)
+        self.text = WordTextEncoder(c.text) if c.text.dim == c.dit.text_dim else None
+
+
+class StreamingStudent:
+    def __init__(self, config: StudentConfig | str = "cpu", modules: StudentModules | None = None, device="cpu",
+                 dtype=torch.float32, text_encoder=None, seed: int = 0):
+        self.config = preset(config) if isinstance(config, str) else config
+        if modules is None:
+            torch.manual_seed(seed)
+            modules = StudentModules(self.config)
+        self.device, self.dtype = torch.device(device), dtype
+        self.modules = modules.to(self.device, dtype).eval()
+        self.text_encoder = text_encoder or self.modules.text
+        if self.text_encoder is None:
+            raise MotionWorldError(f"the DiT expects text of dim {self.config.dit.text_dim}; pass a text_encoder "
+                                   "(e.g. UMT5TextEncoder) since the built-in one is sized differently")
+        self.layout = BlockCausal(self.config.chunk, self.config.sink, self.config.window)
+        self.sigmas = shifted_levels(self.config.steps, self.config.shift)
+        self.last_timing: dict[str, float] = {}
+        self._started = False
+        self.cache = None
+
+    # ----- configuration
+    @property
+    def height(self) -> int:
+        return self.config.height
+
+    @property
+    def width(self) -> int:
+        return self.config.width
+
+    @property
+    def chunk_index(self) -> int:
+        return self.cache.chunk_index if self.cache is not None else 0
+
+    def frames_for_next_chunk(self) -> int:
+        return frames_for_latents(self.layout.chunk, from_start=self.chunk_index == 0)
+
+    def configure(self, *, chunk: int | None = None, sink: int | None = None, window: int | None | str = "keep",
+                  steps: tuple | None = None) -> None:
+        """Change the cache layout (window=None grows without bound) or the sampler levels; takes
+        effect at the next start()."""
+        self.layout = BlockCausal(chunk or self.layout.chunk, self.layout.sink if sink is None else sink,
+                                  self.layout.window if window == "keep" else window)
+        if steps is not None:
+            self.sigmas = shifted_levels(steps, self.config.shift)
+        self._started = False
+
+    # ----- streaming
+    @torch.no_grad()
+    def start(self, image: np.ndarray, prompt: str = "", seed: int = 0) -> None:
+        image = np.asarray(image)
+        if image.shape != (self.height, self.width, 3) or image.dtype != np.uint8:
+            raise MotionWorldError(f"start image must be uint8 [{self.height}, {self.width}, 3] (the model's "
+                                   f"resolution), got {image.dtype} {list(image.shape)}")
+        m = self.modules
+        frame = torch.from_numpy(image).to(self.device).permute(2, 0, 1)[None, None].to(self.dtype) / 255.0
+        self.first_latent = m.vae.encode(frame)[:, 0].float()            # [1, C, h, w]
+        text = self.text_encoder([prompt])
+        self.text_kv = m.dit.text_kv(text.to(self.device))
+        self.noise_generator = torch.Generator().manual_seed(int(seed))
+        self.track_ids = torch.randperm(ID_RANGE, generator=torch.Generator().manual_seed(int(seed) + 1))
+        self._codes: torch.Tensor | None = None
+        h, w = self.height // 8, self.width // 8
+        if self.cache is None or self.cache.layout != self._token_layout() or self.cache.hw != (h // 2, w // 2):
+            self.cache = m.dit.new_cache(self.layout, 1, h, w)
+        self.cache.reset()
+        self.decoder = m.vae.streaming_decoder()
+        self._started = True
+
+    def _token_layout(self) -> BlockCausal:
+        pt = self.config.dit.patch_size[0]
+        return BlockCausal(self.layout.chunk // pt, self.layout.sink, self.layout.window)
+
+    def reset(self) -> None:
+        """Back to the first frame: the next step() generates the first chunk again."""
+        if not self._started:
+            raise MotionWorldError("reset() before start()")
+        self.cache.reset()
+        self.decoder.reset()
+
+    def _codes_for(self, n: int) -> torch.Tensor:
+        if n > ID_RANGE:
+            raise TrackError(f"at most {ID_RANGE} tracks, got {n}")
+        if self._codes is None or self._codes.shape[0] < n:
+            self._codes = sinusoidal_codes(self.track_ids[:max(n, 1)], self.config.tracks.code_dim).to(self.device)
+        return self._codes[:n]
+
+    def _noise(self, shape) -> torch.Tensor:
+        return torch.randn(shape, generator=self.noise_generator).to(self.device)
+
+    def _sync(self) -> float:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        return time.perf_counter()
+
+    @torch.no_grad()
+    def step(self, tracks, visibility) -> np.ndarray:
+        """tracks [T, N, 2] pixel (x, y) in the model's resolution, visibility [T, N]; T = 4C (4C-3 for
+        the first chunk). Off-screen or NaN points count as invisible. Returns uint8 [T, H, W, 3]."""
+        if not self._started:
+            raise MotionWorldError("step() before start()")
+        first = self.cache.chunk_index == 0
+        n_frames = self.frames_for_next_chunk()
+        tr = torch.as_tensor(np.asarray(tracks, dtype=np.float32))
+        vis = torch.as_tensor(np.asarray(visibility, dtype=bool))
+        if tr.ndim != 3 or tr.shape[0] != n_frames or tr.shape[2] != 2 or vis.shape != tr.shape[:2]:
+            raise TrackError(f"chunk {self.cache.chunk_index} needs tracks [{n_frames}, N, 2] and visibility "
+                             f"[{n_frames}, N]; got {list(tr.shape)} and {list(vis.shape)}")
+        m, c = self.modules, self.layout.chunk
+        h, w = self.height // 8, self.width // 8
+        timing = {}
+        t0 = self._sync()
+        feats = m.tracks(tr.to(self.device), vis.to(self.device), self._codes_for(tr.shape[1]), self.height,
+                         self.width, from_start=first)
+        condition = feats
+        if self.config.dit.image_channels:
+            image = torch.zeros(1, self.config.dit.image_channels, c, h, w, device=self.device, dtype=feats.dtype)
+            if first:
+                image[:, :4, 0] = 1
+                image[:, 4:, 0] = self.first_latent.to(feats.dtype)
+            condition = torch.cat([image, feats], 1)
+        t1 = self._sync()
+        timing["tracks"] = t1 - t0
+
+        def pin(x):
+            if first:
+                x = x.clone()
+                x[:, :, 0] = self.first_latent
+            return x
+
+        step_no = [0]
+
+        def predict(x, sigma):
+            t = torch.full((1, c), sigma * 1000.0, device=self.device)
+            if first:
+                t[:, 0] = 0.0
+            start = self._sync()
+            v = m.dit.forward_chunk(x, t, self.text_kv, self.cache, condition=condition).float()
+            timing[f"step{step_no[0]}"] = self._sync() - start
+            step_no[0] += 1
+            return v
+
+        shape = (1, self.config.dit.in_channels, c, h, w)
+        x0 = few_step(predict, pin(self._noise(shape)), self.sigmas, lambda: self._noise(shape), pin)
+        t2 = self._sync()
+        m.dit.forward_chunk(x0, torch.zeros(1, c, device=self.device), self.text_kv, self.cache,
+                            condition=condition, write_only=True)
+        self.cache.roll()
+        t3 = self._sync()
+        timing["clean"] = t3 - t2
+        frames = self.decoder(x0.transpose(1, 2))[0]
+        out = (frames.float().permute(0, 2, 3, 1) * 255.0 + 0.5).clamp(0, 255).to(torch.uint8).cpu().numpy()
+        timing["decode"] = self._sync() - t3
+        timing["total"] = sum(timing.values())
+        self.last_timing = timing
+        return out
+
+    # ----- persistence
+    def save(self, folder: str | Path, extra: dict | None = None) -> Path:
+        tensors = {k: v.float() if v.is_floating_point() else v for k, v in self.modules.state_dict().items()}
+        return save_bundle(folder, tensors, self.config.to_dict(), kind=KIND, filename="student.safetensors",
+                           extra=extra)
+
+    @classmethod
+    def load(cls, folder: str | Path, device="cpu", dtype=torch.float32, text_encoder=None) -> "StreamingStudent":
+        tensors, entry = load_bundle(folder, "student.safetensors", kind=KIND)
+        try:
+            config = StudentConfig.from_dict(entry["config"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise MotionWorldError(f"{Path(folder) / 'MANIFEST.json'}: bad student config ({e})") from None
+        modules = StudentModules(config)
+        load_into(modules, tensors, str(Path(folder) / "student.safetensors"))
+        return cls(config, modules, device=device, dtype=dtype, text_encoder=text_encoder)

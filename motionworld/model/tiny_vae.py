@@ -1,0 +1,145 @@
+"""Tiny video autoencoder with TAEHV's design: per-frame 2-D convs, MemBlocks that also see their
+own input from the previous frame, TPool (stack `stride` frames on channels, 1x1 conv) and TGrow
+(the reverse). 8x spatial, 4x temporal, pixels [B, T, 3, H, W] in [0, 1].
+
+Frame alignment: the encoder puts 3 copies of the first frame in front, so latent 0 is the first
+frame alone and latent k >= 1 covers frames 4k-3..4k (Wan's grouping); the decoder turns T latents
+into 4T frames and drops the first 3, giving 4T-3. `StreamingDecoder` decodes any number of
+latents at a time with O(1) state and returns exactly what the whole-clip decode returns."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import VAEConfig
+
+
+def conv(n_in: int, n_out: int, stride: int = 1, bias: bool = True) -> nn.Conv2d:
+    return nn.Conv2d(n_in, n_out, 3, stride=stride, padding=1, bias=bias)
+
+
+class Clamp(nn.Module):
+    def forward(self, x):
+        return torch.tanh(x / 3) * 3
+
+
+class MemBlock(nn.Module):
+    def __init__(self, n_in: int, n_out: int):
+        super().__init__()
+        self.conv = nn.Sequential(conv(2 * n_in, n_out), nn.ReLU(), conv(n_out, n_out), nn.ReLU(), conv(n_out, n_out))
+        self.skip = nn.Conv2d(n_in, n_out, 1, bias=False) if n_in != n_out else nn.Identity()
+
+    def forward(self, x: torch.Tensor, past: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.conv(torch.cat([x, past], 1)) + self.skip(x))
+
+
+class TPool(nn.Module):
+    def __init__(self, n_f: int, stride: int):
+        super().__init__()
+        self.stride = stride
+        self.conv = nn.Conv2d(n_f * stride, n_f, 1, bias=False)
+
+
+class TGrow(nn.Module):
+    def __init__(self, n_f: int, stride: int):
+        super().__init__()
+        self.stride = stride
+        self.conv = nn.Conv2d(n_f, n_f * stride, 1, bias=False)
+
+
+def build_encoder(c: VAEConfig) -> nn.Sequential:
+    n = c.encoder_width
+    layers: list[nn.Module] = [conv(3, n), nn.ReLU()]
+    for down in c.encoder_time_downscale:
+        layers += [TPool(n, 2 if down else 1), conv(n, n, stride=2, bias=False)]
+        layers += [MemBlock(n, n) for _ in range(c.encoder_blocks)]
+    layers.append(conv(n, c.latent_channels))
+    return nn.Sequential(*layers)
+
+
+def build_decoder(c: VAEConfig) -> nn.Sequential:
+    w = c.decoder_widths
+    layers: list[nn.Module] = [Clamp(), conv(c.latent_channels, w[0]), nn.ReLU()]
+    for i, up in enumerate(c.decoder_time_upscale):
+        layers += [MemBlock(w[i], w[i]) for _ in range(c.decoder_blocks)]
+        layers += [nn.Upsample(scale_factor=2), TGrow(w[i], 2 if up else 1), conv(w[i], w[i + 1], bias=False)]
+    layers += [nn.ReLU(), conv(w[-1], 3)]
+    return nn.Sequential(*layers)
+
+
+def _run(seq: nn.Sequential, x: torch.Tensor, memory: dict | None) -> torch.Tensor:
+    """x [B, T, C, H, W] through the blocks. `memory` maps a MemBlock's index to its last input frame
+    (carried between calls for streaming); None means a whole clip starting from zeros."""
+    for i, layer in enumerate(seq):
+        b, t = x.shape[:2]
+        if isinstance(layer, MemBlock):
+            first = memory.get(i) if memory is not None else None
+            if first is None:
+                first = torch.zeros_like(x[:, :1])
+            past = torch.cat([first, x[:, :-1]], 1)
+            if memory is not None:
+                memory[i] = x[:, -1:]
+            x = layer(x.flatten(0, 1), past.flatten(0, 1)).unflatten(0, (b, t))
+        elif isinstance(layer, TPool):
+            if t % layer.stride:
+                raise ValueError(f"TPool needs frames in groups of {layer.stride}, got {t}")
+            x = layer.conv(x.reshape(b * t // layer.stride, layer.stride * x.shape[2], *x.shape[3:]))
+            x = x.unflatten(0, (b, t // layer.stride))
+        elif isinstance(layer, TGrow):
+            y = layer.conv(x.flatten(0, 1))
+            x = y.reshape(b, t * layer.stride, y.shape[1] // layer.stride, *y.shape[2:])
+        else:
+            x = layer(x.flatten(0, 1)).unflatten(0, (b, t))
+    return x
+
+
+class TinyVAE(nn.Module):
+    def __init__(self, config: VAEConfig):
+        super().__init__()
+        self.config = config
+        self.encoder = build_encoder(config)
+        self.decoder = build_decoder(config)
+        self.time_downscale = 2 ** sum(config.encoder_time_downscale)
+        self.time_upscale = 2 ** sum(config.decoder_time_upscale)
+
+    @property
+    def frames_to_trim(self) -> int:
+        return self.time_upscale - 1
+
+    def encode(self, frames: torch.Tensor) -> torch.Tensor:
+        """frames [B, T, 3, H, W] in [0, 1] -> latents [B, T_lat, C, H/8, W/8]; T = 1 + 4k -> 1 + k latents
+        (other lengths are padded at the end with the last frame)."""
+        k = self.time_downscale
+        x = torch.cat([frames[:, :1].expand(-1, k - 1, -1, -1, -1), frames], 1)
+        if x.shape[1] % k:
+            x = torch.cat([x, x[:, -1:].expand(-1, k - x.shape[1] % k, -1, -1, -1)], 1)
+        return _run(self.encoder, x.to(self.encoder[0].weight.dtype), None)
+
+    def decode(self, latents: torch.Tensor) -> torch.Tensor:
+        """latents [B, T, C, h, w] -> frames [B, 4T-3, 3, 8h, 8w] in [0, 1] (whole clip at once)."""
+        x = _run(self.decoder, latents.to(self.decoder[1].weight.dtype), None)
+        return x[:, self.frames_to_trim:].clamp(0, 1)
+
+    def streaming_decoder(self) -> "StreamingDecoder":
+        return StreamingDecoder(self)
+
+
+class StreamingDecoder:
+    """Frame-causal decode with constant memory: feed latents in any grouping, get their frames."""
+
+    def __init__(self, vae: TinyVAE):
+        self.vae = vae
+        self.reset()
+
+    def reset(self) -> None:
+        self.memory: dict[int, torch.Tensor] = {}
+        self.started = False
+
+    def __call__(self, latents: torch.Tensor) -> torch.Tensor:
+        """latents [B, T, C, h, w] -> frames [B, 4T (first call: 4T-3), 3, H, W] in [0, 1]."""
+        x = _run(self.vae.decoder, latents.to(self.vae.decoder[1].weight.dtype), self.memory)
+        if not self.started:
+            x = x[:, self.vae.frames_to_trim:]
+            self.started = True
+        return x.clamp(0, 1)

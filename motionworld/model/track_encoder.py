@@ -1,0 +1,85 @@
+"""Track encoder (MotionStream's track head, no ControlNet): every track carries a sinusoidal code
+of a random ID; the code is written at the track's latent cell (pixel / VAE stride) times its
+visibility, four consecutive video frames are stacked on channels (the VAE's 4x temporal packing;
+latent 0 is the first frame alone, repeated like the VAE pads it), and 1x1x1 convs map the result
+to the DiT's track channels. Off-screen, NaN and invisible tracks write nothing."""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .config import TrackConfig
+
+ID_RANGE = 4096  # IDs are drawn without replacement from [0, ID_RANGE)
+
+
+def sinusoidal_codes(ids: torch.Tensor, dim: int) -> torch.Tensor:
+    """[N] integer IDs -> [N, dim] codes [sin | cos] at geometric frequencies."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32, device=ids.device) / half)
+    angles = ids.float()[:, None] * freqs
+    return torch.cat([angles.sin(), angles.cos()], -1)
+
+
+def draw_ids(n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    if n > ID_RANGE:
+        raise ValueError(f"at most {ID_RANGE} tracks can carry distinct IDs, got {n}")
+    return torch.randperm(ID_RANGE, generator=generator)[:n]
+
+
+def frames_for_latents(latents: int, from_start: bool, temporal: int = 4) -> int:
+    """Video frames covered by `latents` latent frames (the first latent of a stream covers one frame)."""
+    return temporal * latents - (temporal - 1 if from_start else 0)
+
+
+class TrackEncoder(nn.Module):
+    def __init__(self, config: TrackConfig):
+        super().__init__()
+        self.config = config
+        c = config
+        self.proj = nn.Sequential(nn.Conv3d(c.code_dim * c.temporal_stride, c.hidden, 1), nn.SiLU(),
+                                  nn.Conv3d(c.hidden, c.out_channels, 1))
+
+    def rasterize(self, tracks: torch.Tensor, visibility: torch.Tensor, codes: torch.Tensor,
+                  height: int, width: int) -> torch.Tensor:
+        """tracks [B, T, N, 2] pixel (x, y), visibility [B, T, N], codes [B, N, d] -> [B, T, d, h, w]."""
+        s = self.config.spatial_stride
+        b, t, n, _ = tracks.shape
+        h, w = height // s, width // s
+        xy = tracks.float()
+        finite = torch.isfinite(xy).all(-1)
+        xy = torch.nan_to_num(xy, nan=-1.0, posinf=-1.0, neginf=-1.0)
+        inside = (xy[..., 0] >= 0) & (xy[..., 0] < w * s) & (xy[..., 1] >= 0) & (xy[..., 1] < h * s)
+        valid = visibility.bool() & finite & inside
+        cell = (xy[..., 1] // s).long().clamp(0, h - 1) * w + (xy[..., 0] // s).long().clamp(0, w - 1)
+        values = codes[:, None].to(torch.float32) * valid[..., None].float()  # [B, T, N, d]
+        grid = torch.zeros(b, t, h * w, codes.shape[-1], device=tracks.device)
+        grid.scatter_add_(2, cell[..., None].expand_as(values), values)
+        return grid.transpose(2, 3).reshape(b, t, -1, h, w)
+
+    def pack(self, frames: torch.Tensor, from_start: bool) -> torch.Tensor:
+        """[B, T, d, h, w] video-rate maps -> [B, 4d, T_latent, h, w]; with from_start the first frame
+        alone forms latent 0 (repeated 4x)."""
+        k = self.config.temporal_stride
+        if from_start:
+            frames = torch.cat([frames[:, :1].expand(-1, k - 1, -1, -1, -1), frames], 1)
+        b, t, d, h, w = frames.shape
+        if t % k:
+            raise ValueError(f"track frames do not fill whole latent frames ({t} after padding, stride {k})")
+        return frames.reshape(b, t // k, k * d, h, w).transpose(1, 2)
+
+    def forward(self, tracks: torch.Tensor, visibility: torch.Tensor, codes: torch.Tensor,
+                height: int, width: int, from_start: bool) -> torch.Tensor:
+        """Track features [B, out_channels, T_latent, h, w] for a span of video frames."""
+        if tracks.ndim == 3:
+            tracks, visibility, codes = tracks[None], visibility[None], codes if codes.ndim == 3 else codes[None]
+        if codes.ndim == 2:
+            codes = codes[None].expand(tracks.shape[0], -1, -1)
+        if tracks.shape[-1] != 2 or visibility.shape != tracks.shape[:-1] or codes.shape[1] != tracks.shape[2]:
+            raise ValueError(f"tracks must be [T, N, 2] with visibility [T, N] and one code per track; got "
+                             f"{tuple(tracks.shape)}, {tuple(visibility.shape)}, {tuple(codes.shape)}")
+        maps = self.rasterize(tracks, visibility, codes, height, width)
+        packed = self.pack(maps, from_start).to(self.proj[0].weight.dtype)
+        return self.proj(packed)
