@@ -13,6 +13,17 @@ from .world import World
 
 __version__ = "0.1.0"
 
+_MODEL_NAMES = {"StreamingStudent", "BlockCausal", "CausalWanTransformer", "TinyVAE", "TrackEncoder"}
+
+
+def __getattr__(name):
+    # the model stack imports torch; load it only when asked for, so `import motionworld` stays light
+    if name in _MODEL_NAMES:
+        from . import model
+
+        return getattr(model, name)
+    raise AttributeError(f"module 'motionworld' has no attribute {name!r}")
+
 __all__ = ["MotionWorldError", "SceneError", "paths", "actions_to_c2w", "parse_actions", "Camera", "look_at",
            "pose_from_ypr", "ObjectKeyframe", "ObjectPath", "load_path_file", "save_nerfstudio", "CameraPath",
            "Keyframe", "CameraRig", "ControlCommand", "TrackField", "TrackResult", "Scene", "check_scene",

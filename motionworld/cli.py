@@ -1,4 +1,4 @@
-"""Command line: motionworld validate | render | tracks | path.
+"""Command line: motionworld validate | render | tracks | path | bench.
 
 Errors caused by input print one line each (`error: ...`) and exit with status 2.
 """
@@ -43,6 +43,21 @@ def _parser() -> argparse.ArgumentParser:
     x = sub.add_parser("path", help="export a camera path as nerfstudio camera_path.json")
     path_args(x)
     x.add_argument("-o", "--output", type=Path, required=True)
+
+    b = sub.add_parser("bench", help="measure streaming speed (generated fps, latency split, memory)")
+    b.add_argument("--model", action="store_true", help="benchmark the streaming student (the only target so far)")
+    b.add_argument("--preset", default="cpu", help="model preset with random weights: cpu (default), tiny, wan1.3b")
+    b.add_argument("--weights", type=Path, help="a weights folder (student.safetensors + MANIFEST.json) instead")
+    b.add_argument("--size", help="WIDTHxHEIGHT, multiples of 16 (default: the preset's)")
+    b.add_argument("--steps", type=int, default=3)
+    b.add_argument("--chunk", type=int, default=3, help="latent frames per chunk (default 3)")
+    b.add_argument("--sink", type=int, default=1, help="sink chunks (default 1)")
+    b.add_argument("--window", default="1", help="window chunks, or 'grow' (default 1)")
+    b.add_argument("--chunks", type=int, default=500, help="chunks to stream (default 500)")
+    b.add_argument("--device", default="cpu")
+    b.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
+    b.add_argument("--no-compare", action="store_true", help="skip the s0w6 and bidirectional comparison runs")
+    b.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     return p
 
 
@@ -125,9 +140,48 @@ def _path(args) -> int:
     return 0
 
 
+def _bench(args) -> int:
+    import json
+
+    from .eval.bench import bench_model, format_report
+
+    if not args.model:
+        raise MotionWorldError("choose what to benchmark: --model")
+    width = height = None
+    if args.size:
+        try:
+            width, height = (int(v) for v in args.size.lower().split("x"))
+        except ValueError:
+            raise MotionWorldError(f"--size must look like 160x128, got {args.size!r}") from None
+        if width % 16 or height % 16 or width <= 0 or height <= 0:
+            raise MotionWorldError(f"--size {args.size}: width and height must be positive multiples of 16")
+    if args.window == "grow":
+        window = None
+    else:
+        try:
+            window = int(args.window)
+        except ValueError:
+            raise MotionWorldError(f"--window must be a number of chunks or 'grow', got {args.window!r}") from None
+    if args.chunks < 1 or args.steps < 1 or args.chunk < 1 or args.sink < 0 or (window is not None and window < 0):
+        raise MotionWorldError("--chunks, --steps and --chunk must be >= 1; --sink and --window >= 0")
+    if args.device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise MotionWorldError(f"--device {args.device}: no CUDA device is available here")
+    try:
+        result = bench_model(args.preset, weights=args.weights, height=height, width=width, steps=args.steps,
+                             chunk=args.chunk, sink=args.sink, window=window, chunks=args.chunks, device=args.device,
+                             dtype=args.dtype, compare=not args.no_compare, progress=not args.json)
+    except ValueError as e:
+        raise MotionWorldError(str(e)) from None
+    print(json.dumps(result) if args.json else format_report(result))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"validate": _validate, "render": _render, "tracks": _tracks, "path": _path}
+    handlers = {"validate": _validate, "render": _render, "tracks": _tracks, "path": _path, "bench": _bench}
     try:
         return handlers[args.command](args)
     except SceneError as e:

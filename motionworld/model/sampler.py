@@ -20,7 +20,7 @@ def step_levels(steps: int) -> tuple[float, ...]:
     """Evenly spaced un-shifted levels for `steps` steps, from pure noise: 3 -> (1, 2/3, 1/3)."""
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
-    return tuple(float(1 - i / steps) for i in range(steps))
+    return tuple((steps - i) / steps for i in range(steps))
 
 
 def shifted_levels(levels: Sequence[float], shift: float) -> list[float]:

@@ -1,0 +1,1 @@
+"""Evaluation: benchmarks, metrics and reports."""

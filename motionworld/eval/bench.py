@@ -1,0 +1,181 @@
+"""`motionworld bench --model`: streaming speed of the student, measured the way a player sees it.
+
+Figures (all from one run): per-chunk latency split (track encode, each DiT step, the clean cache
+pass, VAE decode), throughput in generated frames per second over the steady chunks, first-frame
+latency (start() plus the first chunk), peak memory after 10 chunks and at the end, the median chunk
+latency over chunks 10-19 and over the last 10 chunks (single chunks are too noisy on a shared CPU),
+and, measured in the same run, the speed of two comparison modes: no sink with a window that grows
+to 6 chunks (Self-Forcing's sliding window, c3s0w6), and re-running the bidirectional DiT with full
+attention over a whole 81-frame clip (21 latents) with the same number of steps."""
+from __future__ import annotations
+
+import resource
+import statistics
+import time
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from ..model.attention import BlockCausal, FullAttention
+from ..model.config import preset
+from ..model.sampler import few_step
+from ..model.student import StreamingStudent
+from ..model.track_encoder import frames_for_latents
+
+
+def _peak_mb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2 ** 20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux reports KiB
+
+
+class DriftingGrid:
+    """A 50x50 grid of tracks drifting and swaying like a walking camera (cheap, deterministic)."""
+
+    def __init__(self, height: int, width: int, n: int = 50):
+        xs, ys = np.meshgrid(np.linspace(0.5, width - 0.5, n), np.linspace(0.5, height - 0.5, n))
+        self.base = np.stack([xs.ravel(), ys.ravel()], -1).astype(np.float32)
+        self.centre = np.array([width / 2, height / 2], np.float32)
+        self.frame = 0
+
+    def next(self, frames: int):
+        t = self.frame + np.arange(frames, dtype=np.float32)
+        self.frame += frames
+        zoom = 1 + 0.01 * (t % 48)[:, None, None]
+        sway = np.stack([3 * np.sin(t / 9), 2 * np.cos(t / 13)], -1)[:, None]
+        tracks = (self.base - self.centre) * zoom + self.centre + sway
+        h, w = 2 * self.centre[1], 2 * self.centre[0]
+        vis = (tracks[..., 0] >= 0) & (tracks[..., 0] < w) & (tracks[..., 1] >= 0) & (tracks[..., 1] < h)
+        return tracks, vis
+
+
+def _stream(student: StreamingStudent, image: np.ndarray, chunks: int, progress=None):
+    grid = DriftingGrid(student.height, student.width)
+    t0 = time.perf_counter()
+    student.start(image, "a garden path between brick walls", seed=0)
+    records, frames = [], 0
+    for i in range(chunks):
+        start = time.perf_counter()
+        out = student.step(*grid.next(student.frames_for_next_chunk()))
+        elapsed = student._sync() - start
+        frames += out.shape[0]
+        records.append({"wall": elapsed, "frames": out.shape[0], **student.last_timing})
+        if i == 0:
+            first_latency = student._sync() - t0
+        if i == 9:
+            peak_10 = _peak_mb(student.device)
+        if progress is not None:
+            progress.update(1)
+    return records, first_latency, (peak_10 if chunks >= 10 else _peak_mb(student.device))
+
+
+def _steady_fps(records: list[dict]) -> float:
+    steady = records[1:] if len(records) > 1 else records
+    return sum(r["frames"] for r in steady) / sum(r["wall"] for r in steady)
+
+
+@torch.no_grad()
+def _bidirectional_clip(student: StreamingStudent, latents: int = 21) -> float:
+    """Seconds to generate one whole clip with full attention over all its latents (no cache)."""
+    m, dit = student.modules, student.modules.dit
+    h, w = student.height // 8, student.width // 8
+    frames = frames_for_latents(latents, from_start=True)
+    tracks, vis = DriftingGrid(student.height, student.width).next(frames)
+    start = student._sync()
+    feats = m.tracks(torch.as_tensor(tracks).to(student.device), torch.as_tensor(vis).to(student.device),
+                     student._codes_for(tracks.shape[1]), student.height, student.width, from_start=True)
+    cond = feats
+    if dit.config.image_channels:
+        cond = torch.cat([feats.new_zeros(1, dit.config.image_channels, latents, h, w), feats], 1)
+    pt, ph, pw = dit.config.patch_size
+    full = FullAttention(dit.rope, latents // pt, h // ph, w // pw)
+    shape = (1, dit.config.in_channels, latents, h, w)
+    gen = torch.Generator().manual_seed(0)
+    noise = lambda: torch.randn(shape, generator=gen).to(student.device)  # noqa: E731
+
+    def predict(x, sigma):
+        inputs = dit._inputs(x, cond)
+        return dit._run(inputs, torch.full((1, latents), sigma * 1000.0, device=student.device), student.text_kv,
+                        full).float()
+
+    x0 = few_step(predict, noise(), student.sigmas, noise)
+    m.vae.decode(x0.transpose(1, 2))
+    return student._sync() - start
+
+
+def bench_model(config: str = "cpu", weights=None, height: int | None = None, width: int | None = None,
+                steps: int = 3, chunk: int = 3, sink: int = 1, window: int | None = 1, chunks: int = 500,
+                device: str = "cpu", dtype: str = "float32", compare: bool = True, compare_chunks: int = 40,
+                progress: bool = True) -> dict:
+    from tqdm import tqdm
+
+    from ..model.sampler import step_levels
+
+    torch_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
+    if weights is not None:
+        student = StreamingStudent.load(weights, device=device, dtype=torch_dtype)
+        cfg = student.config
+    else:
+        cfg = preset(config)
+        cfg = replace(cfg, height=height or cfg.height, width=width or cfg.width)
+        student = StreamingStudent(cfg, device=device, dtype=torch_dtype, seed=0)
+    student.configure(chunk=chunk, sink=sink, window=window, steps=step_levels(steps))
+    image = (np.random.default_rng(0).random((student.height, student.width, 3)) * 255).astype(np.uint8)
+    total = chunks + (compare_chunks if compare else 0)
+    bar = tqdm(total=total, desc="bench", unit="chunk", disable=not progress, leave=False)
+
+    records, first_latency, peak_10 = _stream(student, image, chunks, bar)
+    peak_end = _peak_mb(student.device)
+    steady = records[1:] if len(records) > 1 else records
+    parts = [k for k in records[-1] if k not in ("wall", "frames", "total")]
+    split = {k: statistics.mean(r.get(k, 0.0) for r in steady) for k in parts}
+    early = [r["wall"] for r in records[10:20]] or [records[-1]["wall"]]
+    late = [r["wall"] for r in records[-10:]]
+    result = {
+        "config": config if weights is None else str(weights),
+        "device": str(student.device), "dtype": dtype, "height": student.height, "width": student.width,
+        "chunk": chunk, "sink": sink, "window": window, "steps": steps, "chunks": chunks,
+        "parameters_m": round(sum(p.numel() for p in student.modules.parameters()) / 1e6, 2),
+        "fps": _steady_fps(records),
+        "first_frame_latency_s": first_latency,
+        "chunk_latency_s": {"10": statistics.median(early), "last": statistics.median(late)},
+        "latency_drift": statistics.median(late) / statistics.median(early) - 1,
+        "split_s": split,
+        "peak_rss_mb": peak_end,
+        "peak_rss_mb_after_10_chunks": peak_10,
+        "frames_per_chunk": records[-1]["frames"],
+    }
+    if compare:
+        student.configure(chunk=chunk, sink=0, window=6, steps=step_levels(steps))
+        w6, _, _ = _stream(student, image, compare_chunks, bar)
+        result["compare"] = {"c{}s0w6_fps".format(chunk): _steady_fps(w6[7:])}
+        clip = _bidirectional_clip(student)
+        result["compare"]["bidirectional_81_frames_fps"] = 81 / clip
+        result["compare"]["bidirectional_clip_s"] = clip
+        result["ratio_to_s0w6"] = result["fps"] / result["compare"]["c{}s0w6_fps".format(chunk)]
+        result["ratio_to_bidirectional"] = result["fps"] / result["compare"]["bidirectional_81_frames_fps"]
+    bar.close()
+    return result
+
+
+def format_report(r: dict) -> str:
+    ms = lambda s: f"{1000 * s:.1f} ms"  # noqa: E731
+    window = "grow" if r["window"] is None else r["window"]
+    lines = [
+        f"model {r['config']} ({r['parameters_m']} M parameters) on {r['device']} {r['dtype']}, "
+        f"{r['width']}x{r['height']}, c{r['chunk']}s{r['sink']}w{window}, {r['steps']} steps, {r['chunks']} chunks",
+        "per-chunk split (mean over steady chunks): " + ", ".join(f"{k} {ms(v)}" for k, v in r["split_s"].items()),
+        f"throughput: {r['fps']:.1f} generated frames/s ({r['frames_per_chunk']} frames per chunk)",
+        f"first-frame latency: {r['first_frame_latency_s']:.3f} s",
+        f"chunk latency (median): chunks 10-19 {ms(r['chunk_latency_s']['10'])}, last 10 "
+        f"{ms(r['chunk_latency_s']['last'])} ({100 * r['latency_drift']:+.1f} %)",
+        f"peak memory: {r['peak_rss_mb_after_10_chunks']:.0f} MB after 10 chunks, {r['peak_rss_mb']:.0f} MB at the end",
+    ]
+    if "compare" in r:
+        c = r["compare"]
+        w6 = next(k for k in c if k.endswith("s0w6_fps"))
+        lines.append(f"same run: {w6[:-4]} {c[w6]:.1f} frames/s (ratio {r['ratio_to_s0w6']:.2f}x); bidirectional "
+                     f"81-frame clip {c['bidirectional_clip_s']:.2f} s = {c['bidirectional_81_frames_fps']:.1f} "
+                     f"frames/s (ratio {r['ratio_to_bidirectional']:.2f}x)")
+    return "\n".join(lines)

@@ -1,0 +1,17 @@
+"""The model stack: causal Wan DiT, sink + rolling KV cache, track encoder, tiny VAE, text encoders,
+sampler, and the streaming student that runs them chunk by chunk."""
+from .attention import BlockCausal
+from .config import DiTConfig, StudentConfig, TextConfig, TrackConfig, VAEConfig, preset
+from .kv_cache import SinkRollingKVCache
+from .sampler import euler, few_step, joint_guidance, shift_sigma, step_levels
+from .student import StreamingStudent, StudentModules
+from .text_encoder import UMT5TextEncoder, WordTextEncoder
+from .tiny_vae import StreamingDecoder, TinyVAE
+from .track_encoder import TrackEncoder
+from .transformer import CausalWanTransformer
+from .wan_weights import load_wan_weights
+
+__all__ = ["BlockCausal", "DiTConfig", "StudentConfig", "TextConfig", "TrackConfig", "VAEConfig", "preset",
+           "SinkRollingKVCache", "euler", "few_step", "joint_guidance", "shift_sigma", "step_levels",
+           "StreamingStudent", "StudentModules", "UMT5TextEncoder", "WordTextEncoder", "StreamingDecoder", "TinyVAE",
+           "TrackEncoder", "CausalWanTransformer", "load_wan_weights"]

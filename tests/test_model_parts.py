@@ -1,0 +1,209 @@
+"""Track encoder, tiny VAE, text encoders and sampler."""
+import numpy as np
+import pytest
+import torch
+
+from motionworld.model.config import TAEW2_1, TextConfig, TrackConfig, VAEConfig
+from motionworld.model.sampler import euler, few_step, joint_guidance, shift_sigma, shifted_levels, step_levels
+from motionworld.model.text_encoder import WordTextEncoder
+from motionworld.model.tiny_vae import TinyVAE
+from motionworld.model.track_encoder import TrackEncoder, draw_ids, sinusoidal_codes
+
+# ---------------------------------------------------------------- track encoder
+
+
+def test_a_moving_track_lights_the_right_cells_and_latent_frames():
+    enc = TrackEncoder(TrackConfig(code_dim=8, hidden=4, out_channels=2))
+    t = 9  # first chunk: latent 0 = frame 0, latents 1, 2 = frames 1-4, 5-8
+    xs = np.linspace(4, 60, t)  # moves right by 7 px per frame across a 64 px wide image
+    tracks = torch.tensor(np.stack([xs, np.full(t, 20.0)], -1)[:, None], dtype=torch.float32)
+    vis = torch.ones(t, 1, dtype=torch.bool)
+    codes = sinusoidal_codes(torch.tensor([7]), 8)
+    maps = enc.rasterize(tracks[None], vis[None], codes[None], 32, 64)  # height 32, width 64 -> [1, T, d, h=4, w=8]
+    for f in range(t):
+        lit = torch.nonzero(maps[0, f].abs().sum(0))
+        assert lit.tolist() == [[20 // 8, int(xs[f]) // 8]]
+        torch.testing.assert_close(maps[0, f, :, 2, int(xs[f]) // 8], codes[0])
+    packed = enc.pack(maps, from_start=True)  # [1, 4d, 3, h, w]
+    assert packed.shape == (1, 32, 3, 4, 8)
+    # latent 0 is frame 0 repeated; latent 2's last sub-frame is frame 8
+    for j in range(4):
+        torch.testing.assert_close(packed[0, j * 8:(j + 1) * 8, 0], maps[0, 0])
+    torch.testing.assert_close(packed[0, 24:32, 2], maps[0, 8])
+    torch.testing.assert_close(packed[0, 0:8, 1], maps[0, 1])
+    assert enc(tracks, vis, codes, 32, 64, from_start=True).shape == (1, 2, 3, 4, 8)
+    assert enc.pack(maps[:, 1:], from_start=False).shape == (1, 32, 2, 4, 8)
+
+
+def test_invisible_nan_and_offscreen_tracks_write_nothing():
+    enc = TrackEncoder(TrackConfig(code_dim=8, hidden=4, out_channels=2))
+    tracks = torch.tensor([[[10.0, 10.0], [np.nan, 5.0], [-3.0, 5.0], [64.0, 5.0], [5.0, 1e9], [np.inf, 1.0],
+                            [30.0, 30.0]]])
+    vis = torch.tensor([[True, True, True, True, True, True, False]])
+    codes = sinusoidal_codes(draw_ids(7, torch.Generator().manual_seed(0)), 8)
+    maps = enc.rasterize(tracks[None], vis[None], codes[None], 32, 64)
+    assert torch.nonzero(maps[0, 0].abs().sum(0)).tolist() == [[1, 1]]
+    torch.testing.assert_close(maps[0, 0, :, 1, 1], codes[0])
+    none = enc.rasterize(tracks[None], torch.zeros_like(vis)[None], codes[None], 32, 64)
+    assert torch.count_nonzero(none) == 0
+
+
+def test_two_tracks_in_one_cell_add_up():
+    enc = TrackEncoder(TrackConfig(code_dim=8, hidden=4, out_channels=2))
+    codes = sinusoidal_codes(torch.tensor([1, 2]), 8)
+    maps = enc.rasterize(torch.tensor([[[[1.0, 1.0], [6.0, 6.0]]]]), torch.ones(1, 1, 2, dtype=torch.bool),
+                         codes[None], 8, 8)
+    torch.testing.assert_close(maps[0, 0, :, 0, 0], codes.sum(0))
+
+
+# ---------------------------------------------------------------- tiny VAE
+
+# the published taew2_1 state dict (madebyollin/taehv), written out here, not fetched
+def published_taew2_1():
+    keys = {"encoder.0.weight": (64, 3, 3, 3), "encoder.0.bias": (64,), "encoder.17.weight": (16, 64, 3, 3),
+            "encoder.17.bias": (16,), "decoder.1.weight": (256, 16, 3, 3), "decoder.1.bias": (256,),
+            "decoder.7.conv.weight": (256, 256, 1, 1), "decoder.8.weight": (128, 256, 3, 3),
+            "decoder.13.conv.weight": (256, 128, 1, 1), "decoder.14.weight": (64, 128, 3, 3),
+            "decoder.19.conv.weight": (128, 64, 1, 1), "decoder.20.weight": (64, 64, 3, 3),
+            "decoder.22.weight": (3, 64, 3, 3), "decoder.22.bias": (3,)}
+    for i in (2, 7):
+        keys[f"encoder.{i}.conv.weight"] = (64, 128, 1, 1)
+    keys["encoder.12.conv.weight"] = (64, 64, 1, 1)
+    for i in (3, 8, 13):
+        keys[f"encoder.{i}.weight"] = (64, 64, 3, 3)
+
+    def memblock(prefix, n):
+        keys[f"{prefix}.conv.0.weight"] = (n, 2 * n, 3, 3)
+        for j in (0, 2, 4):
+            keys[f"{prefix}.conv.{j}.bias"] = (n,)
+        for j in (2, 4):
+            keys[f"{prefix}.conv.{j}.weight"] = (n, n, 3, 3)
+
+    for i in (4, 5, 6, 9, 10, 11, 14, 15, 16):
+        memblock(f"encoder.{i}", 64)
+    for idx, n in (((3, 4, 5), 256), ((9, 10, 11), 128), ((15, 16, 17), 64)):
+        for i in idx:
+            memblock(f"decoder.{i}", n)
+    return keys
+
+
+def test_taew2_1_preset_matches_the_published_keys():
+    sd = TinyVAE(TAEW2_1).state_dict()
+    assert {k: tuple(v.shape) for k, v in sd.items()} == published_taew2_1()
+
+
+SMALL = VAEConfig(encoder_width=8, encoder_blocks=1, decoder_widths=(16, 8, 8, 8), decoder_blocks=2)
+
+
+def test_streaming_decode_equals_parallel_decode():
+    torch.manual_seed(0)
+    vae = TinyVAE(SMALL).eval()
+    z = torch.randn(2, 7, 16, 4, 6)
+    with torch.no_grad():
+        whole = vae.decode(z)
+        assert whole.shape == (2, 25, 3, 32, 48)
+        dec = vae.streaming_decoder()
+        one_by_one = torch.cat([dec(z[:, i:i + 1]) for i in range(7)], 1)
+        dec.reset()
+        chunks = [dec(z[:, :3]), dec(z[:, 3:6]), dec(z[:, 6:])]
+    assert [c.shape[1] for c in chunks] == [9, 12, 4]
+    torch.testing.assert_close(one_by_one, whole, rtol=0, atol=1e-6)
+    torch.testing.assert_close(torch.cat(chunks, 1), whole, rtol=0, atol=1e-6)
+    # frame-causal: later latents do not change earlier frames
+    with torch.no_grad():
+        z2 = z.clone()
+        z2[:, 5:] = torch.randn_like(z2[:, 5:])
+        torch.testing.assert_close(vae.decode(z2)[:, :17], whole[:, :17])
+
+
+def test_encoder_frame_alignment():
+    torch.manual_seed(0)
+    vae = TinyVAE(SMALL).eval()
+    video = torch.rand(1, 9, 3, 32, 32)
+    with torch.no_grad():
+        z = vae.encode(video)
+        assert z.shape == (1, 3, 16, 4, 4)
+        # latent 0 depends on frame 0 only; latent 1 on frames 1-4 (and memory of the past)
+        changed = video.clone()
+        changed[:, 5:] = 0
+        z2 = vae.encode(changed)
+    torch.testing.assert_close(z2[:, :2], z[:, :2])
+    assert not torch.allclose(z2[:, 2], z[:, 2])
+    assert vae.encode(video[:, :1]).shape == (1, 1, 16, 4, 4)
+
+
+# ---------------------------------------------------------------- text encoders
+
+
+def test_word_encoder_hashes_unknown_words_and_pads_with_zeros():
+    torch.manual_seed(0)
+    enc = WordTextEncoder(TextConfig(dim=16, layers=1, heads=2, max_tokens=6, hash_buckets=32,
+                                     vocab=("red", "ball", "grass"))).eval()
+    assert enc.token_ids("A red ball!") [:1] == [1]
+    assert enc.token_ids("red ball") == [1, 2, 3]
+    unknown = enc.token_ids("zebra")[1]
+    assert unknown >= 5 and unknown == enc.token_ids("ZEBRA crossing")[1]  # stable, case-insensitive
+    with torch.no_grad():
+        out = enc(["red ball on grass", ""])
+    assert out.shape == (2, 6, 16)
+    assert torch.count_nonzero(out[0, 5:]) == 0 and torch.count_nonzero(out[0, :5].abs().sum(-1)) == 5
+    null = out[1]
+    assert torch.count_nonzero(null[1:]) == 0 and null[0].abs().sum() > 0  # "" is a learned output
+    assert enc(["x " * 50]).shape == (1, 6, 16)  # long prompts are truncated
+
+
+def test_umt5_adapter_reads_a_local_folder(tmp_path):
+    transformers = pytest.importorskip("transformers")
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    from motionworld.errors import MotionWorldError
+    from motionworld.model.text_encoder import UMT5TextEncoder
+
+    vocab = {"<pad>": 0, "</s>": 1, "<unk>": 2, "a": 3, "red": 4, "ball": 5}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    fast = transformers.PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>",
+                                                unk_token="<unk>")
+    fast.save_pretrained(tmp_path)
+    cfg = transformers.UMT5Config(vocab_size=8, d_model=16, d_kv=4, d_ff=32, num_layers=1, num_heads=2,
+                                  relative_attention_num_buckets=4)
+    transformers.UMT5EncoderModel(cfg).save_pretrained(tmp_path)
+    enc = UMT5TextEncoder(tmp_path, max_tokens=8)
+    out = enc(["a red ball", ""])
+    assert out.shape == (2, 8, 16) and enc.dim == 16
+    assert torch.count_nonzero(out[0, 3:]) == 0 and torch.count_nonzero(out[0, :3].abs().sum(-1)) == 3
+    with pytest.raises(MotionWorldError, match="not found"):
+        UMT5TextEncoder(tmp_path / "missing")
+
+
+# ---------------------------------------------------------------- sampler
+
+
+def test_joint_guidance_formula_and_cfg_limit():
+    g = torch.Generator().manual_seed(0)
+    v_cm, v_0m, v_c0 = (torch.randn(2, 3, 4, generator=g) for _ in range(3))
+    w_t, w_m = 3.0, 1.5
+    a = w_t / (w_t + w_m)
+    expected = a * v_0m + (1 - a) * v_c0 + w_t * (v_cm - v_0m) + w_m * (v_cm - v_c0)
+    torch.testing.assert_close(joint_guidance(v_cm, v_0m, v_c0, w_t, w_m), expected)
+    torch.testing.assert_close(joint_guidance(v_cm, v_0m, v_c0, 4.0, 0.0), v_0m + 4.0 * (v_cm - v_0m))
+    torch.testing.assert_close(joint_guidance(v_cm, v_0m, v_c0, 0.0, 0.0), v_cm)
+    torch.testing.assert_close(joint_guidance(v_cm, v_0m, v_c0, 1.0, 0.0), v_cm)
+
+
+def test_levels_and_samplers_recover_the_target():
+    assert step_levels(3) == (1.0, 2 / 3, 1 / 3)
+    assert shift_sigma(1.0, 5.0) == 1.0 and shift_sigma(0.0, 5.0) == 0.0
+    assert abs(shift_sigma(0.5, 5.0) - 5 / 6) < 1e-12
+    sig = shifted_levels(step_levels(4), 5.0)
+    assert sig[0] == 1.0 and all(a > b for a, b in zip(sig, sig[1:]))
+    target = torch.randn(1, 4, 2, 3)
+    g = torch.Generator().manual_seed(1)
+    noise = torch.randn(target.shape, generator=g)
+
+    def oracle(x, s):  # the exact v for a single-point data distribution
+        return (x - target) / s if s > 0 else torch.zeros_like(x)
+
+    out = few_step(oracle, noise, sig, lambda: torch.randn(target.shape, generator=g))
+    torch.testing.assert_close(out, target)
+    torch.testing.assert_close(euler(oracle, noise, sig), target, rtol=1e-5, atol=1e-5)

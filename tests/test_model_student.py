@@ -1,0 +1,119 @@
+"""StreamingStudent: the streaming API, determinism, reset, save/load with the manifest."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from motionworld.errors import MotionWorldError, TrackError
+from motionworld.model.attention import BlockCausal
+from motionworld.model.config import preset
+from motionworld.model.student import StreamingStudent
+
+
+def grid_tracks(frames: int, n: int = 6, size: int = 64, drift: float = 2.0):
+    xs, ys = np.meshgrid(np.linspace(4, size - 4, n), np.linspace(4, size - 4, n))
+    base = np.stack([xs.ravel(), ys.ravel()], -1).astype(np.float32)
+    tracks = base[None] + drift * np.arange(frames, dtype=np.float32)[:, None, None] * np.array([1, 0], np.float32)
+    return tracks, np.ones(tracks.shape[:2], bool)
+
+
+@pytest.fixture(scope="module")
+def student():
+    return StreamingStudent("tiny", seed=0)
+
+
+@pytest.fixture(scope="module")
+def image():
+    return (np.random.default_rng(0).random((64, 64, 3)) * 255).astype(np.uint8)
+
+
+def run(s, image, chunks, seed=3, prompt="a red ball"):
+    s.start(image, prompt, seed=seed)
+    out = []
+    for _ in range(chunks):
+        out.append(s.step(*grid_tracks(s.frames_for_next_chunk())))
+    return out
+
+
+def test_chunks_have_9_then_12_frames_and_are_deterministic(student, image):
+    a = run(student, image, 4)
+    assert [f.shape for f in a] == [(9, 64, 64, 3)] + [(12, 64, 64, 3)] * 3
+    assert all(f.dtype == np.uint8 for f in a)
+    b = run(student, image, 4)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    c = run(student, image, 2, seed=4)
+    assert not np.array_equal(a[1], c[1])
+    assert set(student.last_timing) >= {"tracks", "step0", "step1", "step2", "clean", "decode", "total"}
+
+
+def test_reset_returns_to_the_first_frame(student, image):
+    student.start(image, "x", seed=1)
+    student.step(*grid_tracks(9))
+    student.step(*grid_tracks(12))
+    student.reset()
+    assert student.chunk_index == 0 and student.frames_for_next_chunk() == 9
+    assert student.step(*grid_tracks(9)).shape[0] == 9
+
+
+def test_bad_tracks_are_refused_and_nan_tracks_are_invisible(student, image):
+    student.start(image, "", seed=0)
+    with pytest.raises(TrackError, match=r"needs tracks \[9, N, 2\]"):
+        student.step(*grid_tracks(12))
+    tracks, vis = grid_tracks(9)
+    tracks[2:5, :3] = np.nan
+    tracks[6, 4] = (1e6, -1e6)
+    assert student.step(tracks, vis).shape == (9, 64, 64, 3)
+    with pytest.raises(MotionWorldError, match="start image must be uint8"):
+        student.start(image[:32], "")
+
+
+def test_configure_runs_other_cache_layouts(image):
+    s = StreamingStudent("tiny", seed=0)
+    s.configure(chunk=1, sink=0, window=2, steps=(1.0, 0.5))
+    outs = run(s, image, 3)
+    assert [f.shape[0] for f in outs] == [1, 4, 4]
+    assert s.cache.layout == BlockCausal(1, 0, 2)
+    assert set(s.last_timing) >= {"step0", "step1"} and "step2" not in s.last_timing
+
+
+def test_save_load_round_trip_and_hash_check(tmp_path, student, image):
+    student.save(tmp_path / "w")
+    manifest = json.loads((tmp_path / "w" / "MANIFEST.json").read_text())
+    entry = manifest["files"]["student.safetensors"]
+    assert len(entry["sha256"]) == 64 and entry["config"]["dit"]["num_layers"] == 2
+    loaded = StreamingStudent.load(tmp_path / "w")
+    assert all(np.array_equal(x, y) for x, y in zip(run(student, image, 2), run(loaded, image, 2)))
+    path = tmp_path / "w" / "student.safetensors"
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(MotionWorldError, match="does not match the manifest"):
+        StreamingStudent.load(tmp_path / "w")
+
+
+def test_weights_of_another_config_are_refused(tmp_path, student):
+    student.save(tmp_path / "w")
+    manifest_path = tmp_path / "w" / "MANIFEST.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["files"]["student.safetensors"]["config"]["dit"]["num_layers"] = 3
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(MotionWorldError, match="weights do not match the model"):
+        StreamingStudent.load(tmp_path / "w")
+
+
+def test_bfloat16_streams(image):
+    s = StreamingStudent(preset("tiny"), dtype=torch.bfloat16, seed=0)
+    f = run(s, image, 2)
+    assert f[1].shape == (12, 64, 64, 3)
+    assert s.cache.k[0].dtype == torch.bfloat16
+
+
+def test_wan_i2v_style_image_channels_stream(image):
+    from dataclasses import replace
+
+    cfg = preset("tiny")
+    cfg = replace(cfg, dit=replace(cfg.dit, image_channels=cfg.dit.in_channels + 4))
+    s = StreamingStudent(cfg, seed=0)
+    assert s.modules.dit.patch_embedding.weight.shape[1] == 16 + 20 + 4
+    assert [f.shape[0] for f in run(s, image, 2)] == [9, 12]
