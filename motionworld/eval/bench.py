@@ -17,7 +17,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from ..model.attention import BlockCausal, FullAttention
+from ..model.attention import FullAttention
 from ..model.config import preset
 from ..model.sampler import few_step
 from ..model.student import StreamingStudent
@@ -92,7 +92,7 @@ def _bidirectional_clip(student: StreamingStudent, latents: int = 21) -> float:
     full = FullAttention(dit.rope, latents // pt, h // ph, w // pw)
     shape = (1, dit.config.in_channels, latents, h, w)
     gen = torch.Generator().manual_seed(0)
-    noise = lambda: torch.randn(shape, generator=gen).to(student.device)  # noqa: E731
+    noise = lambda: torch.randn(shape, generator=gen).to(student.device)
 
     def predict(x, sigma):
         inputs = dit._inputs(x, cond)
@@ -149,18 +149,18 @@ def bench_model(config: str = "cpu", weights=None, height: int | None = None, wi
     if compare:
         student.configure(chunk=chunk, sink=0, window=6, steps=step_levels(steps))
         w6, _, _ = _stream(student, image, compare_chunks, bar)
-        result["compare"] = {"c{}s0w6_fps".format(chunk): _steady_fps(w6[7:])}
+        result["compare"] = {f"c{chunk}s0w6_fps": _steady_fps(w6[7:])}
         clip = _bidirectional_clip(student)
         result["compare"]["bidirectional_81_frames_fps"] = 81 / clip
         result["compare"]["bidirectional_clip_s"] = clip
-        result["ratio_to_s0w6"] = result["fps"] / result["compare"]["c{}s0w6_fps".format(chunk)]
+        result["ratio_to_s0w6"] = result["fps"] / result["compare"][f"c{chunk}s0w6_fps"]
         result["ratio_to_bidirectional"] = result["fps"] / result["compare"]["bidirectional_81_frames_fps"]
     bar.close()
     return result
 
 
 def format_report(r: dict) -> str:
-    ms = lambda s: f"{1000 * s:.1f} ms"  # noqa: E731
+    ms = lambda s: f"{1000 * s:.1f} ms"
     window = "grow" if r["window"] is None else r["window"]
     lines = [
         f"model {r['config']} ({r['parameters_m']} M parameters) on {r['device']} {r['dtype']}, "

@@ -11,7 +11,27 @@ from .track_encoder import TrackEncoder
 from .transformer import CausalWanTransformer
 from .wan_weights import load_wan_weights
 
-__all__ = ["BlockCausal", "DiTConfig", "StudentConfig", "TextConfig", "TrackConfig", "VAEConfig", "preset",
-           "SinkRollingKVCache", "euler", "few_step", "joint_guidance", "shift_sigma", "step_levels",
-           "StreamingStudent", "StudentModules", "UMT5TextEncoder", "WordTextEncoder", "StreamingDecoder", "TinyVAE",
-           "TrackEncoder", "CausalWanTransformer", "load_wan_weights"]
+__all__ = [
+           "BlockCausal",
+           "CausalWanTransformer",
+           "DiTConfig",
+           "SinkRollingKVCache",
+           "StreamingDecoder",
+           "StreamingStudent",
+           "StudentConfig",
+           "StudentModules",
+           "TextConfig",
+           "TinyVAE",
+           "TrackConfig",
+           "TrackEncoder",
+           "UMT5TextEncoder",
+           "VAEConfig",
+           "WordTextEncoder",
+           "euler",
+           "few_step",
+           "joint_guidance",
+           "load_wan_weights",
+           "preset",
+           "shift_sigma",
+           "step_levels",
+]

@@ -47,7 +47,7 @@ class DiTConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "DiTConfig":
+    def from_dict(cls, data: dict) -> DiTConfig:
         return _from_dict(cls, data)
 
 
@@ -66,7 +66,7 @@ class VAEConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "VAEConfig":
+    def from_dict(cls, data: dict) -> VAEConfig:
         return _from_dict(cls, data)
 
 
@@ -84,7 +84,7 @@ class TrackConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TrackConfig":
+    def from_dict(cls, data: dict) -> TrackConfig:
         return _from_dict(cls, data)
 
 
@@ -103,7 +103,7 @@ class TextConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TextConfig":
+    def from_dict(cls, data: dict) -> TextConfig:
         return _from_dict(cls, data)
 
 
@@ -127,7 +127,7 @@ class StudentConfig:
         return d
 
     @classmethod
-    def from_dict(cls, data: dict) -> "StudentConfig":
+    def from_dict(cls, data: dict) -> StudentConfig:
         data = dict(data)
         parts = {"dit": DiTConfig, "vae": VAEConfig, "tracks": TrackConfig, "text": TextConfig}
         for key, sub in parts.items():

@@ -210,7 +210,7 @@ class StreamingStudent:
                            extra=extra)
 
     @classmethod
-    def load(cls, folder: str | Path, device="cpu", dtype=torch.float32, text_encoder=None) -> "StreamingStudent":
+    def load(cls, folder: str | Path, device="cpu", dtype=torch.float32, text_encoder=None) -> StreamingStudent:
         tensors, entry = load_bundle(folder, "student.safetensors", kind=KIND)
         try:
             config = StudentConfig.from_dict(entry["config"])

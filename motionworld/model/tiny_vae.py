@@ -121,7 +121,7 @@ class TinyVAE(nn.Module):
         x = _run(self.decoder, latents.to(self.decoder[1].weight.dtype), None)
         return x[:, self.frames_to_trim:].clamp(0, 1)
 
-    def streaming_decoder(self) -> "StreamingDecoder":
+    def streaming_decoder(self) -> StreamingDecoder:
         return StreamingDecoder(self)
 
 

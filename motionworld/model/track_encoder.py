@@ -46,7 +46,7 @@ class TrackEncoder(nn.Module):
                   height: int, width: int) -> torch.Tensor:
         """tracks [B, T, N, 2] pixel (x, y), visibility [B, T, N], codes [B, N, d] -> [B, T, d, h, w]."""
         s = self.config.spatial_stride
-        b, t, n, _ = tracks.shape
+        b, t = tracks.shape[:2]
         h, w = height // s, width // s
         xy = tracks.float()
         finite = torch.isfinite(xy).all(-1)
