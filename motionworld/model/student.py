@@ -87,7 +87,7 @@ class StreamingStudent:
                   steps: tuple | None = None) -> None:
         """Change the cache layout (window=None grows without bound) or the sampler levels; takes
         effect at the next start()."""
-        self.layout = BlockCausal(chunk or self.layout.chunk, self.layout.sink if sink is None else sink,
+        self.layout = BlockCausal(self.layout.chunk if chunk is None else chunk, self.layout.sink if sink is None else sink,
                                   self.layout.window if window == "keep" else window)
         if steps is not None:
             self.sigmas = shifted_levels(steps, self.config.shift)
@@ -109,7 +109,8 @@ class StreamingStudent:
         self.track_ids = torch.randperm(ID_RANGE, generator=torch.Generator().manual_seed(int(seed) + 1))
         self._codes: torch.Tensor | None = None
         h, w = self.height // 8, self.width // 8
-        if self.cache is None or self.cache.layout != self._token_layout() or self.cache.hw != (h // 2, w // 2):
+        _, ph, pw = self.config.dit.patch_size
+        if self.cache is None or self.cache.layout != self._token_layout() or self.cache.hw != (h // ph, w // pw):
             self.cache = m.dit.new_cache(self.layout, 1, h, w)
         self.cache.reset()
         self.decoder = m.vae.streaming_decoder()
