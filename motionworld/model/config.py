@@ -6,16 +6,27 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 
 
-def _from_dict(cls, data: dict):
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ValueError(f"{cls.__name__}: unknown keys {unknown}")
-    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+class _JSONConfig:
+    """to_dict / from_dict for the config dataclasses; nested configs are named in `_parts`."""
+    _parts: dict = {}
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        data = dict(data)
+        for key, sub in cls._parts.items():
+            if key in data:
+                data[key] = sub.from_dict(data[key])
+        unknown = sorted(set(data) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ValueError(f"{cls.__name__}: unknown keys {unknown}")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
 
 
 @dataclass(frozen=True)
-class DiTConfig:
+class DiTConfig(_JSONConfig):
     """Hyper-parameters of `CausalWanTransformer`, named as in diffusers' WanTransformer3DModel.
 
     `in_channels` is the latent channel count; `image_channels` and `track_channels` are extra
@@ -43,16 +54,9 @@ class DiTConfig:
     def patch_in_channels(self) -> int:
         return self.in_channels + self.image_channels + self.track_channels
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> DiTConfig:
-        return _from_dict(cls, data)
-
 
 @dataclass(frozen=True)
-class VAEConfig:
+class VAEConfig(_JSONConfig):
     """TAEHV-style tiny video autoencoder. `encoder_blocks`/`decoder_blocks` are MemBlocks per stage."""
     latent_channels: int = 16
     encoder_width: int = 64
@@ -62,16 +66,9 @@ class VAEConfig:
     encoder_time_downscale: tuple = (True, True, False)
     decoder_time_upscale: tuple = (False, True, True)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> VAEConfig:
-        return _from_dict(cls, data)
-
 
 @dataclass(frozen=True)
-class TrackConfig:
+class TrackConfig(_JSONConfig):
     """Track encoder: `code_dim` sinusoidal ID channels per video frame, 4 frames per latent frame,
     then 1x1x1 convs (`hidden` wide) to `out_channels` (= the DiT's track_channels)."""
     code_dim: int = 64
@@ -80,16 +77,9 @@ class TrackConfig:
     spatial_stride: int = 8
     temporal_stride: int = 4
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> TrackConfig:
-        return _from_dict(cls, data)
-
 
 @dataclass(frozen=True)
-class TextConfig:
+class TextConfig(_JSONConfig):
     """Small learned text encoder: words from `vocab` get their own embedding, other words hash into
     `hash_buckets` shared ones; `layers` transformer layers; output padded with zeros to `max_tokens`."""
     dim: int = 256
@@ -99,16 +89,9 @@ class TextConfig:
     hash_buckets: int = 1024
     vocab: tuple = ()
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> TextConfig:
-        return _from_dict(cls, data)
-
 
 @dataclass(frozen=True)
-class StudentConfig:
+class StudentConfig(_JSONConfig):
     """Everything the streaming student needs: modules, resolution, cache layout and sampling."""
     dit: DiTConfig = field(default_factory=DiTConfig)
     vae: VAEConfig = field(default_factory=VAEConfig)
@@ -122,18 +105,7 @@ class StudentConfig:
     steps: tuple = (1.0, 2 / 3, 1 / 3)  # un-shifted noise levels of the few-step sampler
     shift: float = 5.0
 
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        return d
-
-    @classmethod
-    def from_dict(cls, data: dict) -> StudentConfig:
-        data = dict(data)
-        parts = {"dit": DiTConfig, "vae": VAEConfig, "tracks": TrackConfig, "text": TextConfig}
-        for key, sub in parts.items():
-            if key in data:
-                data[key] = sub.from_dict(data[key])
-        return _from_dict(cls, data)
+    _parts = {"dit": DiTConfig, "vae": VAEConfig, "tracks": TrackConfig, "text": TextConfig}
 
 
 WAN_1_3B = DiTConfig()  # Wan2.1-T2V-1.3B, diffusers defaults for that checkpoint
