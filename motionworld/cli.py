@@ -1,4 +1,4 @@
-"""Command line: motionworld validate | render | tracks | path | bench.
+"""Command line: motionworld validate | render | tracks | path | bench | data.
 
 Errors caused by input print one line each (`error: ...`) and exit with status 2.
 """
@@ -33,7 +33,10 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("render", help="render a camera path to a video file")
     path_args(r)
     r.add_argument("-o", "--output", type=Path, required=True, help=".mp4/.mkv/.webm/.gif or a folder for PNGs")
-    r.add_argument("--preview-tracks", action="store_true", help="draw the projected tracks on the first frame")
+    r.add_argument("--backend", choices=["tracks", "warp"],
+                   help="tracks: the projected tracks on the dimmed first frame (default with --preview-tracks); "
+                        "warp: the reference renderer, the image on its depth mesh")
+    r.add_argument("--preview-tracks", action="store_true", help="draw the projected tracks (on the warp frames with --backend warp)")
     r.add_argument("--size", type=int, default=640, help="longest side of the output (default 640)")
 
     t = sub.add_parser("tracks", help="write the tracks of a camera path to .npz")
@@ -58,6 +61,34 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
     b.add_argument("--no-compare", action="store_true", help="skip the s0w6 and bidirectional comparison runs")
     b.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+
+    d = sub.add_parser("data", help="synthetic training worlds: write, benchmark, preview")
+    dsub = d.add_subparsers(dest="data_command", required=True)
+    ds = dsub.add_parser("synth", help="generate clips into safetensors shards with a manifest")
+    ds.add_argument("--out", type=Path, required=True)
+    ds.add_argument("--clips", type=int, required=True)
+    ds.add_argument("--frames", type=int, default=81)
+    ds.add_argument("--size", type=int, default=128, help="square frame size in pixels (default 128)")
+    ds.add_argument("--grid", type=int, default=50, help="tracks per side (default 50)")
+    ds.add_argument("--split", choices=["train", "heldout"], default="train")
+    ds.add_argument("--seed-start", type=int, default=0, help="first seed within the split (default 0)")
+    ds.add_argument("--clips-per-shard", type=int, default=16)
+    ds.add_argument("--workers", type=int, default=1, help="generator processes (default 1)")
+    ds.add_argument("--msaa", type=int, default=1, help="multisample antialiasing of the colour (default 1 = off)")
+    db = dsub.add_parser("bench", help="measure generation speed; prints 'N frames/s'")
+    db.add_argument("--size", type=int, default=128)
+    db.add_argument("--frames", type=int, default=81)
+    db.add_argument("--clips", type=int, default=12, help="clips to time after one warm-up clip (default 12)")
+    db.add_argument("--workers", type=int, default=1)
+    db.add_argument("--msaa", type=int, default=1)
+    db.add_argument("--json", action="store_true")
+    dp = dsub.add_parser("preview", help="an mp4 grid of clips with their tracks drawn on")
+    dp.add_argument("dataset", type=Path)
+    dp.add_argument("-o", "--output", type=Path, help="default: DATASET/preview.mp4")
+    dp.add_argument("--clips", type=int, default=4, help="clips in the grid (default 4)")
+    dp.add_argument("--start", type=int, default=0, help="first clip index (default 0)")
+    dp.add_argument("--scale", type=int, default=3, help="pixel upscale before drawing (default 3)")
+    dp.add_argument("--every", type=int, default=2, help="draw every n-th track along each grid axis (default 2)")
     return p
 
 
@@ -96,17 +127,21 @@ def _render(args) -> int:
 
     from .render.video import VideoWriter
 
-    if not args.preview_tracks:
-        raise MotionWorldError("no neural generator is available in this version yet; "
-                               "use --preview-tracks to render the projected tracks")
+    backend = args.backend or ("tracks" if args.preview_tracks else None)
+    if backend is None:
+        raise MotionWorldError("no neural generator is available in this version yet; use --backend warp "
+                               "(the depth-mesh reference renderer) or --preview-tracks")
     world, spec = _world_and_path(args)
     t0 = time.perf_counter()
     result = world.tracks(spec, seconds=args.seconds)
     t_tracks = time.perf_counter() - t0
     t1 = time.perf_counter()
+    if backend == "warp":
+        frames = world.warp_frames(result, max_size=args.size, tracks=args.preview_tracks)
+    else:
+        frames = world.preview_frames(result, max_size=args.size)
     with VideoWriter(args.output, fps=world.fps) as writer:
-        for frame in tqdm(world.preview_frames(result, max_size=args.size), total=len(result),
-                          desc="render", unit="frame", disable=None):
+        for frame in tqdm(frames, total=len(result), desc="render", unit="frame", disable=None):
             writer.write(frame)
     t_write = time.perf_counter() - t1
     print(f"wrote {args.output} ({len(result)} frames, {len(result) / world.fps:.2f} s at {world.fps:g} fps); "
@@ -179,9 +214,16 @@ def _bench(args) -> int:
     return 0
 
 
+def _data(args) -> int:
+    from .train import commands
+
+    return {"synth": commands.synth, "bench": commands.bench, "preview": commands.preview}[args.data_command](args)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"validate": _validate, "render": _render, "tracks": _tracks, "path": _path, "bench": _bench}
+    handlers = {"validate": _validate, "render": _render, "tracks": _tracks, "path": _path, "bench": _bench,
+                "data": _data}
     try:
         return handlers[args.command](args)
     except SceneError as e:

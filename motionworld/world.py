@@ -130,18 +130,45 @@ class World:
     # --- preview --------------------------------------------------------------------------------
     def preview_frames(self, result: TrackResult, max_size: int = 640, dim: float = 0.55):
         """The first frame (dimmed) with each frame's visible tracks drawn as coloured points."""
-        img = self.scene.image
-        H, W = img.shape[:2]
-        scale = min(1.0, max_size / max(H, W))
-        if scale < 1.0:
-            from PIL import Image
-
-            size = (max(2, round(W * scale)), max(2, round(H * scale)))
-            img = np.asarray(Image.fromarray(img).resize(size, Image.Resampling.LANCZOS))
-        sx, sy = img.shape[1] / W, img.shape[0] / H
-        base = np.round(img.astype(np.float32) * dim).astype(np.uint8)
-        colors = track_colors(self.field.pixels, W, H, self.field.object_ids)
-        radius = max(2, round(max(img.shape[:2]) / 220))
+        base = np.round(_fit(self.scene.image, max_size).astype(np.float32) * dim).astype(np.uint8)
         for t in range(len(result)):
-            xy = np.stack([(result.tracks[t, :, 0] + 0.5) * sx - 0.5, (result.tracks[t, :, 1] + 0.5) * sy - 0.5], -1)
-            yield draw_points(base.copy(), xy, colors, radius, result.visibility[t], result.depth[t])
+            yield self._draw_tracks(base.copy(), result, t)
+
+    def warp_frames(self, result: TrackResult, max_size: int = 640, tracks: bool = False,
+                    discontinuity: str = "stretch"):
+        """The reference renderer: the scene image on its depth mesh seen from each camera of
+        `result` (objects moving on their paths), optionally with the tracks drawn on top."""
+        from .render.mesh_warp import MeshWarpRenderer
+
+        sc = self.scene
+        warp = MeshWarpRenderer(discontinuity=discontinuity)
+        warp.start(sc.image, sc.depth, sc.camera.K, sc.start_pose, [o.mask for o in sc.objects])
+        try:
+            for t0 in range(0, len(result), 16):  # a second of video at a time keeps memory flat
+                sl = slice(t0, t0 + 16)
+                objs = self.object_transforms(result.times[sl])
+                for i, frame in enumerate(warp.step(result.c2w[sl], result.K[sl], objs)):
+                    frame = _fit(frame, max_size)
+                    yield self._draw_tracks(frame, result, t0 + i) if tracks else frame
+        finally:
+            warp.release()
+
+    def _draw_tracks(self, frame: np.ndarray, result: TrackResult, t: int) -> np.ndarray:
+        H, W = self.scene.image.shape[:2]
+        sx, sy = frame.shape[1] / W, frame.shape[0] / H
+        colors = track_colors(self.field.pixels, W, H, self.field.object_ids)
+        radius = max(2, round(max(frame.shape[:2]) / 220))
+        xy = np.stack([(result.tracks[t, :, 0] + 0.5) * sx - 0.5, (result.tracks[t, :, 1] + 0.5) * sy - 0.5], -1)
+        return draw_points(frame, xy, colors, radius, result.visibility[t], result.depth[t])
+
+
+def _fit(img: np.ndarray, max_size: int) -> np.ndarray:
+    """Downscale so the longest side is at most max_size (never upscales)."""
+    H, W = img.shape[:2]
+    scale = min(1.0, max_size / max(H, W))
+    if scale >= 1.0:
+        return np.ascontiguousarray(img)
+    from PIL import Image
+
+    size = (max(2, round(W * scale)), max(2, round(H * scale)))
+    return np.asarray(Image.fromarray(img).resize(size, Image.Resampling.LANCZOS))

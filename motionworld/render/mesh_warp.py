@@ -1,0 +1,175 @@
+"""The "3D photo" baseline: a still image lifted onto its depth as a triangle mesh and rendered
+from new cameras with moderngl (headless EGL). A generator like the neural one:
+
+    warp = MeshWarpRenderer()
+    warp.start(image, depth, K)                 # uint8 [H,W,3], depth [H,W] (camera z), K [3,3]
+    frames = warp.step(c2w)                     # c2w [T,4,4] relative to the first camera -> uint8 [T,H,W,3]
+
+Mesh: one vertex per pixel centre plus a ring on the image border (x = -0.5 and W - 0.5), so the
+first camera sees every pixel centre exactly at a vertex and reproduces the image bit for bit.
+Triangles across a depth discontinuity (largest/smallest corner depth > 1 + `edge_ratio`) are
+either dropped (`discontinuity="drop"`: holes show black) or kept as a rubber sheet that is always
+drawn behind real surfaces (`"stretch"`, the default: holes take the smeared colours of the two
+sides). Triangles joining different objects (object masks) are always dropped, so moving objects
+separate cleanly from what is behind them and leave black holes where they were.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import MotionWorldError
+from ..geometry.camera import CV_TO_GL, gl_projection, invert_pose
+from .gl import OffscreenTarget, gl_context
+
+MAX_OBJECTS = 8
+
+VERTEX = """
+#version 330
+uniform mat4 proj;
+uniform mat4 w2c;
+uniform mat4 objects[%d];
+in vec3 pos; in vec2 uv; in float slot;
+out vec2 v_uv;
+void main() {
+    vec4 world = objects[int(slot + 0.5)] * vec4(pos, 1.0);
+    gl_Position = proj * (w2c * world);
+    v_uv = uv;
+}
+""" % (1 + MAX_OBJECTS)
+
+FRAGMENT = """
+#version 330
+uniform sampler2D image;
+uniform float behind;  // 0 for real surfaces, 1 for stretched discontinuity triangles
+in vec2 v_uv;
+out vec4 colour;
+void main() {
+    colour = vec4(texture(image, v_uv).rgb, 1.0);
+    gl_FragDepth = 0.5 * (gl_FragCoord.z + behind);  // surfaces in [0, 0.5), sheets in [0.5, 1)
+}
+"""
+
+
+def _grid_mesh(depth: np.ndarray, K: np.ndarray, label: np.ndarray, edge_ratio: float):
+    """Vertices [(H+2)*(W+2), 6] (x, y, z camera-0 point, u, v, slot) and triangle index arrays
+    (surface, discontinuity), both int32 [M, 3]."""
+    H, W = depth.shape
+    xs = np.concatenate([[-0.5], np.arange(W, dtype=float), [W - 0.5]])
+    ys = np.concatenate([[-0.5], np.arange(H, dtype=float), [H - 0.5]])
+    d = np.pad(depth, 1, mode="edge")
+    lab = np.pad(label, 1, mode="edge")
+    gx, gy = np.meshgrid(xs, ys)
+    pts = np.stack([(gx - K[0, 2]) / K[0, 0] * d, (gy - K[1, 2]) / K[1, 1] * d, d], -1)
+    uv = np.stack([(gx + 0.5) / W, (gy + 0.5) / H], -1)
+    verts = np.concatenate([pts, uv, lab[..., None]], -1).reshape(-1, 6)
+    cols = W + 2
+    i, j = np.meshgrid(np.arange(H + 1), np.arange(W + 1), indexing="ij")
+    a = (i * cols + j).ravel()
+    b, c, e = a + 1, a + cols, a + cols + 1
+    tris = np.concatenate([np.stack([a, b, c], -1), np.stack([b, e, c], -1)])
+    dz = d.ravel()[tris]
+    labs = lab.ravel()[tris]
+    same_object = (labs[:, 0] == labs[:, 1]) & (labs[:, 1] == labs[:, 2])
+    smooth = dz.max(1) <= dz.min(1) * (1.0 + edge_ratio)
+    return verts.astype(np.float32), tris[same_object & smooth].astype(np.int32), tris[same_object & ~smooth].astype(np.int32)
+
+
+class MeshWarpRenderer:
+    def __init__(self, discontinuity: str = "stretch", edge_ratio: float = 0.05, near: float | None = None):
+        if discontinuity not in ("stretch", "drop"):
+            raise ValueError(f"discontinuity must be 'stretch' or 'drop', got {discontinuity!r}")
+        self.discontinuity, self.edge_ratio, self.near = discontinuity, float(edge_ratio), near
+        self.ctx = None
+        self._resources: list = []
+
+    def start(self, image: np.ndarray, depth: np.ndarray, K: np.ndarray, c2w0: np.ndarray | None = None,
+              object_masks: list[np.ndarray] | None = None) -> None:
+        """Lift `image` (uint8 [H,W,3]) with `depth` ([H,W] camera z, finite and > 0) seen by K from
+        c2w0 (default identity). Pixels of object_masks[k] move with object k in `step`."""
+        image = np.asarray(image)
+        depth = np.asarray(depth, dtype=np.float64)
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise MotionWorldError(f"warp: image must be uint8 [H, W, 3], got {image.dtype} {image.shape}")
+        if depth.shape != image.shape[:2]:
+            raise MotionWorldError(f"warp: depth shape {depth.shape} does not match the image {image.shape[:2]}")
+        if not np.all(np.isfinite(depth)) or np.any(depth <= 0):
+            raise MotionWorldError("warp: depth must be finite and positive everywhere")
+        masks = list(object_masks or [])
+        if len(masks) > MAX_OBJECTS:
+            raise MotionWorldError(f"warp: at most {MAX_OBJECTS} objects, got {len(masks)}")
+        self.release()
+        H, W = depth.shape
+        self.height, self.width = H, W
+        self.K = np.asarray(K, dtype=float)
+        self.c2w0 = np.eye(4) if c2w0 is None else np.asarray(c2w0, dtype=float)
+        self.num_objects = len(masks)
+        label = np.zeros((H, W))
+        for k in reversed(range(len(masks))):  # earlier objects win where masks overlap
+            label[np.asarray(masks[k], bool)] = k + 1
+        verts, surface, sheets = _grid_mesh(depth, self.K, label, self.edge_ratio)
+        verts[:, :3] = verts[:, :3] @ self.c2w0[:3, :3].T.astype(np.float32) + self.c2w0[:3, 3].astype(np.float32)
+        self.near_plane = self.near or 0.01 * float(depth.min())
+        self.far_plane = 100.0 * float(depth.max())
+        self.ctx = ctx = gl_context()
+        import moderngl
+
+        self.prog = ctx.program(vertex_shader=VERTEX, fragment_shader=FRAGMENT)
+        self.tex = ctx.texture((W, H), 3, np.ascontiguousarray(image).tobytes())
+        self.tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
+        self.tex.repeat_x = self.tex.repeat_y = False
+        self.vbo = ctx.buffer(verts.tobytes())
+        self.vaos = []
+        for tris, behind in ((surface, 0.0), (sheets if self.discontinuity == "stretch" else sheets[:0], 1.0)):
+            if len(tris):
+                ibo = ctx.buffer(tris.tobytes())
+                vao = ctx.vertex_array(self.prog, [(self.vbo, "3f 2f 1f", "pos", "uv", "slot")], index_buffer=ibo,
+                                       index_element_size=4)
+                self.vaos.append((vao, behind))
+                self._resources += [ibo, vao]
+        self.target = OffscreenTarget(ctx, W, H, data_components=0)
+        self._resources += [self.prog, self.tex, self.vbo]
+
+    def step(self, c2w: np.ndarray, K: np.ndarray | None = None, object_transforms: np.ndarray | None = None) -> np.ndarray:
+        """Render cameras c2w [T,4,4] (or [4,4]) in the same world frame as `start`'s c2w0.
+
+        K: [3,3] or [T,3,3] (default: the start K). object_transforms: [T,K,4,4] world transforms
+        of the objects (default: none move). Returns uint8 [T,H,W,3]."""
+        import moderngl
+
+        if self.ctx is None:
+            raise MotionWorldError("warp: call start(image, depth, K) before step()")
+        c2w = np.asarray(c2w, dtype=float).reshape(-1, 4, 4)
+        if not np.all(np.isfinite(c2w)):
+            raise MotionWorldError("warp: camera poses contain NaN or infinity")
+        T = len(c2w)
+        Ks = np.broadcast_to(self.K if K is None else np.asarray(K, dtype=float), (T, 3, 3))
+        objs = np.repeat(np.eye(4)[None, None], T, axis=0).repeat(1 + MAX_OBJECTS, axis=1)
+        if object_transforms is not None and self.num_objects:
+            objs[:, 1:1 + self.num_objects] = np.asarray(object_transforms, dtype=float)[:, :self.num_objects]
+        out = np.empty((T, self.height, self.width, 3), np.uint8)
+        ctx = self.ctx
+        ctx.enable(moderngl.DEPTH_TEST)
+        ctx.disable(moderngl.CULL_FACE)
+        self.tex.use(0)
+        self.prog["image"].value = 0
+        w2c = invert_pose(c2w)
+        for t in range(T):
+            proj = gl_projection(Ks[t], self.width, self.height, self.near_plane, self.far_plane) @ CV_TO_GL
+            self.prog["proj"].write(np.ascontiguousarray(proj.T, np.float32).tobytes())
+            self.prog["w2c"].write(np.ascontiguousarray(w2c[t].T, np.float32).tobytes())
+            self.prog["objects"].write(np.ascontiguousarray(objs[t].transpose(0, 2, 1), np.float32).tobytes())
+            self.target.colour_pass()
+            for vao, behind in self.vaos:
+                self.prog["behind"].value = behind
+                vao.render(moderngl.TRIANGLES)
+            self.target.read_rgb(out=out[t])
+        return out
+
+    def release(self) -> None:
+        for r in self._resources:
+            r.release()
+        self._resources = []
+        if getattr(self, "target", None) is not None:
+            self.target.release()
+            self.target = None
+        self.ctx = None
