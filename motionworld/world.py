@@ -171,4 +171,4 @@ def _fit(img: np.ndarray, max_size: int) -> np.ndarray:
     from PIL import Image
 
     size = (max(2, round(W * scale)), max(2, round(H * scale)))
-    return np.asarray(Image.fromarray(img).resize(size, Image.Resampling.LANCZOS))
+    return np.array(Image.fromarray(img).resize(size, Image.Resampling.LANCZOS))

@@ -18,10 +18,15 @@ _local = threading.local()
 
 
 def gl_context():
-    """This thread's standalone EGL context (created on first use; a forked child makes its own,
-    since a context does not survive fork)."""
+    """This thread's standalone EGL context (created on first use)."""
     ctx = getattr(_local, "ctx", None)
-    if ctx is None or getattr(_local, "pid", None) != os.getpid():
+    if ctx is not None and _local.pid != os.getpid():
+        # Forked from a process that holds a context: the driver's threads and locks did not
+        # come along, and a new context can hang forever. Refuse instead.
+        raise MotionWorldError("OpenGL cannot be used in a process forked from one that already made a GL "
+                               "context; start workers with the 'spawn' method (DataLoader: "
+                               "multiprocessing_context='spawn', or SynthClipDataset.loader())")
+    if ctx is None:
         import moderngl
 
         try:

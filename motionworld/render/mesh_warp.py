@@ -8,10 +8,11 @@ from new cameras with moderngl (headless EGL). A generator like the neural one:
 Mesh: one vertex per pixel centre plus a ring on the image border (x = -0.5 and W - 0.5), so the
 first camera sees every pixel centre exactly at a vertex and reproduces the image bit for bit.
 Triangles across a depth discontinuity (largest/smallest corner depth > 1 + `edge_ratio`) are
-either dropped (`discontinuity="drop"`: holes show black) or kept as a rubber sheet that is always
-drawn behind real surfaces (`"stretch"`, the default: holes take the smeared colours of the two
-sides). Triangles joining different objects (object masks) are always dropped, so moving objects
-separate cleanly from what is behind them and leave black holes where they were.
+either dropped (`discontinuity="drop"`: holes show black; at the identity pose a pixel right on a
+depth edge may be left uncovered) or kept as a rubber sheet that is always drawn behind real
+surfaces (`"stretch"`, the default: holes take the smeared colours of the two sides). Triangles
+joining different objects (object masks) are sheets that stay with the static world, so a moving
+object separates cleanly from its surroundings and leaves a hole (black) where it was.
 """
 from __future__ import annotations
 
@@ -51,8 +52,12 @@ void main() {
 
 
 def _grid_mesh(depth: np.ndarray, K: np.ndarray, label: np.ndarray, edge_ratio: float):
-    """Vertices [(H+2)*(W+2), 6] (x, y, z camera-0 point, u, v, slot) and triangle index arrays
-    (surface, discontinuity), both int32 [M, 3]."""
+    """Vertices [2 * (H+2)*(W+2), 6] (x, y, z camera-0 point, u, v, slot) and triangle index
+    arrays (surface, sheet), both int32 [M, 3].
+
+    The vertex grid is stored twice: the second copy has every slot set to 0, and triangles that
+    join different objects use it, so the sheet between an object and its surroundings stays with
+    the static world when the object moves."""
     H, W = depth.shape
     xs = np.concatenate([[-0.5], np.arange(W, dtype=float), [W - 0.5]])
     ys = np.concatenate([[-0.5], np.arange(H, dtype=float), [H - 0.5]])
@@ -62,6 +67,8 @@ def _grid_mesh(depth: np.ndarray, K: np.ndarray, label: np.ndarray, edge_ratio: 
     pts = np.stack([(gx - K[0, 2]) / K[0, 0] * d, (gy - K[1, 2]) / K[1, 1] * d, d], -1)
     uv = np.stack([(gx + 0.5) / W, (gy + 0.5) / H], -1)
     verts = np.concatenate([pts, uv, lab[..., None]], -1).reshape(-1, 6)
+    static = verts.copy()
+    static[:, 5] = 0
     cols = W + 2
     i, j = np.meshgrid(np.arange(H + 1), np.arange(W + 1), indexing="ij")
     a = (i * cols + j).ravel()
@@ -71,7 +78,9 @@ def _grid_mesh(depth: np.ndarray, K: np.ndarray, label: np.ndarray, edge_ratio: 
     labs = lab.ravel()[tris]
     same_object = (labs[:, 0] == labs[:, 1]) & (labs[:, 1] == labs[:, 2])
     smooth = dz.max(1) <= dz.min(1) * (1.0 + edge_ratio)
-    return verts.astype(np.float32), tris[same_object & smooth].astype(np.int32), tris[same_object & ~smooth].astype(np.int32)
+    surface = tris[same_object & smooth]
+    sheets = np.concatenate([tris[same_object & ~smooth], tris[~same_object] + len(verts)])
+    return np.concatenate([verts, static]).astype(np.float32), surface.astype(np.int32), sheets.astype(np.int32)
 
 
 class MeshWarpRenderer:

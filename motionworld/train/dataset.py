@@ -15,7 +15,9 @@ Each item is a dict:
     caption     str
     seed        int
 A seed gives the same clip from shards or on the fly (shards keep depth and tracks as float16).
-The generator (and its GL context) is created lazily in each DataLoader worker process.
+The generator (and its GL context) is created lazily in each DataLoader worker process; workers
+that generate must be spawned, not forked (a GL context does not survive fork): `ds.loader(...)`
+returns a DataLoader set up that way.
 """
 from __future__ import annotations
 
@@ -106,6 +108,13 @@ class SynthClipDataset(Dataset):
         self._per_process()
         item = self._from_shard(i) if self.root is not None else self._generated(i)
         return {k: (torch.from_numpy(np.ascontiguousarray(v)) if isinstance(v, np.ndarray) else v) for k, v in item.items()}
+
+    def loader(self, batch_size: int | None = 1, num_workers: int = 0, **kwargs) -> torch.utils.data.DataLoader:
+        """A DataLoader whose workers are spawned (needed for on-the-fly generation, harmless for shards)."""
+        if num_workers > 0:
+            kwargs.setdefault("multiprocessing_context", "spawn")
+            kwargs.setdefault("persistent_workers", True)  # keep each worker's GL context and texture bank
+        return torch.utils.data.DataLoader(self, batch_size=batch_size, num_workers=num_workers, **kwargs)
 
     def __getstate__(self):  # DataLoader pickles the dataset into workers: no open files or GL
         state = self.__dict__.copy()

@@ -56,7 +56,10 @@ def _program(rng: np.random.Generator, start: np.ndarray, frames: int, fps: floa
     p = np.array([MOVE_WEIGHTS[n] for n in names])
     count = int(rng.choice([1, 2, 3, 4], p=[0.35, 0.35, 0.2, 0.1]))
     picks = [str(rng.choice(names, p=p / p.sum())) for _ in range(count)]
-    cuts = np.sort(rng.choice(np.arange(8, frames - 4), size=count - 1, replace=False)) if count > 1 else []
+    cut_range = np.arange(min(8, frames // 4), frames - min(4, frames // 8))  # segments of >= 0.25-0.5 s
+    count = min(count, len(cut_range) + 1)
+    picks = picks[:count]
+    cuts = np.sort(rng.choice(cut_range, size=count - 1, replace=False)) if count > 1 else []
     bounds = [0, *cuts, frames - 1]
     poses = [rig.c2w]
     words = []

@@ -1,0 +1,140 @@
+"""Shards, manifest, Dataset and the `motionworld data` commands."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from motionworld.cli import main
+from motionworld.errors import MotionWorldError
+from motionworld.train.dataset import SynthClipDataset
+from motionworld.train.shards import read_manifest, verify, write_dataset
+from motionworld.train.synth import HELDOUT_SEED_START, SynthWorlds, split_seeds
+
+pytestmark = pytest.mark.display  # needs a GL context (EGL, headless)
+
+SMALL = {"size": 32, "frames": 9, "grid": 8}
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    out = tmp_path_factory.mktemp("synth") / "ds"
+    write_dataset(out, 5, clips_per_shard=2, **SMALL)
+    return out
+
+
+def test_shards_round_trip(dataset):
+    m = read_manifest(dataset)
+    assert [s["clips"] for s in m["shards"]] == [2, 2, 1]
+    assert m["generator"]["texture_bank"] and m["settings"]["split"] == "train"
+    assert verify(dataset) == []
+    ds = SynthClipDataset(dataset)
+    worlds = SynthWorlds(**SMALL)
+    assert len(ds) == 5
+    for i in (0, 3, 4):
+        item, clip = ds[i], worlds.clip(i)
+        assert item["seed"] == i and item["caption"] == clip.caption == m["captions"][str(i)]
+        np.testing.assert_array_equal(item["video"].numpy(), clip.video)
+        np.testing.assert_array_equal(item["visibility"].numpy(), clip.visibility)
+        np.testing.assert_allclose(item["tracks"].numpy(), clip.tracks, rtol=1e-3, atol=1e-2, equal_nan=True)
+        np.testing.assert_allclose(item["depth"].numpy(), clip.depth, rtol=1e-3)
+        np.testing.assert_allclose(item["c2w"].numpy(), clip.c2w)
+
+
+def test_dataset_shapes_and_dtypes(dataset):
+    on_the_fly = SynthClipDataset(count=2, **SMALL)
+    for item in (SynthClipDataset(dataset)[1], on_the_fly[1]):
+        expect = {"video": ((9, 32, 32, 3), torch.uint8), "depth": ((9, 32, 32), torch.float32),
+                  "tracks": ((9, 64, 2), torch.float32), "visibility": ((9, 64), torch.bool),
+                  "object_ids": ((64,), torch.int64), "K": ((3, 3), torch.float32), "c2w": ((9, 4, 4), torch.float32)}
+        for name, (shape, dtype) in expect.items():
+            assert tuple(item[name].shape) == shape and item[name].dtype == dtype, name
+        assert isinstance(item["caption"], str) and item["seed"] == 1
+    batch = next(iter(torch.utils.data.DataLoader(SynthClipDataset(dataset), batch_size=2)))
+    assert batch["video"].shape == (2, 9, 32, 32, 3) and len(batch["caption"]) == 2
+
+
+def test_dataloader_workers_generate_on_the_fly():
+    ds = SynthClipDataset(count=2, **SMALL)
+    ds[0]  # the parent holds a GL context now; spawned workers make their own
+    items = list(ds.loader(batch_size=None, num_workers=1, timeout=120))
+    assert [int(i["seed"]) for i in items] == [0, 1]
+    np.testing.assert_array_equal(items[0]["video"].numpy(), ds[0]["video"].numpy())
+
+
+def test_forked_process_refuses_gl_instead_of_hanging():
+    import multiprocessing as mp
+
+    from motionworld.render.gl import gl_context
+
+    gl_context()
+    with mp.get_context("fork").Pool(1) as pool:
+        message = pool.apply(_try_gl_in_child, ())
+    assert "spawn" in message
+
+
+def _try_gl_in_child():
+    from motionworld.render.gl import gl_context
+
+    try:
+        gl_context()
+    except MotionWorldError as e:
+        return str(e)
+    return "made a context"
+
+
+def test_heldout_split_is_a_separate_seed_range(tmp_path):
+    assert split_seeds("heldout", 0, 3).tolist() == [HELDOUT_SEED_START + i for i in range(3)]
+    with pytest.raises(ValueError):
+        split_seeds("train", HELDOUT_SEED_START - 1, 2)
+    ds = SynthClipDataset(count=1, split="heldout", **SMALL)
+    assert ds[0]["seed"] == HELDOUT_SEED_START
+
+
+def test_damaged_shards_are_reported(dataset, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(dataset, copy)
+    shard = copy / "shard-00001.safetensors"
+    data = bytearray(shard.read_bytes())
+    data[-5] ^= 0xFF
+    shard.write_bytes(bytes(data))
+    assert any("sha256" in p for p in verify(copy))
+    shard.write_bytes(bytes(data[:-100]))
+    with pytest.raises(MotionWorldError, match="shard-00001.safetensors.*truncated"):
+        SynthClipDataset(copy)
+
+
+def test_resume_keeps_finished_shards(tmp_path):
+    out = tmp_path / "ds"
+    write_dataset(out, 4, clips_per_shard=2, **SMALL)
+    first = read_manifest(out)
+    (out / "shard-00001.safetensors").unlink()
+    calls = []
+    write_dataset(out, 4, clips_per_shard=2, progress=calls.append, **SMALL)
+    assert calls[0] == 2 and sum(calls) == 4  # two clips were already there
+    assert read_manifest(out)["shards"] == first["shards"]  # regenerated bit for bit
+    with pytest.raises(MotionWorldError, match="other settings"):
+        write_dataset(out, 6, clips_per_shard=2, **SMALL)
+
+
+def test_data_cli(tmp_path, capsys):
+    out = tmp_path / "cli"
+    assert main(["data", "synth", "--out", str(out), "--clips", "2", "--frames", "9", "--size", "32", "--grid", "10"]) == 0
+    assert json.loads((out / "manifest.json").read_text())["settings"]["clips"] == 2
+    assert main(["data", "preview", str(out), "--clips", "2"]) == 0
+    import imageio.v3 as iio
+
+    video = iio.imread(out / "preview.mp4")
+    assert video.shape[0] == 9 and video.shape[1] == 96
+    assert main(["data", "bench", "--size", "32", "--frames", "9", "--clips", "1"]) == 0
+    assert "frames/s" in capsys.readouterr().out
+    # Bad input: one line, exit status 2.
+    assert main(["data", "preview", str(tmp_path)]) == 2
+    assert "no manifest" in capsys.readouterr().err
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x.txt").write_text("keep me")
+    assert main(["data", "synth", "--out", str(tmp_path / "full"), "--clips", "1", "--size", "32"]) == 2
+    assert "not empty" in capsys.readouterr().err and (tmp_path / "full" / "x.txt").read_text() == "keep me"
+    assert main(["data", "synth", "--out", str(tmp_path / "x"), "--clips", "1", "--size", "30"]) == 2
