@@ -19,7 +19,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/motionworld validate scenes/garden/scene.yaml scenes/plaza/scene.yaml
-	$(BIN)/motionworld render scenes/garden/scene.yaml --preview-tracks -o demo.mp4
+	$(BIN)/motionworld render scenes/garden/scene.yaml --backend warp --preview-tracks -o demo.mp4
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

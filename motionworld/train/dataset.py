@@ -78,7 +78,9 @@ class SynthClipDataset(Dataset):
             f = safe_open(str(path), framework="np")
             self._handles[path] = (f, json.loads(f.metadata()["captions"]))
         f, captions = self._handles[path]
-        get = lambda name: f.get_slice(name)[row]  # reads one clip only
+
+        def get(name):
+            return f.get_slice(name)[row]  # reads this clip only
         item = {
             "video": get("video"), "tracks": get("tracks").astype(np.float32), "visibility": get("visibility"),
             "object_ids": get("object_ids").astype(np.int64), "K": get("K"), "c2w": get("c2w"),
