@@ -2,23 +2,15 @@
 sha256 of every file. Loading refuses a file whose hash or tensor set does not match."""
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import torch
 
+from ..checksums import sha256_file
 from ..errors import MotionWorldError
 
 MANIFEST = "MANIFEST.json"
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def save_bundle(folder: str | Path, tensors: dict[str, torch.Tensor], config: dict, *, kind: str,

@@ -12,7 +12,6 @@ same command resumes it.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import os
 from collections.abc import Callable
@@ -20,20 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..checksums import sha256_file
 from ..errors import MotionWorldError
 
 FORMAT = "motionworld-synth"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 F16_MAX = float(np.finfo(np.float16).max)
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def clips_to_tensors(clips) -> tuple[dict[str, np.ndarray], dict[str, str]]:
