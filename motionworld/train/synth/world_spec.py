@@ -253,8 +253,9 @@ def generate_world(seed: int, bank: TextureBank, width: int = 128, height: int =
         if not _clear_of(path, centre, radius, 0.5):
             continue
         rot = _yaw(rng)
-        if shape == "panel":
-            rot = Rotation.from_euler("y", rng.uniform(-0.7, 0.7) + np.arctan2(centre[0], centre[2])).as_matrix()
+        if shape == "panel":  # roughly facing the start camera, turned and tilted
+            rot = Rotation.from_euler("yx", [rng.uniform(-0.7, 0.7) + np.arctan2(centre[0], centre[2]),
+                                             rng.uniform(-0.45, 0.45)]).as_matrix()
         m = random_material(rng, bank, tile=(0.3, 2.5))
         solids.append(Solid(shape, size, centre, rot, m, "solid", noun=noun, floating=floating))
         placed += 1
