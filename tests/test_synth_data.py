@@ -138,3 +138,11 @@ def test_data_cli(tmp_path, capsys):
     assert main(["data", "synth", "--out", str(tmp_path / "full"), "--clips", "1", "--size", "32"]) == 2
     assert "not empty" in capsys.readouterr().err and (tmp_path / "full" / "x.txt").read_text() == "keep me"
     assert main(["data", "synth", "--out", str(tmp_path / "x"), "--clips", "1", "--size", "30"]) == 2
+
+
+def test_worker_processes_write_the_same_shards(dataset, tmp_path):
+    out = tmp_path / "parallel"
+    write_dataset(out, 5, clips_per_shard=2, workers=2, **SMALL)
+    ours, theirs = read_manifest(out), read_manifest(dataset)
+    assert [s["sha256"] for s in ours["shards"]] == [s["sha256"] for s in theirs["shards"]]
+    assert ours["generator"] == theirs["generator"] and ours["captions"] == theirs["captions"]
