@@ -1,4 +1,4 @@
-"""Command line: motionworld validate | render | tracks | path | bench | data.
+"""Command line: motionworld validate | render | tracks | path | bench | data | train.
 
 Errors caused by input print one line each (`error: ...`) and exit with status 2.
 """
@@ -61,6 +61,21 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
     b.add_argument("--no-compare", action="store_true", help="skip the s0w6 and bidirectional comparison runs")
     b.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+
+    tr = sub.add_parser("train", help="train a stage: vae | teacher | causal-init | distill; plot a log")
+    tsub = tr.add_subparsers(dest="stage", required=True)
+    for stage in ("vae", "teacher", "causal-init", "distill"):
+        ts = tsub.add_parser(stage, help=f"run the {stage} stage")
+        ts.add_argument("--config", type=Path, required=True, help="a YAML file, e.g. configs/micro/{stage}.yaml")
+        ts.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in the run folder")
+        ts.add_argument("--out", help="run folder (overrides the config's out)")
+        ts.add_argument("--steps", type=int, help="total steps (overrides optim.steps)")
+        ts.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
+        ts.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config value, e.g. --set optim.lr=3e-4 (YAML value syntax)")
+    tp = tsub.add_parser("plot", help="draw the curves of a log.jsonl to PNG")
+    tp.add_argument("log", type=Path)
+    tp.add_argument("-o", "--output", type=Path, help="default: next to the log, .png")
 
     d = sub.add_parser("data", help="synthetic training worlds: write, benchmark, preview")
     dsub = d.add_subparsers(dest="data_command", required=True)
@@ -220,10 +235,44 @@ def _data(args) -> int:
     return {"synth": commands.synth, "bench": commands.bench, "preview": commands.preview}[args.data_command](args)
 
 
+def _train(args) -> int:
+    import yaml
+
+    from .train.log import plot_log
+
+    if args.stage == "plot":
+        output = args.output or args.log.with_suffix(".png")
+        keys = plot_log(args.log, output)
+        print(f"wrote {output} ({', '.join(keys)})")
+        return 0
+    from .train.config import load_config
+    from .train.trainer import train
+
+    overrides = {}
+    for item in args.set:
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise MotionWorldError(f"--set {item!r}: expected KEY=VALUE")
+        overrides[key] = yaml.safe_load(value)
+    if args.out:
+        overrides["out"] = args.out
+    if args.steps is not None:
+        overrides["optim.steps"] = args.steps
+    cfg = load_config(args.config, overrides)
+    if cfg.stage != args.stage:
+        raise MotionWorldError(f"{args.config}: is a config for stage {cfg.stage!r}, not {args.stage!r}")
+    result = train(cfg, resume=args.resume, device=args.device)
+    if result["rank"] == 0:
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in result["metrics"].items())
+        print(f"{cfg.stage}: {result['steps']} steps ({result['steps_per_s']:.2f} steps/s on {result['world_size']} "
+              f"process(es)); {shown}; exported {result['export']}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handlers = {"validate": _validate, "render": _render, "tracks": _tracks, "path": _path, "bench": _bench,
-                "data": _data}
+                "data": _data, "train": _train}
     try:
         return handlers[args.command](args)
     except SceneError as e:

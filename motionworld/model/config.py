@@ -65,6 +65,11 @@ class VAEConfig(_JSONConfig):
     decoder_blocks: int = 3
     encoder_time_downscale: tuple = (True, True, False)
     decoder_time_upscale: tuple = (False, True, True)
+    # Per-channel latent statistics measured after training: encode() returns (z - mean) / std so
+    # the diffusion model sees unit-scale latents; decode() undoes it. Empty = identity (taew2_1's
+    # latents are already in Wan's normalised space).
+    latent_mean: tuple = ()
+    latent_std: tuple = ()
 
 
 @dataclass(frozen=True)

@@ -71,14 +71,22 @@ class SinkRollingKVCache:
         self._ensure_capacity(slot)
         cos, sin = self.rope.tables(self.frame_positions(slot), *self.hw)
         span = self._span(slot)
-        self.k[layer][:, :, span] = apply_rope(k, cos, sin)
-        self.v[layer][:, :, span] = v
+        rk = apply_rope(k, cos, sin)
+        # The buffers only ever hold values (never autograd history): a training rollout backpropagates
+        # through the current chunk's own K/V while earlier chunks' K/V are constants.
+        self.k[layer][:, :, span] = rk.detach()
+        self.v[layer][:, :, span] = v.detach()
         if self.layout.window is not None and self.chunk_index >= self.layout.sink:
-            self.raw[layer][:, :, self._span(self.window_fill)] = k
+            self.raw[layer][:, :, self._span(self.window_fill)] = k.detach()
         if not need_output:
             return None
+        q = apply_rope(q, cos, sin)
+        if torch.is_grad_enabled() and (q.requires_grad or rk.requires_grad or v.requires_grad):
+            keys = torch.cat([self.k[layer][:, :, :span.start], rk], 2)
+            values = torch.cat([self.v[layer][:, :, :span.start], v], 2)
+            return attend(q, keys, values)
         end = span.stop
-        return attend(apply_rope(q, cos, sin), self.k[layer][:, :, :end], self.v[layer][:, :, :end])
+        return attend(q, self.k[layer][:, :, :end], self.v[layer][:, :, :end])
 
     def roll(self) -> None:
         """Call once after the clean pass of a chunk: its K/V join the sink or the window."""

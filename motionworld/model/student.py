@@ -17,7 +17,8 @@ from torch import nn
 from ..errors import MotionWorldError, TrackError
 from .attention import BlockCausal
 from .config import StudentConfig, preset
-from .sampler import few_step, shifted_levels
+from .rollout import generate_chunk
+from .sampler import shifted_levels
 from .text_encoder import WordTextEncoder
 from .tiny_vae import TinyVAE
 from .track_encoder import ID_RANGE, TrackEncoder, frames_for_latents, sinusoidal_codes
@@ -171,32 +172,10 @@ class StreamingStudent:
         t1 = self._sync()
         timing["tracks"] = t1 - t0
 
-        def pin(x):
-            if first:
-                x = x.clone()
-                x[:, :, 0] = self.first_latent
-            return x
-
-        step_no = [0]
-
-        def predict(x, sigma):
-            t = torch.full((1, c), sigma * 1000.0, device=self.device)
-            if first:
-                t[:, 0] = 0.0
-            start = self._sync()
-            v = m.dit.forward_chunk(x, t, self.text_kv, self.cache, condition=condition).float()
-            timing[f"step{step_no[0]}"] = self._sync() - start
-            step_no[0] += 1
-            return v
-
         shape = (1, self.config.dit.in_channels, c, h, w)
-        x0 = few_step(predict, pin(self._noise(shape)), self.sigmas, lambda: self._noise(shape), pin)
-        t2 = self._sync()
-        m.dit.forward_chunk(x0, torch.zeros(1, c, device=self.device), self.text_kv, self.cache,
-                            condition=condition, write_only=True)
-        self.cache.roll()
+        x0 = generate_chunk(m.dit, self.cache, self.text_kv, condition, shape, self.sigmas, lambda: self._noise(shape),
+                            first_latent=self.first_latent if first else None, timing=timing, clock=self._sync)
         t3 = self._sync()
-        timing["clean"] = t3 - t2
         frames = self.decoder(x0.transpose(1, 2))[0]
         out = (frames.float().permute(0, 2, 3, 1) * 255.0 + 0.5).clamp(0, 255).to(torch.uint8).cpu().numpy()
         timing["decode"] = self._sync() - t3

@@ -107,19 +107,40 @@ class TinyVAE(nn.Module):
     def frames_to_trim(self) -> int:
         return self.time_upscale - 1
 
-    def encode(self, frames: torch.Tensor) -> torch.Tensor:
-        """frames [B, T, 3, H, W] in [0, 1] -> latents [B, T_lat, C, H/8, W/8]; T = 1 + 4k -> 1 + k latents
-        (other lengths are padded at the end with the last frame)."""
+    def _stats(self, like: torch.Tensor):
+        c = self.config
+        if not c.latent_std:
+            return None
+        shape = (1, 1, -1, 1, 1)
+        return (torch.tensor(c.latent_mean, dtype=like.dtype, device=like.device).view(shape),
+                torch.tensor(c.latent_std, dtype=like.dtype, device=like.device).view(shape))
+
+    def normalise(self, z: torch.Tensor) -> torch.Tensor:
+        stats = self._stats(z)
+        return z if stats is None else (z - stats[0]) / stats[1]
+
+    def denormalise(self, z: torch.Tensor) -> torch.Tensor:
+        stats = self._stats(z)
+        return z if stats is None else z * stats[1] + stats[0]
+
+    def encode_raw(self, frames: torch.Tensor) -> torch.Tensor:
+        """The encoder's own output (before latent normalisation)."""
         k = self.time_downscale
         x = torch.cat([frames[:, :1].expand(-1, k - 1, -1, -1, -1), frames], 1)
         if x.shape[1] % k:
             x = torch.cat([x, x[:, -1:].expand(-1, k - x.shape[1] % k, -1, -1, -1)], 1)
         return _run(self.encoder, x.to(self.encoder[0].weight.dtype), None)
 
-    def decode(self, latents: torch.Tensor) -> torch.Tensor:
-        """latents [B, T, C, h, w] -> frames [B, 4T-3, 3, 8h, 8w] in [0, 1] (whole clip at once)."""
-        x = _run(self.decoder, latents.to(self.decoder[1].weight.dtype), None)
-        return x[:, self.frames_to_trim:].clamp(0, 1)
+    def encode(self, frames: torch.Tensor) -> torch.Tensor:
+        """frames [B, T, 3, H, W] in [0, 1] -> latents [B, T_lat, C, H/8, W/8]; T = 1 + 4k -> 1 + k latents
+        (other lengths are padded at the end with the last frame)."""
+        return self.normalise(self.encode_raw(frames))
+
+    def decode(self, latents: torch.Tensor, clamp: bool = True) -> torch.Tensor:
+        """latents [B, T, C, h, w] -> frames [B, 4T-3, 3, 8h, 8w] in [0, 1] (whole clip at once).
+        clamp=False returns the raw output (training: clamping would stop the gradient)."""
+        x = _run(self.decoder, self.denormalise(latents.to(self.decoder[1].weight.dtype)), None)[:, self.frames_to_trim:]
+        return x.clamp(0, 1) if clamp else x
 
     def streaming_decoder(self) -> StreamingDecoder:
         return StreamingDecoder(self)
@@ -138,7 +159,7 @@ class StreamingDecoder:
 
     def __call__(self, latents: torch.Tensor) -> torch.Tensor:
         """latents [B, T, C, h, w] -> frames [B, 4T (first call: 4T-3), 3, H, W] in [0, 1]."""
-        x = _run(self.vae.decoder, latents.to(self.vae.decoder[1].weight.dtype), self.memory)
+        x = _run(self.vae.decoder, self.vae.denormalise(latents.to(self.vae.decoder[1].weight.dtype)), self.memory)
         if not self.started:
             x = x[:, self.vae.frames_to_trim:]
             self.started = True

@@ -1,0 +1,33 @@
+"""Image metrics: PSNR and SSIM (Gaussian window, Wang et al. 2004 constants) on [0, 1] frames."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    """a, b [..., 3, H, W] in [0, 1]."""
+    mse = F.mse_loss(a.float(), b.float()).item()
+    return float("inf") if mse == 0 else -10.0 * torch.log10(torch.tensor(mse)).item()
+
+
+def _gauss(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
+    x = torch.arange(size, dtype=torch.float32) - (size - 1) / 2
+    g = torch.exp(-x ** 2 / (2 * sigma ** 2))
+    g = g / g.sum()
+    return g[:, None] * g[None, :]
+
+
+def ssim(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Mean SSIM over frames and channels; a, b [N, 3, H, W] (or [..., 3, H, W]) in [0, 1]."""
+    a = a.float().reshape(-1, 1, *a.shape[-2:])
+    b = b.float().reshape(-1, 1, *b.shape[-2:])
+    size = min(11, a.shape[-1], a.shape[-2])
+    w = _gauss(size)[None, None]
+    mu_a, mu_b = F.conv2d(a, w), F.conv2d(b, w)
+    saa = F.conv2d(a * a, w) - mu_a ** 2
+    sbb = F.conv2d(b * b, w) - mu_b ** 2
+    sab = F.conv2d(a * b, w) - mu_a * mu_b
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    s = ((2 * mu_a * mu_b + c1) * (2 * sab + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (saa + sbb + c2))
+    return float(s.mean())

@@ -1,0 +1,59 @@
+"""Batches for the trainers: clips from the configured source, chosen by (seed, step, rank) so a
+resumed run sees exactly the batches it would have seen."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..errors import MotionWorldError
+from .config import DataConfig
+
+
+def make_dataset(cfg: DataConfig, heldout: bool = False):
+    from .dataset import SynthClipDataset
+    from .synth import HELDOUT_SEED_START
+    from .toy import MovingSquares
+
+    if cfg.source == "squares":
+        return MovingSquares(cfg.heldout if heldout else cfg.count, cfg.size, cfg.frames,
+                             seed_start=HELDOUT_SEED_START if heldout else 0)
+    if cfg.source == "synth" or (heldout and cfg.heldout_path is None):
+        return SynthClipDataset(count=cfg.heldout if heldout else cfg.count, split="heldout" if heldout else "train",
+                                size=cfg.size, frames=cfg.frames, load_depth=False)
+    path = cfg.heldout_path if heldout else cfg.path
+    if path is None:
+        raise MotionWorldError("data.source 'shards' needs data.path (a folder from `motionworld data synth`)")
+    ds = SynthClipDataset(path, load_depth=False)
+    settings = ds.manifest["settings"]["config"]
+    if settings["size"] != cfg.size or settings["frames"] < cfg.frames:
+        raise MotionWorldError(f"{path}: clips are {settings['size']}px x {settings['frames']} frames; the config "
+                               f"asks for {cfg.size}px x {cfg.frames} frames")
+    return ds
+
+
+def collate(items: list[dict], frames: int | None = None) -> dict:
+    """Stack items (cut to their first `frames` frames); video becomes float [B, T, 3, H, W] in [0, 1]."""
+    sl = slice(0, frames)
+    return {
+        "video": torch.stack([it["video"][sl] for it in items]).permute(0, 1, 4, 2, 3).float() / 255.0,
+        "tracks": torch.stack([it["tracks"][sl] for it in items]),
+        "visibility": torch.stack([it["visibility"][sl] for it in items]),
+        "object_ids": torch.stack([it["object_ids"] for it in items]),
+        "caption": [it["caption"] for it in items],
+        "seed": [it["seed"] for it in items],
+    }
+
+
+class BatchSource:
+    def __init__(self, cfg: DataConfig, batch_size: int, seed: int, rank: int = 0):
+        self.cfg, self.batch_size, self.seed, self.rank = cfg, batch_size, seed, rank
+        self.dataset = make_dataset(cfg)
+
+    def batch(self, step: int) -> dict:
+        rng = np.random.default_rng([self.seed, step, self.rank, 77])
+        idx = rng.integers(0, len(self.dataset), self.batch_size)
+        items = [self.dataset[int(i)] for i in idx]
+        have = items[0]["video"].shape[0]
+        if have < self.cfg.frames:
+            raise MotionWorldError(f"clips have {have} frames, the config needs {self.cfg.frames}")
+        return collate(items, self.cfg.frames)

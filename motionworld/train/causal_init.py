@@ -1,0 +1,111 @@
+"""Stage 3: causal init. The frozen teacher generates ODE trajectories with joint guidance; the
+states at the student's few-step noise levels are kept, and the causal student (initialised
+from the teacher) learns to regress the clean end of a trajectory from them under block-causal
+masks with sink and window sizes drawn per step, each chunk at its own level (or clean)."""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import random
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..errors import MotionWorldError
+from ..model.attention import BlockCausal
+from ..model.sampler import shifted_levels
+from ..model.student import StreamingStudent
+from .batches import collate
+from .models import TEACHER_KIND, Conditioner, frame_timesteps, load_modules, student_config
+from .sampling import sample_teacher
+from .trainer import Stage
+
+
+class Regression(nn.Module):
+    def __init__(self, student, config):
+        super().__init__()
+        self.m, self.config = student, config
+        self.cond = Conditioner(student, config)
+
+    def forward(self, traj: dict, levels: list[float], gen: torch.Generator, layout: BlockCausal):
+        batch, x0 = traj["batch"], traj["x0"]
+        B, _, F = x0.shape[:3]
+        ids_gen = torch.Generator().manual_seed(traj["ids_seed"])  # the teacher's track ids
+        lat = self.cond.latents(batch["video"])
+        condition = self.cond.condition(batch, lat, ids_gen, torch.zeros(B, dtype=torch.bool))
+        text = self.cond.text(batch["caption"], torch.zeros(B, dtype=torch.bool))
+        chunk = self.config.chunk
+        n = (F + chunk - 1) // chunk
+        # Each chunk at one of the student's levels, or clean (what later chunks see at inference).
+        pick = torch.randint(0, len(levels) + 1, (n,), generator=gen)
+        x = torch.empty_like(x0)
+        sigma = torch.zeros(B, F)
+        for ci in range(n):
+            sl = slice(ci * chunk, min((ci + 1) * chunk, F))
+            k = int(pick[ci])
+            if k == len(levels):
+                x[:, :, sl] = x0[:, :, sl]
+            else:
+                x[:, :, sl] = traj["states"][levels[k]][:, :, sl]
+                sigma[:, sl] = levels[k]
+        x[:, :, 0] = x0[:, :, 0]
+        v = self.m.dit(x, frame_timesteps(sigma, F), text, condition=condition, attention=layout).float()
+        pred = x - sigma[:, None, :, None, None] * v
+        return (pred[:, :, 1:] - x0[:, :, 1:]).pow(2).mean()
+
+
+class CausalInitStage(Stage):
+    uses_batches = False  # it regresses onto its own teacher trajectories
+
+    def __init__(self, cfg, rt):
+        super().__init__(cfg, rt)
+        if "teacher" not in cfg.init:
+            raise MotionWorldError("causal-init needs init.teacher (the teacher stage's export folder)")
+        self.teacher, tconfig = load_modules(cfg.init["teacher"], TEACHER_KIND)
+        self.teacher.to(rt.device).eval().requires_grad_(False)
+        base = student_config(cfg)
+        self.config = dataclasses.replace(tconfig, chunk=base.chunk)
+        self.student = copy.deepcopy(self.teacher).train()
+        self.student.requires_grad_(True)
+        self.student.vae.requires_grad_(False)
+        self.trained = [p for n, p in self.student.named_parameters() if not n.startswith("vae.")]
+        self.net = rt.wrap(Regression(self.student, self.config))
+        self.optimizer = self.make_optimizer(self.trained)
+        self.ema = self.make_ema(self.student)
+        self.modules = {"student": self.student, **({"ema": self.ema} if self.ema is not None else {})}
+        self.optimizers = {"student": self.optimizer}
+        self.levels = shifted_levels(self.config.steps, self.config.shift)
+        self.trajectories = self._trajectories()
+
+    @torch.no_grad()
+    def _trajectories(self) -> list[dict]:
+        from .batches import make_dataset
+
+        c = self.cfg.causal_init
+        t = self.cfg.teacher
+        data = make_dataset(self.cfg.data)
+        out = []
+        for i in range(c.trajectories):
+            seed = hash((self.cfg.seed, "trajectory", i, self.rt.rank)) % (2 ** 62)
+            item = data[seed % len(data)]
+            batch = collate([item], self.cfg.data.frames)
+            gen = torch.Generator().manual_seed(seed)
+            x0, states, _ = sample_teacher(self.teacher, self.config, batch, gen, c.ode_steps, t.guidance_text,
+                                           t.guidance_motion, capture=self.levels)
+            out.append({"batch": batch, "x0": x0, "states": states, "ids_seed": seed})
+        return out
+
+    def step(self, step, batch, gen):
+        c = self.cfg.causal_init
+        rnd = random.Random(hash((self.cfg.seed, step, self.rt.rank)))
+        traj = self.trajectories[rnd.randrange(len(self.trajectories))]
+        layout = BlockCausal(self.config.chunk, rnd.choice(c.sinks), rnd.choice(c.windows))
+        loss = self.net(traj, self.levels, gen, layout)
+        norm = self.apply(self.optimizer, loss, self.trained)
+        self.update_ema(self.ema, self.student)
+        return {"loss": loss.item(), "grad_norm": norm}
+
+    def export(self, folder: Path, extra: dict) -> Path:
+        student = StreamingStudent(self.config, self.ema or self.student)
+        return student.save(folder, extra={**extra, "trajectories": len(self.trajectories)})

@@ -1,0 +1,131 @@
+"""Training configurations: YAML files under configs/ (e.g. configs/micro/teacher.yaml), read with
+yaml.safe_load and validated with unknown keys rejected; errors name the file, key path and line."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import MotionWorldError
+
+STAGES = ("vae", "teacher", "causal-init", "distill")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataConfig(_Strict):
+    source: Literal["squares", "synth", "shards"] = "squares"
+    path: str | None = None          # shards folder (source: shards)
+    heldout_path: str | None = None  # shards folder for evaluation (default: generated held-out seeds)
+    size: int = 64
+    frames: int = 9                  # video frames per clip: 1 + 4k (k latent frames after the first)
+    count: int = 10_000              # clips drawn from (seeds 0..count-1 of the training split)
+    heldout: int = 4                 # held-out clips used by the eval hook
+
+
+class OptimConfig(_Strict):
+    steps: int = 100
+    batch_size: int = 2
+    lr: float = 1e-4
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    warmup: int = 0
+    ema: float = 0.0                 # EMA decay of the trained weights (0 = off)
+
+
+class VAEStage(_Strict):
+    l2_weight: float = 1.0
+    l1_weight: float = 1.0
+
+
+class TeacherStage(_Strict):
+    text_dropout: float = 0.1
+    track_dropout: float = 0.1
+    finetune_steps: int = 0          # the last N steps also zero the tracks of random middle chunks
+    chunk_track_dropout: float = 0.2
+    guidance_text: float = 3.0
+    guidance_motion: float = 1.5
+    sample_steps: int = 16           # Euler steps of the eval sampler
+    logit_normal: bool = True        # timestep density (else uniform)
+
+
+class CausalInitStage(_Strict):
+    trajectories: int = 64           # teacher ODE trajectories generated before regression
+    ode_steps: int = 16
+    sinks: list[int] = Field(default_factory=lambda: [0, 1])
+    windows: list[int] = Field(default_factory=lambda: [1, 2])
+
+
+class DistillStage(_Strict):
+    critic_updates: int = 5
+    critic_lr: float | None = None   # default: the generator's lr
+    rollout_chunks: tuple[int, int] = (2, 4)   # random rollout length in chunks (inclusive)
+    timestep_min: float = 0.02
+    timestep_max: float = 0.98
+
+
+class TrainConfig(_Strict):
+    stage: Literal["vae", "teacher", "causal-init", "distill"]
+    model: str = "tiny"              # a model preset (motionworld.model.config.preset)
+    vae_model: str | None = None     # use another preset's VAE (e.g. "cpu": the slim VAE)
+    size: int | None = None          # override the preset's resolution (square)
+    chunk: int | None = None         # override the preset's chunk (latent frames)
+    seed: int = 0
+    out: str = "runs/train"
+    init: dict[str, str] = Field(default_factory=dict)   # stage results to start from: vae, teacher, student
+    data: DataConfig = Field(default_factory=DataConfig)
+    optim: OptimConfig = Field(default_factory=OptimConfig)
+    checkpoint_every: int = 50
+    eval_every: int = 50
+    log_every: int = 1
+    vae: VAEStage = Field(default_factory=VAEStage)
+    teacher: TeacherStage = Field(default_factory=TeacherStage)
+    causal_init: CausalInitStage = Field(default_factory=CausalInitStage)
+    distill: DistillStage = Field(default_factory=DistillStage)
+
+
+def _line_of(root, loc) -> int | None:
+    node = root
+    for key in loc:
+        if not isinstance(node, yaml.MappingNode):
+            break
+        hit = next((v for k, v in node.value if k.value == str(key)), None)
+        if hit is None:
+            break
+        node = hit
+    return node.start_mark.line + 1 if node is not None else None
+
+
+def load_config(path: str | Path, overrides: dict | None = None) -> TrainConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise MotionWorldError(f"training config not found: {path}")
+    text = path.read_text()
+    try:
+        data = yaml.safe_load(text) or {}
+        root = yaml.compose(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise MotionWorldError(f"{where}: not valid YAML ({getattr(e, 'problem', e)})") from None
+    if not isinstance(data, dict):
+        raise MotionWorldError(f"{path}: a training config is a mapping of keys")
+    for key, value in (overrides or {}).items():
+        node = data
+        *parents, last = key.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[last] = value
+    try:
+        return TrainConfig(**data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"])
+        line = _line_of(root, err["loc"])
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        raise MotionWorldError(f"{path}{f':{line}' if line else ''}: {loc}: {msg}") from None

@@ -1,0 +1,176 @@
+"""Stage 4: Self-Forcing distillation with DMD.
+
+The student rolls out chunk by chunk from noise on its own outputs through the same sink + rolling
+KV cache and the same `generate_chunk` as inference (so training sees the sink/window position
+jump and clips longer than the window). One random exit step per rollout keeps autograd history;
+earlier steps and earlier chunks' K/V are constants. The generated clip is re-noised at a random
+shifted timestep; the real score is the frozen teacher with joint guidance, the fake score a critic
+(initialised from the teacher) trained by flow matching on the student's samples, several critic
+updates per generator update. DMD gradient: (x0_fake - x0_real) / mean|x - x0_real| per sample."""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import random
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..errors import MotionWorldError
+from ..model.attention import BlockCausal
+from ..model.rollout import generate_chunk
+from ..model.sampler import shift_sigma, shifted_levels
+from ..model.student import StreamingStudent
+from .models import TEACHER_KIND, Conditioner, frame_timesteps, load_modules, student_config
+from .sampling import guided_v
+from .trainer import Stage
+
+STUDENT_KIND = "motionworld-student"
+
+
+def clip_batch(batch: dict, latent_frames: int) -> dict:
+    """The batch cut to the video frames that `latent_frames` latent frames cover (4F - 3)."""
+    T = 4 * latent_frames - 3
+    return {**batch, "video": batch["video"][:, :T], "tracks": batch["tracks"][:, :T],
+            "visibility": batch["visibility"][:, :T]}
+
+
+def rollout(student, config, batch: dict, gen: torch.Generator, chunks: int, exit_step: int,
+            layout: BlockCausal) -> torch.Tensor:
+    """Generate `chunks` chunks for the batch's first frame, tracks and caption through a fresh
+    cache. Returns latents [B, C, chunks * chunk, h, w]; with grad enabled only each chunk's exit
+    step carries autograd history."""
+    cond = Conditioner(student, config)
+    c = layout.chunk
+    F = chunks * c
+    batch = clip_batch(batch, F)
+    lat0 = cond.latents(batch["video"][:, :1])[:, :, 0]  # [B, C, h, w]: the given first frame
+    B, C, h, w = lat0.shape
+    shape_lat = lat0.new_zeros(B, C, F, h, w)
+    condition = cond.condition(batch, shape_lat, gen, torch.zeros(B, dtype=torch.bool))
+    if config.dit.image_channels:
+        condition[:, 4:config.dit.image_channels, 0] = lat0
+    text = cond.text(batch["caption"], torch.zeros(B, dtype=torch.bool))
+    text_kv = student.dit.text_kv(text)
+    cache = student.dit.new_cache(layout, B, h, w)
+    sigmas = shifted_levels(config.steps, config.shift)
+    shape = (B, C, c, h, w)
+    out = []
+    for ci in range(chunks):
+        sl = slice(ci * c, (ci + 1) * c)
+        out.append(generate_chunk(student.dit, cache, text_kv, condition[:, :, sl], shape, sigmas,
+                                  lambda: torch.randn(shape, generator=gen), first_latent=lat0 if ci == 0 else None,
+                                  exit_step=exit_step))
+    return torch.cat(out, 2)
+
+
+class CriticLoss(nn.Module):
+    def __init__(self, critic, config):
+        super().__init__()
+        self.m, self.config = critic, config
+
+    def forward(self, x0: torch.Tensor, batch: dict, gen: torch.Generator, sigma: torch.Tensor):
+        cond = Conditioner(self.m, self.config)
+        B, _, F = x0.shape[:3]
+        batch = clip_batch(batch, F)
+        condition = cond.condition(batch, x0, gen, torch.zeros(B, dtype=torch.bool))
+        text = cond.text(batch["caption"], torch.zeros(B, dtype=torch.bool))
+        noise = torch.randn(x0.shape, generator=gen)
+        s = sigma[:, None, None, None, None]
+        x = (1 - s) * x0 + s * noise
+        x[:, :, 0] = x0[:, :, 0]
+        v = self.m.dit(x, frame_timesteps(sigma, F), text, condition=condition).float()
+        return (v[:, :, 1:] - (noise - x0)[:, :, 1:]).pow(2).mean()
+
+
+class GeneratorLoss(nn.Module):
+    def __init__(self, student, teacher, critic, config, stage):
+        super().__init__()
+        self.m, self.teacher, self.critic, self.config, self.s = student, teacher, critic, config, stage
+
+    def forward(self, batch, gen, chunks, exit_step, layout, sigma):
+        x = rollout(self.m, self.config, batch, gen, chunks, exit_step, layout)
+        B, _, F = x.shape[:3]
+        batch = clip_batch(batch, F)
+        with torch.no_grad():
+            noise = torch.randn(x.shape, generator=gen)
+            s = sigma[:, None, None, None, None]
+            xt = (1 - s) * x.detach() + s * noise
+            xt[:, :, 0] = x[:, :, 0].detach()
+            tcond = Conditioner(self.teacher, self.config)
+            none = torch.zeros(B, dtype=torch.bool)
+            cf, cn = tcond.condition(batch, x, gen, none), tcond.condition(batch, x, gen, ~none)
+            tf, tn = tcond.text(batch["caption"], none), tcond.text(batch["caption"], ~none)
+            v_real = guided_v(self.teacher.dit, xt, sigma, cf, cn, tf, tn, self.s.guidance_text, self.s.guidance_motion)
+            ccond = Conditioner(self.critic, self.config)
+            v_fake = self.critic.dit(xt, frame_timesteps(sigma, F), ccond.text(batch["caption"], none),
+                                     condition=ccond.condition(batch, x, gen, none)).float()
+            x0_real, x0_fake = xt - s * v_real, xt - s * v_fake
+            scale = (x.detach() - x0_real).abs().mean(dim=(1, 2, 3, 4), keepdim=True).clamp_min(1e-6)
+            grad = (x0_fake - x0_real) / scale
+            target = (x.detach() - grad)
+        return 0.5 * (x[:, :, 1:] - target[:, :, 1:]).pow(2).mean(), x.detach()
+
+
+class DistillStage(Stage):
+    def __init__(self, cfg, rt):
+        super().__init__(cfg, rt)
+        for key in ("teacher", "student"):
+            if key not in cfg.init:
+                raise MotionWorldError(f"distill needs init.{key} (the {'teacher' if key == 'teacher' else 'causal-init'} "
+                                       "stage's export folder)")
+        self.teacher, tconfig = load_modules(cfg.init["teacher"], TEACHER_KIND)
+        self.teacher.to(rt.device).eval().requires_grad_(False)
+        self.student, self.config = load_modules(cfg.init["student"], STUDENT_KIND)
+        self.student.to(rt.device).train()
+        self.student.vae.requires_grad_(False)
+        self.critic = copy.deepcopy(self.teacher).train().requires_grad_(True)
+        self.critic.vae.requires_grad_(False)
+        base = student_config(cfg)
+        self.config = dataclasses.replace(self.config, chunk=base.chunk)
+        self.g_params = [p for n, p in self.student.named_parameters() if not n.startswith("vae.")]
+        self.c_params = [p for n, p in self.critic.named_parameters() if not n.startswith("vae.")]
+        self.g_net = rt.wrap(GeneratorLoss(self.student, self.teacher, self.critic, self.config, cfg.teacher))
+        self.c_net = rt.wrap(CriticLoss(self.critic, self.config))
+        self.g_opt = self.make_optimizer(self.g_params)
+        self.c_opt = self.make_optimizer(self.c_params, lr=cfg.distill.critic_lr)
+        self.ema = self.make_ema(self.student)
+        self.modules = {"student": self.student, "critic": self.critic,
+                        **({"ema": self.ema} if self.ema is not None else {})}
+        self.optimizers = {"generator": self.g_opt, "critic": self.c_opt}
+        lo, hi = cfg.distill.rollout_chunks
+        need = 4 * hi * self.config.chunk - 3
+        if cfg.data.frames < need:
+            raise MotionWorldError(f"distill.rollout_chunks up to {hi} needs data.frames >= {need}, got {cfg.data.frames}")
+
+    def _sigma(self, B: int, gen: torch.Generator) -> torch.Tensor:
+        d = self.cfg.distill
+        u = torch.rand(B, generator=gen) * (d.timestep_max - d.timestep_min) + d.timestep_min
+        return shift_sigma(u, self.config.shift).clamp(d.timestep_min, d.timestep_max)
+
+    def step(self, step, batch, gen):
+        d = self.cfg.distill
+        rnd = random.Random(hash((self.cfg.seed, step, self.rt.rank)))
+        B = batch["video"].shape[0]
+        critic_losses = []
+        for _ in range(d.critic_updates):
+            chunks = rnd.randint(*d.rollout_chunks)
+            layout = BlockCausal(self.config.chunk, self.config.sink, self.config.window)
+            with torch.no_grad():
+                x = rollout(self.student, self.config, batch, gen, chunks, len(self.config.steps) - 1, layout)
+            loss_c = self.c_net(x, batch, gen, self._sigma(B, gen))
+            self.apply(self.c_opt, loss_c, self.c_params)
+            critic_losses.append(loss_c.item())
+        chunks = rnd.randint(*d.rollout_chunks)
+        exit_step = rnd.randrange(len(self.config.steps))
+        layout = BlockCausal(self.config.chunk, self.config.sink, self.config.window)
+        loss_g, _ = self.g_net(batch, gen, chunks, exit_step, layout, self._sigma(B, gen))
+        norm = self.apply(self.g_opt, loss_g, self.g_params)
+        self.update_ema(self.ema, self.student)
+        return {"loss": loss_g.item(), "critic_loss": sum(critic_losses) / len(critic_losses), "grad_norm": norm,
+                "chunks": float(chunks)}
+
+    def export(self, folder: Path, extra: dict) -> Path:
+        student = StreamingStudent(self.config, copy.deepcopy(self.ema or self.student))
+        return student.save(folder, extra=extra)

@@ -1,0 +1,107 @@
+"""Stage 2: the bidirectional teacher. Rectified flow on whole clips (first latent frame given),
+timestep shift, independent dropout of text and tracks so v(c,m), v(0,m) and v(c,0) are all
+learnt, and a final fine-tune phase that zeroes the tracks of random middle chunks. The eval hook
+samples held-out clips with joint guidance and scores how well they follow the tracks (EPE, with a
+classical tracker) and how close they are to the real clip (PSNR)."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..eval.klt import track_epe
+from ..eval.metrics import psnr
+from ..model.sampler import shift_sigma
+from ..model.student import StudentModules
+from .batches import collate, make_dataset
+from .models import Conditioner, frame_timesteps, load_vae, save_teacher, student_config
+from .sampling import sample_teacher
+from .trainer import Stage
+
+
+def middle_chunk_mask(B: int, F: int, chunk: int, p: float, gen: torch.Generator) -> torch.Tensor:
+    """[B, F] bool: latent frames of chunks other than the first and last, each chunk dropped with p."""
+    n = (F + chunk - 1) // chunk
+    drop = torch.rand(B, n, generator=gen) < p
+    drop[:, 0] = False
+    drop[:, -1] = False
+    return drop.repeat_interleave(chunk, dim=1)[:, :F]
+
+
+class FlowMatching(nn.Module):
+    """Loss of the bidirectional model on a batch (the module DDP wraps)."""
+
+    def __init__(self, modules: StudentModules, config, stage_cfg):
+        super().__init__()
+        self.m, self.config, self.s = modules, config, stage_cfg
+        self.cond = Conditioner(modules, config)
+
+    def forward(self, batch: dict, gen: torch.Generator, finetune: bool):
+        lat = self.cond.latents(batch["video"])
+        B, _, F = lat.shape[:3]
+        drop_text = torch.rand(B, generator=gen) < self.s.text_dropout
+        drop_tracks = torch.rand(B, generator=gen) < self.s.track_dropout
+        frames = middle_chunk_mask(B, F, self.config.chunk, self.s.chunk_track_dropout, gen) if finetune else None
+        condition = self.cond.condition(batch, lat, gen, drop_tracks, frames)
+        text = self.cond.text(batch["caption"], drop_text)
+        u = torch.sigmoid(torch.randn(B, generator=gen)) if self.s.logit_normal else torch.rand(B, generator=gen)
+        sigma = shift_sigma(u, self.config.shift)
+        noise = torch.randn(lat.shape, generator=gen)
+        s = sigma[:, None, None, None, None]
+        x = (1 - s) * lat + s * noise
+        x[:, :, 0] = lat[:, :, 0]
+        v = self.m.dit(x, frame_timesteps(sigma, F), text, condition=condition).float()
+        return (v[:, :, 1:] - (noise - lat)[:, :, 1:]).pow(2).mean()
+
+
+class TeacherStage(Stage):
+    def __init__(self, cfg, rt):
+        super().__init__(cfg, rt)
+        self.config = student_config(cfg)
+        self.m = StudentModules(self.config).to(rt.device)
+        if "vae" in cfg.init:
+            self.m.vae = load_vae(cfg.init["vae"], self.config.vae).to(rt.device)
+            self.config = dataclasses.replace(self.config, vae=self.m.vae.config)  # with its latent statistics
+        self.m.vae.requires_grad_(False)
+        self.trained = [p for n, p in self.m.named_parameters() if not n.startswith("vae.")]
+        self.net = rt.wrap(FlowMatching(self.m, self.config, cfg.teacher))
+        self.optimizer = self.make_optimizer(self.trained)
+        self.ema = self.make_ema(self.m)
+        self.modules = {"teacher": self.m, **({"ema": self.ema} if self.ema is not None else {})}
+        self.optimizers = {"teacher": self.optimizer}
+        self.heldout = make_dataset(cfg.data, heldout=True)
+
+    def step(self, step, batch, gen):
+        finetune = step >= self.cfg.optim.steps - self.cfg.teacher.finetune_steps
+        loss = self.net(batch, gen, finetune)
+        norm = self.apply(self.optimizer, loss, self.trained)
+        self.update_ema(self.ema, self.m)
+        return {"loss": loss.item(), "grad_norm": norm}
+
+    @torch.no_grad()
+    def evaluate(self, modules=None):
+        return evaluate_samples(modules or self.ema or self.m, self.config, self.heldout, self.cfg)
+
+    def export(self, folder: Path, extra: dict) -> Path:
+        return save_teacher(folder, self.ema or self.m, self.config, extra)
+
+
+@torch.no_grad()
+def evaluate_samples(modules, config, heldout, cfg, seed: int = 1234) -> dict:
+    """Teacher samples of held-out clips: EPE of the tracks (on moving objects when there are
+    any, else all), PSNR against the real clip."""
+    t = cfg.teacher
+    epes, psnrs = [], []
+    for i in range(len(heldout)):
+        batch = collate([heldout[i]], cfg.data.frames)
+        gen = torch.Generator().manual_seed(seed + i)
+        x0, _, _ = sample_teacher(modules, config, batch, gen, t.sample_steps, t.guidance_text, t.guidance_motion)
+        video = modules.vae.decode(x0.transpose(1, 2))[0]
+        frames = (video.permute(0, 2, 3, 1) * 255 + 0.5).clamp(0, 255).to(torch.uint8)
+        ids = batch["object_ids"][0]
+        epes.append(track_epe(frames, batch["tracks"][0], batch["visibility"][0], ids > 0 if (ids > 0).any() else None))
+        psnrs.append(psnr(video, batch["video"][0]))
+    finite = [e for e in epes if e == e]
+    return {"epe": sum(finite) / max(len(finite), 1), "psnr": sum(psnrs) / len(psnrs)}

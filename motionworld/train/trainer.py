@@ -1,0 +1,149 @@
+"""The training loop every stage shares: deterministic batches and randomness per (seed, step,
+rank), DDP across ranks, gradient clipping, EMA, checkpoints with bit-exact resume, a JSONL log,
+a progress bar, an eval hook and the export of the stage's result as shipped-format weights.
+
+A stage provides `modules` (checkpointed), `optimizers`, `step(step, batch, gen) -> metrics`,
+`evaluate() -> metrics` and `export(folder, extra)`."""
+from __future__ import annotations
+
+import copy
+import time
+from pathlib import Path
+
+import torch
+
+from ..errors import MotionWorldError
+from .batches import BatchSource
+from .checkpoint import load_checkpoint, save_checkpoint
+from .config import TrainConfig
+from .log import JSONLLog
+from .runtime import Runtime, init_runtime, shutdown, unwrap
+
+
+class Stage:
+    uses_batches = True
+    modules: dict[str, torch.nn.Module]
+    optimizers: dict[str, torch.optim.Optimizer]
+
+    def __init__(self, cfg: TrainConfig, rt: Runtime):
+        self.cfg, self.rt = cfg, rt
+
+    # helpers for subclasses
+    def make_optimizer(self, params, lr: float | None = None) -> torch.optim.Optimizer:
+        o = self.cfg.optim
+        return torch.optim.AdamW(params, lr=lr or o.lr, betas=tuple(o.betas), weight_decay=o.weight_decay)
+
+    def make_ema(self, module: torch.nn.Module) -> torch.nn.Module | None:
+        if self.cfg.optim.ema <= 0:
+            return None
+        ema = copy.deepcopy(unwrap(module)).eval()
+        for p in ema.parameters():
+            p.requires_grad_(False)
+        return ema
+
+    @torch.no_grad()
+    def update_ema(self, ema: torch.nn.Module | None, module: torch.nn.Module) -> None:
+        if ema is None:
+            return
+        d = self.cfg.optim.ema
+        for e, p in zip(ema.parameters(), unwrap(module).parameters()):
+            e.mul_(d).add_(p.detach(), alpha=1 - d)
+
+    def apply(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor, params) -> float:
+        """Backward (DDP averages the gradients), clip, step; returns the gradient norm."""
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        params = [p for p in params if p.grad is not None]
+        norm = torch.nn.utils.clip_grad_norm_(params, self.cfg.optim.grad_clip) if self.cfg.optim.grad_clip > 0 \
+            else torch.zeros(())
+        optimizer.step()
+        return float(norm)
+
+    def step(self, step: int, batch: dict, gen: torch.Generator) -> dict:
+        raise NotImplementedError
+
+    def evaluate(self) -> dict:
+        return {}
+
+    def export(self, folder: Path, extra: dict) -> Path:
+        raise NotImplementedError
+
+
+def _stage_class(name: str):
+    import importlib
+
+    module, cls = {"vae": ("vae_stage", "VAEStage"), "teacher": ("teacher_stage", "TeacherStage"),
+                   "causal-init": ("causal_init", "CausalInitStage"), "distill": ("distill", "DistillStage")}[name]
+    return getattr(importlib.import_module(f"{__package__}.{module}"), cls)
+
+
+def _set_lr(stage: Stage, step: int) -> None:
+    o = stage.cfg.optim
+    scale = min(1.0, (step + 1) / o.warmup) if o.warmup > 0 else 1.0
+    for opt in stage.optimizers.values():
+        for g in opt.param_groups:
+            g.setdefault("base_lr", g["lr"])
+            g["lr"] = g["base_lr"] * scale
+
+
+def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device: str = "auto") -> dict:
+    """Run (or resume) one stage; returns {"steps", "metrics", "export", "steps_per_s"}."""
+    from tqdm import tqdm
+
+    rt = init_runtime(device)
+    try:
+        torch.manual_seed(cfg.seed)  # identical initial weights on every rank
+        stage = _stage_class(cfg.stage)(cfg, rt)
+        out = Path(cfg.out)
+        ckpt_dir = out / "checkpoints"
+        start = 0
+        if resume:
+            start, _ = load_checkpoint(ckpt_dir, stage.modules, stage.optimizers)
+        elif (ckpt_dir / "latest.json").exists():
+            raise MotionWorldError(f"{out} already holds checkpoints of a run; pass --resume to continue it or "
+                                   "choose another output folder")
+        rt.barrier()
+        log = JSONLLog(out / "log.jsonl", append=resume) if rt.main else None
+        source = BatchSource(cfg.data, cfg.optim.batch_size, cfg.seed, rt.rank) if stage.uses_batches else None
+        steps = cfg.optim.steps
+        bar = tqdm(total=steps, initial=start, desc=cfg.stage, unit="step", disable=None if (progress and rt.main) else True)
+        metrics: dict = {}
+        last_eval: dict = {}
+        t_start = time.perf_counter()
+        for step in range(start, steps):
+            gen = torch.Generator().manual_seed(hash((cfg.seed, step, rt.rank)) % (2 ** 63))
+            batch = source.batch(step) if stage.uses_batches else None
+            _set_lr(stage, step)
+            t0 = time.perf_counter()
+            metrics = {k: rt.mean(v) for k, v in stage.step(step, batch, gen).items()}
+            dt = time.perf_counter() - t0
+            done = step + 1
+            if rt.main and (done % cfg.log_every == 0 or done == steps):
+                log.write({"step": done, **metrics, "step_s": dt})
+            bar.set_postfix({k: f"{v:.4g}" for k, v in list(metrics.items())[:2]})
+            bar.update(1)
+            if done % cfg.checkpoint_every == 0 or done == steps:
+                if rt.main:
+                    save_checkpoint(ckpt_dir, done, stage.modules, stage.optimizers)
+                rt.barrier()
+            if cfg.eval_every and (done % cfg.eval_every == 0 or done == steps):
+                if rt.main:
+                    last_eval = {f"eval/{k}": v for k, v in stage.evaluate().items()}
+                    log.write({"step": done, **last_eval})
+                rt.barrier()
+        bar.close()
+        elapsed = time.perf_counter() - t_start
+        rate = (steps - start) / elapsed if elapsed > 0 else 0.0
+        export = None
+        if rt.main:
+            export = stage.export(out / "export", {
+                "stage": cfg.stage, "steps": steps, "seed": cfg.seed, "world_size": rt.world_size,
+                "data": {"source": cfg.data.source, "path": cfg.data.path, "train_seeds": [0, cfg.data.count - 1],
+                         "size": cfg.data.size, "frames": cfg.data.frames},
+                "metrics": {**metrics, **last_eval}})
+            log.close()
+        rt.barrier()
+        return {"steps": steps, "metrics": {**metrics, **last_eval}, "export": export, "steps_per_s": rate,
+                "rank": rt.rank, "world_size": rt.world_size}
+    finally:
+        shutdown(rt)

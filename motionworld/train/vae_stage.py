@@ -1,0 +1,73 @@
+"""Stage 1: the tiny VAE, trained on clips for reconstruction (L1 + L2); evaluated by PSNR/SSIM on
+held-out clips."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..eval.metrics import psnr, ssim
+from ..model.tiny_vae import TinyVAE
+from .batches import collate, make_dataset
+from .models import save_vae, student_config
+from .trainer import Stage
+
+
+class _Reconstruction(nn.Module):
+    def __init__(self, vae: TinyVAE, l1: float, l2: float):
+        super().__init__()
+        self.vae, self.l1, self.l2 = vae, l1, l2
+
+    def forward(self, video: torch.Tensor):
+        recon = self.vae.decode(self.vae.encode(video), clamp=False)
+        diff = recon - video
+        loss = self.l1 * diff.abs().mean() + self.l2 * diff.pow(2).mean()
+        return loss, recon
+
+
+class VAEStage(Stage):
+    def __init__(self, cfg, rt):
+        super().__init__(cfg, rt)
+        self.config = student_config(cfg)
+        self.vae = TinyVAE(self.config.vae).to(rt.device)
+        self.net = rt.wrap(_Reconstruction(self.vae, cfg.vae.l1_weight, cfg.vae.l2_weight))
+        self.optimizer = self.make_optimizer(self.vae.parameters())
+        self.ema = self.make_ema(self.vae)
+        self.modules = {"vae": self.vae, **({"ema": self.ema} if self.ema is not None else {})}
+        self.optimizers = {"vae": self.optimizer}
+        self.heldout = make_dataset(cfg.data, heldout=True)
+
+    def step(self, step, batch, gen):
+        video = batch["video"].to(self.rt.device)
+        loss, recon = self.net(video)
+        norm = self.apply(self.optimizer, loss, self.vae.parameters())
+        self.update_ema(self.ema, self.vae)
+        return {"loss": loss.item(), "psnr": psnr(recon.detach().clamp(0, 1), video), "grad_norm": norm}
+
+    @torch.no_grad()
+    def evaluate(self):
+        vae = self.ema or self.vae
+        scores = []
+        for i in range(len(self.heldout)):
+            video = collate([self.heldout[i]], self.cfg.data.frames)["video"].to(self.rt.device)
+            recon = vae.decode(vae.encode(video))
+            scores.append((psnr(recon, video), ssim(recon[0], video[0])))
+        return {"psnr": sum(s[0] for s in scores) / len(scores), "ssim": sum(s[1] for s in scores) / len(scores)}
+
+    @torch.no_grad()
+    def latent_stats(self, vae: TinyVAE, batches: int = 16) -> tuple[tuple, tuple]:
+        """Per-channel mean and std of the encoder's output over training clips."""
+        from .batches import BatchSource
+
+        source = BatchSource(self.cfg.data, self.cfg.optim.batch_size, self.cfg.seed + 1)
+        z = torch.cat([vae.encode_raw(source.batch(i)["video"].to(self.rt.device)) for i in range(batches)])
+        z = z.transpose(0, 2).flatten(1)  # [C, everything]
+        return tuple(z.mean(1).tolist()), tuple(z.std(1).clamp_min(1e-6).tolist())
+
+    def export(self, folder: Path, extra: dict) -> Path:
+        vae = self.ema or self.vae
+        mean, std = self.latent_stats(vae)
+        vae.config = dataclasses.replace(vae.config, latent_mean=mean, latent_std=std)
+        return save_vae(folder, vae, extra)
