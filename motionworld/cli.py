@@ -70,6 +70,8 @@ def _parser() -> argparse.ArgumentParser:
         ts.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in the run folder")
         ts.add_argument("--out", help="run folder (overrides the config's out)")
         ts.add_argument("--steps", type=int, help="total steps (overrides optim.steps)")
+        ts.add_argument("--stop-after", type=int, help="stop after this many steps (checkpointed, not exported); "
+                                                       "--resume continues")
         ts.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
         ts.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config value, e.g. --set optim.lr=3e-4 (YAML value syntax)")
@@ -261,8 +263,10 @@ def _train(args) -> int:
     cfg = load_config(args.config, overrides)
     if cfg.stage != args.stage:
         raise MotionWorldError(f"{args.config}: is a config for stage {cfg.stage!r}, not {args.stage!r}")
-    result = train(cfg, resume=args.resume, device=args.device)
-    if result["rank"] == 0:
+    result = train(cfg, resume=args.resume, device=args.device, stop_after=args.stop_after)
+    if result["rank"] == 0 and result["export"] is None:
+        print(f"{cfg.stage}: stopped after {result['steps']} of {cfg.optim.steps} steps; continue with --resume")
+    elif result["rank"] == 0:
         shown = ", ".join(f"{k} {v:.4g}" for k, v in result["metrics"].items())
         print(f"{cfg.stage}: {result['steps']} steps ({result['steps_per_s']:.2f} steps/s on {result['world_size']} "
               f"process(es)); {shown}; exported {result['export']}")

@@ -37,10 +37,12 @@ def clip_batch(batch: dict, latent_frames: int) -> dict:
 
 
 def rollout(student, config, batch: dict, gen: torch.Generator, chunks: int, exit_step: int,
-            layout: BlockCausal) -> torch.Tensor:
+            layout: BlockCausal, noise_gen: torch.Generator | None = None, return_cache: bool = False):
     """Generate `chunks` chunks for the batch's first frame, tracks and caption through a fresh
-    cache. Returns latents [B, C, chunks * chunk, h, w]; with grad enabled only each chunk's exit
-    step carries autograd history."""
+    cache. Returns latents [B, C, chunks * chunk, h, w] (and the cache); with grad enabled only each
+    chunk's exit step carries autograd history. Track ids come from `gen`, noise from `noise_gen`
+    (default `gen`)."""
+    noise_gen = noise_gen or gen
     cond = Conditioner(student, config)
     c = layout.chunk
     F = chunks * c
@@ -60,9 +62,10 @@ def rollout(student, config, batch: dict, gen: torch.Generator, chunks: int, exi
     for ci in range(chunks):
         sl = slice(ci * c, (ci + 1) * c)
         out.append(generate_chunk(student.dit, cache, text_kv, condition[:, :, sl], shape, sigmas,
-                                  lambda: torch.randn(shape, generator=gen), first_latent=lat0 if ci == 0 else None,
-                                  exit_step=exit_step))
-    return torch.cat(out, 2)
+                                  lambda: torch.randn(shape, generator=noise_gen),
+                                  first_latent=lat0 if ci == 0 else None, exit_step=exit_step))
+    x = torch.cat(out, 2)
+    return (x, cache) if return_cache else x
 
 
 class CriticLoss(nn.Module):

@@ -1,5 +1,5 @@
 """A micro dataset for tests and smoke runs: one textured square sliding over a textured
-background. Items have the same keys, shapes and dtypes as `SynthClipDataset` items, and the
+background, staying in the picture. Items have the same keys, shapes and dtypes as `SynthClipDataset` items, and the
 tracks are exact (square points move with it, background points stay and are hidden under it)."""
 from __future__ import annotations
 
@@ -37,10 +37,13 @@ class MovingSquares(Dataset):
         colour = np.array(COLOURS[name], float)
         yy, xx = np.mgrid[0:side, 0:side]
         texture = np.where(((yy // 4) + (xx // 4)) % 2 == 0, 1.0, 0.55)[..., None] * colour
-        start = rng.uniform(side / 2 + 2, S - side / 2 - 2, 2)
         angle = rng.uniform(0, 2 * np.pi)
-        speed = rng.uniform(0.6, 1.6)
+        margin = side / 2 + 1
+        travel_room = S - 2 * margin  # the square stays in the picture for the whole clip
+        speed = min(rng.uniform(0.8, 2.0), 0.9 * travel_room / max(T - 1, 1))
         velocity = speed * np.array([np.cos(angle), np.sin(angle)])
+        span = velocity * (T - 1)
+        start = rng.uniform(margin - np.minimum(span, 0), S - margin - np.maximum(span, 0))
         centres = start + velocity * np.arange(T)[:, None]
         centres = np.round(centres).astype(int)  # whole-pixel motion keeps the texture crisp
         video = np.empty((T, S, S, 3), np.uint8)

@@ -77,6 +77,20 @@ def _stage_class(name: str):
     return getattr(importlib.import_module(f"{__package__}.{module}"), cls)
 
 
+def _digest(modules: dict[str, torch.nn.Module]) -> dict[str, str]:
+    """sha256 of every module's weights (ranks of a DDP run must agree exactly)."""
+    import hashlib
+
+    out = {}
+    for name, module in modules.items():
+        h = hashlib.sha256()
+        for k, v in sorted(module.state_dict().items()):
+            h.update(k.encode())
+            h.update(v.detach().cpu().contiguous().numpy().tobytes())
+        out[name] = h.hexdigest()
+    return out
+
+
 def _set_lr(stage: Stage, step: int) -> None:
     o = stage.cfg.optim
     scale = min(1.0, (step + 1) / o.warmup) if o.warmup > 0 else 1.0
@@ -86,8 +100,12 @@ def _set_lr(stage: Stage, step: int) -> None:
             g["lr"] = g["base_lr"] * scale
 
 
-def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device: str = "auto") -> dict:
-    """Run (or resume) one stage; returns {"steps", "metrics", "export", "steps_per_s"}."""
+def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device: str = "auto",
+          stop_after: int | None = None) -> dict:
+    """Run (or resume) one stage; returns {"steps", "metrics", "export", "steps_per_s", ...}.
+
+    stop_after ends the run early (with a checkpoint, without export) as an interruption would;
+    the schedule still follows optim.steps, so `--resume` continues exactly."""
     from tqdm import tqdm
 
     rt = init_runtime(device)
@@ -106,11 +124,12 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device:
         log = JSONLLog(out / "log.jsonl", append=resume) if rt.main else None
         source = BatchSource(cfg.data, cfg.optim.batch_size, cfg.seed, rt.rank) if stage.uses_batches else None
         steps = cfg.optim.steps
+        until = steps if stop_after is None else min(stop_after, steps)
         bar = tqdm(total=steps, initial=start, desc=cfg.stage, unit="step", disable=None if (progress and rt.main) else True)
         metrics: dict = {}
         last_eval: dict = {}
         t_start = time.perf_counter()
-        for step in range(start, steps):
+        for step in range(start, until):
             gen = torch.Generator().manual_seed(hash((cfg.seed, step, rt.rank)) % (2 ** 63))
             batch = source.batch(step) if stage.uses_batches else None
             _set_lr(stage, step)
@@ -122,7 +141,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device:
                 log.write({"step": done, **metrics, "step_s": dt})
             bar.set_postfix({k: f"{v:.4g}" for k, v in list(metrics.items())[:2]})
             bar.update(1)
-            if done % cfg.checkpoint_every == 0 or done == steps:
+            if done % cfg.checkpoint_every == 0 or done in (steps, until):
                 if rt.main:
                     save_checkpoint(ckpt_dir, done, stage.modules, stage.optimizers)
                 rt.barrier()
@@ -133,17 +152,18 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device:
                 rt.barrier()
         bar.close()
         elapsed = time.perf_counter() - t_start
-        rate = (steps - start) / elapsed if elapsed > 0 else 0.0
+        rate = (until - start) / elapsed if elapsed > 0 else 0.0
         export = None
-        if rt.main:
+        if rt.main and until == steps:
             export = stage.export(out / "export", {
                 "stage": cfg.stage, "steps": steps, "seed": cfg.seed, "world_size": rt.world_size,
                 "data": {"source": cfg.data.source, "path": cfg.data.path, "train_seeds": [0, cfg.data.count - 1],
                          "size": cfg.data.size, "frames": cfg.data.frames},
                 "metrics": {**metrics, **last_eval}})
+        if log is not None:
             log.close()
         rt.barrier()
-        return {"steps": steps, "metrics": {**metrics, **last_eval}, "export": export, "steps_per_s": rate,
-                "rank": rt.rank, "world_size": rt.world_size}
+        return {"steps": until, "metrics": {**metrics, **last_eval}, "export": export, "steps_per_s": rate,
+                "rank": rt.rank, "world_size": rt.world_size, "digest": _digest(stage.modules)}
     finally:
         shutdown(rt)

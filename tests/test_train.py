@@ -1,0 +1,152 @@
+"""Training stages at micro scale: end to end from the CLI, bit-exact resume, two-process DDP,
+the DMD rollout's cache against inference, configs and log plots."""
+import json
+import os
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from motionworld.cli import main
+from motionworld.errors import MotionWorldError
+from motionworld.train.config import load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+MICRO = ROOT / "configs" / "micro"
+
+
+def _run(stage, out, *extra):
+    name = stage.replace("-", "_")
+    return main(["train", stage, "--config", str(MICRO / f"{name}.yaml"), "--out", str(out), *extra])
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory):
+    """The four stages in a row, each from the previous one's export."""
+    root = tmp_path_factory.mktemp("chain")
+    assert _run("vae", root / "vae") == 0
+    assert _run("teacher", root / "teacher", "--set", f"init.vae={root / 'vae' / 'export'}") == 0
+    assert _run("causal-init", root / "ci", "--set", f"init.teacher={root / 'teacher' / 'export'}") == 0
+    assert _run("distill", root / "distill", "--set", f"init.teacher={root / 'teacher' / 'export'}",
+                "--set", f"init.student={root / 'ci' / 'export'}") == 0
+    return root
+
+
+def test_all_stages_run_and_export_shipped_weights(chain):
+    from motionworld.model.student import StreamingStudent
+    from motionworld.train.toy import MovingSquares
+
+    for run, filename in (("vae", "vae.safetensors"), ("teacher", "teacher.safetensors"),
+                          ("ci", "student.safetensors"), ("distill", "student.safetensors")):
+        manifest = json.loads((chain / run / "export" / "MANIFEST.json").read_text())
+        entry = manifest["files"][filename]
+        assert len(entry["sha256"]) == 64 and entry["steps"] > 0 and "metrics" in entry and "train_seeds" in entry["data"]
+        log = [json.loads(line) for line in (chain / run / "log.jsonl").read_text().splitlines()]
+        assert log[-1]["step"] == entry["steps"] and all(np.isfinite(r.get("loss", 0.0)) for r in log)
+    vae = json.loads((chain / "vae" / "export" / "MANIFEST.json").read_text())["files"]["vae.safetensors"]
+    assert len(vae["config"]["latent_std"]) == vae["config"]["latent_channels"]  # latent statistics travel along
+    student = StreamingStudent.load(chain / "distill" / "export")
+    item = MovingSquares(1, 64, 9)[0]
+    student.start(item["video"][0].numpy(), item["caption"])
+    frames = student.step(item["tracks"][:student.frames_for_next_chunk()], item["visibility"][:student.frames_for_next_chunk()])
+    assert frames.shape[1:] == (64, 64, 3)
+
+
+def test_resume_is_bit_exact(tmp_path, chain):
+    from safetensors.torch import load_file
+
+    init = ["--set", f"init.vae={chain / 'vae' / 'export'}", "--set", "eval_every=0", "--set", "checkpoint_every=4"]
+    assert _run("teacher", tmp_path / "straight", "--steps", "8", *init) == 0
+    assert _run("teacher", tmp_path / "resumed", "--steps", "8", "--stop-after", "5", *init) == 0
+    assert not (tmp_path / "resumed" / "export").exists()
+    assert _run("teacher", tmp_path / "resumed", "--steps", "8", "--resume", *init) == 0
+    a = load_file(tmp_path / "straight" / "export" / "teacher.safetensors")
+    b = load_file(tmp_path / "resumed" / "export" / "teacher.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    # Starting again into a folder that has checkpoints is refused (nothing is overwritten).
+    assert _run("teacher", tmp_path / "straight", "--steps", "8", *init) == 2
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ddp_rank(rank, world, port, config, out, result_dir):
+    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
+                      MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    from motionworld.train.config import load_config
+    from motionworld.train.trainer import train
+
+    cfg = load_config(config, {"out": str(out), "optim.steps": 30, "eval_every": 0, "checkpoint_every": 30})
+    result = train(cfg, progress=False, device="cpu")
+    (Path(result_dir) / f"rank{rank}.json").write_text(json.dumps(result["digest"]))
+
+
+@pytest.mark.slow
+def test_two_process_gloo_ddp_keeps_ranks_identical_and_learns(tmp_path):
+    import torch.multiprocessing as mp
+
+    mp.spawn(_ddp_rank, args=(2, _free_port(), str(MICRO / "vae.yaml"), str(tmp_path / "run"), str(tmp_path)),
+             nprocs=2, join=True)
+    d0 = json.loads((tmp_path / "rank0.json").read_text())
+    d1 = json.loads((tmp_path / "rank1.json").read_text())
+    assert d0 == d1  # every parameter identical on both ranks
+    losses = [json.loads(line)["loss"] for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()
+              if "loss" in line]
+    assert len(losses) == 30 and np.mean(losses[-5:]) < 0.8 * np.mean(losses[:5])
+
+
+def test_rollout_cache_equals_the_inference_cache(chain):
+    from motionworld.model.attention import BlockCausal
+    from motionworld.model.student import StreamingStudent
+    from motionworld.train.batches import collate
+    from motionworld.train.distill import rollout
+    from motionworld.train.toy import MovingSquares
+
+    student = StreamingStudent.load(chain / "ci" / "export")
+    config = student.config
+    item = MovingSquares(1, 64, 17, seed_start=5)[0]
+    batch = collate([item], 17)
+    seed, chunks = 11, 4
+    student.start(item["video"][0].numpy(), item["caption"], seed=seed)
+    t = 0
+    for _ in range(chunks):
+        n = student.frames_for_next_chunk()
+        student.step(item["tracks"][t:t + n], item["visibility"][t:t + n])
+        t += n
+    layout = BlockCausal(config.chunk, config.sink, config.window)
+    for grad in (False, True):  # the training rollout (exit at the last step, with autograd) writes the same cache
+        with torch.set_grad_enabled(grad):
+            x, cache = rollout(student.modules, config, batch, torch.Generator().manual_seed(seed + 1), chunks,
+                               len(config.steps) - 1, layout, noise_gen=torch.Generator().manual_seed(seed),
+                               return_cache=True)
+        assert x.requires_grad == grad
+        assert (cache.chunk_index, cache.window_fill) == (student.cache.chunk_index, student.cache.window_fill)
+        assert cache.chunk_index == chunks and cache.window_fill == config.window  # the window rolled over
+        for a, b in zip(cache.storage(), student.cache.storage()):
+            torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
+
+
+def test_config_errors_name_file_key_and_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("stage: vae\noptim:\n  steps: 3\n  lerning_rate: 0.1\n")
+    with pytest.raises(MotionWorldError, match=r"bad.yaml:4: optim.lerning_rate: unknown key"):
+        load_config(bad)
+    bad.write_text("stage: vae\ndata: {frames: ten}\n")
+    with pytest.raises(MotionWorldError, match=r"bad.yaml:2: data.frames"):
+        load_config(bad)
+    assert main(["train", "teacher", "--config", str(MICRO / "vae.yaml")]) == 2
+
+
+def test_plot_draws_the_log(chain, tmp_path):
+    out = tmp_path / "curves.png"
+    assert main(["train", "plot", str(chain / "teacher" / "log.jsonl"), "-o", str(out)]) == 0
+    from PIL import Image
+
+    with Image.open(out) as im:
+        assert im.size[0] == 900 and im.size[1] >= 3 * 220  # loss, grad_norm, eval/... panels
