@@ -17,7 +17,13 @@ from ..model.attention import BlockCausal
 from ..model.sampler import shifted_levels
 from ..model.student import StreamingStudent
 from .batches import collate
-from .models import TEACHER_KIND, Conditioner, frame_timesteps, load_modules, student_config
+from .models import (
+    TEACHER_KIND,
+    Conditioner,
+    frame_timesteps,
+    load_modules,
+    student_config,
+)
 from .sampling import sample_teacher
 from .trainer import Stage
 

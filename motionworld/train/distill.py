@@ -22,7 +22,14 @@ from ..model.attention import BlockCausal
 from ..model.rollout import generate_chunk
 from ..model.sampler import shift_sigma, shifted_levels
 from ..model.student import StreamingStudent
-from .models import TEACHER_KIND, Conditioner, frame_timesteps, load_modules, student_config
+from .models import (
+    TEACHER_KIND,
+    Conditioner,
+    flow_matching_loss,
+    frame_timesteps,
+    load_modules,
+    student_config,
+)
 from .sampling import guided_v
 from .trainer import Stage
 
@@ -79,12 +86,7 @@ class CriticLoss(nn.Module):
         batch = clip_batch(batch, F)
         condition = cond.condition(batch, x0, gen, torch.zeros(B, dtype=torch.bool))
         text = cond.text(batch["caption"], torch.zeros(B, dtype=torch.bool))
-        noise = torch.randn(x0.shape, generator=gen)
-        s = sigma[:, None, None, None, None]
-        x = (1 - s) * x0 + s * noise
-        x[:, :, 0] = x0[:, :, 0]
-        v = self.m.dit(x, frame_timesteps(sigma, F), text, condition=condition).float()
-        return (v[:, :, 1:] - (noise - x0)[:, :, 1:]).pow(2).mean()
+        return flow_matching_loss(self.m.dit, x0, sigma, condition, text, gen)
 
 
 class GeneratorLoss(nn.Module):

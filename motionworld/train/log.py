@@ -64,9 +64,9 @@ def plot_log(path: str | Path, output: str | Path, width: int = 900, panel_heigh
         ylo, yhi = ys.min(), ys.max()
         if yhi - ylo < 1e-12:
             ylo, yhi = ylo - 1, yhi + 1
-        sx = lambda x: box[0] + (x - xlo) / (xhi - xlo) * (box[2] - box[0])  # noqa: E731
-        sy = lambda y: box[3] - (y - ylo) / (yhi - ylo) * (box[3] - box[1])  # noqa: E731
-        line = [(sx(x), sy(y)) for x, y in pts]
+        px = box[0] + (xs - xlo) / (xhi - xlo) * (box[2] - box[0])
+        py = box[3] - (ys - ylo) / (yhi - ylo) * (box[3] - box[1])
+        line = list(zip(px.tolist(), py.tolist()))
         if len(line) > 1:
             draw.line(line, fill=(30, 90, 200), width=2)
         for x, y in line if len(line) < 40 else []:

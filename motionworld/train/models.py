@@ -75,6 +75,18 @@ def frame_timesteps(sigma: torch.Tensor, frames: int) -> torch.Tensor:
     return t
 
 
+def flow_matching_loss(dit, x0: torch.Tensor, sigma: torch.Tensor, condition: torch.Tensor, text: torch.Tensor,
+                       gen: torch.Generator) -> torch.Tensor:
+    """Rectified-flow loss: x = (1 - s) x0 + s e, the model predicts v = e - x0; latent frame 0 is
+    given clean and not scored."""
+    noise = torch.randn(x0.shape, generator=gen)
+    s = sigma[:, None, None, None, None]
+    x = (1 - s) * x0 + s * noise
+    x[:, :, 0] = x0[:, :, 0]
+    v = dit(x, frame_timesteps(sigma, x0.shape[2]), text, condition=condition).float()
+    return (v[:, :, 1:] - (noise - x0)[:, :, 1:]).pow(2).mean()
+
+
 class Conditioner:
     """Batch -> (clean latents, condition channels, text embeddings), with condition dropout."""
 

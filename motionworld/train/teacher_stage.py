@@ -16,7 +16,13 @@ from ..eval.metrics import psnr
 from ..model.sampler import shift_sigma
 from ..model.student import StudentModules
 from .batches import collate, make_dataset
-from .models import Conditioner, frame_timesteps, load_vae, save_teacher, student_config
+from .models import (
+    Conditioner,
+    flow_matching_loss,
+    load_vae,
+    save_teacher,
+    student_config,
+)
 from .sampling import sample_teacher
 from .trainer import Stage
 
@@ -47,13 +53,7 @@ class FlowMatching(nn.Module):
         condition = self.cond.condition(batch, lat, gen, drop_tracks, frames)
         text = self.cond.text(batch["caption"], drop_text)
         u = torch.sigmoid(torch.randn(B, generator=gen)) if self.s.logit_normal else torch.rand(B, generator=gen)
-        sigma = shift_sigma(u, self.config.shift)
-        noise = torch.randn(lat.shape, generator=gen)
-        s = sigma[:, None, None, None, None]
-        x = (1 - s) * lat + s * noise
-        x[:, :, 0] = lat[:, :, 0]
-        v = self.m.dit(x, frame_timesteps(sigma, F), text, condition=condition).float()
-        return (v[:, :, 1:] - (noise - lat)[:, :, 1:]).pow(2).mean()
+        return flow_matching_loss(self.m.dit, lat, shift_sigma(u, self.config.shift), condition, text, gen)
 
 
 class TeacherStage(Stage):
