@@ -134,7 +134,9 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device:
             batch = source.batch(step) if stage.uses_batches else None
             _set_lr(stage, step)
             t0 = time.perf_counter()
-            metrics = {k: rt.mean(v) for k, v in stage.step(step, batch, gen).items()}
+            # bf16 autocast on GPUs (norms and modulation stay fp32 inside the model); fp32 on CPU.
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=rt.device.type == "cuda"):
+                metrics = {k: rt.mean(v) for k, v in stage.step(step, batch, gen).items()}
             dt = time.perf_counter() - t0
             done = step + 1
             if rt.main and (done % cfg.log_every == 0 or done == steps):
