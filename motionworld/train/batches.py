@@ -44,6 +44,10 @@ def collate(items: list[dict], frames: int | None = None) -> dict:
     }
 
 
+def to_device(batch: dict, device) -> dict:
+    return {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
+
+
 class BatchSource:
     def __init__(self, cfg: DataConfig, batch_size: int, seed: int, rank: int = 0):
         self.cfg, self.batch_size, self.seed, self.rank = cfg, batch_size, seed, rank

@@ -16,7 +16,7 @@ from ..errors import MotionWorldError
 from ..model.attention import BlockCausal
 from ..model.sampler import shifted_levels
 from ..model.student import StreamingStudent
-from .batches import collate
+from .batches import collate, to_device
 from .models import (
     TEACHER_KIND,
     Conditioner,
@@ -56,6 +56,7 @@ class Regression(nn.Module):
                 x[:, :, sl] = traj["states"][levels[k]][:, :, sl]
                 sigma[:, sl] = levels[k]
         x[:, :, 0] = x0[:, :, 0]
+        sigma = sigma.to(x.device)
         v = self.m.dit(x, frame_timesteps(sigma, F), text, condition=condition, attention=layout).float()
         pred = x - sigma[:, None, :, None, None] * v
         return (pred[:, :, 1:] - x0[:, :, 1:]).pow(2).mean()
@@ -95,7 +96,7 @@ class CausalInitStage(Stage):
         for i in range(c.trajectories):
             seed = hash((self.cfg.seed, "trajectory", i, self.rt.rank)) % (2 ** 62)
             item = data[seed % len(data)]
-            batch = collate([item], self.cfg.data.frames)
+            batch = to_device(collate([item], self.cfg.data.frames), self.rt.device)
             gen = torch.Generator().manual_seed(seed)
             x0, states, _ = sample_teacher(self.teacher, self.config, batch, gen, c.ode_steps, t.guidance_text,
                                            t.guidance_motion, capture=self.levels)

@@ -69,7 +69,7 @@ def rollout(student, config, batch: dict, gen: torch.Generator, chunks: int, exi
     for ci in range(chunks):
         sl = slice(ci * c, (ci + 1) * c)
         out.append(generate_chunk(student.dit, cache, text_kv, condition[:, :, sl], shape, sigmas,
-                                  lambda: torch.randn(shape, generator=noise_gen),
+                                  lambda: torch.randn(shape, generator=noise_gen).to(lat0.device),
                                   first_latent=lat0 if ci == 0 else None, exit_step=exit_step))
     x = torch.cat(out, 2)
     return (x, cache) if return_cache else x
@@ -99,7 +99,8 @@ class GeneratorLoss(nn.Module):
         B, _, F = x.shape[:3]
         batch = clip_batch(batch, F)
         with torch.no_grad():
-            noise = torch.randn(x.shape, generator=gen)
+            noise = torch.randn(x.shape, generator=gen).to(x.device)
+            sigma = sigma.to(x.device)
             s = sigma[:, None, None, None, None]
             xt = (1 - s) * x.detach() + s * noise
             xt[:, :, 0] = x[:, :, 0].detach()

@@ -79,7 +79,8 @@ def flow_matching_loss(dit, x0: torch.Tensor, sigma: torch.Tensor, condition: to
                        gen: torch.Generator) -> torch.Tensor:
     """Rectified-flow loss: x = (1 - s) x0 + s e, the model predicts v = e - x0; latent frame 0 is
     given clean and not scored."""
-    noise = torch.randn(x0.shape, generator=gen)
+    noise = torch.randn(x0.shape, generator=gen).to(x0.device)  # CPU generator: the same draws on any device
+    sigma = sigma.to(x0.device)
     s = sigma[:, None, None, None, None]
     x = (1 - s) * x0 + s * noise
     x[:, :, 0] = x0[:, :, 0]
@@ -107,12 +108,12 @@ class Conditioner:
         c = self.c
         B, _, F, h, w = latents.shape
         tracks, vis = batch["tracks"], batch["visibility"].clone()
-        vis[drop_tracks] = False
+        vis[drop_tracks.to(vis.device)] = False
         if drop_latent_frames is not None:
             frame_of = torch.clamp((torch.arange(vis.shape[1]) + 3) // 4, max=F - 1)  # video frame -> latent
-            vis &= ~drop_latent_frames[:, frame_of, None]
+            vis &= ~drop_latent_frames[:, frame_of, None].to(vis.device)
         ids = torch.stack([torch.randperm(ID_RANGE, generator=gen)[:tracks.shape[2]] for _ in range(B)])
-        codes = sinusoidal_codes(ids.reshape(-1), c.tracks.code_dim).reshape(B, -1, c.tracks.code_dim)
+        codes = sinusoidal_codes(ids.reshape(-1), c.tracks.code_dim).reshape(B, -1, c.tracks.code_dim).to(vis.device)
         feats = self.m.tracks(tracks, vis, codes, c.height, c.width, from_start=True)
         if not c.dit.image_channels:
             return feats

@@ -42,7 +42,7 @@ def sample_teacher(modules, config, batch: dict, gen: torch.Generator, steps: in
     cond_full = cond.condition(batch, lat, gen, none)
     cond_none = cond.condition(batch, lat, gen, ~none)
     text_full, text_none = cond.text(batch["caption"], none), cond.text(batch["caption"], ~none)
-    x = torch.randn(lat.shape, generator=gen) if noise is None else noise.clone()
+    x = torch.randn(lat.shape, generator=gen).to(lat.device) if noise is None else noise.clone()
     noise = x.clone()
     x[:, :, 0] = lat[:, :, 0]
     levels = euler_levels(steps, config.shift, list(capture))
@@ -50,7 +50,7 @@ def sample_teacher(modules, config, batch: dict, gen: torch.Generator, steps: in
     for s, s_next in zip(levels, levels[1:] + [0.0]):
         if any(abs(s - c) < 1e-9 for c in capture):
             states[s] = x.clone()
-        v = guided_v(modules.dit, x, torch.full((B,), s), cond_full, cond_none, text_full, text_none, w_t, w_m)
+        v = guided_v(modules.dit, x, torch.full((B,), s, device=x.device), cond_full, cond_none, text_full, text_none, w_t, w_m)
         x = x + (s_next - s) * v
         x[:, :, 0] = lat[:, :, 0]
     return x, states, noise

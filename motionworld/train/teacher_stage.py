@@ -15,7 +15,7 @@ from ..eval.klt import track_epe
 from ..eval.metrics import psnr
 from ..model.sampler import shift_sigma
 from ..model.student import StudentModules
-from .batches import collate, make_dataset
+from .batches import collate, make_dataset, to_device
 from .models import (
     Conditioner,
     flow_matching_loss,
@@ -95,13 +95,14 @@ def evaluate_samples(modules, config, heldout, cfg, seed: int = 1234) -> dict:
     t = cfg.teacher
     epes, psnrs = [], []
     for i in range(len(heldout)):
-        batch = collate([heldout[i]], cfg.data.frames)
+        batch = to_device(collate([heldout[i]], cfg.data.frames), next(modules.parameters()).device)
         gen = torch.Generator().manual_seed(seed + i)
         x0, _, _ = sample_teacher(modules, config, batch, gen, t.sample_steps, t.guidance_text, t.guidance_motion)
         video = modules.vae.decode(x0.transpose(1, 2))[0]
-        frames = (video.permute(0, 2, 3, 1) * 255 + 0.5).clamp(0, 255).to(torch.uint8)
+        frames = (video.permute(0, 2, 3, 1) * 255 + 0.5).clamp(0, 255).to(torch.uint8).cpu()
         ids = batch["object_ids"][0]
-        epes.append(track_epe(frames, batch["tracks"][0], batch["visibility"][0], ids > 0 if (ids > 0).any() else None))
-        psnrs.append(psnr(video, batch["video"][0]))
+        epes.append(track_epe(frames, batch["tracks"][0].cpu(), batch["visibility"][0].cpu(),
+                              (ids > 0).cpu() if (ids > 0).any() else None))
+        psnrs.append(psnr(video.cpu(), batch["video"][0].cpu()))
     finite = [e for e in epes if e == e]
     return {"epe": sum(finite) / max(len(finite), 1), "psnr": sum(psnrs) / len(psnrs)}

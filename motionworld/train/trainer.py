@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from ..errors import MotionWorldError
-from .batches import BatchSource
+from .batches import BatchSource, to_device
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .log import JSONLLog
@@ -131,7 +131,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device:
         t_start = time.perf_counter()
         for step in range(start, until):
             gen = torch.Generator().manual_seed(hash((cfg.seed, step, rt.rank)) % (2 ** 63))
-            batch = source.batch(step) if stage.uses_batches else None
+            batch = to_device(source.batch(step), rt.device) if stage.uses_batches else None
             _set_lr(stage, step)
             t0 = time.perf_counter()
             # bf16 autocast on GPUs (norms and modulation stay fp32 inside the model); fp32 on CPU.
