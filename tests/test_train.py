@@ -75,30 +75,50 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _ddp_rank(rank, world, port, config, out, result_dir):
+def _rank(rank, world, port, config, overrides, result_dir, resume, stop_after):
     os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
                       MASTER_PORT=str(port))
     torch.set_num_threads(1)
     from motionworld.train.config import load_config
     from motionworld.train.trainer import train
 
-    cfg = load_config(config, {"out": str(out), "optim.steps": 30, "eval_every": 0, "checkpoint_every": 30})
-    result = train(cfg, progress=False, device="cpu")
+    result = train(load_config(config, overrides), progress=False, device="cpu", resume=resume, stop_after=stop_after)
     (Path(result_dir) / f"rank{rank}.json").write_text(json.dumps(result["digest"]))
+
+
+def _spawn(config, overrides, result_dir, resume=False, stop_after=None):
+    import torch.multiprocessing as mp
+
+    mp.spawn(_rank, args=(2, _free_port(), str(config), overrides, str(result_dir), resume, stop_after), nprocs=2,
+             join=True)
+    return [json.loads((Path(result_dir) / f"rank{r}.json").read_text()) for r in (0, 1)]
 
 
 @pytest.mark.slow
 def test_two_process_gloo_ddp_keeps_ranks_identical_and_learns(tmp_path):
-    import torch.multiprocessing as mp
-
-    mp.spawn(_ddp_rank, args=(2, _free_port(), str(MICRO / "vae.yaml"), str(tmp_path / "run"), str(tmp_path)),
-             nprocs=2, join=True)
-    d0 = json.loads((tmp_path / "rank0.json").read_text())
-    d1 = json.loads((tmp_path / "rank1.json").read_text())
+    d0, d1 = _spawn(MICRO / "vae.yaml", {"out": str(tmp_path / "run"), "optim.steps": 30, "eval_every": 0,
+                                         "checkpoint_every": 30}, tmp_path)
     assert d0 == d1  # every parameter identical on both ranks
     losses = [json.loads(line)["loss"] for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()
               if "loss" in line]
     assert len(losses) == 30 and np.mean(losses[-5:]) < 0.8 * np.mean(losses[:5])
+
+
+@pytest.mark.slow
+def test_fsdp_shards_train_identically_and_resume_exactly(tmp_path, chain):
+    from safetensors.torch import load_file
+
+    base = {"optim.parallel": "fsdp", "optim.steps": 8, "optim.ema": 0.9, "eval_every": 0, "checkpoint_every": 4,
+            "init.vae": str(chain / "vae" / "export")}
+    d0, d1 = _spawn(MICRO / "teacher.yaml", {**base, "out": str(tmp_path / "straight")}, tmp_path)
+    assert d0 == d1  # the gathered full weights agree on both ranks
+    _spawn(MICRO / "teacher.yaml", {**base, "out": str(tmp_path / "resumed")}, tmp_path, stop_after=5)
+    assert sorted(p.name for p in (tmp_path / "resumed" / "checkpoints").glob("step-0000005*")) == [
+        "step-0000005.rank0.safetensors", "step-0000005.rank1.safetensors", "step-0000005.safetensors"]
+    _spawn(MICRO / "teacher.yaml", {**base, "out": str(tmp_path / "resumed")}, tmp_path, resume=True)
+    a = load_file(tmp_path / "straight" / "export" / "teacher.safetensors")
+    b = load_file(tmp_path / "resumed" / "export" / "teacher.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_rollout_cache_equals_the_inference_cache(chain):

@@ -22,7 +22,8 @@ def save_bundle(folder: str | Path, tensors: dict[str, torch.Tensor], config: di
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / filename
     tmp = folder / (filename + ".tmp")
-    save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp), metadata={"kind": kind})
+    # clone: never hand a view of live (possibly FSDP-gathered) parameter storage to numpy
+    save_file({k: v.detach().cpu().clone().contiguous() for k, v in tensors.items()}, str(tmp), metadata={"kind": kind})
     tmp.replace(target)
     manifest_path = folder / MANIFEST
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}

@@ -76,8 +76,8 @@ class CausalInitStage(Stage):
         self.student = copy.deepcopy(self.teacher).train()
         self.student.requires_grad_(True)
         self.student.vae.requires_grad_(False)
-        self.trained = [p for n, p in self.student.named_parameters() if not n.startswith("vae.")]
-        self.net = rt.wrap(Regression(self.student, self.config))
+        self.net = self.wrap(Regression(self.student, self.config))
+        self.trained = self.trainable(self.student)
         self.optimizer = self.make_optimizer(self.trained)
         self.ema = self.make_ema(self.student)
         self.modules = {"student": self.student, **({"ema": self.ema} if self.ema is not None else {})}
@@ -109,7 +109,7 @@ class CausalInitStage(Stage):
         traj = self.trajectories[rnd.randrange(len(self.trajectories))]
         layout = BlockCausal(self.config.chunk, rnd.choice(c.sinks), rnd.choice(c.windows))
         loss = self.net(traj, self.levels, gen, layout)
-        norm = self.apply(self.optimizer, loss, self.trained)
+        norm = self.apply(self.optimizer, loss, self.trained, self.net)
         self.update_ema(self.ema, self.student)
         return {"loss": loss.item(), "grad_norm": norm}
 

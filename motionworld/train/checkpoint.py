@@ -1,6 +1,8 @@
 """Resumable checkpoints in safetensors (no pickle): model and EMA weights, optimizer state and the
 step, in one file per checkpoint plus `latest.json`. Optimizer state is flattened into named
-tensors; its hyper-parameters go into the file's metadata as JSON."""
+tensors; its hyper-parameters go into the file's metadata as JSON. Sharded (FSDP) runs keep each
+rank's optimizer shard in `step-N.rankR.safetensors` beside the full weights (resume with the
+same number of ranks)."""
 from __future__ import annotations
 
 import json
@@ -20,7 +22,7 @@ def _flatten_optimizer(name: str, opt: torch.optim.Optimizer) -> tuple[dict, dic
         for key, value in state.items():
             full = f"optim/{name}/{idx}/{key}"
             if torch.is_tensor(value):
-                tensors[full] = value.detach().cpu().contiguous()
+                tensors[full] = value.detach().cpu().clone().contiguous()
             else:
                 scalars[full] = value
     return tensors, {"param_groups": sd["param_groups"], "scalars": scalars}
@@ -40,7 +42,9 @@ def _restore_optimizer(name: str, opt: torch.optim.Optimizer, tensors: dict, met
 
 
 def save_checkpoint(folder: str | Path, step: int, modules: dict[str, torch.nn.Module],
-                    optimizers: dict[str, torch.optim.Optimizer], extra: dict | None = None, keep: int = 2) -> Path:
+                    optimizers: dict[str, torch.optim.Optimizer], extra: dict | None = None, keep: int = 2,
+                    shard: int | None = None) -> Path:
+    """shard=None: the checkpoint file (and latest.json); shard=R: rank R's own part (optimizer shards)."""
     from safetensors.torch import save_file
 
     folder = Path(folder)
@@ -48,25 +52,28 @@ def save_checkpoint(folder: str | Path, step: int, modules: dict[str, torch.nn.M
     tensors, meta = {}, {"step": step, "optimizers": {}, "extra": extra or {}}
     for name, module in modules.items():
         for k, v in module.state_dict().items():
-            tensors[f"model/{name}/{k}"] = v.detach().cpu().contiguous()
+            tensors[f"model/{name}/{k}"] = v.detach().cpu().clone().contiguous()
     for name, opt in optimizers.items():
         t, m = _flatten_optimizer(name, opt)
         tensors.update(t)
         meta["optimizers"][name] = m
-    path = folder / f"step-{step:07d}.safetensors"
+    path = folder / (f"step-{step:07d}.safetensors" if shard is None else f"step-{step:07d}.rank{shard}.safetensors")
     tmp = path.with_name(path.name + ".partial")
     save_file(tensors, str(tmp), metadata={"motionworld": json.dumps(meta)})
     os.replace(tmp, path)
-    (folder / "latest.json.partial").write_text(json.dumps({"file": path.name, "step": step}))
-    os.replace(folder / "latest.json.partial", folder / "latest.json")
-    for old in sorted(folder.glob("step-*.safetensors"))[:-keep]:
-        old.unlink()
+    if shard is None:
+        (folder / "latest.json.partial").write_text(json.dumps({"file": path.name, "step": step}))
+        os.replace(folder / "latest.json.partial", folder / "latest.json")
+    steps = sorted({int(p.name[5:12]) for p in folder.glob("step-*.safetensors")})
+    for old in steps[:-keep]:
+        for p in folder.glob(f"step-{old:07d}*.safetensors"):
+            p.unlink()
     return path
 
 
 def load_checkpoint(folder: str | Path, modules: dict[str, torch.nn.Module],
-                    optimizers: dict[str, torch.optim.Optimizer]) -> tuple[int, dict]:
-    """Restore the latest checkpoint in `folder`; returns (step, extra)."""
+                    optimizers: dict[str, torch.optim.Optimizer], shard: int | None = None) -> tuple[int, dict]:
+    """Restore the latest checkpoint in `folder` (shard=R: rank R's part); returns (step, extra)."""
     from safetensors import safe_open
 
     folder = Path(folder)
@@ -74,6 +81,8 @@ def load_checkpoint(folder: str | Path, modules: dict[str, torch.nn.Module],
     if not latest.is_file():
         raise MotionWorldError(f"--resume: no checkpoint in {folder} (latest.json missing)")
     path = folder / json.loads(latest.read_text())["file"]
+    if shard is not None:
+        path = path.with_name(path.name.replace(".safetensors", f".rank{shard}.safetensors"))
     if not path.is_file():
         raise MotionWorldError(f"--resume: {path} listed in latest.json is missing")
     with safe_open(str(path), framework="pt") as f:

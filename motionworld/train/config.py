@@ -36,6 +36,7 @@ class OptimConfig(_Strict):
     grad_clip: float = 1.0
     warmup: int = 0
     ema: float = 0.0                 # EMA decay of the trained weights (0 = off)
+    parallel: Literal["ddp", "fsdp"] = "ddp"   # across ranks: replicate (DDP) or shard (FSDP) the trained modules
 
 
 class VAEStage(_Strict):

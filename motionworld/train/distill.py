@@ -89,34 +89,40 @@ class CriticLoss(nn.Module):
         return flow_matching_loss(self.m.dit, x0, sigma, condition, text, gen)
 
 
-class GeneratorLoss(nn.Module):
-    def __init__(self, student, teacher, critic, config, stage):
-        super().__init__()
-        self.m, self.teacher, self.critic, self.config, self.s = student, teacher, critic, config, stage
+class Rollout(nn.Module):
+    """The generator's rollout (the module DDP/FSDP wraps); the DMD loss is computed outside."""
 
-    def forward(self, batch, gen, chunks, exit_step, layout, sigma):
-        x = rollout(self.m, self.config, batch, gen, chunks, exit_step, layout)
-        B, _, F = x.shape[:3]
-        batch = clip_batch(batch, F)
-        with torch.no_grad():
-            noise = torch.randn(x.shape, generator=gen).to(x.device)
-            sigma = sigma.to(x.device)
-            s = sigma[:, None, None, None, None]
-            xt = (1 - s) * x.detach() + s * noise
-            xt[:, :, 0] = x[:, :, 0].detach()
-            tcond = Conditioner(self.teacher, self.config)
-            none = torch.zeros(B, dtype=torch.bool)
-            cf, cn = tcond.condition(batch, x, gen, none), tcond.condition(batch, x, gen, ~none)
-            tf, tn = tcond.text(batch["caption"], none), tcond.text(batch["caption"], ~none)
-            v_real = guided_v(self.teacher.dit, xt, sigma, cf, cn, tf, tn, self.s.guidance_text, self.s.guidance_motion)
-            ccond = Conditioner(self.critic, self.config)
-            v_fake = self.critic.dit(xt, frame_timesteps(sigma, F), ccond.text(batch["caption"], none),
-                                     condition=ccond.condition(batch, x, gen, none)).float()
-            x0_real, x0_fake = xt - s * v_real, xt - s * v_fake
-            scale = (x.detach() - x0_real).abs().mean(dim=(1, 2, 3, 4), keepdim=True).clamp_min(1e-6)
-            grad = (x0_fake - x0_real) / scale
-            target = (x.detach() - grad)
-        return 0.5 * (x[:, :, 1:] - target[:, :, 1:]).pow(2).mean(), x.detach()
+    def __init__(self, student, config):
+        super().__init__()
+        self.m, self.config = student, config
+
+    def forward(self, batch, gen, chunks, exit_step, layout):
+        return rollout(self.m, self.config, batch, gen, chunks, exit_step, layout)
+
+
+@torch.no_grad()
+def dmd_target(x: torch.Tensor, batch: dict, gen: torch.Generator, sigma: torch.Tensor, teacher, critic, config,
+               guidance: tuple[float, float]) -> torch.Tensor:
+    """x - (x0_fake - x0_real) / mean|x - x0_real|: regressing x onto it follows the DMD gradient."""
+    B, _, F = x.shape[:3]
+    batch = clip_batch(batch, F)
+    x = x.detach()
+    noise = torch.randn(x.shape, generator=gen).to(x.device)
+    sigma = sigma.to(x.device)
+    s = sigma[:, None, None, None, None]
+    xt = (1 - s) * x + s * noise
+    xt[:, :, 0] = x[:, :, 0]
+    none = torch.zeros(B, dtype=torch.bool)
+    tcond = Conditioner(teacher, config)
+    cf, cn = tcond.condition(batch, x, gen, none), tcond.condition(batch, x, gen, ~none)
+    tf, tn = tcond.text(batch["caption"], none), tcond.text(batch["caption"], ~none)
+    v_real = guided_v(teacher.dit, xt, sigma, cf, cn, tf, tn, *guidance)
+    ccond = Conditioner(critic, config)
+    v_fake = critic.dit(xt, frame_timesteps(sigma, F), ccond.text(batch["caption"], none),
+                        condition=ccond.condition(batch, x, gen, none)).float()
+    x0_real, x0_fake = xt - s * v_real, xt - s * v_fake
+    scale = (x - x0_real).abs().mean(dim=(1, 2, 3, 4), keepdim=True).clamp_min(1e-6)
+    return x - (x0_fake - x0_real) / scale
 
 
 class DistillStage(Stage):
@@ -135,10 +141,9 @@ class DistillStage(Stage):
         self.critic.vae.requires_grad_(False)
         base = student_config(cfg)
         self.config = dataclasses.replace(self.config, chunk=base.chunk)
-        self.g_params = [p for n, p in self.student.named_parameters() if not n.startswith("vae.")]
-        self.c_params = [p for n, p in self.critic.named_parameters() if not n.startswith("vae.")]
-        self.g_net = rt.wrap(GeneratorLoss(self.student, self.teacher, self.critic, self.config, cfg.teacher))
-        self.c_net = rt.wrap(CriticLoss(self.critic, self.config))
+        self.g_net = self.wrap(Rollout(self.student, self.config))
+        self.c_net = self.wrap(CriticLoss(self.critic, self.config))
+        self.g_params, self.c_params = self.trainable(self.student), self.trainable(self.critic)
         self.g_opt = self.make_optimizer(self.g_params)
         self.c_opt = self.make_optimizer(self.c_params, lr=cfg.distill.critic_lr)
         self.ema = self.make_ema(self.student)
@@ -163,16 +168,20 @@ class DistillStage(Stage):
         for _ in range(d.critic_updates):
             chunks = rnd.randint(*d.rollout_chunks)
             layout = BlockCausal(self.config.chunk, self.config.sink, self.config.window)
-            with torch.no_grad():
+            with torch.no_grad(), self.full_params(self.g_net):
                 x = rollout(self.student, self.config, batch, gen, chunks, len(self.config.steps) - 1, layout)
             loss_c = self.c_net(x, batch, gen, self._sigma(B, gen))
-            self.apply(self.c_opt, loss_c, self.c_params)
+            self.apply(self.c_opt, loss_c, self.c_params, self.c_net)
             critic_losses.append(loss_c.item())
         chunks = rnd.randint(*d.rollout_chunks)
         exit_step = rnd.randrange(len(self.config.steps))
         layout = BlockCausal(self.config.chunk, self.config.sink, self.config.window)
-        loss_g, _ = self.g_net(batch, gen, chunks, exit_step, layout, self._sigma(B, gen))
-        norm = self.apply(self.g_opt, loss_g, self.g_params)
+        x = self.g_net(batch, gen, chunks, exit_step, layout)
+        with self.full_params(self.c_net):
+            target = dmd_target(x, batch, gen, self._sigma(B, gen), self.teacher, self.critic, self.config,
+                                (self.cfg.teacher.guidance_text, self.cfg.teacher.guidance_motion))
+        loss_g = 0.5 * (x[:, :, 1:] - target[:, :, 1:]).pow(2).mean()
+        norm = self.apply(self.g_opt, loss_g, self.g_params, self.g_net)
         self.update_ema(self.ema, self.student)
         return {"loss": loss_g.item(), "critic_loss": sum(critic_losses) / len(critic_losses), "grad_norm": norm,
                 "chunks": float(chunks)}

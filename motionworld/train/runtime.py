@@ -1,5 +1,7 @@
 """Process group and device for training: one process on its own, or one per rank under torchrun
-(gloo on CPU, nccl on CUDA). Models are wrapped in DistributedDataParallel when world_size > 1."""
+(gloo on CPU, nccl on CUDA). With world_size > 1 the trained modules are wrapped in
+DistributedDataParallel, or, with `parallel: fsdp`, sharded with FullyShardedDataParallel (for
+configs too large to replicate; the full weights are gathered only for eval, EMA and checkpoints)."""
 from __future__ import annotations
 
 import os
@@ -14,6 +16,11 @@ class Runtime:
     rank: int = 0
     world_size: int = 1
     device: torch.device = torch.device("cpu")
+    parallel: str = "ddp"
+
+    @property
+    def sharded(self) -> bool:
+        return self.distributed and self.parallel == "fsdp"
 
     @property
     def distributed(self) -> bool:
@@ -38,13 +45,17 @@ class Runtime:
     def wrap(self, module: torch.nn.Module) -> torch.nn.Module:
         if not self.distributed:
             return module
+        if self.sharded:
+            from torch.distributed.fsdp import FullyShardedDataParallel
+
+            return FullyShardedDataParallel(module, use_orig_params=True, device_id=self.device)
         from torch.nn.parallel import DistributedDataParallel
 
         ids = [self.device.index] if self.device.type == "cuda" else None
         return DistributedDataParallel(module, device_ids=ids, find_unused_parameters=True)
 
 
-def init_runtime(device: str = "auto") -> Runtime:
+def init_runtime(device: str = "auto", parallel: str = "ddp") -> Runtime:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local = int(os.environ.get("LOCAL_RANK", "0"))
@@ -54,7 +65,7 @@ def init_runtime(device: str = "auto") -> Runtime:
         torch.cuda.set_device(dev)
     if world > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if use_cuda else "gloo")
-    return Runtime(rank, world, dev)
+    return Runtime(rank, world, dev, parallel)
 
 
 def shutdown(rt: Runtime) -> None:

@@ -65,8 +65,8 @@ class TeacherStage(Stage):
             self.m.vae = load_vae(cfg.init["vae"], self.config.vae).to(rt.device)
             self.config = dataclasses.replace(self.config, vae=self.m.vae.config)  # with its latent statistics
         self.m.vae.requires_grad_(False)
-        self.trained = [p for n, p in self.m.named_parameters() if not n.startswith("vae.")]
-        self.net = rt.wrap(FlowMatching(self.m, self.config, cfg.teacher))
+        self.net = self.wrap(FlowMatching(self.m, self.config, cfg.teacher))
+        self.trained = self.trainable(self.m)
         self.optimizer = self.make_optimizer(self.trained)
         self.ema = self.make_ema(self.m)
         self.modules = {"teacher": self.m, **({"ema": self.ema} if self.ema is not None else {})}
@@ -76,7 +76,7 @@ class TeacherStage(Stage):
     def step(self, step, batch, gen):
         finetune = step >= self.cfg.optim.steps - self.cfg.teacher.finetune_steps
         loss = self.net(batch, gen, finetune)
-        norm = self.apply(self.optimizer, loss, self.trained)
+        norm = self.apply(self.optimizer, loss, self.trained, self.net)
         self.update_ema(self.ema, self.m)
         return {"loss": loss.item(), "grad_norm": norm}
 

@@ -6,6 +6,7 @@ A stage provides `modules` (checkpointed), `optimizers`, `step(step, batch, gen)
 `evaluate() -> metrics` and `export(folder, extra)`."""
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
 from pathlib import Path
@@ -27,6 +28,30 @@ class Stage:
 
     def __init__(self, cfg: TrainConfig, rt: Runtime):
         self.cfg, self.rt = cfg, rt
+        self.wrappers: list[torch.nn.Module] = []
+
+    def wrap(self, module: torch.nn.Module) -> torch.nn.Module:
+        """DDP/FSDP across ranks (as configured); remembered so full weights can be gathered."""
+        wrapped = self.rt.wrap(module)
+        self.wrappers.append(wrapped)
+        return wrapped
+
+    @staticmethod
+    def trainable(module: torch.nn.Module, frozen_prefix: str = "vae.") -> list:
+        """Trained parameters (taken after wrapping: FSDP replaces them with views of its shards)."""
+        return [p for n, p in module.named_parameters() if not n.startswith(frozen_prefix) and p.requires_grad]
+
+    def full_params(self, *wrappers, writeback: bool = False):
+        """Context in which the inner modules hold their full weights (a collective under FSDP:
+        every rank must enter; a no-op otherwise)."""
+        if not self.rt.sharded:
+            return contextlib.nullcontext()
+        from torch.distributed.fsdp import FullyShardedDataParallel
+
+        stack = contextlib.ExitStack()
+        for w in wrappers or self.wrappers:
+            stack.enter_context(FullyShardedDataParallel.summon_full_params(w, writeback=writeback))
+        return stack
 
     # helpers for subclasses
     def make_optimizer(self, params, lr: float | None = None) -> torch.optim.Optimizer:
@@ -36,7 +61,8 @@ class Stage:
     def make_ema(self, module: torch.nn.Module) -> torch.nn.Module | None:
         if self.cfg.optim.ema <= 0:
             return None
-        ema = copy.deepcopy(unwrap(module)).eval()
+        with self.full_params():
+            ema = copy.deepcopy(unwrap(module)).eval()
         for p in ema.parameters():
             p.requires_grad_(False)
         return ema
@@ -46,16 +72,20 @@ class Stage:
         if ema is None:
             return
         d = self.cfg.optim.ema
-        for e, p in zip(ema.parameters(), unwrap(module).parameters()):
-            e.mul_(d).add_(p.detach(), alpha=1 - d)
+        with self.full_params():
+            for e, p in zip(ema.parameters(), unwrap(module).parameters()):
+                e.mul_(d).add_(p.detach(), alpha=1 - d)
 
-    def apply(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor, params) -> float:
-        """Backward (DDP averages the gradients), clip, step; returns the gradient norm."""
+    def apply(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor, params, wrapper=None) -> float:
+        """Backward (DDP/FSDP reduce the gradients), clip by the global norm, step; returns the norm."""
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        params = [p for p in params if p.grad is not None]
-        norm = torch.nn.utils.clip_grad_norm_(params, self.cfg.optim.grad_clip) if self.cfg.optim.grad_clip > 0 \
-            else torch.zeros(())
+        clip = self.cfg.optim.grad_clip
+        if self.rt.sharded and wrapper is not None:
+            norm = wrapper.clip_grad_norm_(clip if clip > 0 else float("inf"))
+        else:
+            params = [p for p in params if p.grad is not None]
+            norm = torch.nn.utils.clip_grad_norm_(params, clip if clip > 0 else float("inf"))
         optimizer.step()
         return float(norm)
 
@@ -86,7 +116,7 @@ def _digest(modules: dict[str, torch.nn.Module]) -> dict[str, str]:
         h = hashlib.sha256()
         for k, v in sorted(module.state_dict().items()):
             h.update(k.encode())
-            h.update(v.detach().cpu().contiguous().numpy().tobytes())
+            h.update(v.detach().cpu().clone().contiguous().numpy().tobytes())
         out[name] = h.hexdigest()
     return out
 
@@ -108,7 +138,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device:
     the schedule still follows optim.steps, so `--resume` continues exactly."""
     from tqdm import tqdm
 
-    rt = init_runtime(device)
+    rt = init_runtime(device, cfg.optim.parallel)
     try:
         torch.manual_seed(cfg.seed)  # identical initial weights on every rank
         stage = _stage_class(cfg.stage)(cfg, rt)
@@ -116,7 +146,12 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device:
         ckpt_dir = out / "checkpoints"
         start = 0
         if resume:
-            start, _ = load_checkpoint(ckpt_dir, stage.modules, stage.optimizers)
+            if rt.sharded:
+                with stage.full_params(writeback=True):
+                    start, _ = load_checkpoint(ckpt_dir, stage.modules, {})
+                load_checkpoint(ckpt_dir, {}, stage.optimizers, shard=rt.rank)
+            else:
+                start, _ = load_checkpoint(ckpt_dir, stage.modules, stage.optimizers)
         elif (ckpt_dir / "latest.json").exists():
             raise MotionWorldError(f"{out} already holds checkpoints of a run; pass --resume to continue it or "
                                    "choose another output folder")
@@ -144,28 +179,38 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device:
             bar.set_postfix({k: f"{v:.4g}" for k, v in list(metrics.items())[:2]})
             bar.update(1)
             if done % cfg.checkpoint_every == 0 or done in (steps, until):
-                if rt.main:
+                if rt.sharded:  # every rank writes its optimizer shard first, then rank 0 the weights
+                    save_checkpoint(ckpt_dir, done, {}, stage.optimizers, shard=rt.rank)
+                    rt.barrier()
+                    with stage.full_params():
+                        if rt.main:
+                            save_checkpoint(ckpt_dir, done, stage.modules, {})
+                elif rt.main:
                     save_checkpoint(ckpt_dir, done, stage.modules, stage.optimizers)
                 rt.barrier()
             if cfg.eval_every and (done % cfg.eval_every == 0 or done == steps):
-                if rt.main:
-                    last_eval = {f"eval/{k}": v for k, v in stage.evaluate().items()}
-                    log.write({"step": done, **last_eval})
+                with stage.full_params():
+                    if rt.main:
+                        last_eval = {f"eval/{k}": v for k, v in stage.evaluate().items()}
+                        log.write({"step": done, **last_eval})
                 rt.barrier()
         bar.close()
         elapsed = time.perf_counter() - t_start
         rate = (until - start) / elapsed if elapsed > 0 else 0.0
         export = None
-        if rt.main and until == steps:
-            export = stage.export(out / "export", {
-                "stage": cfg.stage, "steps": steps, "seed": cfg.seed, "world_size": rt.world_size,
+        info = {"stage": cfg.stage, "steps": steps, "seed": cfg.seed, "world_size": rt.world_size,
+                "parallel": cfg.optim.parallel if rt.distributed else "none",
                 "data": {"source": cfg.data.source, "path": cfg.data.path, "train_seeds": [0, cfg.data.count - 1],
                          "size": cfg.data.size, "frames": cfg.data.frames},
-                "metrics": {**metrics, **last_eval}})
+                "metrics": {**metrics, **last_eval}}
+        with stage.full_params():
+            if rt.main and until == steps:
+                export = stage.export(out / "export", info)
+            digest = _digest(stage.modules)
         if log is not None:
             log.close()
         rt.barrier()
         return {"steps": until, "metrics": {**metrics, **last_eval}, "export": export, "steps_per_s": rate,
-                "rank": rt.rank, "world_size": rt.world_size, "digest": _digest(stage.modules)}
+                "rank": rt.rank, "world_size": rt.world_size, "digest": digest}
     finally:
         shutdown(rt)

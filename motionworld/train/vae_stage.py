@@ -32,8 +32,9 @@ class VAEStage(Stage):
         super().__init__(cfg, rt)
         self.config = student_config(cfg)
         self.vae = TinyVAE(self.config.vae).to(rt.device)
-        self.net = rt.wrap(_Reconstruction(self.vae, cfg.vae.l1_weight, cfg.vae.l2_weight))
-        self.optimizer = self.make_optimizer(self.vae.parameters())
+        self.net = self.wrap(_Reconstruction(self.vae, cfg.vae.l1_weight, cfg.vae.l2_weight))
+        self.trained = self.trainable(self.vae, frozen_prefix="-")
+        self.optimizer = self.make_optimizer(self.trained)
         self.ema = self.make_ema(self.vae)
         self.modules = {"vae": self.vae, **({"ema": self.ema} if self.ema is not None else {})}
         self.optimizers = {"vae": self.optimizer}
@@ -42,7 +43,7 @@ class VAEStage(Stage):
     def step(self, step, batch, gen):
         video = batch["video"].to(self.rt.device)
         loss, recon = self.net(video)
-        norm = self.apply(self.optimizer, loss, self.vae.parameters())
+        norm = self.apply(self.optimizer, loss, self.trained, self.net)
         self.update_ema(self.ema, self.vae)
         return {"loss": loss.item(), "psnr": psnr(recon.detach().clamp(0, 1), video), "grad_norm": norm}
 
