@@ -23,7 +23,7 @@ def ssim(a: torch.Tensor, b: torch.Tensor) -> float:
     a = a.float().reshape(-1, 1, *a.shape[-2:])
     b = b.float().reshape(-1, 1, *b.shape[-2:])
     size = min(11, a.shape[-1], a.shape[-2])
-    w = _gauss(size)[None, None]
+    w = _gauss(size).to(a.device)[None, None]
     mu_a, mu_b = F.conv2d(a, w), F.conv2d(b, w)
     saa = F.conv2d(a * a, w) - mu_a ** 2
     sbb = F.conv2d(b * b, w) - mu_b ** 2

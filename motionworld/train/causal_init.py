@@ -38,8 +38,7 @@ class Regression(nn.Module):
         batch, x0 = traj["batch"], traj["x0"]
         B, _, F = x0.shape[:3]
         ids_gen = torch.Generator().manual_seed(traj["ids_seed"])  # the teacher's track ids
-        lat = self.cond.latents(batch["video"])
-        condition = self.cond.condition(batch, lat, ids_gen, torch.zeros(B, dtype=torch.bool))
+        condition = self.cond.condition(batch, x0, ids_gen, torch.zeros(B, dtype=torch.bool))
         text = self.cond.text(batch["caption"], torch.zeros(B, dtype=torch.bool))
         chunk = self.config.chunk
         n = (F + chunk - 1) // chunk
@@ -94,13 +93,15 @@ class CausalInitStage(Stage):
         data = make_dataset(self.cfg.data)
         out = []
         for i in range(c.trajectories):
-            seed = hash((self.cfg.seed, "trajectory", i, self.rt.rank)) % (2 ** 62)
+            # integers only: Python salts str hashes per process, which would break resume
+            seed = hash((self.cfg.seed, 7, i, self.rt.rank)) % (2 ** 62)
             item = data[seed % len(data)]
             batch = to_device(collate([item], self.cfg.data.frames), self.rt.device)
             gen = torch.Generator().manual_seed(seed)
             x0, states, _ = sample_teacher(self.teacher, self.config, batch, gen, c.ode_steps, t.guidance_text,
                                            t.guidance_motion, capture=self.levels)
-            out.append({"batch": batch, "x0": x0, "states": states, "ids_seed": seed})
+            kept = {k: v for k, v in batch.items() if k != "video"}  # x0 holds the first frame's latent
+            out.append({"batch": kept, "x0": x0, "states": states, "ids_seed": seed})
         return out
 
     def step(self, step, batch, gen):
@@ -114,5 +115,5 @@ class CausalInitStage(Stage):
         return {"loss": loss.item(), "grad_norm": norm}
 
     def export(self, folder: Path, extra: dict) -> Path:
-        student = StreamingStudent(self.config, self.ema or self.student)
+        student = StreamingStudent(self.config, copy.deepcopy(self.ema or self.student))
         return student.save(folder, extra={**extra, "trajectories": len(self.trajectories)})

@@ -64,10 +64,11 @@ def save_checkpoint(folder: str | Path, step: int, modules: dict[str, torch.nn.M
     if shard is None:
         (folder / "latest.json.partial").write_text(json.dumps({"file": path.name, "step": step}))
         os.replace(folder / "latest.json.partial", folder / "latest.json")
-    steps = sorted({int(p.name[5:12]) for p in folder.glob("step-*.safetensors")})
-    for old in steps[:-keep]:
-        for p in folder.glob(f"step-{old:07d}*.safetensors"):
-            p.unlink()
+    # Each writer prunes only its own files (ranks of a sharded run write side by side).
+    suffix = ".safetensors" if shard is None else f".rank{shard}.safetensors"
+    own = sorted(p for p in folder.glob(f"step-*{suffix}") if p.name[12:] == suffix)
+    for old in own[:-keep]:
+        old.unlink(missing_ok=True)
     return path
 
 

@@ -121,7 +121,8 @@ def dmd_target(x: torch.Tensor, batch: dict, gen: torch.Generator, sigma: torch.
     v_fake = critic.dit(xt, frame_timesteps(sigma, F), ccond.text(batch["caption"], none),
                         condition=ccond.condition(batch, x, gen, none)).float()
     x0_real, x0_fake = xt - s * v_real, xt - s * v_fake
-    scale = (x - x0_real).abs().mean(dim=(1, 2, 3, 4), keepdim=True).clamp_min(1e-6)
+    x0_real[:, :, 0] = x0_fake[:, :, 0] = x[:, :, 0]  # the given first frame: no score, no gradient
+    scale = (x - x0_real)[:, :, 1:].abs().mean(dim=(1, 2, 3, 4), keepdim=True).clamp_min(1e-6)
     return x - (x0_fake - x0_real) / scale
 
 

@@ -38,7 +38,7 @@ class Runtime:
         """The mean of a scalar over ranks (for logging)."""
         if not self.distributed:
             return float(value)
-        t = torch.tensor([float(value)], dtype=torch.float64)
+        t = torch.tensor([float(value)], dtype=torch.float64, device=self.device)  # NCCL takes CUDA tensors only
         dist.all_reduce(t)
         return float(t) / self.world_size
 
