@@ -8,7 +8,9 @@ from .geometry.path_io import load_path_file, save_nerfstudio
 from .geometry.paths import CameraPath, Keyframe
 from .geometry.rig import CameraRig, ControlCommand
 from .geometry.trackfield import TrackField, TrackResult
+from .generators import Chunk, NeuralGenerator, WarpGenerator
 from .scene import Scene, check_scene, load_scene
+from .session import Session
 from .world import World
 
 __version__ = "0.1.0"
@@ -27,4 +29,4 @@ def __getattr__(name):
 __all__ = ["MotionWorldError", "SceneError", "paths", "actions_to_c2w", "parse_actions", "Camera", "look_at",
            "pose_from_ypr", "ObjectKeyframe", "ObjectPath", "load_path_file", "save_nerfstudio", "CameraPath",
            "Keyframe", "CameraRig", "ControlCommand", "TrackField", "TrackResult", "Scene", "check_scene",
-           "load_scene", "World"]
+           "load_scene", "World", "Session", "Chunk", "WarpGenerator", "NeuralGenerator"]

@@ -27,13 +27,11 @@ MAX_OBJECTS = 8
 VERTEX = """
 #version 330
 uniform mat4 proj;
-uniform mat4 w2c;
-uniform mat4 objects[%d];
+uniform mat4 views[%d];  // per slot: camera-0 point -> this frame's camera (w2c * object * c2w0)
 in vec3 pos; in vec2 uv; in float slot;
 out vec2 v_uv;
 void main() {
-    vec4 world = objects[int(slot + 0.5)] * vec4(pos, 1.0);
-    gl_Position = proj * (w2c * world);
+    gl_Position = proj * (views[int(slot + 0.5)] * vec4(pos, 1.0));
     v_uv = uv;
 }
 """ % (1 + MAX_OBJECTS)
@@ -45,7 +43,14 @@ uniform float behind;  // 0 for real surfaces, 1 for stretched discontinuity tri
 in vec2 v_uv;
 out vec4 colour;
 void main() {
-    colour = vec4(texture(image, v_uv).rgb, 1.0);
+    // Within 1/500 px of a texel centre take that texel exactly: interpolation hardware may blend a
+    // sliver of the neighbours there, and the first camera must reproduce the picture bit for bit.
+    vec2 p = v_uv * vec2(textureSize(image, 0)) - 0.5;
+    vec2 q = floor(p + 0.5);
+    if (all(lessThan(abs(p - q), vec2(0.002))))
+        colour = vec4(texelFetch(image, ivec2(q), 0).rgb, 1.0);
+    else
+        colour = vec4(texture(image, v_uv).rgb, 1.0);
     gl_FragDepth = 0.5 * (gl_FragCoord.z + behind);  // surfaces in [0, 0.5), sheets in [0.5, 1)
 }
 """
@@ -115,8 +120,9 @@ class MeshWarpRenderer:
         label = np.zeros((H, W))
         for k in reversed(range(len(masks))):  # earlier objects win where masks overlap
             label[np.asarray(masks[k], bool)] = k + 1
+        # Vertices stay in camera-0 coordinates; each frame's full transform is composed in float64,
+        # so the first camera gets an exact identity and reproduces the picture bit for bit.
         verts, surface, sheets = _grid_mesh(depth, self.K, label, self.edge_ratio)
-        verts[:, :3] = verts[:, :3] @ self.c2w0[:3, :3].T.astype(np.float32) + self.c2w0[:3, 3].astype(np.float32)
         self.near_plane = self.near or 0.01 * float(depth.min())
         self.far_plane = 100.0 * float(depth.max())
         self.ctx = ctx = gl_context()
@@ -164,9 +170,9 @@ class MeshWarpRenderer:
         w2c = invert_pose(c2w)
         for t in range(T):
             proj = gl_projection(Ks[t], self.width, self.height, self.near_plane, self.far_plane) @ CV_TO_GL
+            views = w2c[t][None] @ objs[t] @ self.c2w0[None]
             self.prog["proj"].write(np.ascontiguousarray(proj.T, np.float32).tobytes())
-            self.prog["w2c"].write(np.ascontiguousarray(w2c[t].T, np.float32).tobytes())
-            self.prog["objects"].write(np.ascontiguousarray(objs[t].transpose(0, 2, 1), np.float32).tobytes())
+            self.prog["views"].write(np.ascontiguousarray(views.transpose(0, 2, 1), np.float32).tobytes())
             self.target.colour_pass()
             for vao, behind in self.vaos:
                 self.prog["behind"].value = behind
