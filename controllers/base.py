@@ -33,6 +33,9 @@ class InputState:
 
 class Controller(ABC):
     name = "controller"
+    # A live controller's command is sampled once per chunk and held (one chunk of latency); a
+    # scripted one is asked every frame, since its poses are fixed in advance.
+    per_frame = False
 
     @abstractmethod
     def update(self, inputs: InputState, dt: float) -> ControlCommand:

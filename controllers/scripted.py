@@ -14,6 +14,7 @@ class ScriptedController(Controller):
     """Plays `path` (absolute poses: rebase it on the scene's start camera first) from t = 0."""
 
     name = "scripted"
+    per_frame = True
 
     def __init__(self, path: CameraPath, loop: bool = False, default_fov: float = np.nan):
         self.path = path

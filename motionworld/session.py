@@ -7,7 +7,8 @@ Each tick is 1/16 s of video. When the frames of the current chunk are used up, 
 its input, holds it for the next chunk (12 frames; 9 for the first, which starts with the picture
 itself), advances the camera rig and the objects over those frames, projects the tracks and asks
 the generator for the chunk; later ticks play the chunk out. So control latency is one chunk, as in
-the window. Inputs are `ControlCommand`s, or `InputState`s read through a controller.
+the window. Inputs are `ControlCommand`s, or `InputState`s read through a controller; a scripted
+controller (`per_frame = True`) is asked every frame instead, so a path plays exactly.
 """
 from __future__ import annotations
 
@@ -75,14 +76,19 @@ class Session:
             raise MotionWorldError("Session.tick got an InputState but the session has no controller")
         return self.controller.update(inputs, 1.0 / self.fps)
 
-    def _next_chunk(self, command: ControlCommand) -> None:
+    def _next_chunk(self, command: ControlCommand, inputs=None) -> None:
         n = self.generator.frames_for_next_chunk()
         dt = 1.0 / self.fps
+        per_frame = getattr(self.controller, "per_frame", False) and not isinstance(inputs, ControlCommand)
         poses, fovs = [], []
+        used = False  # the tick's own command drives the chunk's first new frame
         for i in range(n):
             if self.frame_index == 0 and i == 0:
                 poses.append(self.rig.c2w)  # frame 0 is the picture's own camera
             else:
+                if per_frame and used:
+                    command = self._command(inputs)  # scripted playback: every frame has its own pose
+                used = True
                 poses.append(self.rig.update(command, dt))
             fovs.append(np.nan if self.rig.fov_deg is None else self.rig.fov_deg)
         c2w = np.stack(poses)
@@ -100,7 +106,7 @@ class Session:
     def tick(self, inputs=None) -> np.ndarray:
         """The next video frame (uint8 [H, W, 3]); generates a chunk when the last one is used up."""
         if not self.queue:
-            self._next_chunk(self._command(inputs))
+            self._next_chunk(self._command(inputs), inputs)
         return self.queue.popleft()
 
     def run(self, inputs) -> np.ndarray:

@@ -63,3 +63,17 @@ def test_neural_session_streams_at_the_model_resolution(garden):
         mw.Session(garden, backend="neural")
     with pytest.raises(MotionWorldError, match="unknown backend"):
         mw.Session(garden, backend="magic")
+
+
+def test_scripted_playback_matches_the_render_path(garden):
+    """A scripted controller is asked every frame (its poses are fixed in advance), so a session
+    plays a camera path exactly as `render --backend warp` renders it."""
+    from controllers.scripted import ScriptedController
+
+    world = mw.World(garden)
+    result = world.tracks("walk", seconds=2)
+    rendered = np.stack(list(world.warp_frames(result, max_size=10_000)))
+    session = mw.Session(world, backend="warp", controller=ScriptedController(world.absolute("walk")))
+    played = session.run([InputState()] * len(result))
+    np.testing.assert_allclose(np.stack(session.poses)[:len(result)], result.c2w, atol=1e-12)
+    np.testing.assert_array_equal(played, rendered)
