@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import MotionWorldError
+from .geometry.camera import Camera
 
 CHUNK_LATENTS = 3  # latent frames per chunk: 12 video frames, 9 for the first
 
@@ -49,16 +50,19 @@ class WarpGenerator:
         from .render.mesh_warp import MeshWarpRenderer
 
         sc = world.scene
-        image, depth, K, masks = sc.image, sc.depth, sc.camera.K, [o.mask for o in sc.objects]
-        self.sx = self.sy = 1.0
+        self.scene_size = (sc.width, sc.height)
+        image, depth, masks = sc.image, sc.depth, [o.mask for o in sc.objects]
         if self.max_size and max(image.shape[:2]) > self.max_size:
-            image, depth, K, masks, self.sx, self.sy = _resized(image, depth, K, masks, self.max_size)
+            image, depth, masks = _resized(image, depth, masks, self.max_size)
+        self.height, self.width = image.shape[:2]
         if self.renderer is not None:
             self.renderer.release()
         self.renderer = MeshWarpRenderer(discontinuity=self.discontinuity)
-        self.renderer.start(image, depth, K, sc.start_pose, masks)
-        self.height, self.width = image.shape[:2]
+        self.renderer.start(image, depth, self._at_output_size(sc.camera.K), sc.start_pose, masks)
         self.chunk_index = 0
+
+    def _at_output_size(self, K: np.ndarray) -> np.ndarray:
+        return Camera(K, *self.scene_size).resized(self.width, self.height).K
 
     def frames_for_next_chunk(self) -> int:
         return _frames_for(self.chunk_index, self.chunk_latents)
@@ -66,10 +70,7 @@ class WarpGenerator:
     def step(self, chunk: Chunk) -> np.ndarray:
         if self.renderer is None:
             raise MotionWorldError("generator: step() before start()")
-        K = chunk.K.copy()
-        for row, s in ((0, self.sx), (1, self.sy)):
-            K[:, row] *= s
-            K[:, row, 2] += 0.5 * s - 0.5  # pixel centres: x' = (x + 0.5) s - 0.5
+        K = np.stack([self._at_output_size(k) for k in chunk.K])
         frames = self.renderer.step(chunk.c2w, K, chunk.object_transforms)
         self.chunk_index += 1
         return frames
@@ -113,19 +114,14 @@ class NeuralGenerator:
         pass
 
 
-def _resized(image, depth, K, masks, max_size):
+def _resized(image, depth, masks, max_size):
+    """Picture (Lanczos), depth and masks (nearest) with the longest side at max_size."""
     from PIL import Image
 
     H, W = image.shape[:2]
     s = max_size / max(H, W)
     size = (max(2, round(W * s)), max(2, round(H * s)))
-    sx, sy = size[0] / W, size[1] / H
     img = np.asarray(Image.fromarray(image).resize(size, Image.Resampling.LANCZOS))
     dep = np.asarray(Image.fromarray(depth.astype(np.float32)).resize(size, Image.Resampling.NEAREST))
-    K2 = K.copy()
-    K2[0] *= sx
-    K2[1] *= sy
-    K2[0, 2] = (K[0, 2] + 0.5) * sx - 0.5
-    K2[1, 2] = (K[1, 2] + 0.5) * sy - 0.5
     m2 = [np.asarray(Image.fromarray(m.astype(np.uint8) * 255).resize(size, Image.Resampling.NEAREST)) > 127 for m in masks]
-    return img, dep, K2, m2, float(sx), float(sy)
+    return img, dep, m2

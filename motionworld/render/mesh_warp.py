@@ -43,14 +43,7 @@ uniform float behind;  // 0 for real surfaces, 1 for stretched discontinuity tri
 in vec2 v_uv;
 out vec4 colour;
 void main() {
-    // Within 1/500 px of a texel centre take that texel exactly: interpolation hardware may blend a
-    // sliver of the neighbours there, and the first camera must reproduce the picture bit for bit.
-    vec2 p = v_uv * vec2(textureSize(image, 0)) - 0.5;
-    vec2 q = floor(p + 0.5);
-    if (all(lessThan(abs(p - q), vec2(0.002))))
-        colour = vec4(texelFetch(image, ivec2(q), 0).rgb, 1.0);
-    else
-        colour = vec4(texture(image, v_uv).rgb, 1.0);
+    colour = vec4(texture(image, v_uv).rgb, 1.0);
     gl_FragDepth = 0.5 * (gl_FragCoord.z + behind);  // surfaces in [0, 0.5), sheets in [0.5, 1)
 }
 """

@@ -56,10 +56,9 @@ def rollout(student, config, batch: dict, gen: torch.Generator, chunks: int, exi
     batch = clip_batch(batch, F)
     lat0 = cond.latents(batch["video"][:, :1])[:, :, 0]  # [B, C, h, w]: the given first frame
     B, C, h, w = lat0.shape
-    shape_lat = lat0.new_zeros(B, C, F, h, w)
-    condition = cond.condition(batch, shape_lat, gen, torch.zeros(B, dtype=torch.bool))
-    if config.dit.image_channels:
-        condition[:, 4:config.dit.image_channels, 0] = lat0
+    known = lat0.new_zeros(B, C, F, h, w)  # only the first frame is known (the image condition reads it)
+    known[:, :, 0] = lat0
+    condition = cond.condition(batch, known, gen, torch.zeros(B, dtype=torch.bool))
     text = cond.text(batch["caption"], torch.zeros(B, dtype=torch.bool))
     text_kv = student.dit.text_kv(text)
     cache = student.dit.new_cache(layout, B, h, w)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import time
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 import torch
@@ -21,7 +22,7 @@ from .log import JSONLLog
 from .runtime import Runtime, init_runtime, shutdown, unwrap
 
 
-class Stage:
+class Stage(ABC):
     uses_batches = True
     modules: dict[str, torch.nn.Module]
     optimizers: dict[str, torch.optim.Optimizer]
@@ -89,14 +90,16 @@ class Stage:
         optimizer.step()
         return float(norm)
 
+    @abstractmethod
     def step(self, step: int, batch: dict, gen: torch.Generator) -> dict:
-        raise NotImplementedError
+        """One optimisation step; returns the metrics to log."""
 
     def evaluate(self) -> dict:
         return {}
 
+    @abstractmethod
     def export(self, folder: Path, extra: dict) -> Path:
-        raise NotImplementedError
+        """Write the stage's result as shipped-format weights (safetensors + manifest)."""
 
 
 def _stage_class(name: str):

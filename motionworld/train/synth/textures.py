@@ -198,7 +198,6 @@ class TextureBank:
         rgb = np.stack(images)
         self.pixels = np.concatenate([rgb, np.full(rgb.shape[:3] + (1,), 255, np.uint8)], axis=-1)
         self.fingerprint = hashlib.sha256(self.pixels.tobytes()).hexdigest()[:16]
-        self.procedural = np.array([i for i, layer in enumerate(self.layers) if not layer.natural])
         self.natural = np.array([i for i, layer in enumerate(self.layers) if layer.natural], dtype=int)
         self.by_kind = {k: np.array([i for i, layer in enumerate(self.layers) if layer.kind == k]) for k in PATTERN_KINDS}
 
