@@ -19,10 +19,10 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/motionworld validate scenes/garden/scene.yaml scenes/plaza/scene.yaml
-	$(BIN)/motionworld render scenes/garden/scene.yaml --backend warp --preview-tracks -o demo.mp4
+	$(BIN)/motionworld play scenes/garden/scene.yaml --fallback-render demo.mp4
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 clean:
-	rm -rf $(VENV) demo.mp4 .pytest_cache
+	rm -rf $(VENV) demo.mp4 captures .pytest_cache

@@ -1,5 +1,6 @@
 """Mouse: look while captured (relative motion turns the camera); when not captured, dragging
-with the left button turns it the other way, as if grabbing the picture."""
+with the middle button turns it the other way, as if grabbing the picture. (The left button drags
+points and objects and the right button pins points: `controllers.drag`.)"""
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +9,7 @@ from motionworld.geometry.rig import ControlCommand
 
 from .base import Controller, InputState
 
-LEFT_BUTTON = 1
+LOOK_BUTTON = 2  # middle
 
 
 class MouseController(Controller):
@@ -22,7 +23,7 @@ class MouseController(Controller):
         dx, dy = inputs.mouse_rel
         if inputs.mouse_captured:
             sign = 1.0
-        elif LEFT_BUTTON in inputs.mouse_buttons:
+        elif LOOK_BUTTON in inputs.mouse_buttons:
             sign = -1.0  # drag the scene: pulling it right turns the camera left
         else:
             return ControlCommand()

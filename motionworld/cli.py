@@ -1,4 +1,4 @@
-"""Command line: motionworld validate | render | tracks | path | bench | data | train.
+"""Command line: motionworld play | render | replay | validate | tracks | path | bench | data | train.
 
 Errors caused by input print one line each (`error: ...`) and exit with status 2.
 """
@@ -30,14 +30,40 @@ def _parser() -> argparse.ArgumentParser:
         q.add_argument("--seconds", type=float, help="length to render (default: the whole path)")
         q.add_argument("--grid", type=int, help="tracks per side (default: the scene's)")
 
-    r = sub.add_parser("render", help="render a camera path to a video file")
+    backends = ["auto", "neural", "warp", "tracks"]
+    backend_help = ("auto (default): the scene's generator, the neural student with trained weights, else the warp "
+                    "renderer; neural: the streaming student; warp: the reference renderer, the picture on its "
+                    "depth mesh; tracks: the projected tracks on the dimmed picture")
+
+    def generator_args(q):
+        q.add_argument("--weights", type=Path, help="a weights folder for the neural backend (default: weights/)")
+        q.add_argument("--size", type=int, default=640, help="longest side of warp/tracks frames (default 640)")
+        q.add_argument("--seed", type=int, help="noise seed of the neural backend (default: the scene's)")
+
+    pl = sub.add_parser("play", help="open a window and walk into a scene")
+    pl.add_argument("scene", type=Path, nargs="?", help="a scene.yaml (default: the shipped garden)")
+    pl.add_argument("--backend", choices=backends, default="auto", help=backend_help)
+    generator_args(pl)
+    pl.add_argument("--window-size", default="1024x640", help="WIDTHxHEIGHT of the window (default 1024x640)")
+    pl.add_argument("--fullscreen", action="store_true")
+    pl.add_argument("--out-dir", type=Path, default=Path("captures"),
+                    help="where F12 screenshots, F9 recordings and F8 input logs go (default captures/)")
+    pl.add_argument("--log", type=Path, help="write the input log to this file as the session runs")
+    pl.add_argument("--seconds", type=float, help="close the window after this many seconds")
+    pl.add_argument("--fallback-render", type=Path, metavar="VIDEO",
+                    help="if no window can be opened, render the scene's default path to VIDEO instead")
+
+    r = sub.add_parser("render", help="render a camera path to a video file (headless)")
     path_args(r)
     r.add_argument("-o", "--output", type=Path, required=True, help=".mp4/.mkv/.webm/.gif or a folder for PNGs")
-    r.add_argument("--backend", choices=["tracks", "warp"],
-                   help="tracks: the projected tracks on the dimmed first frame (default with --preview-tracks); "
-                        "warp: the reference renderer, the image on its depth mesh")
-    r.add_argument("--preview-tracks", action="store_true", help="draw the projected tracks (on the warp frames with --backend warp)")
-    r.add_argument("--size", type=int, default=640, help="longest side of the output (default 640)")
+    r.add_argument("--backend", choices=backends, help=backend_help + " (tracks is the default with --preview-tracks)")
+    generator_args(r)
+    r.add_argument("--preview-tracks", action="store_true", help="draw the projected tracks on the frames")
+    r.add_argument("--log", type=Path, help="also write the input log (for `motionworld replay`)")
+
+    rp = sub.add_parser("replay", help="make the video of an input log again, checking it is bit-exact")
+    rp.add_argument("log", type=Path)
+    rp.add_argument("-o", "--output", type=Path, help="write the frames to a video file or PNG folder")
 
     t = sub.add_parser("tracks", help="write the tracks of a camera path to .npz")
     path_args(t)
@@ -140,29 +166,75 @@ def _validate(args) -> int:
 
 
 def _render(args) -> int:
-    from tqdm import tqdm
+    from . import app
 
-    from .render.video import VideoWriter
+    if args.grid is not None and not 2 <= args.grid <= 512:
+        raise MotionWorldError(f"--grid must be in [2, 512], got {args.grid}")
+    _check_size(args.size)
+    backend = args.backend or ("tracks" if args.preview_tracks else "auto")
+    result = app.render(args.scene, args.output, path=args.path, actions=args.actions, seconds=args.seconds,
+                        backend=backend, weights=args.weights, size=args.size, seed=args.seed,
+                        preview_tracks=args.preview_tracks, grid=args.grid, log_path=args.log)
+    lat = np.array(result.chunk_latency_s) * 1000
+    print(f"wrote {args.output} ({result.frames} frames, {result.frames / 16:.2f} s at 16 fps) in {result.seconds:.2f} s "
+          f"({result.frames / max(result.seconds, 1e-9):.1f} frames/s); chunk latency median {np.median(lat):.0f} ms, "
+          f"max {lat.max():.0f} ms")
+    return 0
 
-    backend = args.backend or ("tracks" if args.preview_tracks else None)
-    if backend is None:
-        raise MotionWorldError("no neural generator is available in this version yet; use --backend warp "
-                               "(the depth-mesh reference renderer) or --preview-tracks")
-    world, spec = _world_and_path(args)
-    t0 = time.perf_counter()
-    result = world.tracks(spec, seconds=args.seconds)
-    t_tracks = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    if backend == "warp":
-        frames = world.warp_frames(result, max_size=args.size, tracks=args.preview_tracks)
-    else:
-        frames = world.preview_frames(result, max_size=args.size)
-    with VideoWriter(args.output, fps=world.fps) as writer:
-        for frame in tqdm(frames, total=len(result), desc="render", unit="frame", disable=None):
-            writer.write(frame)
-    t_write = time.perf_counter() - t1
-    print(f"wrote {args.output} ({len(result)} frames, {len(result) / world.fps:.2f} s at {world.fps:g} fps); "
-          f"tracks {t_tracks:.2f} s ({len(result) / max(t_tracks, 1e-9):.0f} frames/s), drawing+encoding {t_write:.2f} s")
+
+def _check_size(size: int) -> None:
+    if not 16 <= size <= 8192:
+        raise MotionWorldError(f"--size must be in [16, 8192], got {size}")
+
+
+def _window_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise MotionWorldError(f"--window-size must look like 1024x640, got {text!r}") from None
+    if not (64 <= w <= 16384 and 64 <= h <= 16384):
+        raise MotionWorldError(f"--window-size {text}: each side must be in [64, 16384]")
+    return w, h
+
+
+def _play(args) -> int:
+    from . import app
+    from .launch import default_scene
+    from .render.window import NoDisplayError
+
+    _check_size(args.size)
+    size = _window_size(args.window_size)
+    if args.seconds is not None and not (np.isfinite(args.seconds) and args.seconds > 0):
+        raise MotionWorldError(f"--seconds must be a positive number, got {args.seconds}")
+    scene = args.scene or default_scene()
+    try:
+        result = app.play(scene, backend=args.backend, weights=args.weights, size=args.size, seed=args.seed,
+                          window_size=size, fullscreen=args.fullscreen, out_dir=args.out_dir, log_path=args.log,
+                          max_seconds=args.seconds)
+    except NoDisplayError as e:
+        if args.fallback_render is None:
+            raise
+        print(f"{e}; rendering the scene's default path headless to {args.fallback_render} instead")
+        r = app.render(scene, args.fallback_render, backend=args.backend, weights=args.weights, size=args.size,
+                       seed=args.seed)
+        print(f"wrote {args.fallback_render} ({r.frames} frames in {r.seconds:.1f} s)")
+        return 0
+    for path in result["saved"]:
+        print(f"saved {path}")
+    return 0
+
+
+def _replay(args) -> int:
+    from . import app
+
+    r = app.replay(args.log, args.output)
+    where = f" to {args.output}" if args.output else ""
+    print(f"replayed {r.chunks} chunks, {r.frames} frames{where}; frames sha256 {r.digest[:16]}")
+    if r.mismatches:
+        first = ", ".join(f"line {n} (frame {f})" for n, f in r.mismatches[:5])
+        print(f"error: {len(r.mismatches)} of {r.chunks} chunks differ from the log: {first}", file=sys.stderr)
+        return 1
+    print(f"bit-exact: all {r.chunks} chunks match the frames recorded in the log")
     return 0
 
 
@@ -275,7 +347,7 @@ def _train(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"validate": _validate, "render": _render, "tracks": _tracks, "path": _path, "bench": _bench,
+    handlers = {"play": _play, "replay": _replay, "validate": _validate, "render": _render, "tracks": _tracks, "path": _path, "bench": _bench,
                 "data": _data, "train": _train}
     try:
         return handlers[args.command](args)

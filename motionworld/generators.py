@@ -2,12 +2,14 @@
 depth-mesh warp baseline, so the window, `render`, replay and embedding code drive either.
 
     gen.start(world)                          # the scene's picture (and prompt) become frame 0
+    gen.picture, gen.height, gen.width        # that picture at the generator's resolution
     n = gen.frames_for_next_chunk()           # 9 for the first chunk (it includes frame 0), then 12
     frames = gen.step(chunk)                  # uint8 [n, H, W, 3] for the chunk's cameras and tracks
 
 A `Chunk` carries what the world knows about the next n video frames: camera poses and
-intrinsics, the times, the object transforms, and the projected tracks with their visibility
-(in scene pixel coordinates; a generator at another resolution rescales them).
+intrinsics, the times, the object transforms, the projected tracks with their visibility and
+depth, and the extra tracks of live drags and pinned points (all in scene pixel coordinates; a
+generator at another resolution rescales them).
 """
 from __future__ import annotations
 
@@ -29,6 +31,18 @@ class Chunk:
     tracks: np.ndarray  # [n, N, 2] scene pixels
     visibility: np.ndarray  # [n, N]
     object_transforms: np.ndarray | None  # [n, K, 4, 4]
+    depth: np.ndarray | None = None  # [n, N] camera z of each track
+    extra_tracks: np.ndarray | None = None  # [n, M, 2] drags, then pins (always visible)
+    extra_kinds: np.ndarray | None = None  # [M] "drag" or "pin"
+
+    @property
+    def all_tracks(self) -> tuple[np.ndarray, np.ndarray]:
+        """Grid tracks and extra tracks together: [n, N+M, 2], [n, N+M]."""
+        if self.extra_tracks is None or self.extra_tracks.shape[1] == 0:
+            return self.tracks, self.visibility
+        extra_vis = np.all(np.isfinite(self.extra_tracks), axis=-1)
+        return (np.concatenate([self.tracks, self.extra_tracks], axis=1),
+                np.concatenate([self.visibility, extra_vis], axis=1))
 
 
 def _frames_for(chunk_index: int, latents: int = CHUNK_LATENTS) -> int:
@@ -55,6 +69,7 @@ class WarpGenerator:
         if self.max_size and max(image.shape[:2]) > self.max_size:
             image, depth, masks = _resized(image, depth, masks, self.max_size)
         self.height, self.width = image.shape[:2]
+        self.picture = np.ascontiguousarray(image)
         if self.renderer is not None:
             self.renderer.release()
         self.renderer = MeshWarpRenderer(discontinuity=self.discontinuity)
@@ -99,16 +114,50 @@ class NeuralGenerator:
         image = sc.image
         if image.shape[:2] != (self.height, self.width):
             image = np.array(Image.fromarray(image).resize((self.width, self.height), Image.Resampling.LANCZOS))
+        self.picture = image
         self.student.start(image, sc.prompt or "", seed=self.seed)
 
     def frames_for_next_chunk(self) -> int:
         return self.student.frames_for_next_chunk()
 
     def step(self, chunk: Chunk) -> np.ndarray:
-        xy = chunk.tracks.astype(np.float32).copy()
+        tracks, visibility = chunk.all_tracks  # drags and pins steer the model like any track
+        xy = tracks.astype(np.float32).copy()
         xy[..., 0] = (xy[..., 0] + 0.5) * self.sx - 0.5
         xy[..., 1] = (xy[..., 1] + 0.5) * self.sy - 0.5
-        return self.student.step(xy, chunk.visibility)
+        return self.student.step(xy, visibility)
+
+    def close(self) -> None:
+        pass
+
+
+class TrackPreviewGenerator:
+    """No model: the dimmed picture with each frame's visible tracks drawn on it, to check a
+    camera path's tracks before generating anything."""
+
+    name = "tracks"
+
+    def __init__(self, max_size: int = 640, dim: float = 0.55, chunk_latents: int = CHUNK_LATENTS):
+        self.max_size, self.dim, self.chunk_latents = max_size, dim, chunk_latents
+        self.chunk_index = 0
+
+    def start(self, world) -> None:
+        from .world import _fit
+
+        self.world = world
+        self.base = np.round(_fit(world.scene.image, self.max_size).astype(np.float32) * self.dim).astype(np.uint8)
+        self.height, self.width = self.base.shape[:2]
+        self.picture = self.base
+        self.chunk_index = 0
+
+    def frames_for_next_chunk(self) -> int:
+        return _frames_for(self.chunk_index, self.chunk_latents)
+
+    def step(self, chunk: Chunk) -> np.ndarray:
+        from .render.overlay import draw_chunk_tracks
+
+        self.chunk_index += 1
+        return np.stack([draw_chunk_tracks(self.base.copy(), self.world, chunk, t) for t in range(len(chunk.times))])
 
     def close(self) -> None:
         pass

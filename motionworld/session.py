@@ -9,26 +9,38 @@ itself), advances the camera rig and the objects over those frames, projects the
 the generator for the chunk; later ticks play the chunk out. So control latency is one chunk, as in
 the window. Inputs are `ControlCommand`s, or `InputState`s read through a controller; a scripted
 controller (`per_frame = True`) is asked every frame instead, so a path plays exactly.
+
+A held command's rates (move, turn) apply to every frame of the chunk; its `look_deg` (mouse look,
+an amount rather than a rate) is the turn for the whole chunk, spread evenly over its frames.
+
+`next_chunk` is the same step one chunk at a time (the window's worker thread uses it), and
+`play_chunk` replays a logged chunk exactly: the rig commands and drags of every chunk are in
+`last_record`, which is what `motionworld replay` reads back.
 """
 from __future__ import annotations
 
+import time
 from collections import deque
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from .errors import MotionWorldError
-from .generators import Chunk, NeuralGenerator, WarpGenerator
+from .generators import Chunk, NeuralGenerator, TrackPreviewGenerator, WarpGenerator
+from .geometry.drag import DragState, DragTracker, apply_offsets
 from .geometry.rig import ControlCommand
 from .world import World
 
 
 def make_generator(backend, **options):
-    """'warp', 'neural' (with student=StreamingStudent or weights=folder), or a generator object."""
+    """'warp', 'neural' (with student=StreamingStudent or weights=folder), 'tracks', or a generator object."""
     if not isinstance(backend, str):
         return backend
     if backend == "warp":
         return WarpGenerator(**options)
+    if backend == "tracks":
+        return TrackPreviewGenerator(**options)
     if backend == "neural":
         student = options.pop("student", None)
         if student is None:
@@ -37,76 +49,133 @@ def make_generator(backend, **options):
             weights = options.pop("weights", None)
             if weights is None:
                 raise MotionWorldError("the neural backend needs weights (a folder with student.safetensors)")
-            student = StreamingStudent.load(weights)
+            layout = {k: options.pop(k) for k in ("sink", "window", "steps") if k in options}
+            student = StreamingStudent.load(weights, device=options.pop("device", "cpu"))
+            if layout:
+                student.configure(**layout)
         return NeuralGenerator(student, **options)
-    raise MotionWorldError(f"unknown backend {backend!r} (choose warp or neural)")
+    raise MotionWorldError(f"unknown backend {backend!r} (choose warp, neural or tracks)")
 
 
 class Session:
     def __init__(self, scene, backend="warp", controller=None, **backend_options):
         self.world = scene if isinstance(scene, World) else World(scene)
         self.generator = make_generator(backend, **backend_options)
+        self.spec = {"scene": str(self.world.scene.file or ""), "backend": self.generator.name,
+                     "options": {k: v for k, v in backend_options.items() if isinstance(v, (str, int, float, bool))}}
         self.controller = controller
         self.fps = self.world.fps
         self.reset()
 
+    @classmethod
+    def from_spec(cls, spec: dict, controller=None) -> "Session":
+        """A session from a JSON-able description {"scene": path, "backend": name, "options": {...}}
+        (what an input log's header holds)."""
+        session = cls(spec["scene"], spec["backend"], controller=controller, **dict(spec.get("options") or {}))
+        session.spec = dict(spec)
+        return session
+
     # ----- state
     def reset(self) -> None:
-        """Back to the picture: the rig returns to the start camera, objects to time 0."""
+        """Back to the picture: the rig returns to the start camera, objects to time 0. The
+        generator restarts on the next tick, in the thread that ticks (GL contexts are per thread)."""
         self.rig = self.world.rig()
         if self.controller is not None:
             self.controller.reset()
-        self.generator.start(self.world)
+        self.drag = DragTracker(len(self.world.scene.objects))
+        self._started = False
         self.frame_index = 0  # video frames generated so far
         self.queue: deque = deque()
         self.poses: list[np.ndarray] = []
         self.last_chunk: Chunk | None = None
+        self.last_record: dict | None = None
+        self.last_timing: dict = {}
+
+    def _ensure_started(self) -> None:
+        if not self._started:
+            self.generator.start(self.world)
+            self._started = True
 
     @property
     def c2w(self) -> np.ndarray:
         return self.rig.c2w
 
-    # ----- driving
-    def _command(self, inputs) -> ControlCommand:
-        if inputs is None:
-            return ControlCommand()
-        if isinstance(inputs, ControlCommand):
-            return inputs
-        if self.controller is None:
-            raise MotionWorldError("Session.tick got an InputState but the session has no controller")
-        return self.controller.update(inputs, 1.0 / self.fps)
+    @property
+    def frame_size(self) -> tuple[int, int]:
+        """(height, width) of the frames the generator makes."""
+        self._ensure_started()
+        return self.generator.height, self.generator.width
 
-    def _next_chunk(self, command: ControlCommand, inputs=None) -> None:
-        n = self.generator.frames_for_next_chunk()
-        dt = 1.0 / self.fps
+    def picture(self) -> np.ndarray:
+        """The scene's picture at the generator's resolution (what frame 0 shows), uint8 [H, W, 3]."""
+        self._ensure_started()
+        return self.generator.picture
+
+    # ----- driving
+    def _chunk_commands(self, inputs, updates: int) -> list[ControlCommand]:
+        """The rig command for each of the chunk's `updates` frames."""
         per_frame = getattr(self.controller, "per_frame", False) and not isinstance(inputs, ControlCommand)
+        dt = 1.0 / self.fps
+        if per_frame:
+            return [self.controller.update(inputs, dt) for _ in range(updates)]
+        if inputs is None:
+            command = ControlCommand()
+        elif isinstance(inputs, ControlCommand):
+            command = inputs
+        elif self.controller is None:
+            raise MotionWorldError("Session.tick got an InputState but the session has no controller")
+        else:
+            command = self.controller.update(inputs, updates * dt)  # rates are per second; look is per chunk
+        return [replace(command, look_deg=np.asarray(command.look_deg, dtype=float) / max(updates, 1))] * updates
+
+    def next_chunk(self, inputs=None, drag: DragState | None = None) -> np.ndarray:
+        """Generate the next chunk from one input (held for the chunk); its frames [n, H, W, 3]."""
+        self._ensure_started()
+        n = self.generator.frames_for_next_chunk()
+        updates = n - 1 if self.frame_index == 0 else n
+        return self.play_chunk(self._chunk_commands(inputs, updates), drag)
+
+    def play_chunk(self, commands: list[ControlCommand], drag: DragState | None = None) -> np.ndarray:
+        """Generate the next chunk from explicit per-frame rig commands (what a log holds)."""
+        self._ensure_started()
+        t_start = time.perf_counter()
+        drag = drag or DragState()
+        n = self.generator.frames_for_next_chunk()
+        first = self.frame_index == 0
+        if len(commands) != n - first:
+            raise MotionWorldError(f"chunk at frame {self.frame_index} needs {n - first} commands, got {len(commands)}")
+        dt = 1.0 / self.fps
+        start_c2w = self.rig.c2w
         poses, fovs = [], []
-        used = False  # the tick's own command drives the chunk's first new frame
-        for i in range(n):
-            if self.frame_index == 0 and i == 0:
-                poses.append(self.rig.c2w)  # frame 0 is the picture's own camera
-            else:
-                if per_frame and used:
-                    command = self._command(inputs)  # scripted playback: every frame has its own pose
-                used = True
-                poses.append(self.rig.update(command, dt))
+        if first:
+            poses.append(start_c2w)  # frame 0 is the picture's own camera
+            fovs.append(np.nan)
+        for command in commands:
+            poses.append(self.rig.update(command, dt))
             fovs.append(np.nan if self.rig.fov_deg is None else self.rig.fov_deg)
         c2w = np.stack(poses)
         times = (self.frame_index + np.arange(n)) / self.fps
-        tr = self.world.tracks_for_poses(c2w, times, np.array(fovs))
-        chunk = Chunk(c2w, tr.K, times, tr.tracks, tr.visibility, self.world.object_transforms(times))
+        K0 = self.world.intrinsics(np.array(fovs[:1]))[0]
+        offsets, extra = self.drag.advance(drag, start_c2w, K0, n)
+        objects = apply_offsets(self.world.object_transforms(times), offsets)
+        tr = self.world.tracks_for_poses(c2w, times, np.array(fovs), object_transforms=objects)
+        t_tracks = time.perf_counter()
+        chunk = Chunk(c2w, tr.K, times, tr.tracks, tr.visibility, objects, tr.depth, extra,
+                      np.array(["drag"] * len(drag.drags) + ["pin"] * len(drag.pins)))
         frames = self.generator.step(chunk)
+        self.last_timing = {"camera+tracks": t_tracks - t_start, "generate": time.perf_counter() - t_tracks}
         if len(frames) != n:
             raise MotionWorldError(f"generator {self.generator.name} returned {len(frames)} frames for a chunk of {n}")
+        self.last_record = {"frame": self.frame_index, "commands": commands, "drag": drag}
         self.frame_index += n
         self.last_chunk = chunk
-        self.queue.extend(frames)
         self.poses.extend(c2w)
+        return frames
 
-    def tick(self, inputs=None) -> np.ndarray:
+    def tick(self, inputs=None, drag: DragState | None = None) -> np.ndarray:
         """The next video frame (uint8 [H, W, 3]); generates a chunk when the last one is used up."""
         if not self.queue:
-            self._next_chunk(self._command(inputs), inputs)
+            self.queue.extend(self.next_chunk(inputs, drag))
         return self.queue.popleft()
 
     def run(self, inputs) -> np.ndarray:

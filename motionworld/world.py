@@ -88,8 +88,9 @@ class World:
         return np.stack([cam.with_fov(f).K if np.isfinite(f) else cam.K for f in fovs])
 
     def tracks_for_poses(self, c2w: np.ndarray, times: np.ndarray, fovs: np.ndarray | None = None,
-                         occlusion: bool = True) -> TrackResult:
-        """Tracks for absolute camera poses [T,4,4] at `times` (seconds)."""
+                         occlusion: bool = True, object_transforms: np.ndarray | None = None) -> TrackResult:
+        """Tracks for absolute camera poses [T,4,4] at `times` (seconds); objects on their paths,
+        or at `object_transforms` [T,K,4,4] where given (a session's dragged objects)."""
         c2w = np.asarray(c2w, dtype=float)
         times = np.asarray(times, dtype=float)
         if c2w.ndim != 3 or c2w.shape[1:] != (4, 4) or len(times) != len(c2w):
@@ -98,7 +99,9 @@ class World:
             raise MotionWorldError("camera poses contain NaN or infinity")
         fovs = np.full(len(times), np.nan) if fovs is None else np.asarray(fovs, dtype=float)
         Ks = self.intrinsics(fovs)
-        tr, vis, depth = self.field.project(c2w, Ks, self.object_transforms(times), occlusion=occlusion)
+        if object_transforms is None:
+            object_transforms = self.object_transforms(times)
+        tr, vis, depth = self.field.project(c2w, Ks, object_transforms, occlusion=occlusion)
         return TrackResult(tr, vis, depth, c2w, Ks, self.field.object_ids.copy(), times)
 
     def tracks(self, path: CameraPath | str | Path, seconds: float | None = None, occlusion: bool = True) -> TrackResult:

@@ -67,7 +67,7 @@ def test_mouse_look_and_drag():
     m = MouseController(sensitivity_deg=0.1)
     cmd = m.update(InputState(mouse_rel=(100, 50), mouse_captured=True), 1 / 60)
     np.testing.assert_allclose(cmd.look_deg, [10.0, -5.0])  # right and down
-    cmd = m.update(InputState(mouse_rel=(100, 50), mouse_buttons=frozenset({1})), 1 / 60)
+    cmd = m.update(InputState(mouse_rel=(100, 50), mouse_buttons=frozenset({2})), 1 / 60)
     np.testing.assert_allclose(cmd.look_deg, [-10.0, 5.0])  # grabbing the picture
     assert not m.update(InputState(mouse_rel=(100, 50)), 1 / 60).look_deg.any()
     assert MouseController(0.1, invert_y=True).update(InputState(mouse_rel=(0, 10), mouse_captured=True), 1).look_deg[1] == pytest.approx(1.0)

@@ -98,7 +98,7 @@ def test_cli_errors_are_one_line_and_exit_2(tmp_path, garden):
         (("render", tmp_path / "none.yaml", "--preview-tracks", "-o", tmp_path / "x.mp4"), "scene file not found"),
         (("render", garden, "--actions", "w-x", "--preview-tracks", "-o", tmp_path / "x.mp4"), "KEYS-FRAMES"),
         (("render", garden, "--preview-tracks", "-o", tmp_path / "x.avi"), "unsupported output"),
-        (("render", garden, "-o", tmp_path / "x.mp4"), "no neural generator"),
+        (("render", garden, "--backend", "neural", "--weights", tmp_path, "-o", tmp_path / "x.mp4"), "no student weights"),
         (("render", garden, "--path", tmp_path / "missing.json", "--preview-tracks", "-o", tmp_path / "x.mp4"), "not found"),
     ]:
         run = _cli(*args)

@@ -109,3 +109,32 @@ class OffscreenTarget:
             o = getattr(self, obj, None)
             if o is not None:
                 o.release()
+
+
+def release_thread_context() -> None:
+    """Drop this thread's EGL context. Needed before this thread opens a window: Mesa refuses to
+    make a window's GLX context current in a thread that holds a current EGL context."""
+    ctx = getattr(_local, "ctx", None)
+    if ctx is None:
+        return
+    _egl_unbind()
+    ctx.release()
+    _local.ctx = None
+
+
+def _egl_unbind() -> None:
+    """eglMakeCurrent(display, no surface, no surface, no context) for this thread: releasing the
+    moderngl context alone leaves it bound."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("EGL") or "libEGL.so.1"
+    try:
+        egl = ctypes.CDLL(name)
+    except OSError:
+        return
+    egl.eglGetCurrentDisplay.restype = ctypes.c_void_p
+    egl.eglMakeCurrent.argtypes = [ctypes.c_void_p] * 4
+    display = egl.eglGetCurrentDisplay()
+    if display:
+        egl.eglMakeCurrent(display, None, None, None)

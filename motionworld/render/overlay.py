@@ -49,3 +49,24 @@ def draw_points(frame: np.ndarray, xy: np.ndarray, colors: np.ndarray, radius: i
             inside = (x >= 0) & (x < W) & (y >= 0) & (y < H)
             frame[y[inside], x[inside]] = c[inside]
     return frame
+
+
+DRAG_COLOUR = np.array([60, 230, 60], dtype=np.uint8)  # live drag tracks (MotionStream's green)
+PIN_COLOUR = np.array([235, 50, 50], dtype=np.uint8)  # pinned points (red)
+
+
+def draw_chunk_tracks(frame: np.ndarray, world, chunk, t: int) -> np.ndarray:
+    """Frame t of a session chunk with its visible tracks drawn on (scaled from scene pixels to the
+    frame's size): grid tracks in their colours, drags green, pins red, on top."""
+    H, W = world.scene.image.shape[:2]
+    sx, sy = frame.shape[1] / W, frame.shape[0] / H
+    scale = lambda xy: np.stack([(xy[..., 0] + 0.5) * sx - 0.5, (xy[..., 1] + 0.5) * sy - 0.5], -1)  # noqa: E731
+    radius = max(2, round(max(frame.shape[:2]) / 220))
+    colors = track_colors(world.field.pixels, W, H, world.field.object_ids)
+    depth = None if chunk.depth is None else chunk.depth[t]
+    draw_points(frame, scale(chunk.tracks[t]), colors, radius, chunk.visibility[t], depth)
+    if chunk.extra_tracks is not None and chunk.extra_tracks.shape[1]:
+        kinds = chunk.extra_kinds
+        extra_colors = np.where((kinds == "pin")[:, None], PIN_COLOUR, DRAG_COLOUR).astype(np.uint8)
+        draw_points(frame, scale(chunk.extra_tracks[t]), extra_colors, radius + 1)
+    return frame

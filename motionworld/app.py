@@ -1,0 +1,204 @@
+"""The three ways to run a world: `play` (a window), `render` (headless, scripted) and `replay`
+(an input log made again). All three drive a Session through the same Player loop."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import MotionWorldError
+from .input_log import InputLog, frames_digest, read_log, record_commands, record_drag
+from .launch import default_scene, session_spec
+from .player import Player
+from .session import Session
+from .world import World
+
+
+def _controls(world: World):
+    from controllers import CombinedController, GamepadController, KeyboardController, MouseController
+
+    c = world.scene.spec.controls if world.scene.spec is not None else None
+    mouse = MouseController(c.mouse_sensitivity_deg, c.invert_y) if c else MouseController()
+    pad = GamepadController(c.gamepad_deadzone, c.gamepad_look_deg) if c else GamepadController()
+    return CombinedController([KeyboardController(), mouse, pad])
+
+
+def _cache_label(session: Session) -> str:
+    student = getattr(session.generator, "student", None)
+    if student is None:
+        return "no cache (warp)" if session.generator.name == "warp" else ""
+    lay = student.layout
+    window = "grow" if lay.window is None else lay.window
+    return f"c{lay.chunk}s{lay.sink}w{window}, {len(student.sigmas) - 1} steps"
+
+
+def _log_header(spec: dict, world: World) -> dict:
+    from .checksums import sha256_file
+
+    scene_file = Path(spec["scene"])
+    return {"session": spec, "scene_sha256": sha256_file(scene_file), "fps": world.fps}
+
+
+def play(scene=None, *, backend="auto", weights=None, size=None, seed=None, window_size=(1024, 640),
+         fullscreen=False, out_dir="captures", log_path=None, max_seconds=None, say=print) -> dict:
+    """Open the window on a scene (default: the shipped garden) and run until it is closed."""
+    world = World(scene or default_scene())
+    spec, note = session_spec(world.scene, backend, weights, size, seed)
+    if note:
+        say(note)
+    session = Session(world, spec["backend"], controller=_controls(world), **_session_options(spec))
+    session.spec = spec
+    window = make_window(session, log_path=log_path, size=window_size, fullscreen=fullscreen, out_dir=out_dir)
+    window.run(max_seconds=max_seconds)
+    return {"shown": window.shown, "saved": window.saved}
+
+
+def make_window(session: Session, log_path=None, **window_options):
+    """A Window on a session with a controller: input latch, drag tool, input log and player wired up."""
+    from controllers.drag import DragTool
+    from controllers.latch import InputLatch
+
+    from .render.window import Window
+
+    world = session.world
+    latch, drags = InputLatch(), DragTool()
+    latch.attach_drags(drags)
+    player = Player(session, latch=latch, log=InputLog(_log_header(session.spec, world), log_path))
+    return Window(player, world, drag_tool=drags, title=f"motionworld - {world.scene.name}",
+                  cache_label=_cache_label(session), **window_options)
+
+
+@dataclass
+class RenderResult:
+    frames: int
+    seconds: float
+    chunk_latency_s: list = field(default_factory=list)
+    digest: str = ""
+
+
+def render(scene, output, *, path=None, actions=None, seconds=None, backend="auto", weights=None, size=640,
+           seed=None, preview_tracks=False, grid=None, log_path=None, progress=True, say=print) -> RenderResult:
+    """Render a camera path (a scene path name, a path file or an action string) to a video file,
+    through the same Player loop the window uses, without a window."""
+    from controllers.scripted import ScriptedController
+
+    from .render.overlay import draw_chunk_tracks
+    from .render.video import VideoWriter
+
+    world = World(scene, grid=grid)
+    spec_path = actions if actions is not None else (path or world.default_path())
+    camera_path = world.absolute(spec_path)
+    if seconds is not None and not (np.isfinite(seconds) and seconds > 0):
+        raise MotionWorldError(f"--seconds must be a positive number, got {seconds}")
+    total = len(camera_path.frame_times(world.fps, seconds))
+    spec, note = session_spec(world.scene, backend, weights, size, seed)
+    if note:
+        say(note)
+    if grid is not None:
+        spec["options"]["grid"] = grid
+    session = Session(world, spec["backend"], controller=ScriptedController(camera_path), **_session_options(spec))
+    session.spec = spec
+    log = InputLog(_log_header(spec, world), log_path) if log_path else None
+    writer = VideoWriter(output, fps=world.fps)  # a bad output name fails before any work
+    player = Player(session, log=log, max_frames=total).start()
+    digest = _Digest()
+    t0 = time.perf_counter()
+    try:
+        with writer, _progress(total, progress) as bar:
+            while (frame := player.wait_frame()) is not None:
+                image = frame.image
+                if preview_tracks and spec["backend"] != "tracks":
+                    image = draw_chunk_tracks(image.copy(), world, frame.chunk, frame.t)
+                writer.write(image)
+                digest.add(frame.image)
+                bar.update(1)
+    finally:
+        player.stop()
+    elapsed = time.perf_counter() - t0
+    return RenderResult(writer.count, elapsed, [t.latency_s for t in player.timings], digest.hexdigest())
+
+
+def _session_options(spec: dict) -> dict:
+    return {k: v for k, v in spec["options"].items() if k != "grid"}
+
+
+class _Digest:
+    def __init__(self):
+        import hashlib
+
+        self.h = hashlib.sha256()
+
+    def add(self, image: np.ndarray) -> None:
+        self.h.update(np.ascontiguousarray(image).tobytes())
+
+    def hexdigest(self) -> str:
+        return self.h.hexdigest()
+
+
+class _progress:
+    def __init__(self, total: int, enabled: bool):
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, desc="render", unit="frame", disable=None if enabled else True)
+
+    def __enter__(self):
+        return self.bar
+
+    def __exit__(self, *exc):
+        self.bar.close()
+
+
+@dataclass
+class ReplayResult:
+    frames: int
+    chunks: int
+    mismatches: list  # (line number, frame index) of chunks whose frames differ from the log
+    digest: str
+
+
+def replay(log_file, output=None, *, progress=True) -> ReplayResult:
+    """Play an input log again: the same session, the same commands and drags per chunk. Each
+    chunk's frames are checked against the digest the log recorded."""
+    from .render.video import VideoWriter
+
+    header, lines = read_log(log_file)
+    spec = header.get("session")
+    if not isinstance(spec, dict) or not {"scene", "backend"} <= set(spec):
+        raise MotionWorldError(f"{log_file}:1: the header has no session description")
+    if not Path(spec["scene"]).is_file():
+        raise MotionWorldError(f"{log_file}: the scene it was made with is gone: {spec['scene']}")
+    world = World(spec["scene"], grid=spec.get("options", {}).get("grid"))
+    session = Session(world, spec["backend"], **_session_options(spec))
+    writer = VideoWriter(output, fps=world.fps) if output is not None else None
+    digest, mismatches, frames_out, chunks = _Digest(), [], 0, 0
+    chunk_lines = [x for x in lines if not x.get("reset")]
+    try:
+        with _progress(sum(1 for _ in chunk_lines), progress) as bar:
+            for n, line in enumerate(lines, 2):
+                if line.get("reset"):
+                    session.reset()
+                    continue
+                if line["frame"] != session.frame_index:
+                    raise MotionWorldError(f"{log_file}:{n}: chunk starts at frame {line['frame']} but the session "
+                                           f"is at frame {session.frame_index}")
+                frames = session.play_chunk(record_commands(line), record_drag(line))
+                if line.get("sha256") and frames_digest(frames) != line["sha256"]:
+                    mismatches.append((n, line["frame"]))
+                for f in frames:
+                    digest.add(f)
+                    if writer is not None:
+                        writer.write(f)
+                frames_out += len(frames)
+                chunks += 1
+                bar.update(1)
+        if writer is not None:
+            writer.close()
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    finally:
+        session.close()
+    return ReplayResult(frames_out, chunks, mismatches, digest.hexdigest())

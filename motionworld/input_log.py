@@ -1,0 +1,142 @@
+"""Input logs: what a session consumed, chunk by chunk, so `motionworld replay` can make the same
+video again bit for bit.
+
+A log is JSON lines. The first line describes the session (scene file and its sha256, backend and
+its options, seed: everything `Session.from_spec` needs). Then one line per generated chunk: the
+video frame it starts at, the rig command of each of its frames (a live input is held for the chunk,
+so it is written once with a count), the drags and pins, and the sha256 of the chunk's frames. A
+restart (R in the window) is a line `{"reset": true}`. Floats are written with `repr`, which JSON
+reads back exactly.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .errors import MotionWorldError
+from .geometry.drag import DragState
+from .geometry.rig import ControlCommand
+
+FORMAT = "motionworld-input-log/1"
+
+
+def command_to_json(c: ControlCommand) -> dict:
+    d = {}
+    for key in ("move", "turn", "look_deg"):
+        v = np.asarray(getattr(c, key), dtype=float)
+        if np.any(v):
+            d[key] = [float(x) for x in v]
+    if c.sprint:
+        d["sprint"] = True
+    if c.pose is not None:
+        d["pose"] = [float(x) for x in np.asarray(c.pose, dtype=float).ravel()]
+    if c.fov_deg is not None:
+        d["fov_deg"] = float(c.fov_deg)
+    return d
+
+
+def command_from_json(d: dict) -> ControlCommand:
+    c = ControlCommand()
+    for key in ("move", "turn", "look_deg"):
+        if key in d:
+            setattr(c, key, np.array(d[key], dtype=float))
+    c.sprint = bool(d.get("sprint", False))
+    if "pose" in d:
+        c.pose = np.array(d["pose"], dtype=float).reshape(4, 4)
+    if "fov_deg" in d:
+        c.fov_deg = float(d["fov_deg"])
+    return c
+
+
+def frames_digest(frames: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(frames, dtype=np.uint8).tobytes()).hexdigest()
+
+
+def chunk_record(record: dict, frames: np.ndarray) -> dict:
+    """A session's `last_record` as a log line."""
+    commands = record["commands"]
+    if commands and all(c is commands[0] for c in commands):
+        cmds = {"hold": command_to_json(commands[0]), "count": len(commands)}
+    else:
+        cmds = [command_to_json(c) for c in commands]
+    line = {"frame": int(record["frame"]), "commands": cmds, "sha256": frames_digest(frames)}
+    if record["drag"]:
+        line["drag"] = record["drag"].to_json()
+    return line
+
+
+def record_commands(line: dict) -> list[ControlCommand]:
+    cmds = line["commands"]
+    if isinstance(cmds, dict):
+        return [command_from_json(cmds["hold"])] * int(cmds["count"])
+    return [command_from_json(c) for c in cmds]
+
+
+def record_drag(line: dict) -> DragState:
+    return DragState.from_json(line.get("drag"))
+
+
+class InputLog:
+    """Collects a session's lines in memory; with a path, also appends them to the file as they come."""
+
+    def __init__(self, header: dict, path: str | Path | None = None):
+        self.header = {"format": FORMAT, "created": time.strftime("%Y-%m-%dT%H:%M:%S"), **header}
+        self.lines: list[dict] = []
+        self._lock = threading.Lock()
+        self.path = None if path is None else Path(path)
+        self._file = None
+        if self.path is not None:
+            if not self.path.parent.exists():
+                raise MotionWorldError(f"input log folder does not exist: {self.path.parent}")
+            self._file = open(self.path, "w")
+            self._write(self.header)
+
+    def _write(self, line: dict) -> None:
+        self._file.write(json.dumps(line) + "\n")
+        self._file.flush()
+
+    def add(self, line: dict) -> None:
+        with self._lock:
+            self.lines.append(line)
+            if self._file is not None:
+                self._write(line)
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        with self._lock:
+            text = "".join(json.dumps(x) + "\n" for x in [self.header, *self.lines])
+        path.write_text(text)
+        return path
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def read_log(path: str | Path) -> tuple[dict, list[dict]]:
+    path = Path(path)
+    if not path.is_file():
+        raise MotionWorldError(f"input log not found: {path}")
+    lines = []
+    with open(path) as f:
+        for n, text in enumerate(f, 1):
+            if not text.strip():
+                continue
+            try:
+                lines.append(json.loads(text))
+            except json.JSONDecodeError as e:
+                raise MotionWorldError(f"{path}:{n}: not a JSON line ({e.msg})") from None
+            if not isinstance(lines[-1], dict):
+                raise MotionWorldError(f"{path}:{n}: expected a JSON object")
+    if not lines or lines[0].get("format") != FORMAT:
+        raise MotionWorldError(f"{path}:1: not a motionworld input log (expected format {FORMAT!r})")
+    for n, line in enumerate(lines[1:], 2):
+        if not line.get("reset") and not {"frame", "commands"} <= set(line):
+            raise MotionWorldError(f"{path}:{n}: a chunk line needs 'frame' and 'commands'")
+    return lines[0], lines[1:]

@@ -1,0 +1,59 @@
+"""Which scene and which generator a command uses when the user does not say.
+
+The default scene is the garden shipped in `scenes/`. The backend `auto` follows the scene's
+`generator.backend`: `model` means the neural student with the scene's weights, else the shipped
+`weights/` folder; when neither exists (no trained weights yet), the warp renderer stands in and
+the caller is told so in one line.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import MotionWorldError
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SCENE = ROOT / "scenes" / "garden" / "scene.yaml"
+SHIPPED_WEIGHTS = ROOT / "weights"
+
+
+def default_scene() -> Path:
+    if not DEFAULT_SCENE.is_file():
+        raise MotionWorldError(f"the default scene is missing ({DEFAULT_SCENE}); pass a scene file")
+    return DEFAULT_SCENE
+
+
+def _has_student(folder: Path) -> bool:
+    return (folder / "student.safetensors").is_file() and (folder / "MANIFEST.json").is_file()
+
+
+def session_spec(scene, backend: str = "auto", weights: str | Path | None = None, size: int | None = None,
+                 seed: int | None = None) -> tuple[dict, str | None]:
+    """A Session spec ({"scene", "backend", "options"}) and a note for the user (or None).
+
+    `scene` is a loaded Scene; `size` is the longest side for the warp and tracks backends."""
+    gen = scene.spec.generator if scene.spec is not None else None
+    note = None
+    if backend == "auto":
+        backend = "warp" if gen is not None and gen.backend == "warp" else "neural"
+        if backend == "neural" and weights is None:
+            if gen is not None and gen.weights:
+                weights = Path(scene.file).parent / gen.weights
+            elif _has_student(SHIPPED_WEIGHTS):
+                weights = SHIPPED_WEIGHTS
+            else:
+                backend = "warp"
+                note = f"no trained weights found ({SHIPPED_WEIGHTS / 'student.safetensors'}); using the warp renderer"
+    if backend == "neural":
+        if weights is None:
+            weights = SHIPPED_WEIGHTS
+        weights = Path(weights)
+        if not _has_student(weights):
+            raise MotionWorldError(f"no student weights in {weights} (need student.safetensors and MANIFEST.json)")
+        options = {"weights": str(weights.resolve()), "seed": int(seed if seed is not None else (gen.seed if gen else 0))}
+        if gen is not None:
+            options.update(sink=gen.sink, window=gen.window)
+    elif backend in ("warp", "tracks"):
+        options = {"max_size": int(size or 640)}
+    else:
+        raise MotionWorldError(f"unknown backend {backend!r} (choose auto, neural, warp or tracks)")
+    return {"scene": str(scene.file), "backend": backend, "options": options}, note

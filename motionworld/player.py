@@ -1,0 +1,247 @@
+"""Player: runs a Session on a worker thread and hands its frames to whoever shows or writes them.
+
+The window and headless `render` both use it, so the frames a person sees and the frames a script
+writes come from the same loop:
+
+    worker thread                               display (or writer) thread
+    -------------                               --------------------------
+    wait until fewer than a chunk is buffered   poll input -> latch.feed(...)
+    inputs, drags = latch.take()                frame = player.next_frame()   (never blocks)
+    frames = session.next_chunk(inputs, drags)  show / write it
+    log the chunk, queue its frames
+
+Nothing is dropped: every generated frame is queued and shown once. The worker keeps at most about
+one chunk ahead, so input reaches the picture within one to two chunks. A worker error is kept and
+raised on the display thread by `check()`, never swallowed.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from .generators import Chunk
+from .input_log import InputLog, chunk_record
+from .session import Session
+
+
+@dataclass
+class Frame:
+    """One generated frame and what the overlay and HUD need to know about it."""
+
+    image: np.ndarray  # uint8 [H, W, 3]
+    index: int  # video frame since the last restart
+    chunk: Chunk
+    t: int  # index within the chunk
+    restart: int  # how many restarts came before it
+
+    @property
+    def c2w(self) -> np.ndarray:
+        return self.chunk.c2w[self.t]
+
+
+@dataclass
+class ChunkTiming:
+    frames: int
+    latency_s: float  # from taking the input to the frames being queued
+    split: dict  # seconds: camera+tracks, generate
+    done_at: float  # perf_counter
+
+
+class Player:
+    def __init__(self, session: Session, latch=None, log: InputLog | None = None, max_frames: int | None = None,
+                 ahead_chunks: float = 1.0):
+        self.session = session
+        self.latch = latch
+        self.log = log
+        self.max_frames = max_frames  # stop generating after this many frames (headless render)
+        self.ahead_chunks = ahead_chunks
+        self.timings: deque[ChunkTiming] = deque(maxlen=16)
+        self.error: BaseException | None = None
+        self.restarts = 0
+        self.generated = 0  # frames generated since the last restart
+        self._frames: deque[Frame] = deque()
+        self._cond = threading.Condition()
+        self._paused = False
+        self._restart = False
+        self._stop = False
+        self._busy = False
+        self._thread: threading.Thread | None = None
+
+    # ----- control (any thread)
+    def start(self) -> "Player":
+        self._thread = threading.Thread(target=self._run, name="motionworld-generator", daemon=True)
+        self._thread.start()
+        return self
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def set_paused(self, paused: bool) -> None:
+        with self._cond:
+            self._paused = bool(paused)
+            self._cond.notify_all()
+
+    def restart(self) -> None:
+        """Back to the first frame: queued frames are dropped and the session resets."""
+        with self._cond:
+            self._restart = True
+            self._frames.clear()
+            self._cond.notify_all()
+
+    def stop(self, timeout: float | None = 30.0) -> None:
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self.log is not None:
+            self.log.close()
+
+    @property
+    def busy(self) -> bool:
+        """A chunk is being generated right now."""
+        return self._busy
+
+    @property
+    def finished(self) -> bool:
+        """The worker is done (max_frames reached, stopped, or failed) and every frame was taken."""
+        with self._cond:
+            return (self._thread is not None and not self._thread.is_alive()) and not self._frames
+
+    def buffered(self) -> int:
+        with self._cond:
+            return len(self._frames)
+
+    # ----- frames (display thread)
+    def next_frame(self) -> Frame | None:
+        """The next generated frame, or None if none is ready (never waits)."""
+        self.check()
+        with self._cond:
+            frame = self._frames.popleft() if self._frames else None
+            self._cond.notify_all()
+        return frame
+
+    def wait_frame(self, timeout: float | None = None) -> Frame | None:
+        """The next frame, waiting for it; None when the worker has finished and nothing is left."""
+        deadline = None if timeout is None else time.perf_counter() + timeout
+        with self._cond:
+            while not self._frames:
+                self._raise_if_failed()
+                if self._thread is None or not self._thread.is_alive():
+                    return None
+                left = None if deadline is None else deadline - time.perf_counter()
+                if left is not None and left <= 0:
+                    return None
+                self._cond.wait(0.1 if left is None else min(left, 0.1))
+            frame = self._frames.popleft()
+            self._cond.notify_all()
+            return frame
+
+    def check(self) -> None:
+        with self._cond:
+            self._raise_if_failed()
+
+    def _raise_if_failed(self) -> None:
+        if self.error is not None:
+            err, self.error = self.error, None
+            raise err
+
+    # ----- figures
+    def generation_fps(self) -> float | None:
+        """Generated frames per second of generation time over the recent chunks."""
+        recent = list(self.timings)
+        busy = sum(t.latency_s for t in recent)
+        return sum(t.frames for t in recent) / busy if busy > 0 else None
+
+    def last_timing(self) -> ChunkTiming | None:
+        return self.timings[-1] if self.timings else None
+
+    # ----- the worker
+    def _want_more(self) -> bool:
+        if self._paused or (self.max_frames is not None and self.generated >= self.max_frames):
+            return False
+        return len(self._frames) < self.ahead_chunks * self.session.generator.frames_for_next_chunk()
+
+    def _run(self) -> None:
+        try:
+            while True:
+                with self._cond:
+                    while not (self._stop or self._restart or self._want_more()):
+                        if self.max_frames is not None and self.generated >= self.max_frames:
+                            return
+                        self._cond.wait(0.05)
+                    if self._stop:
+                        return
+                    restart, self._restart = self._restart, False
+                if restart:
+                    self.session.reset()
+                    self.generated = 0
+                    self.restarts += 1
+                    if self.log is not None:
+                        self.log.add({"reset": True})
+                    continue
+                self._generate_chunk()
+        except BaseException as e:  # handed to the display thread, which reports it
+            with self._cond:
+                self.error = e
+                self._cond.notify_all()
+        finally:
+            self._busy = False
+            self.session.close()  # GL resources belong to this thread
+
+    def _generate_chunk(self) -> None:
+        self._busy = True
+        t0 = time.perf_counter()
+        inputs, drag = self.latch.take() if self.latch is not None else (None, None)
+        restarts = self.restarts
+        frames = self.session.next_chunk(inputs, drag)
+        chunk = self.session.last_chunk
+        if self.log is not None:
+            self.log.add(chunk_record(self.session.last_record, frames))
+        if self.max_frames is not None:
+            frames = frames[: self.max_frames - self.generated]
+        done = time.perf_counter()
+        with self._cond:
+            self._busy = False
+            if self._restart or restarts != self.restarts:
+                return  # a restart came in while this chunk was made: it belongs to the old run
+            start = self.generated
+            for t, image in enumerate(frames):
+                self._frames.append(Frame(image, start + t, chunk, t, restarts))
+            self.generated += len(frames)
+            self.timings.append(ChunkTiming(len(frames), done - t0, dict(self.session.last_timing), done))
+            self._cond.notify_all()
+
+
+class PlaybackClock:
+    """When to show the next frame: every 1/fps seconds, or, when generation is slower than real
+    time, at the generation rate so the video slows down evenly instead of stuttering."""
+
+    def __init__(self, fps: float):
+        self.fps = float(fps)
+        self.next_due: float | None = None
+        self.rate = 1.0  # playback speed relative to real time, for the HUD
+
+    def interval(self, generation_fps: float | None, buffered: int, chunk_frames: int) -> float:
+        real = 1.0 / self.fps
+        if generation_fps is None or generation_fps >= self.fps or buffered >= chunk_frames:
+            return real
+        return 1.0 / max(generation_fps, 1e-3)
+
+    def due(self, now: float) -> bool:
+        return self.next_due is None or now >= self.next_due
+
+    def shown(self, now: float, interval: float) -> None:
+        """A frame went up at `now`; the next is due one interval later (without drifting
+        behind if the display loop was late)."""
+        base = now if self.next_due is None or now - self.next_due > interval else self.next_due
+        self.next_due = base + interval
+        self.rate = (1.0 / interval) / self.fps
+
+    def reset(self) -> None:
+        self.next_due = None

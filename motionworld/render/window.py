@@ -1,0 +1,371 @@
+"""The play window: pygame for the window and input, moderngl (OpenGL 3.3 core) for drawing.
+
+The main thread never waits for the model. Each display frame it polls input, feeds the latch the
+worker samples once per chunk, takes the next generated frame when the playback clock says so,
+and draws frame, track overlay, HUD and key list. See `motionworld.player` for the worker side.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import MotionWorldError
+from ..player import Frame, PlaybackClock, Player
+from .hud import hud_lines
+from .keymap import help_lines
+from .overlay import OBJECT_COLOURS
+from .video import VideoWriter
+
+log = logging.getLogger("motionworld.window")
+
+MOVING = np.array([60, 230, 60], np.uint8)  # tracks moving in this frame
+STATIC = np.array([235, 50, 50], np.uint8)  # tracks standing still, and pins
+DRAG = np.array([120, 255, 120], np.uint8)
+MOVING_PX = 0.25  # scene pixels per frame below which a track counts as still
+
+
+class NoDisplayError(MotionWorldError):
+    """No window can be opened here (no display server)."""
+
+
+def display_available() -> bool:
+    if os.environ.get("SDL_VIDEODRIVER") in ("dummy", "offscreen"):
+        return False
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) or os.name == "nt"
+
+
+def open_window(size: tuple[int, int], title: str, fullscreen: bool = False):
+    """A pygame window with a current OpenGL 3.3 core context, and its moderngl context."""
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    import moderngl
+    import pygame
+
+    if not display_available():
+        raise NoDisplayError("no display to open a window on (DISPLAY is not set)")
+    from .gl import release_thread_context
+
+    release_thread_context()  # a current headless (EGL) context in this thread would block the window's
+    try:
+        pygame.display.init()
+        pygame.font.init()
+        pygame.joystick.init()
+        pygame.display.gl_set_attribute(pygame.GL_CONTEXT_MAJOR_VERSION, 3)
+        pygame.display.gl_set_attribute(pygame.GL_CONTEXT_MINOR_VERSION, 3)
+        pygame.display.gl_set_attribute(pygame.GL_CONTEXT_PROFILE_MASK, pygame.GL_CONTEXT_PROFILE_CORE)
+        pygame.display.gl_set_attribute(pygame.GL_DOUBLEBUFFER, 1)
+        flags = pygame.OPENGL | pygame.DOUBLEBUF | (pygame.FULLSCREEN if fullscreen else pygame.RESIZABLE)
+        pygame.display.set_mode(size, flags, vsync=0)
+        pygame.display.set_caption(title)
+        ctx = moderngl.create_context(require=330)
+    except (pygame.error, moderngl.Error, Exception) as e:
+        pygame.quit()
+        raise NoDisplayError(f"could not open an OpenGL 3.3 window: {str(e).strip() or type(e).__name__}") from None
+    return pygame, ctx
+
+
+def track_overlay(frame: Frame, previous: Frame | None, world, drag_view) -> tuple[np.ndarray, np.ndarray]:
+    """Points (frame pixel coordinates) and colours for one displayed frame: object tracks in their
+    object's colour, other tracks green when they moved since the last frame and red when still,
+    then drags (bright green) and pins (red) on top."""
+    chunk, t = frame.chunk, frame.t
+    H, W = world.scene.image.shape[:2]
+    fh, fw = frame.image.shape[:2]
+    scale = np.array([fw / W, fh / H])
+    to_frame = lambda xy: (np.asarray(xy, dtype=np.float32) + 0.5) * scale - 0.5  # noqa: E731
+    cur = chunk.tracks[t]
+    if t > 0:
+        prev = chunk.tracks[t - 1]
+    elif previous is not None and previous.restart == frame.restart:
+        prev = previous.chunk.tracks[previous.t]
+    else:
+        prev = cur
+    moved = np.hypot(*(cur - prev).T) > MOVING_PX
+    ids = world.field.object_ids
+    colours = np.where(moved[:, None], MOVING, STATIC)
+    on_obj = ids > 0
+    colours[on_obj] = OBJECT_COLOURS[(ids[on_obj] - 1) % len(OBJECT_COLOURS)]
+    vis = chunk.visibility[t]
+    xy, cols = [to_frame(cur[vis])], [colours[vis]]
+    if drag_view is not None:
+        for d in drag_view.drags:
+            xy.append(to_frame([d.start, d.current]))
+            cols.append(np.stack([STATIC, DRAG]))
+        if drag_view.pins:
+            xy.append(to_frame(drag_view.pins))
+            cols.append(np.repeat(STATIC[None], len(drag_view.pins), 0))
+    return np.concatenate(xy).reshape(-1, 2), np.concatenate(cols).reshape(-1, 3)
+
+
+class Window:
+    """`Window(player, world).run()` shows the stream until Esc or the window is closed."""
+
+    def __init__(self, player: Player, world, *, size=(1024, 640), title="motionworld", fullscreen=False,
+                 out_dir: str | Path = "captures", input_source=None, drag_tool=None, cache_label: str = "",
+                 display_fps: float = 60.0):
+        self.player, self.world = player, world
+        self.size, self.title, self.fullscreen = size, title, fullscreen
+        self.out_dir = Path(out_dir)
+        self.input = input_source
+        self.drag_tool = drag_tool
+        self.cache_label = cache_label
+        self.display_fps_cap = display_fps
+        self.show_points, self.show_hud, self.show_help = True, True, False
+        self.clock = PlaybackClock(world.fps)
+        self.recorder: VideoWriter | None = None
+        self.recording_path: Path | None = None
+        self.messages: list[tuple[float, str]] = []
+        self.current: Frame | None = None
+        self.shown = 0  # frames put on screen
+        self.polls: list[float] = []  # perf_counter of every input poll (tests read the gaps)
+        self.display_fps = 0.0
+        self.running = False
+        self.saved: list[Path] = []
+        self._next_hud = 0.0
+        self._screenshot_pending = False
+        self.after_draw = None  # callback(window) between drawing and the buffer swap (tests read pixels there)
+
+    # ----- set-up
+    def open(self) -> None:
+        import pygame
+
+        self.pygame, self.ctx = open_window(self.size, self.title, self.fullscreen)
+        from .screen import Screen
+
+        font = pygame.font.Font(pygame.font.get_default_font(), 14)
+        self.screen = Screen(self.ctx, font)
+        self.screen.help.set_lines(["keys"] + help_lines())
+        if self.input is None:
+            from controllers.pygame_input import PygameInput
+
+            self.input = PygameInput()
+
+    def close(self) -> None:
+        if self.recorder is not None:
+            self._toggle_recording()
+        self.player.stop()
+        import pygame
+
+        # GL objects go before the window: released later (by the garbage collector) they would
+        # make a GL call on a context whose window is gone, which X answers by killing the process.
+        self.screen.release()
+        self.ctx.release()
+        self.screen = self.ctx = None
+        pygame.quit()
+
+    def say(self, text: str, seconds: float = 4.0) -> None:
+        log.info(text)
+        self.messages.append((time.perf_counter() + seconds, text))
+
+    # ----- input
+    def _frame_xy(self, pos) -> tuple[float, float] | None:
+        """A window position in scene pixel coordinates, or None off the picture."""
+        from .screen import window_to_frame
+
+        if self.current is None:
+            return None
+        fh, fw = self.current.image.shape[:2]
+        W, H = self.pygame.display.get_window_size()
+        xy = window_to_frame(pos, self.screen.viewport, fw, fh, H)
+        if xy is None:
+            return None
+        sh, sw = self.world.scene.image.shape[:2]
+        return (xy[0] + 0.5) * sw / fw - 0.5, (xy[1] + 0.5) * sh / fh - 0.5
+
+    def _set_captured(self, on: bool) -> None:
+        self.input.captured = on
+        self.pygame.mouse.set_visible(not on)
+        self.pygame.event.set_grab(on)
+        self.pygame.mouse.set_relative_mode(on) if hasattr(self.pygame.mouse, "set_relative_mode") else None
+
+    def _handle(self, event) -> None:
+        pg = self.pygame
+        self.input.handle(event)
+        if event.type == pg.QUIT:
+            self.running = False
+        elif event.type == pg.KEYDOWN:
+            self._key(event)
+        elif event.type == pg.MOUSEBUTTONDOWN and self.drag_tool is not None and not self.input.captured:
+            xy = self._frame_xy(event.pos)
+            if xy is not None and event.button == 1:
+                self.drag_tool.press(xy, *self._pick(xy))
+            elif xy is not None and event.button == 3:
+                self.drag_tool.pin(xy)
+        elif event.type == pg.MOUSEMOTION and self.drag_tool is not None and self.drag_tool.active is not None:
+            xy = self._frame_xy(event.pos)
+            if xy is not None:
+                self.drag_tool.move(xy)
+        elif event.type == pg.MOUSEBUTTONUP and event.button == 1 and self.drag_tool is not None:
+            self.drag_tool.release()
+        elif event.type == pg.JOYDEVICEADDED:
+            names = [p.name for p in self.input.pads.values()]
+            self.say(f"gamepad connected: {names[-1]}" if names else "a gamepad appeared but could not be opened")
+        elif event.type == pg.JOYDEVICEREMOVED:
+            self.say("gamepad disconnected; keyboard and mouse still work")
+
+    def _pick(self, xy) -> tuple[int, float]:
+        from controllers.drag import pick
+
+        f = self.current
+        sh, sw = self.world.scene.image.shape[:2]
+        return pick(xy, f.chunk.tracks[f.t], f.chunk.visibility[f.t], f.chunk.depth[f.t], self.world.field.object_ids,
+                    float(np.hypot(sw, sh)))
+
+    def _key(self, event) -> None:
+        pg = self.pygame
+        k = event.key
+        if k == pg.K_ESCAPE:
+            if self.input.captured:
+                self._set_captured(False)
+            else:
+                self.running = False
+        elif k == pg.K_SPACE:
+            self.player.set_paused(not self.player.paused)
+            self.clock.reset()
+        elif k == pg.K_r:
+            self.player.restart()
+            self.clock.reset()
+            if self.drag_tool is not None:
+                self.drag_tool.clear()
+            self.say("restarted from the first frame")
+        elif k == pg.K_TAB:
+            self.show_points = not self.show_points
+        elif k == pg.K_h:
+            self.show_hud = not self.show_hud
+        elif k == pg.K_m:
+            self._set_captured(not self.input.captured)
+        elif k == pg.K_c and self.drag_tool is not None:
+            self.drag_tool.clear()
+        elif k == pg.K_F8:
+            self._save_log()
+        elif k == pg.K_F9:
+            self._toggle_recording()
+        elif k == pg.K_F12:
+            self._screenshot()
+        elif getattr(event, "unicode", "") == "?" or (k == pg.K_SLASH and event.mod & pg.KMOD_SHIFT):
+            self.show_help = not self.show_help
+
+    # ----- captures
+    def _stamp(self) -> str:
+        return time.strftime("%Y%m%d-%H%M%S") + f"-{int(time.time() * 1000) % 1000:03d}"
+
+    def _out(self, name: str) -> Path:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        return self.out_dir / name
+
+    def _screenshot(self) -> None:
+        """Taken after the next draw, before the buffers swap (the back buffer is undefined after)."""
+        self._screenshot_pending = True
+
+    def _save_screenshot(self) -> None:
+        from PIL import Image
+
+        self._screenshot_pending = False
+        path = self._out(f"motionworld-{self._stamp()}.png")
+        Image.fromarray(self.read_pixels()).save(path)
+        self.saved.append(path)
+        self.say(f"screenshot: {path}")
+
+    def _toggle_recording(self) -> None:
+        if self.recorder is None:
+            self.recording_path = self._out(f"motionworld-{self._stamp()}.mp4")
+            self.recorder = VideoWriter(self.recording_path, fps=self.world.fps)
+            self.say(f"recording to {self.recording_path}")
+            return
+        rec, self.recorder = self.recorder, None
+        if rec.count:
+            rec.close()
+            self.saved.append(self.recording_path)
+            self.say(f"saved {self.recording_path} ({rec.count} frames)")
+        else:
+            rec.abort()
+            self.say("recording stopped before any frame was shown; nothing saved")
+
+    def _save_log(self) -> None:
+        if self.player.log is None:
+            self.say("this session keeps no input log")
+            return
+        path = self.player.log.save(self._out(f"motionworld-{self._stamp()}.jsonl"))
+        self.saved.append(path)
+        self.say(f"input log: {path} (motionworld replay {path})")
+
+    def read_pixels(self) -> np.ndarray:
+        """The frame just drawn, before the swap, uint8 [H, W, 3] top row first."""
+        return self.screen.read(self.pygame.display.get_window_size())
+
+    # ----- the loop
+    def _show(self, frame: Frame) -> None:
+        previous = self.current
+        self.current = frame
+        self.screen.frame.upload(frame.image)
+        view = self.drag_tool.view() if self.drag_tool is not None else None
+        self.screen.points.set_points(*track_overlay(frame, previous, self.world, view))
+        if self.recorder is not None:
+            self.recorder.write(frame.image)
+        self.shown += 1
+
+    def _update_hud(self, now: float) -> None:
+        self.messages = [(t, m) for t, m in self.messages if t > now]
+        size = self.current.image.shape[:2] if self.current is not None else (0, 0)
+        lines = hud_lines(backend=self.player.session.generator.name, size=size,
+                          generation_fps=self.player.generation_fps(), display_fps=self.display_fps,
+                          timing=self.player.last_timing(), playback_rate=self.clock.rate,
+                          c2w=None if self.current is None else self.current.c2w, cache=self.cache_label,
+                          paused=self.player.paused, recording=self.recorder is not None,
+                          frame_index=-1 if self.current is None else self.current.index,
+                          messages=[m for _, m in self.messages])
+        self.screen.hud.set_lines(lines)
+
+    def step(self) -> None:
+        """One display frame: events, input hand-off, maybe a new generated frame, drawing."""
+        pg = self.pygame
+        for event in pg.event.get():
+            self._handle(event)
+        now = time.perf_counter()
+        self.polls.append(now)
+        if self.player.latch is not None:
+            self.player.latch.feed(self.input.poll())
+        if not self.player.paused and self.clock.due(now):
+            frame = self.player.next_frame()
+            if frame is not None:
+                session = self.player.session
+                interval = self.clock.interval(self.player.generation_fps(), self.player.buffered(),
+                                               session.generator.frames_for_next_chunk())
+                self._show(frame)
+                self.clock.shown(now, interval)
+        if self.show_hud and now >= self._next_hud:
+            self._update_hud(now)  # 5 times a second: rasterising text every frame would cost more than drawing
+            self._next_hud = now + 0.2
+        self.screen.draw(pg.display.get_window_size(), self.show_points, self.show_hud, self.show_help)
+        if self._screenshot_pending:
+            self._save_screenshot()
+        if self.after_draw is not None:
+            self.after_draw(self)
+        pg.display.flip()
+
+    def run(self, max_seconds: float | None = None, until=None, on_step=None) -> None:
+        """Run until the window is closed (or `max_seconds`, or `until(window)` is true)."""
+        self.open()
+        self.player.start()
+        self.running = True
+        start = last = time.perf_counter()
+        try:
+            while self.running:
+                began = time.perf_counter()
+                if on_step is not None:
+                    on_step(self)
+                self.step()
+                now = time.perf_counter()
+                dt = now - last
+                self.display_fps = 0.9 * self.display_fps + 0.1 / max(dt, 1e-6) if self.display_fps else 1 / max(dt, 1e-6)
+                last = now
+                if (max_seconds is not None and now - start >= max_seconds) or (until is not None and until(self)):
+                    break
+                spare = 1.0 / self.display_fps_cap - (time.perf_counter() - began)
+                if spare > 0:
+                    time.sleep(spare)
+        finally:
+            self.close()
