@@ -61,6 +61,9 @@ class PygameInput:
     def __init__(self):
         self.keys: set[int] = set()
         self.buttons: set[int] = set()
+        # Pressed since the last poll: a tap that goes down and up between two polls still counts once.
+        self.tapped_keys: set[int] = set()
+        self.tapped_buttons: set[int] = set()
         self.rel = [0.0, 0.0]
         self.captured = False
         self.pads: dict[int, _Pad] = {}
@@ -70,6 +73,7 @@ class PygameInput:
 
         if event.type == pygame.KEYDOWN:
             self.keys.add(event.scancode)
+            self.tapped_keys.add(event.scancode)
         elif event.type == pygame.KEYUP:
             self.keys.discard(event.scancode)
         elif event.type == pygame.MOUSEMOTION:
@@ -77,11 +81,14 @@ class PygameInput:
             self.rel[1] += event.rel[1]
         elif event.type == pygame.MOUSEBUTTONDOWN:
             self.buttons.add(event.button)
+            self.tapped_buttons.add(event.button)
         elif event.type == pygame.MOUSEBUTTONUP:
             self.buttons.discard(event.button)
         elif event.type == pygame.WINDOWFOCUSLOST:
             self.keys.clear()  # keys released while unfocused would otherwise stick
             self.buttons.clear()
+            self.tapped_keys.clear()
+            self.tapped_buttons.clear()
         elif event.type == pygame.JOYDEVICEADDED:
             try:
                 pad = _Pad(pygame, event.device_index)
@@ -95,7 +102,8 @@ class PygameInput:
             log.info("gamepad disconnected: %s", pad.name if pad else f"instance {event.instance_id}")
 
     def poll(self) -> InputState:
-        """The state since the last poll (mouse motion is consumed)."""
+        """The state since the last poll: keys and buttons held now or pressed since (mouse motion
+        and taps are consumed)."""
         import pygame
 
         pad_state = GamepadState()
@@ -106,7 +114,9 @@ class PygameInput:
             except pygame.error as e:
                 log.warning("gamepad %s stopped answering (%s); dropped", pad.name, e)
                 self.pads.pop(iid, None)
-        state = InputState(frozenset(self.keys), (self.rel[0], self.rel[1]), frozenset(self.buttons),
-                           self.captured, pad_state)
+        state = InputState(frozenset(self.keys | self.tapped_keys), (self.rel[0], self.rel[1]),
+                           frozenset(self.buttons | self.tapped_buttons), self.captured, pad_state)
         self.rel = [0.0, 0.0]
+        self.tapped_keys.clear()
+        self.tapped_buttons.clear()
         return state

@@ -153,6 +153,10 @@ def test_pygame_events_become_input_states(pygame_dummy):
     inp.handle(pygame.event.Event(pygame.KEYUP, scancode=sc.W, key=pygame.K_w, mod=0, unicode="w"))
     inp.handle(pygame.event.Event(pygame.WINDOWFOCUSLOST))
     assert inp.poll().keys == frozenset()
+    # A tap between two polls (down and up before the display loop looks) is still seen once.
+    inp.handle(pygame.event.Event(pygame.KEYDOWN, scancode=sc.D, key=pygame.K_d, mod=0, unicode="d"))
+    inp.handle(pygame.event.Event(pygame.KEYUP, scancode=sc.D, key=pygame.K_d, mod=0, unicode="d"))
+    assert inp.poll().keys == frozenset({sc.D}) and inp.poll().keys == frozenset()
 
 
 def test_gamepad_hot_plug_never_crashes(pygame_dummy, caplog):

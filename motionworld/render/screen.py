@@ -184,6 +184,7 @@ class Screen:
         self.ctx = ctx
         self.frame = FrameLayer(ctx)
         self.points = PointLayer(ctx)
+        self.marks = PointLayer(ctx)  # drags and pins, larger, on top
         self.hud = TextPanel(ctx, font)
         self.help = TextPanel(ctx, font)
         self.viewport = (0, 0, 1, 1)
@@ -202,6 +203,7 @@ class Screen:
             if show_points:
                 point_px = max(3.0, min(12.0, self.viewport[2] / fw * 1.6 + 2))
                 self.points.draw(self.viewport, (fw, fh), point_px)
+                self.marks.draw(self.viewport, (fw, fh), point_px * 2.2)
         if show_hud:
             self.hud.draw_at(8, 8, H)
         if show_help:
@@ -209,7 +211,7 @@ class Screen:
             self.help.draw_at(max(0, (W - w) // 2), max(0, (H - h) // 2), H)
 
     def release(self) -> None:
-        for layer in (self.frame, self.points, self.hud, self.help):
+        for layer in (self.frame, self.points, self.marks, self.hud, self.help):
             layer.release()
 
     def read(self, window_size: tuple[int, int]) -> np.ndarray:

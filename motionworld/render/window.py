@@ -67,15 +67,18 @@ def open_window(size: tuple[int, int], title: str, fullscreen: bool = False):
     return pygame, ctx
 
 
-def track_overlay(frame: Frame, previous: Frame | None, world, drag_view) -> tuple[np.ndarray, np.ndarray]:
-    """Points (frame pixel coordinates) and colours for one displayed frame: object tracks in their
-    object's colour, other tracks green when they moved since the last frame and red when still,
-    then drags (bright green) and pins (red) on top."""
-    chunk, t = frame.chunk, frame.t
+def _to_frame(world, frame_shape):
     H, W = world.scene.image.shape[:2]
-    fh, fw = frame.image.shape[:2]
-    scale = np.array([fw / W, fh / H])
-    to_frame = lambda xy: (np.asarray(xy, dtype=np.float32) + 0.5) * scale - 0.5  # noqa: E731
+    scale = np.array([frame_shape[1] / W, frame_shape[0] / H])
+    return lambda xy: ((np.asarray(xy, dtype=np.float32) + 0.5) * scale - 0.5).reshape(-1, 2)
+
+
+def track_overlay(frame: Frame, previous: Frame | None, world) -> tuple[np.ndarray, np.ndarray]:
+    """Visible track points of one displayed frame (frame pixel coordinates) and their colours:
+    object tracks in their object's colour, others green when they moved since the last frame and
+    red when still."""
+    chunk, t = frame.chunk, frame.t
+    to_frame = _to_frame(world, frame.image.shape)
     cur = chunk.tracks[t]
     if t > 0:
         prev = chunk.tracks[t - 1]
@@ -89,15 +92,22 @@ def track_overlay(frame: Frame, previous: Frame | None, world, drag_view) -> tup
     on_obj = ids > 0
     colours[on_obj] = OBJECT_COLOURS[(ids[on_obj] - 1) % len(OBJECT_COLOURS)]
     vis = chunk.visibility[t]
-    xy, cols = [to_frame(cur[vis])], [colours[vis]]
-    if drag_view is not None:
-        for d in drag_view.drags:
-            xy.append(to_frame([d.start, d.current]))
-            cols.append(np.stack([STATIC, DRAG]))
-        if drag_view.pins:
-            xy.append(to_frame(drag_view.pins))
-            cols.append(np.repeat(STATIC[None], len(drag_view.pins), 0))
-    return np.concatenate(xy).reshape(-1, 2), np.concatenate(cols).reshape(-1, 3)
+    return to_frame(cur[vis]), colours[vis]
+
+
+def drag_marks(view, world, frame_shape) -> tuple[np.ndarray, np.ndarray]:
+    """Drags as green dotted lines from where they were grabbed to the cursor, pins as red points."""
+    to_frame = _to_frame(world, frame_shape)
+    xy, cols = [np.zeros((0, 2), np.float32)], [np.zeros((0, 3), np.uint8)]
+    ramp = np.linspace(0.0, 1.0, 12)[:, None]
+    for d in view.drags:
+        start, end = np.asarray(d.start), np.asarray(d.current)
+        xy.append(to_frame(start + (end - start) * ramp))
+        cols.append(np.repeat(DRAG[None], len(ramp), 0))
+    if view.pins:
+        xy.append(to_frame(view.pins))
+        cols.append(np.repeat(STATIC[None], len(view.pins), 0))
+    return np.concatenate(xy), np.concatenate(cols)
 
 
 class Window:
@@ -301,8 +311,7 @@ class Window:
         previous = self.current
         self.current = frame
         self.screen.frame.upload(frame.image)
-        view = self.drag_tool.view() if self.drag_tool is not None else None
-        self.screen.points.set_points(*track_overlay(frame, previous, self.world, view))
+        self.screen.points.set_points(*track_overlay(frame, previous, self.world))
         if self.recorder is not None:
             self.recorder.write(frame.image)
         self.shown += 1
@@ -336,6 +345,8 @@ class Window:
                                                session.generator.frames_for_next_chunk())
                 self._show(frame)
                 self.clock.shown(now, interval)
+        if self.drag_tool is not None and self.current is not None:  # the cursor moves faster than frames come
+            self.screen.marks.set_points(*drag_marks(self.drag_tool.view(), self.world, self.current.image.shape))
         if self.show_hud and now >= self._next_hud:
             self._update_hud(now)  # 5 times a second: rasterising text every frame would cost more than drawing
             self._next_hud = now + 0.2

@@ -1,0 +1,230 @@
+"""The loop behind the window and `render`, without a window: input hand-off, drags, the worker
+thread, playback pacing, input logs and replay, the pieces of the HUD and the screen maths."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import motionworld as mw
+from controllers import keys as sc
+from controllers.base import GamepadState, InputState
+from controllers.drag import DragTool, pick
+from controllers.latch import InputLatch
+from motionworld.geometry.drag import Drag, DragState
+from motionworld.geometry.rig import ControlCommand
+from motionworld.player import PlaybackClock, Player
+from motionworld.render.hud import hud_lines
+from motionworld.render.keymap import CONTROLS
+from motionworld.render.screen import letterbox, window_to_frame
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+# --- input hand-off -----------------------------------------------------------------------------
+def test_latch_keeps_taps_and_adds_mouse_motion_between_samples():
+    latch = InputLatch()
+    latch.feed(InputState(keys=frozenset({sc.W}), mouse_rel=(3, 1)))
+    latch.feed(InputState(keys=frozenset(), mouse_rel=(2, -4), gamepad=GamepadState(True, (0.5, 0))))
+    state, drag = latch.take()
+    assert state.keys == frozenset({sc.W})  # released before the sample, still counted once
+    assert state.mouse_rel == (5, -3) and state.gamepad.left == (0.5, 0) and not drag
+    state, _ = latch.take()
+    assert state.keys == frozenset() and state.mouse_rel == (0, 0)
+    assert state.gamepad.connected  # the pad's last reading stays until the next poll
+
+
+def test_drag_tool_hands_over_a_flick_that_ended_between_chunks():
+    tool = DragTool()
+    tool.press((10, 10), object_id=1, depth=2.0)
+    tool.move((30, 12))
+    tool.release()
+    tool.pin((5, 6))
+    state = tool.take()
+    assert [d.current for d in state.drags] == [(30.0, 12.0)] and state.pins == ((5.0, 6.0),)
+    assert tool.take().drags == ()  # handed over once
+    tool.clear()
+    assert not tool.take()
+
+
+def test_pick_finds_the_object_under_the_cursor():
+    tracks = np.array([[10.0, 10.0], [50.0, 50.0], [52.0, 50.0]])
+    vis = np.array([True, True, False])
+    ids = np.array([0, 2, 2])
+    assert pick((49, 51), tracks, vis, np.array([1.0, 3.0, 3.0]), ids, 100.0) == (2, 3.0)
+    assert pick((90, 90), tracks, vis, np.ones(3), ids, 100.0)[0] == 0  # nothing near
+
+
+# --- drags in a session -------------------------------------------------------------------------
+@pytest.mark.display
+def test_dragging_an_object_moves_it_with_the_cursor(garden):
+    session = mw.Session(garden, backend="warp", max_size=128)
+    world = session.world
+    session.next_chunk()
+    chunk = session.last_chunk
+    ball = np.flatnonzero((world.field.object_ids == 1) & chunk.visibility[-1])
+    assert len(ball)
+    grab = chunk.tracks[-1, ball[0]]
+    depth = float(chunk.depth[-1, ball[0]])
+    before = world.object_transforms(chunk.times[-1:] + 12 / 16)[0, 0, :3, 3]
+    drag = DragState((Drag(1, tuple(grab), tuple(grab + [-40.0, 0.0]), 1, depth),), ((100.0, 100.0),))
+    session.next_chunk(ControlCommand(), drag)
+    c = session.last_chunk
+    moved = c.object_transforms[-1, 0, :3, 3] - before
+    assert abs(moved[0]) > 0.1  # the ball moved sideways in the world
+    # Its tracks followed the cursor: about -40 px, compared with where the path alone puts them.
+    plain = world.tracks_for_poses(c.c2w[-1:], c.times[-1:])
+    shift = c.tracks[-1, ball, 0] - plain.tracks[0, ball, 0]
+    assert np.median(shift) == pytest.approx(-40, abs=6)
+    # The drag and the pin travel with the chunk as extra tracks (drag first, then pin).
+    assert c.extra_tracks.shape == (12, 2, 2) and list(c.extra_kinds) == ["drag", "pin"]
+    np.testing.assert_allclose(c.extra_tracks[-1, 0], grab + [-40.0, 0.0], atol=1e-4)
+    np.testing.assert_allclose(c.extra_tracks[:, 1], 100.0)
+    tracks, vis = c.all_tracks
+    assert tracks.shape[1] == world.field.num_tracks + 2 and vis[:, -2:].all()
+    session.close()
+
+
+def test_mouse_look_is_spread_over_the_chunk(garden):
+    session = mw.Session(garden, backend="tracks", max_size=64)
+    yaw0 = session.rig.yaw
+    session.next_chunk(ControlCommand(look_deg=np.array([16.0, 0.0])))
+    assert session.rig.yaw - yaw0 == pytest.approx(16.0)  # the whole look, not 8 times it
+    yaws = [np.degrees(np.arctan2(c[0, 2], c[2, 2])) for c in session.last_chunk.c2w]
+    assert np.all(np.diff(yaws) > 0)  # turning a little each frame
+
+
+# --- the worker and the playback clock --------------------------------------------------------
+def test_player_delivers_every_frame_in_order_and_restarts(garden):
+    session = mw.Session(garden, backend="tracks", max_size=64)
+    player = Player(session, max_frames=40).start()
+    frames = []
+    while (f := player.wait_frame(timeout=60)) is not None:
+        frames.append(f)
+    player.stop()
+    assert [f.index for f in frames] == list(range(40))
+    assert frames[0].image.shape == session.generator.picture.shape
+    assert player.generation_fps() > 0 and player.last_timing().split.keys() == {"camera+tracks", "generate"}
+
+    session = mw.Session(garden, backend="tracks", max_size=64)
+    player = Player(session).start()
+    first = player.wait_frame(timeout=60)
+    player.restart()
+    again = player.wait_frame(timeout=60)
+    player.stop()
+    assert again.index == 0 and again.restart == 1 and first.restart == 0
+
+
+def test_worker_errors_reach_the_caller(garden):
+    class Broken:
+        name, chunk_index = "broken", 0
+
+        def start(self, world):
+            self.height = self.width = 8
+
+        def frames_for_next_chunk(self):
+            return 9
+
+        def step(self, chunk):
+            raise mw.MotionWorldError("generator fell over")
+
+        def close(self):
+            pass
+
+    player = Player(mw.Session(garden, backend=Broken())).start()
+    with pytest.raises(mw.MotionWorldError, match="fell over"):
+        player.wait_frame(timeout=30)
+    player.stop()
+
+
+def test_playback_slows_evenly_when_generation_is_slow():
+    clock = PlaybackClock(16)
+    assert clock.interval(None, 0, 12) == pytest.approx(1 / 16)
+    assert clock.interval(8.0, 3, 12) == pytest.approx(1 / 8)  # half speed, evenly spaced
+    assert clock.interval(8.0, 12, 12) == pytest.approx(1 / 16)  # a chunk in hand: real time
+    clock.shown(10.0, 1 / 8)
+    assert not clock.due(10.1) and clock.due(10.125) and clock.rate == pytest.approx(0.5)
+    clock.shown(11.0, 1 / 16)  # a late display loop does not build up a debt of frames
+    assert clock.next_due == pytest.approx(11.0 + 1 / 16)
+
+
+# --- logs and replay ---------------------------------------------------------------------------
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "motionworld", *map(str, args)], capture_output=True, text=True)
+
+
+def test_render_log_replays_bit_exactly_and_tampering_is_caught(tmp_path, garden):
+    log = tmp_path / "walk.jsonl"
+    run = _cli("render", garden, "--backend", "tracks", "--size", "96", "--seconds", "2", "-o", tmp_path / "a.mp4",
+               "--log", log)
+    assert run.returncode == 0, run.stderr
+    assert "frames/s" in run.stdout and "chunk latency" in run.stdout
+    run = _cli("replay", log, "-o", tmp_path / "frames")
+    assert run.returncode == 0, run.stderr
+    assert "bit-exact: all 3 chunks" in run.stdout
+    assert len(list((tmp_path / "frames").glob("*.png"))) == 9 + 12 + 12
+
+    lines = log.read_text().splitlines()
+    chunk = json.loads(lines[2])
+    chunk["commands"][3]["pose"][3] += 0.05  # one frame of the path moved
+    lines[2] = json.dumps(chunk)
+    log.write_text("\n".join(lines) + "\n")
+    run = _cli("replay", log)
+    assert run.returncode == 1 and "1 of 3 chunks differ" in run.stderr and "line 3" in run.stderr
+
+    for text, msg in [("not json\n", "log.jsonl:1: not a JSON line"), ('{"format": "other"}\n', "not a motionworld input log"),
+                      (lines[0] + "\n{oops\n", "log.jsonl:2: not a JSON line")]:
+        (tmp_path / "log.jsonl").write_text(text)
+        run = _cli("replay", tmp_path / "log.jsonl")
+        err = run.stderr.strip().splitlines()
+        assert run.returncode == 2 and len(err) == 1 and msg in err[0], run.stderr
+
+
+def test_session_logged_with_inputs_and_drags_replays_in_process(garden, tmp_path):
+    from controllers import KeyboardController
+    from motionworld.app import replay
+    from motionworld.input_log import InputLog, chunk_record
+
+    session = mw.Session(garden, backend="tracks", max_size=96, controller=KeyboardController())
+    log = InputLog({"session": session.spec}, tmp_path / "s.jsonl")
+    drag = DragState((Drag(1, (200.0, 300.0), (240.0, 290.0)),), ((10.0, 20.0),))
+    for inputs, d in [(InputState(keys=frozenset({sc.W, sc.LSHIFT})), None), (InputState(keys=frozenset({sc.L})), drag),
+                      (InputState(), None)]:
+        frames = session.next_chunk(inputs, d)
+        log.add(chunk_record(session.last_record, frames))
+    session.reset()
+    log.add({"reset": True})
+    frames = session.next_chunk(InputState(keys=frozenset({sc.A})))
+    log.add(chunk_record(session.last_record, frames))
+    log.close()
+    result = replay(tmp_path / "s.jsonl", progress=False)
+    assert result.mismatches == [] and result.chunks == 4 and result.frames == 9 + 12 + 12 + 9
+
+
+# --- HUD, key map, screen maths ---------------------------------------------------------------
+def test_hud_says_what_a_player_needs():
+    from motionworld.player import ChunkTiming
+
+    lines = hud_lines(backend="neural", size=(128, 128), generation_fps=9.5, display_fps=60, frame_index=40,
+                      timing=ChunkTiming(12, 1.26, {"camera+tracks": 0.06, "generate": 1.2}, 0.0),
+                      playback_rate=0.6, c2w=np.eye(4), cache="c3s1w1, 3 steps", paused=True, recording=True)
+    text = "\n".join(lines)
+    for part in ("neural", "128x128", "c3s1w1", "9.5 fps", "display", "1260 ms", "generate 1200", "0.60x",
+                 "heading", "PAUSED", "REC", "? keys"):
+        assert part in text, part
+
+
+def test_readme_lists_every_control():
+    readme = (ROOT / "README.md").read_text()
+    for keys, _ in CONTROLS:
+        assert f"| {keys} |" in readme, keys
+
+
+def test_letterbox_and_cursor_mapping_agree():
+    assert letterbox(400, 400, 160, 96) == (0, 80, 400, 240)
+    assert letterbox(1000, 400, 100, 100) == (300, 0, 400, 400)
+    vp = letterbox(400, 400, 160, 96)
+    assert window_to_frame((0, 80), vp, 160, 96, 400) == pytest.approx((-0.3, -0.3))
+    assert window_to_frame((200, 200), vp, 160, 96, 400) == pytest.approx((79.7, 47.7))
+    assert window_to_frame((200, 30), vp, 160, 96, 400) is None  # on the bar above the picture
