@@ -5,6 +5,7 @@ Errors caused by input print one line each (`error: ...`) and exit with status 2
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -346,6 +347,7 @@ def _train(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # pygame's import banner is noise on a command line
     args = _parser().parse_args(argv)
     handlers = {"play": _play, "replay": _replay, "validate": _validate, "render": _render, "tracks": _tracks, "path": _path, "bench": _bench,
                 "data": _data, "train": _train}

@@ -103,7 +103,9 @@ def test_input_keeps_its_pace_while_the_generator_takes_a_second_per_chunk(on_xv
 
     gaps = np.diff(window.polls)
     assert len(window.polls) > 100  # about 60 polls a second for 4 s
-    assert np.median(gaps) < 0.03 and gaps.max() < 0.25
+    # Display rate: a frame every ~17 ms; a rare pause (a garbage collection in this big test
+    # process) is allowed, a poll that waits for the 1 s generator is not.
+    assert np.median(gaps) < 0.03 and np.percentile(gaps, 95) < 0.05 and gaps.max() < 0.5
     assert sum(busy_polls) > 60  # input kept being polled while a chunk was being made
     assert shown == list(range(len(shown))) and len(shown) >= 9  # every frame, in order, none skipped
     assert window.clock.rate < 0.95  # playback slowed down to the generation rate

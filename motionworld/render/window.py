@@ -359,6 +359,9 @@ class Window:
 
     def run(self, max_seconds: float | None = None, until=None, on_step=None) -> None:
         """Run until the window is closed (or `max_seconds`, or `until(window)` is true)."""
+        import gc
+
+        gc.collect()  # start with a clean heap: a full collection mid-play is a visible hitch
         self.open()
         self.player.start()
         self.running = True
