@@ -41,7 +41,7 @@ def _log_header(spec: dict, world: World) -> dict:
     return {"session": spec, "scene_sha256": sha256_file(scene_file), "fps": world.fps}
 
 
-def play(scene=None, *, backend="auto", weights=None, size=None, seed=None, window_size=(1024, 640),
+def play(scene=None, *, backend="auto", weights=None, size=384, seed=None, window_size=(1024, 640),
          fullscreen=False, out_dir="captures", log_path=None, max_seconds=None, say=print) -> dict:
     """Open the window on a scene (default: the shipped garden) and run until it is closed."""
     world = World(scene or default_scene())

@@ -36,15 +36,15 @@ def _parser() -> argparse.ArgumentParser:
                     "renderer; neural: the streaming student; warp: the reference renderer, the picture on its "
                     "depth mesh; tracks: the projected tracks on the dimmed picture")
 
-    def generator_args(q):
+    def generator_args(q, size):
         q.add_argument("--weights", type=Path, help="a weights folder for the neural backend (default: weights/)")
-        q.add_argument("--size", type=int, default=640, help="longest side of warp/tracks frames (default 640)")
+        q.add_argument("--size", type=int, default=size, help=f"longest side of warp/tracks frames (default {size})")
         q.add_argument("--seed", type=int, help="noise seed of the neural backend (default: the scene's)")
 
     pl = sub.add_parser("play", help="open a window and walk into a scene")
     pl.add_argument("scene", type=Path, nargs="?", help="a scene.yaml (default: the shipped garden)")
     pl.add_argument("--backend", choices=backends, default="auto", help=backend_help)
-    generator_args(pl)
+    generator_args(pl, 384)  # smaller than render's: the warp renderer keeps up with real time on a CPU
     pl.add_argument("--window-size", default="1024x640", help="WIDTHxHEIGHT of the window (default 1024x640)")
     pl.add_argument("--fullscreen", action="store_true")
     pl.add_argument("--out-dir", type=Path, default=Path("captures"),
@@ -58,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     path_args(r)
     r.add_argument("-o", "--output", type=Path, required=True, help=".mp4/.mkv/.webm/.gif or a folder for PNGs")
     r.add_argument("--backend", choices=backends, help=backend_help + " (tracks is the default with --preview-tracks)")
-    generator_args(r)
+    generator_args(r, 640)
     r.add_argument("--preview-tracks", action="store_true", help="draw the projected tracks on the frames")
     r.add_argument("--log", type=Path, help="also write the input log (for `motionworld replay`)")
 

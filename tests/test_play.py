@@ -218,3 +218,33 @@ def test_play_command_errors_and_headless_fallback(tmp_path, monkeypatch, capsys
     said = capsys.readouterr().out
     assert "rendering the scene's default path headless" in said and out.stat().st_size > 0
     assert len(_ffmpeg_frames(out)) == 17  # the 1 s walk: 16 frames after the first
+
+
+def test_keys_pause_restart_and_toggle_layers(on_xvfb, tmp_path):
+    import pygame
+
+    scene = quadrant_scene(tmp_path / "scene")
+    window = window_on(scene, size=(320, 240), out_dir=tmp_path / "caps")
+    seen = {}
+
+    def on_step(w):
+        n, f = len(w.polls), w.current
+        if n == 1:
+            for code, scancode, text in ((pygame.K_TAB, 43, ""), (pygame.K_h, 11, "h"),
+                                         (pygame.K_SLASH, 56, "?")):
+                key(pygame, code, scancode, unicode=text)
+        if f is not None and f.index >= 10 and "paused_at" not in seen:
+            seen["layers"] = (w.show_points, w.show_hud, w.show_help)
+            key(pygame, pygame.K_SPACE, 44, unicode=" ")
+            seen["paused_at"] = n
+        if "paused_at" in seen and n == seen["paused_at"] + 40 and "frozen" not in seen:
+            seen["frozen"] = (f.index, w.player.paused)
+            key(pygame, pygame.K_SPACE, 44, unicode=" ")  # resume
+            key(pygame, pygame.K_r, 21, unicode="r")  # and restart
+
+    window.run(max_seconds=60, on_step=on_step,
+               until=lambda w: "frozen" in seen and w.current is not None and w.current.restart == 1)
+    assert seen["layers"] == (False, False, True)
+    frozen_index, paused = seen["frozen"]
+    assert paused and frozen_index <= 11  # nothing new was shown in 40 polls while paused
+    assert window.current.restart == 1 and window.current.index < 12  # back at the start

@@ -228,3 +228,24 @@ def test_letterbox_and_cursor_mapping_agree():
     assert window_to_frame((0, 80), vp, 160, 96, 400) == pytest.approx((-0.3, -0.3))
     assert window_to_frame((200, 200), vp, 160, 96, 400) == pytest.approx((79.7, 47.7))
     assert window_to_frame((200, 30), vp, 160, 96, 400) is None  # on the bar above the picture
+
+
+def test_neural_backend_renders_and_replays_bit_exactly(tmp_path, garden):
+    """The streaming student behind render and replay (tiny random weights saved the shipped way)."""
+    from motionworld.model.student import StreamingStudent
+
+    weights = tmp_path / "weights"
+    StreamingStudent("tiny", seed=0).save(weights)
+    log = tmp_path / "neural.jsonl"
+    run = _cli("render", garden, "--backend", "neural", "--weights", weights, "--actions", "w-12,l-8",
+               "-o", tmp_path / "n.mp4", "--log", log)
+    assert run.returncode == 0, run.stderr
+    assert "21 frames" in run.stdout
+    header = json.loads(log.read_text().splitlines()[0])
+    assert header["session"]["backend"] == "neural" and header["session"]["options"]["seed"] == 0
+    run = _cli("replay", log)  # a fresh process: the same frames, to the bit
+    assert run.returncode == 0 and "bit-exact: all 2 chunks" in run.stdout, run.stderr
+    (weights / "student.safetensors").write_bytes(b"not weights")
+    run = _cli("render", garden, "--backend", "neural", "--weights", weights, "-o", tmp_path / "m.mp4")
+    err = run.stderr.strip().splitlines()
+    assert run.returncode == 2 and len(err) == 1 and "student.safetensors" in err[0], run.stderr

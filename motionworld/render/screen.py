@@ -154,9 +154,10 @@ class TextPanel(_TexturedQuad):
         self.lines: list[str] | None = None
         self.size = (0, 0)
 
-    def set_lines(self, lines: list[str]) -> None:
+    def set_lines(self, lines: list[str]) -> bool:
+        """Returns whether the text changed."""
         if lines == self.lines:
-            return  # re-rasterising text every display frame would cost more than drawing
+            return False  # re-rasterising text every display frame would cost more than drawing
         import pygame
 
         self.lines = list(lines)
@@ -169,6 +170,7 @@ class TextPanel(_TexturedQuad):
             surface.blit(self.font.render(text, True, (240, 240, 240)), (pad, pad + i * line_h))
         self.size = surface.get_size()
         self.upload(np.frombuffer(pygame.image.tobytes(surface, "RGBA"), np.uint8).reshape(self.size[1], self.size[0], 4))
+        return True
 
     def draw_at(self, left: int, top: int, window_h: int) -> None:
         w, h = self.size

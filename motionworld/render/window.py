@@ -28,6 +28,16 @@ DRAG = np.array([120, 255, 120], np.uint8)
 MOVING_PX = 0.25  # scene pixels per frame below which a track counts as still
 
 
+def _rate(stamps: list[float], now: float, span: float = 1.0) -> float:
+    """Events per second over the last `span` seconds of a list of perf_counter stamps."""
+    n = 0
+    for t in reversed(stamps):
+        if now - t > span:
+            break
+        n += 1
+    return n / span
+
+
 class NoDisplayError(MotionWorldError):
     """No window can be opened here (no display server)."""
 
@@ -131,11 +141,15 @@ class Window:
         self.current: Frame | None = None
         self.shown = 0  # frames put on screen
         self.polls: list[float] = []  # perf_counter of every input poll (tests read the gaps)
-        self.display_fps = 0.0
+        self.display_fps = 0.0  # redraws per second over the last second
+        self.input_hz = 0.0  # input polls per second over the last second
         self.running = False
         self.saved: list[Path] = []
         self._next_hud = 0.0
         self._screenshot_pending = False
+        self._dirty = True  # something on screen changed since the last draw
+        self._drawn_marks = None
+        self.draws: list[float] = []  # perf_counter of every redraw
         self.after_draw = None  # callback(window) between drawing and the buffer swap (tests read pixels there)
 
     # ----- set-up
@@ -194,6 +208,8 @@ class Window:
     def _handle(self, event) -> None:
         pg = self.pygame
         self.input.handle(event)
+        if event.type not in (pg.MOUSEMOTION, pg.JOYAXISMOTION, pg.JOYHATMOTION):
+            self._dirty = True  # keys toggle layers; window events (resize, expose) need a redraw
         if event.type == pg.QUIT:
             self.running = False
         elif event.type == pg.KEYDOWN:
@@ -308,6 +324,7 @@ class Window:
 
     # ----- the loop
     def _show(self, frame: Frame) -> None:
+        self._dirty = True
         previous = self.current
         self.current = frame
         self.screen.frame.upload(frame.image)
@@ -316,7 +333,7 @@ class Window:
             self.recorder.write(frame.image)
         self.shown += 1
 
-    def _update_hud(self, now: float) -> None:
+    def _update_hud(self, now: float) -> bool:
         self.messages = [(t, m) for t, m in self.messages if t > now]
         size = self.current.image.shape[:2] if self.current is not None else (0, 0)
         lines = hud_lines(backend=self.player.session.generator.name, size=size,
@@ -325,8 +342,8 @@ class Window:
                           c2w=None if self.current is None else self.current.c2w, cache=self.cache_label,
                           paused=self.player.paused, recording=self.recorder is not None,
                           frame_index=-1 if self.current is None else self.current.index,
-                          messages=[m for _, m in self.messages])
-        self.screen.hud.set_lines(lines)
+                          messages=[m for _, m in self.messages], input_hz=self.input_hz)
+        return self.screen.hud.set_lines(lines)
 
     def step(self) -> None:
         """One display frame: events, input hand-off, maybe a new generated frame, drawing."""
@@ -346,11 +363,18 @@ class Window:
                 self._show(frame)
                 self.clock.shown(now, interval)
         if self.drag_tool is not None and self.current is not None:  # the cursor moves faster than frames come
-            self.screen.marks.set_points(*drag_marks(self.drag_tool.view(), self.world, self.current.image.shape))
+            view = self.drag_tool.view()
+            if view != self._drawn_marks:
+                self.screen.marks.set_points(*drag_marks(view, self.world, self.current.image.shape))
+                self._drawn_marks, self._dirty = view, True
         if self.show_hud and now >= self._next_hud:
-            self._update_hud(now)  # 5 times a second: rasterising text every frame would cost more than drawing
+            self._dirty |= self._update_hud(now)  # 5 times a second: rasterising text costs more than drawing
             self._next_hud = now + 0.2
+        if not (self._dirty or self._screenshot_pending):
+            return  # nothing changed: leave the CPU to the generator (a software GL draw is not free)
+        self._dirty = False
         self.screen.draw(pg.display.get_window_size(), self.show_points, self.show_hud, self.show_help)
+        self.draws.append(now)
         if self._screenshot_pending:
             self._save_screenshot()
         if self.after_draw is not None:
@@ -365,7 +389,7 @@ class Window:
         self.open()
         self.player.start()
         self.running = True
-        start = last = time.perf_counter()
+        start = time.perf_counter()
         try:
             while self.running:
                 began = time.perf_counter()
@@ -373,9 +397,8 @@ class Window:
                     on_step(self)
                 self.step()
                 now = time.perf_counter()
-                dt = now - last
-                self.display_fps = 0.9 * self.display_fps + 0.1 / max(dt, 1e-6) if self.display_fps else 1 / max(dt, 1e-6)
-                last = now
+                self.display_fps = _rate(self.draws, now)
+                self.input_hz = _rate(self.polls, now)
                 if (max_seconds is not None and now - start >= max_seconds) or (until is not None and until(self)):
                     break
                 spare = 1.0 / self.display_fps_cap - (time.perf_counter() - began)
