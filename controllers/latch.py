@@ -38,6 +38,11 @@ class InputLatch:
             self._captured = state.mouse_captured
             self._pad = state.gamepad
 
+    def clear(self) -> None:
+        """Forget what was collected (a restart: the old run's input must not steer the new one)."""
+        with self._lock:
+            self._clear()
+
     def attach_drags(self, source) -> None:
         """`source.take()` (called under the latch's lock at each sample) gives the DragState."""
         self._drag_source = source

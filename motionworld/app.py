@@ -48,8 +48,7 @@ def play(scene=None, *, backend="auto", weights=None, size=384, seed=None, windo
     spec, note = session_spec(world.scene, backend, weights, size, seed)
     if note:
         say(note)
-    session = Session(world, spec["backend"], controller=_controls(world), **_session_options(spec))
-    session.spec = spec
+    session = Session.from_spec(spec, controller=_controls(world), world=world)
     window = make_window(session, log_path=log_path, size=window_size, fullscreen=fullscreen, out_dir=out_dir)
     window.run(max_seconds=max_seconds)
     return {"shown": window.shown, "saved": window.saved}
@@ -74,6 +73,7 @@ def make_window(session: Session, log_path=None, **window_options):
 class RenderResult:
     frames: int
     seconds: float
+    fps: float
     chunk_latency_s: list = field(default_factory=list)
     digest: str = ""
 
@@ -98,8 +98,7 @@ def render(scene, output, *, path=None, actions=None, seconds=None, backend="aut
         say(note)
     if grid is not None:
         spec["options"]["grid"] = grid
-    session = Session(world, spec["backend"], controller=ScriptedController(camera_path), **_session_options(spec))
-    session.spec = spec
+    session = Session.from_spec(spec, controller=ScriptedController(camera_path), world=world)
     log = InputLog(_log_header(spec, world), log_path) if log_path else None
     writer = VideoWriter(output, fps=world.fps)  # a bad output name fails before any work
     player = Player(session, log=log, max_frames=total).start()
@@ -117,11 +116,7 @@ def render(scene, output, *, path=None, actions=None, seconds=None, backend="aut
     finally:
         player.stop()
     elapsed = time.perf_counter() - t0
-    return RenderResult(writer.count, elapsed, [t.latency_s for t in player.timings], digest.hexdigest())
-
-
-def _session_options(spec: dict) -> dict:
-    return {k: v for k, v in spec["options"].items() if k != "grid"}
+    return RenderResult(writer.count, elapsed, world.fps, list(player.latencies), digest.hexdigest())
 
 
 class _Digest:
@@ -158,39 +153,52 @@ class ReplayResult:
     digest: str
 
 
-def replay(log_file, output=None, *, progress=True) -> ReplayResult:
+def replay(log_file, output=None, *, progress=True, say=print) -> ReplayResult:
     """Play an input log again: the same session, the same commands and drags per chunk. Each
-    chunk's frames are checked against the digest the log recorded."""
+    chunk's frames are checked against the digest the log recorded; the frames the viewer saw
+    (or the render wrote) are written to `output`."""
+    from .checksums import sha256_file
+    from .input_log import kept_frames
     from .render.video import VideoWriter
 
     header, lines = read_log(log_file)
     spec = header.get("session")
-    if not isinstance(spec, dict) or not {"scene", "backend"} <= set(spec):
+    if not isinstance(spec, dict) or not isinstance(spec.get("scene"), str) or not isinstance(spec.get("backend"), str):
         raise MotionWorldError(f"{log_file}:1: the header has no session description")
     if not Path(spec["scene"]).is_file():
         raise MotionWorldError(f"{log_file}: the scene it was made with is gone: {spec['scene']}")
-    world = World(spec["scene"], grid=spec.get("options", {}).get("grid"))
-    session = Session(world, spec["backend"], **_session_options(spec))
-    writer = VideoWriter(output, fps=world.fps) if output is not None else None
+    if not any("commands" in line for line in lines):
+        raise MotionWorldError(f"{log_file}: the log has no chunks to replay")
+    if header.get("scene_sha256") and sha256_file(spec["scene"]) != header["scene_sha256"]:
+        say(f"note: {spec['scene']} changed since the log was made; its frames will not match")
+    session = Session.from_spec(spec)
+    keep = kept_frames(lines)
+    writer = VideoWriter(output, fps=session.fps) if output is not None else None
     digest, mismatches, frames_out, chunks = _Digest(), [], 0, 0
-    chunk_lines = [x for x in lines if not x.get("reset")]
     try:
-        with _progress(sum(1 for _ in chunk_lines), progress) as bar:
-            for n, line in enumerate(lines, 2):
+        with _progress(sum(1 for x in lines if "commands" in x), progress) as bar:
+            for i, line in enumerate(lines):
+                n = i + 2  # file line number
                 if line.get("reset"):
                     session.reset()
+                    continue
+                if "commands" not in line:
                     continue
                 if line["frame"] != session.frame_index:
                     raise MotionWorldError(f"{log_file}:{n}: chunk starts at frame {line['frame']} but the session "
                                            f"is at frame {session.frame_index}")
-                frames = session.play_chunk(record_commands(line), record_drag(line))
+                try:
+                    commands, drag = record_commands(line), record_drag(line)
+                except (KeyError, TypeError, ValueError, IndexError) as e:
+                    raise MotionWorldError(f"{log_file}:{n}: bad chunk line ({type(e).__name__}: {e})") from None
+                frames = session.play_chunk(commands, drag)
                 if line.get("sha256") and frames_digest(frames) != line["sha256"]:
                     mismatches.append((n, line["frame"]))
-                for f in frames:
+                for f in frames[: keep[i]]:
                     digest.add(f)
                     if writer is not None:
                         writer.write(f)
-                frames_out += len(frames)
+                frames_out += keep[i]
                 chunks += 1
                 bar.update(1)
         if writer is not None:

@@ -177,9 +177,9 @@ def _render(args) -> int:
                         backend=backend, weights=args.weights, size=args.size, seed=args.seed,
                         preview_tracks=args.preview_tracks, grid=args.grid, log_path=args.log)
     lat = np.array(result.chunk_latency_s) * 1000
-    print(f"wrote {args.output} ({result.frames} frames, {result.frames / 16:.2f} s at 16 fps) in {result.seconds:.2f} s "
-          f"({result.frames / max(result.seconds, 1e-9):.1f} frames/s); chunk latency median {np.median(lat):.0f} ms, "
-          f"max {lat.max():.0f} ms")
+    print(f"wrote {args.output} ({result.frames} frames, {result.frames / result.fps:.2f} s at {result.fps:g} fps) in "
+          f"{result.seconds:.2f} s ({result.frames / max(result.seconds, 1e-9):.1f} frames/s); chunk latency median "
+          f"{np.median(lat):.0f} ms, max {lat.max():.0f} ms ({len(lat)} chunks); frames sha256 {result.digest[:16]}")
     return 0
 
 

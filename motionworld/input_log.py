@@ -4,9 +4,12 @@ video again bit for bit.
 A log is JSON lines. The first line describes the session (scene file and its sha256, backend and
 its options, seed: everything `Session.from_spec` needs). Then one line per generated chunk: the
 video frame it starts at, the rig command of each of its frames (a live input is held for the chunk,
-so it is written once with a count), the drags and pins, and the sha256 of the chunk's frames. A
-restart (R in the window) is a line `{"reset": true}`. Floats are written with `repr`, which JSON
-reads back exactly.
+so it is written once with a count), the drags and pins, the sha256 of all the chunk's frames and,
+when fewer went on to the viewer or the file, how many did (`keep`: a render's last chunk is cut to
+the path's length; a chunk made while a restart was pending is dropped). A restart (R in the
+window) is a line `{"reset": true, "unshown": n}` and the end `{"end": true, "unshown": n}`: n
+frames already generated were never shown. Floats are written with `repr`, which JSON reads back
+exactly.
 """
 from __future__ import annotations
 
@@ -57,14 +60,16 @@ def frames_digest(frames: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(frames, dtype=np.uint8).tobytes()).hexdigest()
 
 
-def chunk_record(record: dict, frames: np.ndarray) -> dict:
-    """A session's `last_record` as a log line."""
+def chunk_record(record: dict, frames: np.ndarray, keep: int | None = None) -> dict:
+    """A session's `last_record` as a log line; `keep` frames of it went on (default all)."""
     commands = record["commands"]
     if commands and all(c is commands[0] for c in commands):
         cmds = {"hold": command_to_json(commands[0]), "count": len(commands)}
     else:
         cmds = [command_to_json(c) for c in commands]
     line = {"frame": int(record["frame"]), "commands": cmds, "sha256": frames_digest(frames)}
+    if keep is not None and keep != len(frames):
+        line["keep"] = int(keep)
     if record["drag"]:
         line["drag"] = record["drag"].to_json()
     return line
@@ -103,7 +108,7 @@ class InputLog:
     def add(self, line: dict) -> None:
         with self._lock:
             self.lines.append(line)
-            if self._file is not None:
+            if self._file is not None:  # (after close, lines are only kept in memory)
                 self._write(line)
 
     def save(self, path: str | Path) -> Path:
@@ -114,9 +119,10 @@ class InputLog:
         return path
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
 
 
 def read_log(path: str | Path) -> tuple[dict, list[dict]]:
@@ -137,6 +143,25 @@ def read_log(path: str | Path) -> tuple[dict, list[dict]]:
     if not lines or lines[0].get("format") != FORMAT:
         raise MotionWorldError(f"{path}:1: not a motionworld input log (expected format {FORMAT!r})")
     for n, line in enumerate(lines[1:], 2):
-        if not line.get("reset") and not {"frame", "commands"} <= set(line):
+        if not (line.get("reset") or line.get("end")) and not {"frame", "commands"} <= set(line):
             raise MotionWorldError(f"{path}:{n}: a chunk line needs 'frame' and 'commands'")
     return lines[0], lines[1:]
+
+
+def kept_frames(lines: list[dict]) -> list[int]:
+    """How many frames of each chunk line reached the viewer (0 for reset and end lines): the
+    chunk's own `keep`, less the frames a later restart or the end left unshown."""
+    keep = [0] * len(lines)
+    for i, line in enumerate(lines):
+        if "commands" in line:
+            count = line["commands"]["count"] if isinstance(line["commands"], dict) else len(line["commands"])
+            keep[i] = int(line.get("keep", count + (line["frame"] == 0)))
+        elif line.get("reset") or line.get("end"):
+            unshown = int(line.get("unshown", 0))
+            for j in range(i - 1, -1, -1):  # take them off the chunks before, last first
+                if unshown <= 0 or lines[j].get("reset"):
+                    break
+                cut = min(unshown, keep[j])
+                keep[j] -= cut
+                unshown -= cut
+    return keep

@@ -59,7 +59,8 @@ class Player:
         self.log = log
         self.max_frames = max_frames  # stop generating after this many frames (headless render)
         self.ahead_chunks = ahead_chunks
-        self.timings: deque[ChunkTiming] = deque(maxlen=16)
+        self.timings: deque[ChunkTiming] = deque(maxlen=16)  # recent chunks, for the generation rate
+        self.latencies: list[float] = []  # every chunk's latency, for a render's summary
         self.error: BaseException | None = None
         self.restarts = 0
         self.generated = 0  # frames generated since the last restart
@@ -69,6 +70,7 @@ class Player:
         self._restart = False
         self._stop = False
         self._busy = False
+        self._dropped = 0  # frames a restart threw away unshown (the log records them)
         self._thread: threading.Thread | None = None
 
     # ----- control (any thread)
@@ -89,17 +91,26 @@ class Player:
     def restart(self) -> None:
         """Back to the first frame: queued frames are dropped and the session resets."""
         with self._cond:
+            if not self._restart:
+                self._dropped = len(self._frames)
+            else:
+                self._dropped += len(self._frames)
             self._restart = True
             self._frames.clear()
             self._cond.notify_all()
 
     def stop(self, timeout: float | None = 30.0) -> None:
+        """Stop the worker. The log's last line says how many generated frames were never taken,
+        so a replay ends where the user's video ended."""
         with self._cond:
             self._stop = True
             self._cond.notify_all()
         if self._thread is not None:
             self._thread.join(timeout)
         if self.log is not None:
+            with self._cond:
+                unshown = len(self._frames)
+            self.log.add({"end": True, "unshown": unshown})
             self.log.close()
 
     @property
@@ -154,12 +165,14 @@ class Player:
     # ----- figures
     def generation_fps(self) -> float | None:
         """Generated frames per second of generation time over the recent chunks."""
-        recent = list(self.timings)
+        with self._cond:
+            recent = list(self.timings)
         busy = sum(t.latency_s for t in recent)
         return sum(t.frames for t in recent) / busy if busy > 0 else None
 
     def last_timing(self) -> ChunkTiming | None:
-        return self.timings[-1] if self.timings else None
+        with self._cond:
+            return self.timings[-1] if self.timings else None
 
     # ----- the worker
     def _want_more(self) -> bool:
@@ -180,10 +193,12 @@ class Player:
                     restart, self._restart = self._restart, False
                 if restart:
                     self.session.reset()
-                    self.generated = 0
-                    self.restarts += 1
+                    with self._cond:
+                        dropped, self._dropped = self._dropped, 0
+                        self.generated = 0
+                        self.restarts += 1
                     if self.log is not None:
-                        self.log.add({"reset": True})
+                        self.log.add({"reset": True, "unshown": dropped})
                     continue
                 self._generate_chunk()
         except BaseException as e:  # handed to the display thread, which reports it
@@ -196,25 +211,26 @@ class Player:
 
     def _generate_chunk(self) -> None:
         self._busy = True
+        self.session.start()  # (re)starting the generator is not part of a chunk's latency
         t0 = time.perf_counter()
         inputs, drag = self.latch.take() if self.latch is not None else (None, None)
-        restarts = self.restarts
-        frames = self.session.next_chunk(inputs, drag)
+        all_frames = self.session.next_chunk(inputs, drag)
         chunk = self.session.last_chunk
-        if self.log is not None:
-            self.log.add(chunk_record(self.session.last_record, frames))
-        if self.max_frames is not None:
-            frames = frames[: self.max_frames - self.generated]
         done = time.perf_counter()
         with self._cond:
             self._busy = False
-            if self._restart or restarts != self.restarts:
-                return  # a restart came in while this chunk was made: it belongs to the old run
+            # A restart that came in while this chunk was made: it belongs to the old run.
+            keep = 0 if self._restart else len(all_frames)
+            if self.max_frames is not None:
+                keep = min(keep, self.max_frames - self.generated)
+            if self.log is not None:  # what was generated, and how much of it goes on
+                self.log.add(chunk_record(self.session.last_record, all_frames, keep))
             start = self.generated
-            for t, image in enumerate(frames):
-                self._frames.append(Frame(image, start + t, chunk, t, restarts))
-            self.generated += len(frames)
-            self.timings.append(ChunkTiming(len(frames), done - t0, dict(self.session.last_timing), done))
+            for t in range(keep):
+                self._frames.append(Frame(all_frames[t], start + t, chunk, t, self.restarts))
+            self.generated += keep
+            self.timings.append(ChunkTiming(len(all_frames), done - t0, dict(self.session.last_timing), done))
+            self.latencies.append(done - t0)
             self._cond.notify_all()
 
 

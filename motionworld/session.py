@@ -68,10 +68,17 @@ class Session:
         self.reset()
 
     @classmethod
-    def from_spec(cls, spec: dict, controller=None) -> "Session":
+    def from_spec(cls, spec: dict, controller=None, world: World | None = None) -> "Session":
         """A session from a JSON-able description {"scene": path, "backend": name, "options": {...}}
-        (what an input log's header holds)."""
-        session = cls(spec["scene"], spec["backend"], controller=controller, **dict(spec.get("options") or {}))
+        (what an input log's header holds; the option "grid" is the world's track grid)."""
+        options = dict(spec.get("options") or {})
+        grid = options.pop("grid", None)
+        if world is None:
+            world = World(spec["scene"], grid=grid)
+        try:
+            session = cls(world, spec["backend"], controller=controller, **options)
+        except TypeError as e:  # an option the backend does not take
+            raise MotionWorldError(f"backend {spec['backend']!r}: bad options {sorted(options)} ({e})") from None
         session.spec = dict(spec)
         return session
 
@@ -90,6 +97,16 @@ class Session:
         self.last_chunk: Chunk | None = None
         self.last_record: dict | None = None
         self.last_timing: dict = {}
+
+    def start(self) -> None:
+        """Start the generator now (else the next tick does), in the calling thread."""
+        self._ensure_started()
+
+    @property
+    def needs_input(self) -> bool:
+        """The next tick starts a chunk, so its input is the one that counts (a host that polls
+        input more often should collect it until then: `controllers.latch.InputLatch`)."""
+        return not self.queue
 
     def _ensure_started(self) -> None:
         if not self._started:

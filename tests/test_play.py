@@ -35,6 +35,27 @@ def quadrant_scene(folder, w=160, h=96):
     return path
 
 
+def track_shown(window) -> list:
+    """Collects every frame the window puts on screen."""
+    shown, original = [], window._show
+
+    def show(frame):
+        shown.append(frame.image.copy())
+        original(frame)
+
+    window._show = show
+    return shown
+
+
+def digest(frames) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in frames:
+        h.update(np.ascontiguousarray(f).tobytes())
+    return h.hexdigest()
+
+
 def key(pygame, code, scancode, up=False, unicode=""):
     kind = pygame.KEYUP if up else pygame.KEYDOWN
     pygame.event.post(pygame.event.Event(kind, key=code, scancode=scancode, mod=0, unicode=unicode))
@@ -118,6 +139,7 @@ def test_recording_screenshot_drag_and_replay(on_xvfb, tmp_path):
     log = tmp_path / "session.jsonl"
     window = window_on(scene, size=(400, 400), out_dir=tmp_path / "caps", log_path=log)
     state = {"recording_from": None, "recorded": None}
+    shown = track_shown(window)
 
     def on_step(w):
         n = len(w.polls)
@@ -154,7 +176,9 @@ def test_recording_screenshot_drag_and_replay(on_xvfb, tmp_path):
     assert any(line.get("drag", {}).get("drags") for line in lines)
     assert any(line.get("drag", {}).get("pins") for line in lines)
     result = app.replay(log, tmp_path / "replay.mp4", progress=False)
-    assert result.mismatches == [] and result.chunks == len(lines)
+    assert result.mismatches == [] and result.chunks == sum("commands" in line for line in lines)
+    # ... and it is the video the window showed, frame for frame (not the frames left queued at quit).
+    assert result.frames == len(shown) and result.digest == digest(shown)
 
 
 def _ffmpeg_frames(path):
@@ -224,11 +248,16 @@ def test_keys_pause_restart_and_toggle_layers(on_xvfb, tmp_path):
     import pygame
 
     scene = quadrant_scene(tmp_path / "scene")
-    window = window_on(scene, size=(320, 240), out_dir=tmp_path / "caps")
+    log = tmp_path / "keys.jsonl"
+    window = window_on(scene, size=(320, 240), out_dir=tmp_path / "caps", log_path=log)
+    shown = track_shown(window)
     seen = {}
 
     def on_step(w):
         n, f = len(w.polls), w.current
+        if f is not None and "pinned" not in seen:
+            seen["pinned"] = True
+            pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=(100, 100), button=3))  # a pin
         if n == 1:
             for code, scancode, text in ((pygame.K_TAB, 43, ""), (pygame.K_h, 11, "h"),
                                          (pygame.K_SLASH, 56, "?")):
@@ -243,8 +272,16 @@ def test_keys_pause_restart_and_toggle_layers(on_xvfb, tmp_path):
             key(pygame, pygame.K_r, 21, unicode="r")  # and restart
 
     window.run(max_seconds=60, on_step=on_step,
-               until=lambda w: "frozen" in seen and w.current is not None and w.current.restart == 1)
+               until=lambda w: "frozen" in seen and w.current is not None and w.current.restart == 1 and w.current.index >= 12)
     assert seen["layers"] == (False, False, True)
     frozen_index, paused = seen["frozen"]
     assert paused and frozen_index <= 11  # nothing new was shown in 40 polls while paused
-    assert window.current.restart == 1 and window.current.index < 12  # back at the start
+    assert window.current.restart == 1  # back at the start, then on
+    from motionworld.input_log import read_log
+
+    _, lines = read_log(log)
+    reset = next(i for i, line in enumerate(lines) if line.get("reset"))
+    assert any(line.get("drag", {}).get("pins") for line in lines[:reset])
+    assert not any(line.get("drag") for line in lines[reset:])  # the restart dropped the pin
+    result = app.replay(log, progress=False)
+    assert result.mismatches == [] and result.digest == digest(shown)  # restart and all

@@ -156,14 +156,16 @@ def _cli(*args):
 
 def test_render_log_replays_bit_exactly_and_tampering_is_caught(tmp_path, garden):
     log = tmp_path / "walk.jsonl"
-    run = _cli("render", garden, "--backend", "tracks", "--size", "96", "--seconds", "2", "-o", tmp_path / "a.mp4",
+    run = _cli("render", garden, "--backend", "tracks", "--size", "96", "--seconds", "1.5", "-o", tmp_path / "a.mp4",
                "--log", log)
     assert run.returncode == 0, run.stderr
-    assert "frames/s" in run.stdout and "chunk latency" in run.stdout
+    assert "frames/s" in run.stdout and "chunk latency" in run.stdout and "25 frames" in run.stdout
+    rendered = run.stdout.split("frames sha256 ")[1].split()[0]
     run = _cli("replay", log, "-o", tmp_path / "frames")
     assert run.returncode == 0, run.stderr
     assert "bit-exact: all 3 chunks" in run.stdout
-    assert len(list((tmp_path / "frames").glob("*.png"))) == 9 + 12 + 12
+    # The last chunk was cut to the path's 25 frames: the replay writes what the render wrote.
+    assert len(list((tmp_path / "frames").glob("*.png"))) == 25 and f"frames sha256 {rendered}" in run.stdout
 
     lines = log.read_text().splitlines()
     chunk = json.loads(lines[2])
@@ -173,8 +175,11 @@ def test_render_log_replays_bit_exactly_and_tampering_is_caught(tmp_path, garden
     run = _cli("replay", log)
     assert run.returncode == 1 and "1 of 3 chunks differ" in run.stderr and "line 3" in run.stderr
 
+    bad_pose = dict(chunk, commands=[{"pose": [1.0, 2.0]}])
     for text, msg in [("not json\n", "log.jsonl:1: not a JSON line"), ('{"format": "other"}\n', "not a motionworld input log"),
-                      (lines[0] + "\n{oops\n", "log.jsonl:2: not a JSON line")]:
+                      (lines[0] + "\n{oops\n", "log.jsonl:2: not a JSON line"),
+                      (lines[0] + "\n", "has no chunks"),
+                      (lines[0] + "\n" + lines[1] + "\n" + json.dumps(bad_pose) + "\n", "log.jsonl:3: bad chunk line")]:
         (tmp_path / "log.jsonl").write_text(text)
         run = _cli("replay", tmp_path / "log.jsonl")
         err = run.stderr.strip().splitlines()

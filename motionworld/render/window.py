@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -140,7 +141,7 @@ class Window:
         self.messages: list[tuple[float, str]] = []
         self.current: Frame | None = None
         self.shown = 0  # frames put on screen
-        self.polls: list[float] = []  # perf_counter of every input poll (tests read the gaps)
+        self.polls: deque[float] = deque(maxlen=100_000)  # perf_counter of input polls (tests read the gaps)
         self.display_fps = 0.0  # redraws per second over the last second
         self.input_hz = 0.0  # input polls per second over the last second
         self.running = False
@@ -149,7 +150,7 @@ class Window:
         self._screenshot_pending = False
         self._dirty = True  # something on screen changed since the last draw
         self._drawn_marks = None
-        self.draws: list[float] = []  # perf_counter of every redraw
+        self.draws: deque[float] = deque(maxlen=100_000)  # perf_counter of redraws
         self.after_draw = None  # callback(window) between drawing and the buffer swap (tests read pixels there)
 
     # ----- set-up
@@ -168,15 +169,18 @@ class Window:
             self.input = PygameInput()
 
     def close(self) -> None:
+        """Stop the worker, finish a recording, release GL and the window. Safe after a failed open."""
         if self.recorder is not None:
-            self._toggle_recording()
+            self._capture("recording", self._toggle_recording)
         self.player.stop()
         import pygame
 
         # GL objects go before the window: released later (by the garbage collector) they would
         # make a GL call on a context whose window is gone, which X answers by killing the process.
-        self.screen.release()
-        self.ctx.release()
+        if getattr(self, "screen", None) is not None:
+            self.screen.release()
+        if getattr(self, "ctx", None) is not None:
+            self.ctx.release()
         self.screen = self.ctx = None
         pygame.quit()
 
@@ -252,10 +256,14 @@ class Window:
             self.player.set_paused(not self.player.paused)
             self.clock.reset()
         elif k == pg.K_r:
-            self.player.restart()
-            self.clock.reset()
+            # Drags, pins and collected input belong to the old run: clear them before the worker
+            # can take them for the new one.
             if self.drag_tool is not None:
                 self.drag_tool.clear()
+            if self.player.latch is not None:
+                self.player.latch.clear()
+            self.player.restart()
+            self.clock.reset()
             self.say("restarted from the first frame")
         elif k == pg.K_TAB:
             self.show_points = not self.show_points
@@ -266,9 +274,9 @@ class Window:
         elif k == pg.K_c and self.drag_tool is not None:
             self.drag_tool.clear()
         elif k == pg.K_F8:
-            self._save_log()
+            self._capture("saving the input log", self._save_log)
         elif k == pg.K_F9:
-            self._toggle_recording()
+            self._capture("recording", self._toggle_recording)
         elif k == pg.K_F12:
             self._screenshot()
         elif getattr(event, "unicode", "") == "?" or (k == pg.K_SLASH and event.mod & pg.KMOD_SHIFT):
@@ -285,6 +293,13 @@ class Window:
     def _screenshot(self) -> None:
         """Taken after the next draw, before the buffers swap (the back buffer is undefined after)."""
         self._screenshot_pending = True
+
+    def _capture(self, what: str, action) -> None:
+        """A capture that fails (disk full, no permission) is reported; the session goes on."""
+        try:
+            action()
+        except (OSError, MotionWorldError) as e:
+            self.say(f"{what} failed: {e}", seconds=8.0)
 
     def _save_screenshot(self) -> None:
         from PIL import Image
@@ -310,6 +325,14 @@ class Window:
             rec.abort()
             self.say("recording stopped before any frame was shown; nothing saved")
 
+    def _record(self, image: np.ndarray) -> None:
+        try:
+            self.recorder.write(image)
+        except (OSError, MotionWorldError, ValueError) as e:  # the encoder died (disk full): stop, keep playing
+            rec, self.recorder = self.recorder, None
+            rec.abort()
+            self.say(f"recording stopped: {e}", seconds=8.0)
+
     def _save_log(self) -> None:
         if self.player.log is None:
             self.say("this session keeps no input log")
@@ -330,7 +353,7 @@ class Window:
         self.screen.frame.upload(frame.image)
         self.screen.points.set_points(*track_overlay(frame, previous, self.world))
         if self.recorder is not None:
-            self.recorder.write(frame.image)
+            self._record(frame.image)
         self.shown += 1
 
     def _update_hud(self, now: float) -> bool:
@@ -352,8 +375,10 @@ class Window:
             self._handle(event)
         now = time.perf_counter()
         self.polls.append(now)
-        if self.player.latch is not None:
-            self.player.latch.feed(self.input.poll())
+        state = self.input.poll()
+        if self.player.latch is not None and not self.player.paused:
+            self.player.latch.feed(state)  # input during a pause is not saved up for afterwards
+        self.player.check()  # a generator error surfaces now, paused or not
         if not self.player.paused and self.clock.due(now):
             frame = self.player.next_frame()
             if frame is not None:
@@ -376,7 +401,7 @@ class Window:
         self.screen.draw(pg.display.get_window_size(), self.show_points, self.show_hud, self.show_help)
         self.draws.append(now)
         if self._screenshot_pending:
-            self._save_screenshot()
+            self._capture("screenshot", self._save_screenshot)
         if self.after_draw is not None:
             self.after_draw(self)
         pg.display.flip()
@@ -386,11 +411,11 @@ class Window:
         import gc
 
         gc.collect()  # start with a clean heap: a full collection mid-play is a visible hitch
-        self.open()
-        self.player.start()
-        self.running = True
-        start = time.perf_counter()
         try:
+            self.open()
+            self.player.start()
+            self.running = True
+            start = time.perf_counter()
             while self.running:
                 began = time.perf_counter()
                 if on_step is not None:
