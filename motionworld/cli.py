@@ -89,6 +89,21 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--no-compare", action="store_true", help="skip the s0w6 and bidirectional comparison runs")
     b.add_argument("--json", action="store_true", help="print the figures as one JSON object")
 
+    ev = sub.add_parser("eval", help="evaluate a student against baselines on held-out worlds; JSON + Markdown report")
+    ev.add_argument("--student", type=Path, default=Path("weights"), help="student weights folder (default weights/)")
+    ev.add_argument("--teacher", type=Path, help="teacher weights folder (teacher.safetensors); without it the "
+                                                  "teacher rows and the guidance sweep are skipped")
+    ev.add_argument("--clips", type=int, default=32, help="held-out clips (default 32)")
+    ev.add_argument("--frames", type=int, default=81, help="frames per clip (default 81)")
+    ev.add_argument("--heldout", type=Path, help="held-out shards (motionworld data synth --split heldout); "
+                                                 "default: generated on the fly")
+    ev.add_argument("--long-frames", type=int, default=2000, help="length of the long-horizon stream (default 2000)")
+    ev.add_argument("--ablation-clips", type=int, default=8)
+    ev.add_argument("--teacher-steps", type=int, default=24)
+    ev.add_argument("--sections", default="main,long,ablations,speed", help="comma-separated subset (default all)")
+    ev.add_argument("--out", type=Path, default=Path("reports/eval"), help="report folder (default reports/eval)")
+    ev.add_argument("--grid", type=Path, help="also write the held-out grid video here (e.g. docs/heldout.mp4)")
+
     tr = sub.add_parser("train", help="train a stage: vae | teacher | causal-init | distill; plot a log")
     tsub = tr.add_subparsers(dest="stage", required=True)
     for stage in ("vae", "teacher", "causal-init", "distill"):
@@ -304,6 +319,36 @@ def _bench(args) -> int:
     return 0
 
 
+def _eval(args) -> int:
+    from .eval.report import grid_video, write_report
+    from .eval.suite import EvalSettings, evaluate
+
+    sections = [x.strip() for x in args.sections.split(",") if x.strip()]
+    unknown = set(sections) - {"main", "long", "ablations", "speed"}
+    if unknown:
+        raise MotionWorldError(f"--sections: unknown {', '.join(sorted(unknown))} (choose main, long, ablations, speed)")
+    if args.clips < 1 or args.frames < 9 or (args.frames - 9) % 12 or args.long_frames < 21:
+        raise MotionWorldError("--clips must be >= 1, --frames 9 + 12k (e.g. 81), --long-frames >= 21")
+    from .model.student import StreamingStudent
+
+    size = StreamingStudent.load(args.student).height  # the held-out clips are made at the model's size
+    settings = EvalSettings(clips=args.clips, frames=args.frames, size=size,
+                            heldout_root=None if args.heldout is None else str(args.heldout),
+                            long_frames=args.long_frames, ablation_clips=min(args.ablation_clips, args.clips),
+                            teacher_steps=args.teacher_steps, sections=sections, grid_clips=4 if args.grid else 0)
+    grid: list = []
+    report = evaluate(args.student, args.teacher, settings, progress=lambda m: print(m, file=sys.stderr), grid=grid)
+    command = "motionworld " + " ".join(str(a) for a in args.argv)
+    paths = write_report(report, args.out, command)
+    print((args.out / "report.md").read_text())
+    if args.grid and grid:
+        n = grid_video(grid, args.grid)
+        paths["grid"] = args.grid
+        print(f"wrote {args.grid} ({n} frames)")
+    print("wrote " + ", ".join(str(p) for p in paths.values()))
+    return 0
+
+
 def _data(args) -> int:
     from .train import commands
 
@@ -349,7 +394,8 @@ def _train(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # pygame's import banner is noise on a command line
     args = _parser().parse_args(argv)
-    handlers = {"play": _play, "replay": _replay, "validate": _validate, "render": _render, "tracks": _tracks, "path": _path, "bench": _bench,
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for reports that say how they were made
+    handlers = {"play": _play, "replay": _replay, "eval": _eval, "validate": _validate, "render": _render, "tracks": _tracks, "path": _path, "bench": _bench,
                 "data": _data, "train": _train}
     try:
         return handlers[args.command](args)

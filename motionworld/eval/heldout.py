@@ -1,0 +1,91 @@
+"""The evaluation's data: held-out synthetic worlds (a seed range training never uses) and the long
+stream for the horizon test.
+
+Held-out clips come from `SynthClipDataset(split="heldout")`: generated on the fly, or read from
+shards written with `motionworld data synth --split heldout`. The long stream is one held-out world
+made static, with a camera that keeps moving but stays near its start (it sways, turns back and
+forth, steps forward and back), so most of what it sees stays what the first frame showed.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from ..geometry.camera import pose_from_ypr, ypr_from_rotation
+
+
+def heldout_items(count: int, frames: int = 81, size: int = 128, root=None, seed_start: int = 0) -> list[dict]:
+    """`count` held-out clips as dataset items (numpy arrays; see SynthClipDataset)."""
+    from ..train.dataset import SynthClipDataset
+
+    if root is not None:
+        ds = SynthClipDataset(root)
+        if len(ds) < count:
+            raise ValueError(f"{root} holds {len(ds)} clips, the evaluation needs {count}")
+    else:
+        ds = SynthClipDataset(count=count, split="heldout", seed_start=seed_start, size=size, frames=frames)
+    items = []
+    for i in range(count):
+        item = {k: (v.numpy() if hasattr(v, "numpy") else v) for k, v in ds[i].items()}
+        if len(item["video"]) < frames:
+            raise ValueError(f"held-out clip {i} has {len(item['video'])} frames, the evaluation needs {frames}")
+        for key in ("video", "depth", "tracks", "visibility", "c2w"):
+            item[key] = item[key][:frames]
+        item["moving_objects"] = bool((item["object_ids"] > 0).any())
+        items.append(item)
+    return items
+
+
+def sway_poses(start: np.ndarray, frames: int, fps: float = 16.0) -> np.ndarray:
+    """Camera poses [T, 4, 4] that wander near `start`: yaw within ±15°, pitch ±4°, sideways ±0.3
+    and forward 0..0.5 units, on incommensurate periods so the stream never simply repeats."""
+    t = np.arange(frames) / fps
+    x0, y0, z0 = start[:3, 3]
+    yaw0, pitch0, roll0 = ypr_from_rotation(start[:3, :3])
+    yaw = yaw0 + 15.0 * np.sin(2 * np.pi * t / 9.0)
+    pitch = pitch0 + 4.0 * np.sin(2 * np.pi * t / 7.0)
+    a = np.radians(yaw0)
+    forward, right = np.array([np.sin(a), 0, np.cos(a)]), np.array([np.cos(a), 0, -np.sin(a)])
+    side = 0.3 * np.sin(2 * np.pi * t / 11.0)
+    ahead = 0.25 * (1 - np.cos(2 * np.pi * t / 13.0))
+    out = []
+    for i in range(frames):
+        pos = np.array([x0, y0, z0]) + side[i] * right + ahead[i] * forward
+        out.append(pose_from_ypr(pos, yaw[i], pitch[i], roll0))
+    return np.stack(out)
+
+
+class _Frozen:
+    """An object motion held at its pose at t = 0 (moving solids are modelled about their own origin,
+    so dropping the motion would put them at the world origin, on the camera)."""
+
+    def __init__(self, motion):
+        self.motion = motion
+
+    def matrices(self, times: np.ndarray) -> np.ndarray:
+        return np.repeat(self.motion.matrices(np.zeros(1)), len(times), axis=0)
+
+
+def long_stream(seed: int, frames: int = 2000, size: int = 128, grid: int = 50) -> dict:
+    """A held-out world with its objects held still, seen along `sway_poses`: an item like the
+    dataset's (video, depth, tracks, visibility, object_ids, K, c2w, caption)."""
+    from ..train.synth.generator import SynthWorlds, split_seeds
+    from ..train.synth.raster import NEAR
+    from ..train.synth.ground_truth import surface_tracks
+    from ..train.synth.motion import CameraMotion
+
+    worlds = SynthWorlds(size=size, frames=frames, grid=grid)
+    world_seed = int(split_seeds("heldout", seed, 1)[0])
+    spec = worlds.world(world_seed)
+    poses = sway_poses(spec.camera.c2w[0], frames, spec.fps)
+    # Objects and the sun hold still: over two minutes a drifting sun would change what the first
+    # frame showed, which no model could know.
+    spec = dataclasses.replace(spec, camera=CameraMotion(poses, "sways and looks around", "sway"),
+                               motions=[_Frozen(m) for m in spec.motions],
+                               lighting=dataclasses.replace(spec.lighting, drift=0.0))
+    video, depth, slot0, _ = worlds.renderer.render(spec)
+    tracks, vis, _, ids = surface_tracks(depth, slot0, spec.K, spec.camera.c2w, spec.object_matrices(), grid=grid, near=NEAR)
+    return {"video": video, "depth": depth, "tracks": tracks, "visibility": vis, "object_ids": ids,
+            "K": spec.K.astype(np.float32), "c2w": poses.astype(np.float32), "seed": world_seed,
+            "caption": "the camera sways and looks around", "moving_objects": False}

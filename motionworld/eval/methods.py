@@ -1,0 +1,81 @@
+"""The videos the evaluation compares, each made from a held-out item's first frame, caption,
+camera and tracks (uint8 [T, H, W, 3], frame 0 the given picture):
+
+- `hold_first`: the first frame held still (the floor any method must beat);
+- `warp_gt`: the reference renderer, the first frame on its ground-truth depth mesh, seen from
+  every ground-truth camera (objects are not moved: it has no object masks);
+- `stream_student`: the streaming student, chunk by chunk through its sink + rolling cache;
+- `teacher_video`: the bidirectional teacher over the whole clip with joint guidance;
+- `prior_tracks`: the tracks a user would get without ground-truth depth (the scene depth prior
+  lifted through the true cameras), to drive the student with.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def hold_first(item: dict) -> np.ndarray:
+    return np.repeat(item["video"][:1], len(item["video"]), axis=0)
+
+
+def warp_gt(item: dict) -> np.ndarray:
+    from ..render.mesh_warp import MeshWarpRenderer
+
+    warp = MeshWarpRenderer()
+    try:
+        warp.start(item["video"][0], item["depth"][0], item["K"], item["c2w"][0])
+        return warp.step(item["c2w"].astype(np.float64), item["K"])
+    finally:
+        warp.release()
+
+
+def prior_tracks(item: dict, grid: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Tracks [T, N, 2] and visibility from the depth prior instead of the true depth, for the same
+    grid of first-frame pixels (N must match the item's tracks)."""
+    from ..geometry.camera import Camera
+    from ..geometry.depth import PriorDepth
+    from ..geometry.trackfield import TrackField
+
+    H, W = item["video"].shape[1:3]
+    camera = Camera(item["K"].astype(np.float64), W, H)
+    depth = PriorDepth(PriorDepth.Options()).load(item["video"][0], camera)
+    n = grid or int(round(np.sqrt(item["tracks"].shape[1])))
+    field = TrackField(depth, camera, item["c2w"][0].astype(np.float64), grid=n)
+    tracks, vis, _ = field.project(item["c2w"].astype(np.float64))
+    return tracks, vis
+
+
+def stream_student(student, item: dict, tracks=None, visibility=None, seed: int = 0) -> np.ndarray:
+    """Stream the item through the student (its current cache layout and levels), chunk by chunk,
+    for as many whole chunks as the clip holds."""
+    tracks = item["tracks"] if tracks is None else tracks
+    visibility = item["visibility"] if visibility is None else visibility
+    video = item["video"]
+    if video.shape[1:3] != (student.height, student.width):
+        raise ValueError(f"clip is {video.shape[2]}x{video.shape[1]}, the student generates {student.width}x{student.height}")
+    student.start(video[0], item.get("caption", ""), seed=seed)
+    out, t = [], 0
+    while t < len(video):
+        n = student.frames_for_next_chunk()
+        if t + n > len(video):
+            break
+        out.append(student.step(tracks[t:t + n], visibility[t:t + n]))
+        t += n
+    return np.concatenate(out)
+
+
+@torch.no_grad()
+def teacher_video(modules, config, item: dict, steps: int = 24, w_t: float = 3.0, w_m: float = 1.5,
+                  seed: int = 0) -> np.ndarray:
+    """The bidirectional teacher's sample of the whole clip (joint guidance, 3 NFE per step)."""
+    from ..train.batches import collate
+    from ..train.sampling import sample_teacher
+
+    T = len(item["video"])
+    sample = {k: (torch.from_numpy(v) if isinstance(v, np.ndarray) else v) for k, v in item.items()}
+    batch = collate([sample], T)
+    gen = torch.Generator().manual_seed(seed)
+    x0, _, _ = sample_teacher(modules, config, batch, gen, steps, w_t, w_m)
+    video = modules.vae.decode(x0.transpose(1, 2))[0]
+    return (video.permute(0, 2, 3, 1) * 255 + 0.5).clamp(0, 255).to(torch.uint8).numpy()[:T]

@@ -1,0 +1,147 @@
+"""Writing an evaluation report: report.json (everything), report.md (the tables and the quality
+bar, for the README), long_horizon.png (per-chunk curves) and a grid video of held-out clips."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+
+def _f(x, digits=2) -> str:
+    return "–" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.{digits}f}"
+
+
+def quality_bar(report: dict) -> list[tuple[str, bool | None, str]]:
+    """The issue's bar: (what, met?, the numbers). None where a section was not run."""
+    out = []
+    m = report.get("main", {}).get("methods", {})
+    if "student" in m and "hold first frame" in m:
+        st, hold = m["student"]["all"], m["hold first frame"]["all"]
+        out.append(("student beats the held first frame on PSNR and EPE",
+                    st["psnr"] > hold["psnr"] and st["epe"] < hold["epe"],
+                    f"PSNR {_f(st['psnr'])} vs {_f(hold['psnr'])} dB, EPE {_f(st['epe'])} vs {_f(hold['epe'])} px"))
+    if "student" in m and "teacher" in m:
+        st, te = m["student"]["all"], m["teacher"]["all"]
+        out.append(("student EPE within 2x the teacher's", st["epe"] <= 2 * te["epe"],
+                    f"{_f(st['epe'])} vs {_f(te['epe'])} px ({_f(st['epe'] / te['epe'])}x)"))
+    lh = report.get("long_horizon", {}).get("layouts", {}).get("c3s1w1")
+    if lh:
+        drop = lh["psnr_at_100"] - lh["psnr_at_end"]
+        out.append((f"with the sink, PSNR at frame {report['long_horizon']['frames']} within 1 dB of frame 100",
+                    drop <= 1.0, f"{_f(lh['psnr_at_100'])} dB near frame 100, {_f(lh['psnr_at_end'])} dB at the end "
+                                 f"({_f(-drop)} dB)"))
+    return out
+
+
+def markdown(report: dict, command: str) -> str:
+    lines = [f"Evaluation of `{report['student']}` ({report['date']}), `{command}`.", ""]
+    s = report["settings"]
+    main = report.get("main")
+    if main:
+        lines += [f"Held-out synthetic worlds: {s['clips']} clips of {s['frames']} frames at {s['size']}x{s['size']} "
+                  f"(held-out seeds {main['seeds'][0]}..{main['seeds'][-1]}); EPE: a classical Lucas-Kanade tracker "
+                  "on the generated video against the input tracks, visible points only; PSNR/SSIM against the "
+                  "true frames, frame 0 (given) left out.", "",
+                  "| method | EPE px (all) | PSNR dB | SSIM | EPE camera-only | EPE with objects | PSNR camera-only | PSNR with objects |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for name, r in main["methods"].items():
+            a, c, o = r["all"], r["camera_only"], r["objects"]
+            lines.append(f"| {name} | {_f(a['epe'])} | {_f(a['psnr'])} | {_f(a['ssim'], 3)} | {_f(c['epe'])} | "
+                         f"{_f(o['epe'])} | {_f(c['psnr'])} | {_f(o['psnr'])} |")
+        prior = main["methods"].get("student, depth prior", {}).get("all", {})
+        if "epe_vs_true_tracks" in prior:
+            lines += ["", f"The depth-prior student is scored against the tracks it was given; against the true "
+                          f"motion its EPE is {_f(prior['epe_vs_true_tracks'])} px."]
+        lines.append("")
+    lh = report.get("long_horizon")
+    if lh:
+        lines += [f"Long horizon: one {lh['frames']}-frame stream (held-out world {lh['seed']}, static, the camera "
+                  "swaying near its start); PSNR and EPE per chunk (`long_horizon.png`).", "",
+                  "| layout | PSNR near frame 100 | PSNR at the end | EPE near frame 100 | EPE at the end | seconds |",
+                  "|---|---|---|---|---|---|"]
+        for name, r in lh["layouts"].items():
+            lines.append(f"| {name} | {_f(r['psnr_at_100'])} | {_f(r['psnr_at_end'])} | {_f(r['epe_at_100'])} | "
+                         f"{_f(r['epe_at_end'])} | {_f(r['seconds'], 0)} |")
+        lines.append("")
+    ab = report.get("ablations")
+    if ab:
+        lines += [f"Ablations on {ab['clips']} clips:", "", "| variant | EPE px | PSNR dB | SSIM |", "|---|---|---|---|"]
+        for name, r in {**{f"student, {k}": v for k, v in ab["student"].items()},
+                        **{f"teacher, {k}": v for k, v in ab["teacher_guidance"].items()}}.items():
+            lines.append(f"| {name} | {_f(r['epe'])} | {_f(r['psnr'])} | {_f(r['ssim'], 3)} |")
+        lines.append("")
+    sp = report.get("speed")
+    if sp:
+        st = sp["student"]
+        lines += ["| speed | frames/s | first-frame latency s |", "|---|---|---|",
+                  f"| student ({st['layout']}, {st['steps']} steps, {st['size']}) | {_f(st['frames_per_s'], 1)} | "
+                  f"{_f(st['first_frame_latency_s'])} |"]
+        if "teacher" in sp:
+            te = sp["teacher"]
+            lines.append(f"| teacher (whole clip, {s['teacher_steps']} steps x 3 NFE) | {_f(te['frames_per_s'], 1)} | "
+                         f"{_f(te['first_frame_latency_s'])} |")
+            lines += ["", f"Student / teacher throughput: {_f(sp['student_over_teacher_throughput'], 1)}x."]
+        lines.append("")
+    bar = quality_bar(report)
+    if bar:
+        lines += ["Quality bar:", ""]
+        lines += [f"- {'met' if ok else 'NOT met'}: {what} ({numbers})" for what, ok, numbers in bar]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def plot_long_horizon(report: dict, path: Path, width: int = 900, height: int = 520) -> None:
+    """Two panels (PSNR, EPE) of per-chunk curves, one colour per cache layout."""
+    from PIL import Image, ImageDraw
+
+    layouts = report["long_horizon"]["layouts"]
+    colours = {"c3s1w1": (30, 120, 220), "c3s0w1": (220, 60, 40), "grow": (40, 160, 60)}
+    img = Image.new("RGB", (width, height), "white")
+    d = ImageDraw.Draw(img)
+    panels = [("psnr", "PSNR dB per chunk"), ("epe", "EPE px per chunk")]
+    ph = (height - 40) // 2
+    for p, (key, title) in enumerate(panels):
+        top, left, right = 20 + p * ph, 60, width - 20
+        bottom = top + ph - 30
+        values = [v for r in layouts.values() for v in r[key] if v == v and math.isfinite(v)]
+        if not values:
+            continue
+        lo, hi = min(values), max(values)
+        hi = hi if hi > lo else lo + 1
+        xmax = max(max(r["chunk_end"]) for r in layouts.values())
+        d.rectangle([left, top, right, bottom], outline=(160, 160, 160))
+        d.text((left + 4, top + 2), title, fill=(0, 0, 0))
+        d.text((4, top), f"{hi:.1f}", fill=(0, 0, 0))
+        d.text((4, bottom - 10), f"{lo:.1f}", fill=(0, 0, 0))
+        d.text((right - 60, bottom + 4), f"frame {xmax}", fill=(0, 0, 0))
+        for i, (name, r) in enumerate(layouts.items()):
+            pts = [(left + (x / xmax) * (right - left), bottom - (v - lo) / (hi - lo) * (bottom - top))
+                   for x, v in zip(r["chunk_end"], r[key]) if v == v and math.isfinite(v)]
+            if len(pts) > 1:
+                d.line(pts, fill=colours.get(name, (0, 0, 0)), width=2)
+            d.text((left + 150 + 90 * i, top + 2), name, fill=colours.get(name, (0, 0, 0)))
+    img.save(path)
+
+
+def grid_video(rows: list[list[np.ndarray]], path: Path, fps: float = 16.0) -> int:
+    """Tile videos: each row a list of [T, H, W, 3] clips side by side (e.g. truth | student |
+    teacher), rows stacked; writes MP4/GIF; returns the frame count."""
+    from ..render.video import write_video
+
+    T = min(len(v) for row in rows for v in row)
+    frames = [np.concatenate([np.concatenate([v[t] for v in row], axis=1) for row in rows], axis=0) for t in range(T)]
+    return write_video(path, frames, fps)
+
+
+def write_report(report: dict, out: Path, command: str) -> dict[str, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out / "report.json", "markdown": out / "report.md"}
+    report = {**report, "command": command}
+    paths["json"].write_text(json.dumps(report, indent=1))
+    paths["markdown"].write_text(markdown(report, command))
+    if "long_horizon" in report:
+        paths["plot"] = out / "long_horizon.png"
+        plot_long_horizon(report, paths["plot"])
+    return paths

@@ -1,0 +1,248 @@
+"""`motionworld eval`: how good the shipped student is, against baselines, on held-out worlds.
+
+Sections of the report (each a function here, each usable alone):
+- `main_table`: first frame held, warp with ground-truth depth, teacher, student, and the student
+  driven by depth-prior tracks; EPE (classical tracker on the generated video against the input
+  tracks, visible points only), PSNR and SSIM against the true frames (frame 0, which is given,
+  left out); over all clips and split into camera-only and camera + moving objects.
+- `long_horizon`: one 2,000-frame stream near its start; per-chunk PSNR and EPE for the sink +
+  rolling window (c3s1w1), no sink (c3s0w1) and a growing window.
+- `ablations`: chunk 1 vs 3, steps 2 / 3 / 4 (student), and a w_t, w_m sweep (teacher).
+- `speed`: the bench figures of the student and the teacher's time per clip, and their ratio.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+
+from .heldout import heldout_items, long_stream
+from .klt import track_epe
+from .methods import hold_first, prior_tracks, stream_student, teacher_video, warp_gt
+from .metrics import psnr, ssim
+
+
+@dataclass
+class EvalSettings:
+    clips: int = 32
+    frames: int = 81
+    size: int = 128
+    heldout_root: str | None = None  # shards from `motionworld data synth --split heldout`; default: on the fly
+    seed: int = 0  # noise seed of the generators
+    teacher_steps: int = 24
+    w_t: float = 3.0
+    w_m: float = 1.5
+    long_frames: int = 2000
+    long_seed: int = 5000  # a held-out world index far from the clips'
+    ablation_clips: int = 8
+    guidance_sweep: list = field(default_factory=lambda: [[0.0, 0.0], [3.0, 0.0], [0.0, 1.5], [3.0, 1.5], [5.0, 3.0]])
+    bench_chunks: int = 100
+    grid_clips: int = 4  # held-out clips in the grid video
+    sections: list = field(default_factory=lambda: ["main", "long", "ablations", "speed"])
+
+
+def _unit(video: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(video)).permute(0, 3, 1, 2).float() / 255.0
+
+
+def score(video: np.ndarray, item: dict, tracks=None, visibility=None) -> dict:
+    """EPE against the tracks the video was made from (default the item's), PSNR and SSIM against
+    the item's frames; frame 0 is left out of PSNR/SSIM since every method is given it."""
+    T = min(len(video), len(item["video"]))
+    tracks = item["tracks"] if tracks is None else tracks
+    visibility = item["visibility"] if visibility is None else visibility
+    gen, real = _unit(video[1:T]), _unit(item["video"][1:T])
+    return {"epe": track_epe(torch.from_numpy(video[:T]), torch.from_numpy(np.asarray(tracks[:T], np.float32)),
+                             torch.from_numpy(np.asarray(visibility[:T]))),
+            "psnr": psnr(gen, real), "ssim": ssim(gen, real)}
+
+
+def _mean(rows: list[dict]) -> dict:
+    keys = rows[0].keys() if rows else []
+    out = {}
+    for k in keys:
+        vals = [r[k] for r in rows if r[k] == r[k] and np.isfinite(r[k])]
+        out[k] = float(np.mean(vals)) if vals else float("nan")
+    out["clips"] = len(rows)
+    return out
+
+
+def _aggregate(per_clip: dict[str, list[dict]], moving: list[bool]) -> dict:
+    out = {}
+    for name, rows in per_clip.items():
+        out[name] = {"all": _mean(rows),
+                     "camera_only": _mean([r for r, m in zip(rows, moving) if not m]),
+                     "objects": _mean([r for r, m in zip(rows, moving) if m])}
+    return out
+
+
+def _with_tracks(video: np.ndarray, item: dict, every: int = 3) -> np.ndarray:
+    """The video with a sparse subset of the item's tracks drawn on (for the grid video)."""
+    from ..render.overlay import draw_points, track_colors
+
+    H, W = video.shape[1:3]
+    n = int(round(np.sqrt(item["tracks"].shape[1])))
+    keep = np.zeros((n, n), bool)
+    keep[::every, ::every] = True
+    keep = keep.ravel()
+    colours = track_colors(item["tracks"][0][keep], W, H, item["object_ids"][keep])
+    out = video.copy()
+    for t in range(len(out)):
+        draw_points(out[t], item["tracks"][t][keep], colours, 1, item["visibility"][t][keep])
+    return out
+
+
+def main_table(student, teacher, items: list[dict], s: EvalSettings, progress=None, grid: list | None = None) -> dict:
+    """Every method on every held-out clip. `teacher` is (modules, config) or None. With `grid` (a
+    list), the first clips' truth | student | teacher videos, tracks drawn, are appended to it."""
+    from ..model.sampler import step_levels
+
+    # The true clip itself: its PSNR is infinite, its EPE is the tracker's own error (the floor).
+    per_clip: dict[str, list[dict]] = {"true frames (tracker floor)": [], "hold first frame": [], "warp (true depth)": []}
+    if teacher is not None:
+        per_clip["teacher"] = []
+    per_clip["student"] = []
+    per_clip["student, depth prior"] = []
+    per_clip_truth_epe = []
+    student.configure(chunk=3, sink=1, window=1, steps=step_levels(3))
+    for i, item in enumerate(items):
+        per_clip["true frames (tracker floor)"].append(score(item["video"], item))
+        per_clip["hold first frame"].append(score(hold_first(item), item))
+        per_clip["warp (true depth)"].append(score(warp_gt(item), item))
+        teacher_frames = None
+        if teacher is not None:
+            modules, config = teacher
+            teacher_frames = teacher_video(modules, config, item, s.teacher_steps, s.w_t, s.w_m, seed=s.seed + i)
+            per_clip["teacher"].append(score(teacher_frames, item))
+        student_frames = stream_student(student, item, seed=s.seed + i)
+        per_clip["student"].append(score(student_frames, item))
+        if grid is not None and len(grid) < s.grid_clips:
+            row = [item["video"][: len(student_frames)], student_frames] + ([teacher_frames] if teacher_frames is not None else [])
+            grid.append([_with_tracks(v[: len(student_frames)], item) for v in row])
+        tr, vis = prior_tracks(item)
+        prior_video = stream_student(student, item, tr, vis, seed=s.seed + i)
+        per_clip["student, depth prior"].append(score(prior_video, item, tr, vis))
+        per_clip_truth_epe.append(score(prior_video, item)["epe"])  # against the true motion
+        if progress:
+            progress(f"main table: clip {i + 1}/{len(items)}")
+    table = _aggregate(per_clip, [it["moving_objects"] for it in items])
+    table["student, depth prior"]["all"]["epe_vs_true_tracks"] = float(np.nanmean(per_clip_truth_epe))
+    return {"methods": table, "per_clip": per_clip, "seeds": [int(it["seed"]) for it in items]}
+
+
+def _chunk_series(video: np.ndarray, item: dict, first: int, size: int) -> tuple[list, list, list]:
+    """Per chunk: the frame it ends at, PSNR against the truth, EPE of tracks re-extracted within it."""
+    ends, ps, es = [], [], []
+    t = 0
+    n = first
+    while t + n <= len(video):
+        sl = slice(t, t + n)
+        ps.append(psnr(_unit(video[sl]), _unit(item["video"][sl])))
+        if n > 1:
+            es.append(track_epe(torch.from_numpy(video[sl]), torch.from_numpy(item["tracks"][sl]),
+                                torch.from_numpy(item["visibility"][sl])))
+        else:
+            es.append(float("nan"))
+        ends.append(t + n - 1)
+        t += n
+        n = size
+    return ends, ps, es
+
+
+def long_horizon(student, s: EvalSettings, progress=None) -> dict:
+    """The same long stream under three cache layouts; per-chunk PSNR and EPE, and the summary
+    the quality bar asks for (PSNR near frame 100 vs at the end)."""
+    from ..model.sampler import step_levels
+
+    item = long_stream(s.long_seed, s.long_frames, s.size)
+    out = {"frames": s.long_frames, "seed": int(item["seed"]), "layouts": {}}
+    for name, sink, window in (("c3s1w1", 1, 1), ("c3s0w1", 0, 1), ("grow", 1, None)):
+        student.configure(chunk=3, sink=sink, window=window, steps=step_levels(3))
+        t0 = time.perf_counter()
+        video = stream_student(student, item, seed=s.seed)
+        seconds = time.perf_counter() - t0
+        ends, ps, es = _chunk_series(video, item, 9, 12)
+        near_100 = int(np.argmin(np.abs(np.array(ends) - 100)))
+        out["layouts"][name] = {"chunk_end": ends, "psnr": ps, "epe": es, "seconds": seconds,
+                                "psnr_at_100": ps[near_100], "psnr_at_end": float(np.mean(ps[-3:])),
+                                "epe_at_100": es[near_100], "epe_at_end": float(np.nanmean(es[-3:]))}
+        if progress:
+            progress(f"long horizon: {name} done ({seconds:.0f} s)")
+    student.configure(chunk=3, sink=1, window=1, steps=step_levels(3))
+    return out
+
+
+def ablations(student, teacher, items: list[dict], s: EvalSettings, progress=None) -> dict:
+    from ..model.sampler import step_levels
+
+    items = items[: s.ablation_clips]
+    out = {"clips": len(items), "student": {}, "teacher_guidance": {}}
+    variants = [("chunk 1, 3 steps", 1, 3), ("chunk 3, 2 steps", 3, 2), ("chunk 3, 3 steps", 3, 3),
+                ("chunk 3, 4 steps", 3, 4)]
+    for name, chunk, steps in variants:
+        student.configure(chunk=chunk, sink=1, window=1, steps=step_levels(steps))
+        out["student"][name] = _mean([score(stream_student(student, it, seed=s.seed + i), it)
+                                      for i, it in enumerate(items)])
+        if progress:
+            progress(f"ablation: {name}")
+    student.configure(chunk=3, sink=1, window=1, steps=step_levels(3))
+    if teacher is not None:
+        modules, config = teacher
+        for w_t, w_m in s.guidance_sweep:
+            name = f"w_t {w_t:g}, w_m {w_m:g}"
+            out["teacher_guidance"][name] = _mean([score(teacher_video(modules, config, it, s.teacher_steps, w_t, w_m,
+                                                                       seed=s.seed + i), it)
+                                                   for i, it in enumerate(items)])
+            if progress:
+                progress(f"guidance sweep: {name}")
+    return out
+
+
+def speed(student_dir, teacher, item: dict, s: EvalSettings) -> dict:
+    """The shipped student's bench figures and the teacher's time for one clip, in one run."""
+    from .bench import bench_model
+
+    bench = bench_model(weights=student_dir, chunks=s.bench_chunks, compare=False, progress=False)
+    out = {"student": {"frames_per_s": bench["fps"], "first_frame_latency_s": bench["first_frame_latency_s"],
+                       "chunk_latency_s": bench["chunk_latency_s"]["last"], "split_s": bench["split_s"],
+                       "size": f"{bench['width']}x{bench['height']}", "steps": bench["steps"],
+                       "layout": f"c{bench['chunk']}s{bench['sink']}w{bench['window']}"}}
+    if teacher is not None:
+        modules, config = teacher
+        t0 = time.perf_counter()
+        teacher_video(modules, config, item, s.teacher_steps, s.w_t, s.w_m, seed=s.seed)
+        seconds = time.perf_counter() - t0
+        out["teacher"] = {"seconds_per_clip": seconds, "frames_per_s": len(item["video"]) / seconds,
+                          "first_frame_latency_s": seconds}
+        fps = out["student"].get("frames_per_s")
+        if fps:
+            out["student_over_teacher_throughput"] = fps / out["teacher"]["frames_per_s"]
+    return out
+
+
+def evaluate(student_dir, teacher_dir=None, settings: EvalSettings | None = None, progress=None,
+             grid: list | None = None) -> dict:
+    """Run the chosen sections; returns the report (JSON-able). `grid` collects videos (main_table)."""
+    from ..model.student import StreamingStudent
+    from ..train.models import TEACHER_KIND, load_modules
+
+    s = settings or EvalSettings()
+    student = StreamingStudent.load(student_dir)
+    teacher = None
+    if teacher_dir is not None:
+        modules, config = load_modules(teacher_dir, TEACHER_KIND)
+        teacher = (modules.eval(), config)
+    report = {"date": time.strftime("%Y-%m-%d"), "settings": asdict(s), "student": str(student_dir),
+              "teacher": None if teacher_dir is None else str(teacher_dir)}
+    items = heldout_items(s.clips, s.frames, s.size, s.heldout_root) if {"main", "ablations", "speed"} & set(s.sections) else []
+    if "main" in s.sections:
+        report["main"] = main_table(student, teacher, items, s, progress, grid)
+    if "long" in s.sections:
+        report["long_horizon"] = long_horizon(student, s, progress)
+    if "ablations" in s.sections:
+        report["ablations"] = ablations(student, teacher, items, s, progress)
+    if "speed" in s.sections:
+        report["speed"] = speed(student_dir, teacher, items[0], s)
+    return report

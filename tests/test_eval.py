@@ -1,0 +1,99 @@
+"""The evaluation suite's parts (`motionworld eval`): held-out data, baselines, metrics, report."""
+import json
+
+import numpy as np
+import pytest
+
+from motionworld.eval.heldout import heldout_items, long_stream, sway_poses
+from motionworld.eval.methods import hold_first, prior_tracks, warp_gt
+from motionworld.eval.report import markdown, quality_bar
+from motionworld.eval.suite import score
+
+pytestmark = pytest.mark.display  # synthetic worlds and the warp baseline render with headless GL
+
+
+@pytest.fixture(scope="module")
+def clips():
+    return heldout_items(3, frames=33, size=96)
+
+
+def test_metrics_tell_the_truth_from_the_held_frame(clips):
+    item = max(clips, key=lambda it: np.abs(it["tracks"][-1] - it["tracks"][0])[it["visibility"][-1]].mean())
+    truth = score(item["video"], item)
+    held = score(hold_first(item), item)
+    assert truth["psnr"] == float("inf") and truth["ssim"] == pytest.approx(1.0)
+    # The tracker on the true clip is the floor of the EPE figure: frame-to-frame drift, texture-poor
+    # patches and occlusion edges cost it a few pixels over 32 frames.
+    assert truth["epe"] < 4.0
+    assert held["epe"] > 2 * truth["epe"] and held["psnr"] < 40
+
+
+def test_warp_with_true_depth_follows_the_motion(clips):
+    """The warp moves the picture exactly with the camera, so its EPE sits near the tracker's floor
+    (its PSNR need not beat the held frame: what the first frame never saw is black in it)."""
+    epe = [(score(warp_gt(it), it)["epe"], score(hold_first(it), it)["epe"]) for it in clips]
+    assert all(warp <= held + 0.1 for warp, held in epe)
+    warp, held = max(epe, key=lambda e: e[1])  # the clip that moves most
+    assert warp < 0.3 * held
+
+
+def test_prior_tracks_cover_the_same_grid(clips):
+    item = clips[0]
+    tracks, vis = prior_tracks(item)
+    assert tracks.shape == item["tracks"].shape and vis.shape == item["visibility"].shape
+    np.testing.assert_allclose(tracks[0][vis[0]], item["tracks"][0][vis[0]], atol=1e-3)  # same pixels at frame 0
+    assert vis[0].all()
+
+
+def test_long_stream_stays_near_its_start():
+    start = np.eye(4)
+    poses = sway_poses(start, 400)
+    assert np.abs(poses[:, :3, 3]).max() < 0.7  # within a step of where it began
+    item = long_stream(7, frames=120, size=64, grid=20)
+    assert item["video"].shape == (120, 64, 64, 3) and item["tracks"].shape == (120, 400, 2)
+    assert item["visibility"].mean() > 0.5 and not item["moving_objects"]
+
+
+def _report():
+    row = lambda e, p: {"all": {"epe": e, "psnr": p, "ssim": 0.5, "clips": 2},  # noqa: E731
+                        "camera_only": {"epe": e, "psnr": p, "ssim": 0.5, "clips": 1},
+                        "objects": {"epe": e, "psnr": p, "ssim": 0.5, "clips": 1}}
+    return {"student": "weights", "date": "2026-11-24", "settings": {"clips": 2, "frames": 81, "size": 128, "teacher_steps": 24},
+            "main": {"seeds": [1, 2], "methods": {"hold first frame": row(6.0, 14.0), "teacher": row(2.0, 18.0),
+                                                   "student": row(3.0, 17.5)}},
+            "long_horizon": {"frames": 2000, "seed": 5, "layouts": {"c3s1w1": {
+                "chunk_end": [8, 20], "psnr": [18.0, 16.5], "epe": [1.0, 1.2], "seconds": 60,
+                "psnr_at_100": 18.0, "psnr_at_end": 16.5, "epe_at_100": 1.0, "epe_at_end": 1.2}}}}
+
+
+def test_quality_bar_and_markdown():
+    bar = quality_bar(_report())
+    assert [ok for _, ok, _ in bar] == [True, True, False]  # 1.5 dB lost over the long stream
+    text = markdown(_report(), "motionworld eval")
+    assert "| student | 3.00 | 17.50 |" in text and "NOT met: with the sink" in text
+
+
+@pytest.mark.slow
+def test_eval_command_end_to_end(tmp_path):
+    """Tiny random student and teacher: every section runs and the report is written."""
+    from motionworld.cli import main
+    from motionworld.model.student import StreamingStudent, StudentModules
+    from motionworld.train.models import save_teacher
+
+    student = StreamingStudent("tiny", seed=0)
+    student.save(tmp_path / "student")
+    save_teacher(tmp_path / "teacher", StudentModules(student.config), student.config, {"note": "random"})
+    out = tmp_path / "report"
+    assert main(["eval", "--student", str(tmp_path / "student"), "--teacher", str(tmp_path / "teacher"),
+                 "--clips", "2", "--frames", "21", "--long-frames", "45", "--ablation-clips", "1",
+                 "--teacher-steps", "1", "--out", str(out), "--grid", str(tmp_path / "grid.mp4")]) == 0
+    report = json.loads((out / "report.json").read_text())
+    methods = report["main"]["methods"]
+    assert set(methods) == {"true frames (tracker floor)", "hold first frame", "warp (true depth)", "teacher", "student",
+                            "student, depth prior"}
+    assert methods["student"]["all"]["clips"] == 2 and np.isfinite(methods["student"]["all"]["psnr"])
+    assert set(report["long_horizon"]["layouts"]) == {"c3s1w1", "c3s0w1", "grow"}
+    assert len(report["ablations"]["teacher_guidance"]) == 5 and report["speed"]["student"]["frames_per_s"] > 0
+    assert (out / "long_horizon.png").stat().st_size > 0 and (tmp_path / "grid.mp4").stat().st_size > 0
+    assert "Quality bar" in (out / "report.md").read_text() and report["command"].startswith("motionworld eval")
+    assert main(["eval", "--student", str(tmp_path / "student"), "--sections", "main,bogus"]) == 2
