@@ -71,9 +71,9 @@ def long_stream(seed: int, frames: int = 2000, size: int = 128, grid: int = 50) 
     """A held-out world with its objects held still, seen along `sway_poses`: an item like the
     dataset's (video, depth, tracks, visibility, object_ids, K, c2w, caption)."""
     from ..train.synth.generator import SynthWorlds, split_seeds
-    from ..train.synth.raster import NEAR
     from ..train.synth.ground_truth import surface_tracks
     from ..train.synth.motion import CameraMotion
+    from ..train.synth.raster import NEAR
 
     worlds = SynthWorlds(size=size, frames=frames, grid=grid)
     world_seed = int(split_seeds("heldout", seed, 1)[0])
