@@ -17,7 +17,12 @@ from .world import World
 
 
 def _controls(world: World):
-    from controllers import CombinedController, GamepadController, KeyboardController, MouseController
+    from controllers import (
+        CombinedController,
+        GamepadController,
+        KeyboardController,
+        MouseController,
+    )
 
     c = world.scene.spec.controls if world.scene.spec is not None else None
     mouse = MouseController(c.mouse_sensitivity_deg, c.invert_y) if c else MouseController()

@@ -8,8 +8,9 @@ pytestmark = pytest.mark.display  # the warp backend renders with headless GL
 
 
 def test_env_passes_gymnasiums_checker(garden):
-    import motionworld.gym_env  # noqa: F401 - registers the id
     from gymnasium.utils.env_checker import check_env
+
+    import motionworld.gym_env  # noqa: F401 - registers the id
 
     env = gym.make("MotionWorld-v0", scene=garden, max_chunks=3)
     check_env(env.unwrapped, skip_render_check=False)
