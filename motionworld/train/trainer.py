@@ -133,6 +133,21 @@ def _set_lr(stage: Stage, step: int) -> None:
             g["lr"] = g["base_lr"] * scale
 
 
+def _duration(seconds: float) -> str:
+    m = int(round(seconds / 60))
+    return f"{m // 60} h {m % 60:02d} min" if m >= 60 else (f"{m} min" if m >= 1 else f"{seconds:.0f} s")
+
+
+def _plan(cfg: TrainConfig, start: int, until: int, world_size: int, source) -> str:
+    """One line saying what the run will do, before it does it."""
+    d, o = cfg.data, cfg.optim
+    data = f"{len(source.dataset)} clips from {d.path}" if source is not None and d.source == "shards" else f"{d.source} data"
+    what = f"steps {start}..{until} of {o.steps}" + (" (resumed)" if start else "")
+    return (f"{cfg.stage}: {what}, batch {o.batch_size} x {d.frames} frames at {d.size}x{d.size} on {world_size} "
+            f"process(es), {data}, lr {o.lr:g}; checkpoints every {cfg.checkpoint_every} steps in {cfg.out}; "
+            f"the expected time follows after the first steps")
+
+
 def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device: str = "auto",
           stop_after: int | None = None) -> dict:
     """Run (or resume) one stage; returns {"steps", "metrics", "export", "steps_per_s", ...}.
@@ -164,6 +179,9 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device:
         steps = cfg.optim.steps
         until = steps if stop_after is None else min(stop_after, steps)
         bar = tqdm(total=steps, initial=start, desc=cfg.stage, unit="step", disable=None if (progress and rt.main) else True)
+        if rt.main and progress:
+            bar.write(_plan(cfg, start, until, rt.world_size, source))
+        estimate_at = start + min(10, max(1, (until - start) // 50))  # the time estimate comes after a few steps
         metrics: dict = {}
         last_eval: dict = {}
         t_start = time.perf_counter()
@@ -181,6 +199,10 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device:
                 log.write({"step": done, **metrics, "step_s": dt})
             bar.set_postfix({k: f"{v:.4g}" for k, v in list(metrics.items())[:2]})
             bar.update(1)
+            if rt.main and progress and done == estimate_at and until > done:
+                per_step = (time.perf_counter() - t_start) / (done - start)
+                bar.write(f"{cfg.stage}: {per_step:.2f} s/step so far, so about {_duration(per_step * (until - done))} "
+                          f"more for the remaining {until - done} steps (evaluations and checkpoints not counted)")
             if done % cfg.checkpoint_every == 0 or done in (steps, until):
                 if rt.sharded:  # every rank writes its optimizer shard first, then rank 0 the weights
                     save_checkpoint(ckpt_dir, done, {}, stage.optimizers, shard=rt.rank)
