@@ -116,6 +116,11 @@ def _parser() -> argparse.ArgumentParser:
         ts.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
         ts.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config value, e.g. --set optim.lr=3e-4 (YAML value syntax)")
+    sh = tsub.add_parser("ship", help="assemble the shipped weights folder (float16 where it does not change the frames)")
+    sh.add_argument("--student", type=Path, required=True, help="a causal-init or distill export folder")
+    sh.add_argument("--teacher", type=Path, help="a teacher export folder, shipped too (for motionworld eval)")
+    sh.add_argument("--out", type=Path, default=Path("weights"), help="default weights/")
+    sh.add_argument("--float32", action="store_true", help="keep float32")
     tp = tsub.add_parser("plot", help="draw the curves of a log.jsonl to PNG")
     tp.add_argument("log", type=Path)
     tp.add_argument("-o", "--output", type=Path, help="default: next to the log, .png")
@@ -359,6 +364,14 @@ def _train(args) -> int:
 
     from .train.log import plot_log
 
+    if args.stage == "ship":
+        from .train.ship import ship
+
+        r = ship(args.student, args.out, args.teacher, fp16=not args.float32)
+        check = r["float16_check_psnr_db"]
+        print(f"wrote {', '.join(r['files'])} ({r['megabytes']:.1f} MB)"
+              + ("" if check is None else f"; float16 check: frames agree to {check:.1f} dB"))
+        return 0
     if args.stage == "plot":
         output = args.output or args.log.with_suffix(".png")
         keys = plot_log(args.log, output)
@@ -380,7 +393,8 @@ def _train(args) -> int:
     cfg = load_config(args.config, overrides)
     if cfg.stage != args.stage:
         raise MotionWorldError(f"{args.config}: is a config for stage {cfg.stage!r}, not {args.stage!r}")
-    result = train(cfg, resume=args.resume, device=args.device, stop_after=args.stop_after)
+    result = train(cfg, resume=args.resume, device=args.device, stop_after=args.stop_after,
+                   command="motionworld " + " ".join(str(a) for a in args.argv))
     if result["rank"] == 0 and result["export"] is None:
         print(f"{cfg.stage}: stopped after {result['steps']} of {cfg.optim.steps} steps; continue with --resume")
     elif result["rank"] == 0:

@@ -170,3 +170,28 @@ def test_plot_draws_the_log(chain, tmp_path):
 
     with Image.open(out) as im:
         assert im.size[0] == 900 and im.size[1] >= 3 * 220  # loss, grad_norm, eval/... panels
+
+
+def test_ship_assembles_weights_with_their_recipe(chain, tmp_path):
+    """`train ship`: float16 student + teacher, sha256 manifest with every stage's command, and a
+    loader that refuses a file that does not match its hash."""
+    from motionworld.model.student import StreamingStudent
+
+    out = tmp_path / "weights"
+    assert main(["train", "ship", "--student", str(chain / "distill" / "export"), "--teacher",
+                 str(chain / "teacher" / "export"), "--out", str(out)]) == 0
+    manifest = json.loads((out / "MANIFEST.json").read_text())
+    entry = manifest["files"]["student.safetensors"]
+    assert entry["stored_dtype"] == "float16" and entry["float16_check_psnr_db"] >= 40
+    assert [s["stage"] for s in entry["recipe"]] == ["vae", "teacher", "causal-init", "distill"]
+    assert all(s["command"].startswith("motionworld train ") for s in entry["recipe"])
+    assert manifest["files"]["teacher.safetensors"]["recipe"][-1]["stage"] == "teacher"
+    fp32 = (chain / "distill" / "export" / "student.safetensors").stat().st_size
+    assert (out / "student.safetensors").stat().st_size < 0.6 * fp32
+    student = StreamingStudent.load(out)
+    assert next(student.modules.parameters()).dtype == torch.float32
+    blob = bytearray((out / "student.safetensors").read_bytes())
+    blob[-1] ^= 1
+    (out / "student.safetensors").write_bytes(bytes(blob))
+    with pytest.raises(MotionWorldError, match="does not match the manifest"):
+        StreamingStudent.load(out)

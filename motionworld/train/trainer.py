@@ -149,7 +149,7 @@ def _plan(cfg: TrainConfig, start: int, until: int, world_size: int, source) -> 
 
 
 def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device: str = "auto",
-          stop_after: int | None = None) -> dict:
+          stop_after: int | None = None, command: str | None = None) -> dict:
     """Run (or resume) one stage; returns {"steps", "metrics", "export", "steps_per_s", ...}.
 
     stop_after ends the run early (with a checkpoint, without export) as an interruption would;
@@ -224,6 +224,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device:
         rate = (until - start) / elapsed if elapsed > 0 else 0.0
         export = None
         info = {"stage": cfg.stage, "steps": steps, "seed": cfg.seed, "world_size": rt.world_size,
+                "command": command, "init": dict(cfg.init),
                 "parallel": cfg.optim.parallel if rt.distributed else "none",
                 "data": {"source": cfg.data.source, "path": cfg.data.path, "train_seeds": [0, cfg.data.count - 1],
                          "size": cfg.data.size, "frames": cfg.data.frames},
