@@ -96,7 +96,8 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--frames", type=int, default=81, help="frames per clip (default 81)")
     ev.add_argument("--heldout", type=Path, help="held-out shards (motionworld data synth --split heldout); "
                                                  "default: generated on the fly")
-    ev.add_argument("--long-frames", type=int, default=2000, help="length of the long-horizon stream (default 2000)")
+    ev.add_argument("--long-frames", type=int, default=2001,
+                    help="length of the long-horizon stream, 9 + 12k (default 2001: frame 2000 is its last)")
     ev.add_argument("--ablation-clips", type=int, default=8)
     ev.add_argument("--teacher-steps", type=int, default=24)
     ev.add_argument("--sections", default="main,long,ablations,speed", help="comma-separated subset (default all)")
@@ -331,11 +332,12 @@ def _eval(args) -> int:
     unknown = set(sections) - {"main", "long", "ablations", "speed"}
     if unknown:
         raise MotionWorldError(f"--sections: unknown {', '.join(sorted(unknown))} (choose main, long, ablations, speed)")
-    if args.clips < 1 or args.frames < 9 or (args.frames - 9) % 12 or args.long_frames < 21:
-        raise MotionWorldError("--clips must be >= 1, --frames 9 + 12k (e.g. 81), --long-frames >= 21")
+    if args.clips < 1 or args.frames < 9 or (args.frames - 9) % 12 or args.long_frames < 45 or (args.long_frames - 9) % 12:
+        raise MotionWorldError("--clips must be >= 1, --frames 9 + 12k (e.g. 81), --long-frames 9 + 12k and >= 45 "
+                               "(e.g. 2001)")
     from .model.student import StreamingStudent
 
-    size = StreamingStudent.load(args.student).height  # the held-out clips are made at the model's size
+    size = StreamingStudent.load(args.student).height  # the held-out clips are made at the model's size (square)
     settings = EvalSettings(clips=args.clips, frames=args.frames, size=size,
                             heldout_root=None if args.heldout is None else str(args.heldout),
                             long_frames=args.long_frames, ablation_clips=min(args.ablation_clips, args.clips),

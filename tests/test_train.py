@@ -185,7 +185,12 @@ def test_ship_assembles_weights_with_their_recipe(chain, tmp_path):
     assert entry["stored_dtype"] == "float16" and entry["float16_check_psnr_db"] >= 40
     assert [s["stage"] for s in entry["recipe"]] == ["vae", "teacher", "causal-init", "distill"]
     assert all(s["command"].startswith("motionworld train ") for s in entry["recipe"])
-    assert manifest["files"]["teacher.safetensors"]["recipe"][-1]["stage"] == "teacher"
+    teacher = manifest["files"]["teacher.safetensors"]
+    assert teacher["recipe"][-1]["stage"] == "teacher" and teacher["float16_check_relative_error"] < 1e-2
+    # Shipping again replaces the folder whole: the teacher, not shipped this time, does not linger.
+    assert main(["train", "ship", "--student", str(chain / "distill" / "export"), "--out", str(out)]) == 0
+    assert not (out / "teacher.safetensors").exists()
+    assert list(json.loads((out / "MANIFEST.json").read_text())["files"]) == ["student.safetensors"]
     fp32 = (chain / "distill" / "export" / "student.safetensors").stat().st_size
     assert (out / "student.safetensors").stat().st_size < 0.6 * fp32
     student = StreamingStudent.load(out)

@@ -15,14 +15,33 @@ import numpy as np
 from ..geometry.camera import pose_from_ypr, ypr_from_rotation
 
 
-def heldout_items(count: int, frames: int = 81, size: int = 128, root=None, seed_start: int = 0) -> list[dict]:
+EVAL_SEED_START = 1000  # held-out worlds 0.. are what training's eval hook watches; the report uses others
+
+
+def check_heldout_shards(root, count: int, frames: int, size: int) -> None:
+    """Refuse shards that are not a held-out split, or too few, too short or the wrong size."""
+    from ..errors import MotionWorldError
+    from ..train.shards import read_manifest
+    from ..train.synth.generator import HELDOUT_SEED_START
+
+    m = read_manifest(root)
+    cfg, settings = m["settings"]["config"], m["settings"]
+    seeds = [s for shard in m["shards"] for s in shard["seeds"]]
+    if settings.get("split") != "heldout" or min(seeds, default=0) < HELDOUT_SEED_START:
+        raise MotionWorldError(f"{root}: not a held-out split (made with split {settings.get('split')!r}); "
+                               "write one with `motionworld data synth --split heldout`")
+    if len(seeds) < count or cfg["frames"] < frames or cfg["size"] != size:
+        raise MotionWorldError(f"{root}: {len(seeds)} clips of {cfg['frames']} frames at {cfg['size']}px; the "
+                               f"evaluation needs {count} of {frames} frames at {size}px")
+
+
+def heldout_items(count: int, frames: int = 81, size: int = 128, root=None, seed_start: int = EVAL_SEED_START) -> list[dict]:
     """`count` held-out clips as dataset items (numpy arrays; see SynthClipDataset)."""
     from ..train.dataset import SynthClipDataset
 
     if root is not None:
+        check_heldout_shards(root, count, frames, size)
         ds = SynthClipDataset(root)
-        if len(ds) < count:
-            raise ValueError(f"{root} holds {len(ds)} clips, the evaluation needs {count}")
     else:
         ds = SynthClipDataset(count=count, split="heldout", seed_start=seed_start, size=size, frames=frames)
     items = []

@@ -7,7 +7,8 @@ camera and tracks (uint8 [T, H, W, 3], frame 0 the given picture):
 - `stream_student`: the streaming student, chunk by chunk through its sink + rolling cache;
 - `teacher_video`: the bidirectional teacher over the whole clip with joint guidance;
 - `prior_tracks`: the tracks a user would get without ground-truth depth (the scene depth prior
-  lifted through the true cameras), to drive the student with.
+  lifted through the true cameras; it knows nothing of moving objects, so their points move with
+  the static world), to drive the student with.
 """
 from __future__ import annotations
 
@@ -52,6 +53,8 @@ def stream_student(student, item: dict, tracks=None, visibility=None, seed: int 
     tracks = item["tracks"] if tracks is None else tracks
     visibility = item["visibility"] if visibility is None else visibility
     video = item["video"]
+    if len(video) < student.frames_for_next_chunk():
+        raise ValueError(f"a clip of {len(video)} frames is shorter than the student's first chunk")
     if video.shape[1:3] != (student.height, student.width):
         raise ValueError(f"clip is {video.shape[2]}x{video.shape[1]}, the student generates {student.width}x{student.height}")
     student.start(video[0], item.get("caption", ""), seed=seed)

@@ -31,10 +31,11 @@ class EvalSettings:
     size: int = 128
     heldout_root: str | None = None  # shards from `motionworld data synth --split heldout`; default: on the fly
     seed: int = 0  # noise seed of the generators
+    seed_start: int = 1000  # first held-out world (those before are what training's eval hook watches)
     teacher_steps: int = 24
     w_t: float = 3.0
     w_m: float = 1.5
-    long_frames: int = 2000
+    long_frames: int = 2001  # 9 + 12k: the stream ends on a whole chunk
     long_seed: int = 5000  # a held-out world index far from the clips'
     ablation_clips: int = 8
     guidance_sweep: list = field(default_factory=lambda: [[0.0, 0.0], [3.0, 0.0], [0.0, 1.5], [3.0, 1.5], [5.0, 3.0]])
@@ -60,11 +61,15 @@ def score(video: np.ndarray, item: dict, tracks=None, visibility=None) -> dict:
 
 
 def _mean(rows: list[dict]) -> dict:
+    """Means over clips of each figure (non-finite values left out; `clips` counts the rows, and
+    `<figure>_clips` says how many were finite where fewer were)."""
     keys = rows[0].keys() if rows else []
     out = {}
     for k in keys:
         vals = [r[k] for r in rows if r[k] == r[k] and np.isfinite(r[k])]
         out[k] = float(np.mean(vals)) if vals else float("nan")
+        if len(vals) < len(rows):
+            out[f"{k}_clips"] = len(vals)
     out["clips"] = len(rows)
     return out
 
@@ -94,6 +99,12 @@ def _with_tracks(video: np.ndarray, item: dict, every: int = 3) -> np.ndarray:
     return out
 
 
+def shipped_layout(student) -> None:
+    """Back to the student's own layout and levels (from its config) after a variant."""
+    student.configure(chunk=student.config.chunk, sink=student.config.sink, window=student.config.window,
+                      steps=student.config.steps)
+
+
 def main_table(student, teacher, items: list[dict], s: EvalSettings, progress=None, grid: list | None = None) -> dict:
     """Every method on every held-out clip. `teacher` is (modules, config) or None. With `grid` (a
     list), the first clips' truth | student | teacher videos, tracks drawn, are appended to it."""
@@ -105,8 +116,7 @@ def main_table(student, teacher, items: list[dict], s: EvalSettings, progress=No
         per_clip["teacher"] = []
     per_clip["student"] = []
     per_clip["student, depth prior"] = []
-    per_clip_truth_epe = []
-    student.configure(chunk=3, sink=1, window=1, steps=step_levels(3))
+    shipped_layout(student)
     for i, item in enumerate(items):
         per_clip["true frames (tracker floor)"].append(score(item["video"], item))
         per_clip["hold first frame"].append(score(hold_first(item), item))
@@ -121,14 +131,16 @@ def main_table(student, teacher, items: list[dict], s: EvalSettings, progress=No
         if grid is not None and len(grid) < s.grid_clips:
             row = [item["video"][: len(student_frames)], student_frames] + ([teacher_frames] if teacher_frames is not None else [])
             grid.append([_with_tracks(v[: len(student_frames)], item) for v in row])
+        # Driven by prior tracks, scored like every row against the true motion; how well it followed
+        # the tracks it was given is kept as well.
         tr, vis = prior_tracks(item)
         prior_video = stream_student(student, item, tr, vis, seed=s.seed + i)
-        per_clip["student, depth prior"].append(score(prior_video, item, tr, vis))
-        per_clip_truth_epe.append(score(prior_video, item)["epe"])  # against the true motion
+        row = score(prior_video, item)
+        row["epe_vs_input"] = score(prior_video, item, tr, vis)["epe"]
+        per_clip["student, depth prior"].append(row)
         if progress:
             progress(f"main table: clip {i + 1}/{len(items)}")
     table = _aggregate(per_clip, [it["moving_objects"] for it in items])
-    table["student, depth prior"]["all"]["epe_vs_true_tracks"] = float(np.nanmean(per_clip_truth_epe))
     return {"methods": table, "per_clip": per_clip, "seeds": [int(it["seed"]) for it in items]}
 
 
@@ -153,24 +165,32 @@ def _chunk_series(video: np.ndarray, item: dict, first: int, size: int) -> tuple
 
 def long_horizon(student, s: EvalSettings, progress=None) -> dict:
     """The same long stream under three cache layouts; per-chunk PSNR and EPE, and the summary
-    the quality bar asks for (PSNR near frame 100 vs at the end)."""
+    the quality bar asks for: the three chunks around frame 100 against the last three. The warp
+    renderer's PSNR on the same chunks is kept too, since what the camera sees changes along the
+    stream (a drop both share is the view, not the model)."""
     from ..model.sampler import step_levels
 
     item = long_stream(s.long_seed, s.long_frames, s.size)
-    out = {"frames": s.long_frames, "seed": int(item["seed"]), "layouts": {}}
+    chunk = student.layout.chunk
+    first, size = 4 * chunk - 3, 4 * chunk
+    ends, warp_ps, _ = _chunk_series(warp_gt(item), item, first, size)
+    out = {"frames": s.long_frames, "seed": int(item["seed"]), "warp_psnr": warp_ps, "layouts": {}}
+    at_100 = int(np.argmin(np.abs(np.array(ends) - 100)))
+    near = slice(max(0, at_100 - 1), at_100 + 2)
     for name, sink, window in (("c3s1w1", 1, 1), ("c3s0w1", 0, 1), ("grow", 1, None)):
-        student.configure(chunk=3, sink=sink, window=window, steps=step_levels(3))
+        student.configure(chunk=chunk, sink=sink, window=window, steps=step_levels(3))
         t0 = time.perf_counter()
         video = stream_student(student, item, seed=s.seed)
         seconds = time.perf_counter() - t0
-        ends, ps, es = _chunk_series(video, item, 9, 12)
-        near_100 = int(np.argmin(np.abs(np.array(ends) - 100)))
+        ends, ps, es = _chunk_series(video, item, first, size)
         out["layouts"][name] = {"chunk_end": ends, "psnr": ps, "epe": es, "seconds": seconds,
-                                "psnr_at_100": ps[near_100], "psnr_at_end": float(np.mean(ps[-3:])),
-                                "epe_at_100": es[near_100], "epe_at_end": float(np.nanmean(es[-3:]))}
+                                "psnr_at_100": float(np.mean(ps[near])), "psnr_at_end": float(np.mean(ps[-3:])),
+                                "epe_at_100": float(np.nanmean(es[near])), "epe_at_end": float(np.nanmean(es[-3:])),
+                                "warp_psnr_at_100": float(np.mean(warp_ps[near])),
+                                "warp_psnr_at_end": float(np.mean(warp_ps[-3:]))}
         if progress:
             progress(f"long horizon: {name} done ({seconds:.0f} s)")
-    student.configure(chunk=3, sink=1, window=1, steps=step_levels(3))
+    shipped_layout(student)
     return out
 
 
@@ -187,7 +207,7 @@ def ablations(student, teacher, items: list[dict], s: EvalSettings, progress=Non
                                       for i, it in enumerate(items)])
         if progress:
             progress(f"ablation: {name}")
-    student.configure(chunk=3, sink=1, window=1, steps=step_levels(3))
+    shipped_layout(student)
     if teacher is not None:
         modules, config = teacher
         for w_t, w_m in s.guidance_sweep:
@@ -200,17 +220,21 @@ def ablations(student, teacher, items: list[dict], s: EvalSettings, progress=Non
     return out
 
 
-def speed(student_dir, teacher, item: dict, s: EvalSettings) -> dict:
-    """The shipped student's bench figures and the teacher's time for one clip, in one run."""
+def speed(student_dir, student, teacher, item: dict, s: EvalSettings) -> dict:
+    """The shipped student's bench figures (its own layout and steps) and the teacher's time for
+    one clip after a warm-up run, in one run."""
     from .bench import bench_model
 
-    bench = bench_model(weights=student_dir, chunks=s.bench_chunks, compare=False, progress=False)
+    lay = student.layout
+    bench = bench_model(weights=student_dir, chunk=lay.chunk, sink=lay.sink, window=lay.window,
+                        steps=len(student.sigmas), chunks=s.bench_chunks, compare=False, progress=False)
     out = {"student": {"frames_per_s": bench["fps"], "first_frame_latency_s": bench["first_frame_latency_s"],
                        "chunk_latency_s": bench["chunk_latency_s"]["last"], "split_s": bench["split_s"],
                        "size": f"{bench['width']}x{bench['height']}", "steps": bench["steps"],
                        "layout": f"c{bench['chunk']}s{bench['sink']}w{bench['window']}"}}
     if teacher is not None:
         modules, config = teacher
+        teacher_video(modules, config, item, 1, s.w_t, s.w_m, seed=s.seed)  # warm-up: allocations, caches
         t0 = time.perf_counter()
         teacher_video(modules, config, item, s.teacher_steps, s.w_t, s.w_m, seed=s.seed)
         seconds = time.perf_counter() - t0
@@ -228,15 +252,24 @@ def evaluate(student_dir, teacher_dir=None, settings: EvalSettings | None = None
     from ..model.student import StreamingStudent
     from ..train.models import TEACHER_KIND, load_modules
 
+    from ..errors import MotionWorldError
+
     s = settings or EvalSettings()
     student = StreamingStudent.load(student_dir)
+    if student.height != student.width or student.height != s.size:
+        raise MotionWorldError(f"the held-out worlds are {s.size}x{s.size}; this student makes "
+                               f"{student.width}x{student.height}")
     teacher = None
     if teacher_dir is not None:
         modules, config = load_modules(teacher_dir, TEACHER_KIND)
+        if (config.height, config.width) != (student.height, student.width):
+            raise MotionWorldError(f"the teacher works at {config.width}x{config.height}, the student at "
+                                   f"{student.width}x{student.height}")
         teacher = (modules.eval(), config)
     report = {"date": time.strftime("%Y-%m-%d"), "settings": asdict(s), "student": str(student_dir),
               "teacher": None if teacher_dir is None else str(teacher_dir)}
-    items = heldout_items(s.clips, s.frames, s.size, s.heldout_root) if {"main", "ablations", "speed"} & set(s.sections) else []
+    items = (heldout_items(s.clips, s.frames, s.size, s.heldout_root, s.seed_start)
+             if {"main", "ablations", "speed"} & set(s.sections) else [])
     if "main" in s.sections:
         report["main"] = main_table(student, teacher, items, s, progress, grid)
     if "long" in s.sections:
@@ -244,5 +277,5 @@ def evaluate(student_dir, teacher_dir=None, settings: EvalSettings | None = None
     if "ablations" in s.sections:
         report["ablations"] = ablations(student, teacher, items, s, progress)
     if "speed" in s.sections:
-        report["speed"] = speed(student_dir, teacher, items[0], s)
+        report["speed"] = speed(student_dir, student, teacher, items[0], s)
     return report

@@ -13,33 +13,34 @@ import json
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ..errors import MotionWorldError
 from ..model.weights import MANIFEST, load_bundle, save_bundle
 
 STUDENT_FILE, TEACHER_FILE = "student.safetensors", "teacher.safetensors"
-LIMIT_MB = 60.0
+LIMIT_BYTES = 60_000_000  # 60 MB
 
 
-def _entry(folder: Path) -> tuple[str, dict]:
-    manifest = json.loads((folder / MANIFEST).read_text())
-    (name, entry), = manifest["files"].items()
-    return name, entry
-
-
-def recipe(folder: str | Path) -> list[dict]:
-    """The stages behind an export, oldest first: each export's provenance, following `init`."""
+def recipe(folder: str | Path, say=print) -> list[dict]:
+    """The stages behind an export, oldest first: each export's provenance, following `init`
+    (relative paths in `init` are taken from the folder training ran in, the current one)."""
     chain, seen = [], set()
     todo = [Path(folder)]
     while todo:
         f = todo.pop()
-        if f.resolve() in seen or not (f / MANIFEST).exists():
+        if f.resolve() in seen:
             continue
         seen.add(f.resolve())
-        name, entry = _entry(f)
-        chain.append({"export": str(f), "file": name, "sha256": entry["sha256"],
-                      **{k: entry.get(k) for k in ("stage", "command", "steps", "seed", "data", "metrics", "init")}})
-        todo.extend(Path(p) for p in (entry.get("init") or {}).values())
+        if not (f / MANIFEST).exists():
+            say(f"note: {f} (named in a stage's init) is gone; the recipe in the manifest lacks it")
+            continue
+        for name, entry in json.loads((f / MANIFEST).read_text())["files"].items():
+            if entry.get("stage") is None:
+                continue  # a shipped copy, not an export
+            chain.append({"export": str(f), "file": name, "sha256": entry["sha256"],
+                          **{k: entry.get(k) for k in ("stage", "command", "steps", "seed", "data", "metrics", "init")}})
+            todo.extend(Path(p) for p in (entry.get("init") or {}).values())
     order = {"vae": 0, "teacher": 1, "causal-init": 2, "distill": 3}
     return sorted(chain, key=lambda c: order.get(c["stage"], 9))
 
@@ -76,9 +77,38 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
 
 
+def _teacher_agrees(tensors: dict, entry: dict, tolerance: float = 1e-2) -> float:
+    """Relative difference of the teacher's velocity on a fixed random input, float16 vs float32
+    weights."""
+    from ..model.config import StudentConfig
+    from ..model.student import StudentModules
+    from ..model.weights import load_into
+
+    config = StudentConfig.from_dict(entry["config"])
+    outs = []
+    for t in (tensors, _half(tensors)):
+        modules = StudentModules(config)
+        load_into(modules, {k: v.float() if v.is_floating_point() else v for k, v in t.items()}, "ship check")
+        dit = modules.dit.eval()
+        g = torch.Generator().manual_seed(0)
+        c = config.dit
+        x = torch.randn(1, c.in_channels, 4, config.height // 8, config.width // 8, generator=g)
+        cond = torch.randn(1, c.image_channels + c.track_channels, 4, config.height // 8, config.width // 8, generator=g)
+        text = torch.randn(1, 8, c.text_dim, generator=g)
+        with torch.no_grad():
+            outs.append(dit(x, torch.full((1, 4), 500.0), text, condition=cond, attention="full").float())
+    return float((outs[1] - outs[0]).norm() / outs[0].norm().clamp_min(1e-12))
+
+
 def ship(student: str | Path, out: str | Path = "weights", teacher: str | Path | None = None, fp16: bool = True,
-         min_psnr: float = 40.0, say=print) -> dict:
+         min_psnr: float = 40.0, max_teacher_error: float = 1e-2, say=print) -> dict:
+    """Build the weights folder next to `out`, check it, then put it in place of `out` (a previous
+    weights folder is replaced whole, so no stale file survives)."""
+    import shutil
+
     student, out = Path(student), Path(out)
+    if out.exists() and any(p.name != MANIFEST and p.suffix != ".safetensors" for p in out.iterdir()):
+        raise MotionWorldError(f"{out}: holds files other than weights and their manifest; not replacing it")
     tensors, entry = load_bundle(student, STUDENT_FILE)
     stored, check = tensors, None
     if fp16:
@@ -87,21 +117,29 @@ def ship(student: str | Path, out: str | Path = "weights", teacher: str | Path |
             stored = _half(tensors)
         else:
             say(f"float16 changes the student's frames ({check:.1f} dB < {min_psnr:g} dB): shipping float32")
-    out.mkdir(parents=True, exist_ok=True)
-    extra = {k: entry.get(k) for k in ("stage", "steps", "seed", "data", "metrics")}
-    files = {}
-    files[STUDENT_FILE] = save_bundle(out, stored, entry["config"], kind=entry["kind"], filename=STUDENT_FILE, extra={
-        **extra, "stored_dtype": "float16" if stored is not tensors else "float32",
-        "float16_check_psnr_db": check, "recipe": recipe(student)})
+    jobs = [(STUDENT_FILE, stored, entry, {"stored_dtype": "float16" if stored is not tensors else "float32",
+                                           "float16_check_psnr_db": check, "recipe": recipe(student, say)})]
     if teacher is not None:
         t_tensors, t_entry = load_bundle(Path(teacher), TEACHER_FILE)
-        files[TEACHER_FILE] = save_bundle(out, _half(t_tensors) if fp16 else t_tensors, t_entry["config"],
-                                          kind=t_entry["kind"], filename=TEACHER_FILE, extra={
-                                              **{k: t_entry.get(k) for k in ("stage", "steps", "seed", "data", "metrics")},
-                                              "stored_dtype": "float16" if fp16 else "float32",
-                                              "recipe": recipe(teacher)})
-    total_mb = sum(p.stat().st_size for p in files.values()) / 2 ** 20
-    if total_mb > LIMIT_MB:
-        raise MotionWorldError(f"{out}: the shipped weights are {total_mb:.1f} MB, over the {LIMIT_MB:g} MB limit")
-    return {"files": {k: str(v) for k, v in files.items()}, "megabytes": total_mb, "float16_check_psnr_db": check}
-
+        error = _teacher_agrees(t_tensors, t_entry) if fp16 else None
+        half = fp16 and error <= max_teacher_error
+        if fp16 and not half:
+            say(f"float16 changes the teacher's output by {error:.2g} (> {max_teacher_error:g}): shipping float32")
+        jobs.append((TEACHER_FILE, _half(t_tensors) if half else t_tensors, t_entry,
+                     {"stored_dtype": "float16" if half else "float32", "float16_check_relative_error": error,
+                      "recipe": recipe(teacher, say)}))
+    size = sum(sum(v.numel() * v.element_size() for v in t.values()) for _, t, _, _ in jobs)
+    if size > LIMIT_BYTES:
+        raise MotionWorldError(f"the weights would be {size / 1e6:.1f} MB, over the {LIMIT_BYTES / 1e6:g} MB limit; "
+                               f"nothing was written")
+    building = out.with_name(out.name + ".building")
+    shutil.rmtree(building, ignore_errors=True)
+    files = {}
+    for name, t, e, extra in jobs:
+        files[name] = save_bundle(building, t, e["config"], kind=e["kind"], filename=name, extra={
+            **{k: e.get(k) for k in ("stage", "steps", "seed", "data", "metrics")}, **extra})
+    if out.exists():
+        shutil.rmtree(out)
+    building.rename(out)
+    total = sum((out / name).stat().st_size for name in files)
+    return {"files": {name: str(out / name) for name in files}, "megabytes": total / 1e6, "float16_check_psnr_db": check}

@@ -224,7 +224,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device:
         rate = (until - start) / elapsed if elapsed > 0 else 0.0
         export = None
         info = {"stage": cfg.stage, "steps": steps, "seed": cfg.seed, "world_size": rt.world_size,
-                "command": command, "init": dict(cfg.init),
+                "command": command, "init": {k: str(Path(v).resolve()) for k, v in cfg.init.items()},
                 "parallel": cfg.optim.parallel if rt.distributed else "none",
                 "data": {"source": cfg.data.source, "path": cfg.data.path, "train_seeds": [0, cfg.data.count - 1],
                          "size": cfg.data.size, "frames": cfg.data.frames},
