@@ -30,6 +30,7 @@ class Stage(ABC):
     def __init__(self, cfg: TrainConfig, rt: Runtime):
         self.cfg, self.rt = cfg, rt
         self.wrappers: list[torch.nn.Module] = []
+        self.current_step = 0  # set by the loop before each step (the EMA warm-up reads it)
 
     def wrap(self, module: torch.nn.Module) -> torch.nn.Module:
         """DDP/FSDP across ranks (as configured); remembered so full weights can be gathered."""
@@ -70,9 +71,13 @@ class Stage(ABC):
 
     @torch.no_grad()
     def update_ema(self, ema: torch.nn.Module | None, module: torch.nn.Module) -> None:
+        """EMA with a warm-up: the decay grows as (1 + step) / (10 + step) up to optim.ema, so early
+        on the average follows the weights instead of holding on to their random start (with a
+        fixed 0.999, 500 steps in, 61 % of the average would still be the initial weights)."""
         if ema is None:
             return
-        d = self.cfg.optim.ema
+        step = self.current_step
+        d = min(self.cfg.optim.ema, (1 + step) / (10 + step))
         with self.full_params():
             for e, p in zip(ema.parameters(), unwrap(module).parameters()):
                 e.mul_(d).add_(p.detach(), alpha=1 - d)
@@ -189,6 +194,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device:
             gen = torch.Generator().manual_seed(hash((cfg.seed, step, rt.rank)) % (2 ** 63))
             batch = to_device(source.batch(step), rt.device) if stage.uses_batches else None
             _set_lr(stage, step)
+            stage.current_step = step
             t0 = time.perf_counter()
             # bf16 autocast on GPUs (norms and modulation stay fp32 inside the model); fp32 on CPU.
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=rt.device.type == "cuda"):
