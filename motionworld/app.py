@@ -49,7 +49,11 @@ def _log_header(spec: dict, world: World) -> dict:
 def play(scene=None, *, backend="auto", weights=None, size=384, seed=None, window_size=(1024, 640),
          fullscreen=False, out_dir="captures", log_path=None, max_seconds=None, say=print) -> dict:
     """Open the window on a scene (default: the shipped garden) and run until it is closed."""
-    world = World(scene or default_scene())
+    from .render.window import NoDisplayError, display_available
+
+    world = World(scene or default_scene())  # a broken scene is reported first, display or not
+    if not display_available():  # before the backend is chosen (and its note said)
+        raise NoDisplayError("no display to open a window on (DISPLAY is not set)")
     spec, note = session_spec(world.scene, backend, weights, size, seed)
     if note:
         say(note)
