@@ -76,11 +76,7 @@ class CausalInitStage(Stage):
         self.student.requires_grad_(True)
         self.student.vae.requires_grad_(False)
         self.net = self.wrap(Regression(self.student, self.config))
-        self.trained = self.trainable(self.student)
-        self.optimizer = self.make_optimizer(self.trained)
-        self.ema = self.make_ema(self.student)
-        self.modules = {"student": self.student, **({"ema": self.ema} if self.ema is not None else {})}
-        self.optimizers = {"student": self.optimizer}
+        self.train_module("student", self.student)
         self.levels = shifted_levels(self.config.steps, self.config.shift)
         self.trajectories = self._trajectories()
 

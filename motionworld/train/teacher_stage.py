@@ -66,11 +66,7 @@ class TeacherStage(Stage):
             self.config = dataclasses.replace(self.config, vae=self.m.vae.config)  # with its latent statistics
         self.m.vae.requires_grad_(False)
         self.net = self.wrap(FlowMatching(self.m, self.config, cfg.teacher))
-        self.trained = self.trainable(self.m)
-        self.optimizer = self.make_optimizer(self.trained)
-        self.ema = self.make_ema(self.m)
-        self.modules = {"teacher": self.m, **({"ema": self.ema} if self.ema is not None else {})}
-        self.optimizers = {"teacher": self.optimizer}
+        self.train_module("teacher", self.m)
         self.heldout = make_dataset(cfg.data, heldout=True)
 
     def step(self, step, batch, gen):

@@ -56,6 +56,15 @@ class Stage(ABC):
         return stack
 
     # helpers for subclasses
+    def train_module(self, name: str, module: torch.nn.Module, frozen_prefix: str = "vae.") -> None:
+        """The usual set-up of a stage that trains one module: its trained parameters, AdamW, an EMA
+        copy, and what checkpoints hold (`name` and "ema"; the optimizer under `name`)."""
+        self.trained = self.trainable(module, frozen_prefix)
+        self.optimizer = self.make_optimizer(self.trained)
+        self.ema = self.make_ema(module)
+        self.modules = {name: module, **({"ema": self.ema} if self.ema is not None else {})}
+        self.optimizers = {name: self.optimizer}
+
     def make_optimizer(self, params, lr: float | None = None) -> torch.optim.Optimizer:
         o = self.cfg.optim
         return torch.optim.AdamW(params, lr=lr or o.lr, betas=tuple(o.betas), weight_decay=o.weight_decay)

@@ -33,11 +33,7 @@ class VAEStage(Stage):
         self.config = student_config(cfg)
         self.vae = TinyVAE(self.config.vae).to(rt.device)
         self.net = self.wrap(_Reconstruction(self.vae, cfg.vae.l1_weight, cfg.vae.l2_weight))
-        self.trained = self.trainable(self.vae, frozen_prefix="-")
-        self.optimizer = self.make_optimizer(self.trained)
-        self.ema = self.make_ema(self.vae)
-        self.modules = {"vae": self.vae, **({"ema": self.ema} if self.ema is not None else {})}
-        self.optimizers = {"vae": self.optimizer}
+        self.train_module("vae", self.vae, frozen_prefix="-")
         self.heldout = make_dataset(cfg.data, heldout=True)
 
     def step(self, step, batch, gen):
