@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import MotionWorldError
-from .geometry.camera import Camera
+from .geometry.camera import Camera, scale_pixels
 
 CHUNK_LATENTS = 3  # latent frames per chunk: 12 video frames, 9 for the first
 
@@ -122,10 +122,7 @@ class NeuralGenerator:
 
     def step(self, chunk: Chunk) -> np.ndarray:
         tracks, visibility = chunk.all_tracks  # drags and pins steer the model like any track
-        xy = tracks.astype(np.float32).copy()
-        xy[..., 0] = (xy[..., 0] + 0.5) * self.sx - 0.5
-        xy[..., 1] = (xy[..., 1] + 0.5) * self.sy - 0.5
-        return self.student.step(xy, visibility)
+        return self.student.step(scale_pixels(tracks, self.sx, self.sy).astype(np.float32), visibility)
 
     def close(self) -> None:
         pass

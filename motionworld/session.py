@@ -22,7 +22,6 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
@@ -202,6 +201,3 @@ class Session:
     def close(self) -> None:
         self.generator.close()
 
-
-def open_session(scene: str | Path, backend: str = "warp", **options) -> Session:
-    return Session(scene, backend, **options)

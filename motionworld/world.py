@@ -22,7 +22,6 @@ from .geometry.path_io import load_path_file
 from .geometry.paths import FPS, CameraPath
 from .geometry.rig import CameraRig, ControlCommand
 from .geometry.trackfield import TrackField, TrackResult
-from .render.overlay import draw_points, track_colors
 from .scene import Scene, load_path_spec, load_scene
 
 
@@ -130,17 +129,11 @@ class World:
             fovs.append(np.nan if rig.fov_deg is None else rig.fov_deg)
         return np.stack(poses), np.array(fovs)
 
-    # --- preview --------------------------------------------------------------------------------
-    def preview_frames(self, result: TrackResult, max_size: int = 640, dim: float = 0.55):
-        """The first frame (dimmed) with each frame's visible tracks drawn as coloured points."""
-        base = np.round(_fit(self.scene.image, max_size).astype(np.float32) * dim).astype(np.uint8)
-        for t in range(len(result)):
-            yield self._draw_tracks(base.copy(), result, t)
-
-    def warp_frames(self, result: TrackResult, max_size: int = 640, tracks: bool = False,
-                    discontinuity: str = "stretch"):
+    # --- reference renderer ------------------------------------------------------------------
+    def warp_frames(self, result: TrackResult, max_size: int = 640, discontinuity: str = "stretch"):
         """The reference renderer: the scene image on its depth mesh seen from each camera of
-        `result` (objects moving on their paths), optionally with the tracks drawn on top."""
+        `result` (objects moving on their paths). Sessions use `WarpGenerator`; this renders a
+        whole TrackResult at the scene's resolution, the reference a session's frames are tested against."""
         from .render.mesh_warp import MeshWarpRenderer
 
         sc = self.scene
@@ -150,19 +143,10 @@ class World:
             for t0 in range(0, len(result), 16):  # a second of video at a time keeps memory flat
                 sl = slice(t0, t0 + 16)
                 objs = self.object_transforms(result.times[sl])
-                for i, frame in enumerate(warp.step(result.c2w[sl], result.K[sl], objs)):
-                    frame = _fit(frame, max_size)
-                    yield self._draw_tracks(frame, result, t0 + i) if tracks else frame
+                for frame in warp.step(result.c2w[sl], result.K[sl], objs):
+                    yield _fit(frame, max_size)
         finally:
             warp.release()
-
-    def _draw_tracks(self, frame: np.ndarray, result: TrackResult, t: int) -> np.ndarray:
-        H, W = self.scene.image.shape[:2]
-        sx, sy = frame.shape[1] / W, frame.shape[0] / H
-        colors = track_colors(self.field.pixels, W, H, self.field.object_ids)
-        radius = max(2, round(max(frame.shape[:2]) / 220))
-        xy = np.stack([(result.tracks[t, :, 0] + 0.5) * sx - 0.5, (result.tracks[t, :, 1] + 0.5) * sy - 0.5], -1)
-        return draw_points(frame, xy, colors, radius, result.visibility[t], result.depth[t])
 
 
 def _fit(img: np.ndarray, max_size: int) -> np.ndarray:

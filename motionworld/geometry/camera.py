@@ -28,6 +28,14 @@ def intrinsics_from_fov(width: int, height: int, fov_deg: float) -> np.ndarray:
     return np.array([[f, 0.0, (width - 1) / 2.0], [0.0, f, (height - 1) / 2.0], [0.0, 0.0, 1.0]])
 
 
+def scale_pixels(xy, sx: float, sy: float | None = None) -> np.ndarray:
+    """Pixel coordinates [..., 2] (pixel centres at integers) in an image scaled by (sx, sy):
+    the same points, not the same numbers ((x + 0.5) * s - 0.5)."""
+    xy = np.asarray(xy, dtype=np.float64)
+    s = np.array([sx, sx if sy is None else sy])
+    return (xy + 0.5) * s - 0.5
+
+
 @dataclass(frozen=True)
 class Camera:
     """Intrinsics and image size. Poses are kept separately as 4x4 c2w matrices."""
@@ -58,8 +66,7 @@ class Camera:
         K = self.K.copy()
         K[0, 0] *= sx
         K[1, 1] *= sy
-        K[0, 2] = (K[0, 2] + 0.5) * sx - 0.5
-        K[1, 2] = (K[1, 2] + 0.5) * sy - 0.5
+        K[:2, 2] = scale_pixels(K[:2, 2], sx, sy)
         return Camera(K, int(width), int(height))
 
     def project(self, points_cam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -58,9 +58,11 @@ PIN_COLOUR = np.array([235, 50, 50], dtype=np.uint8)  # pinned points (red)
 def draw_chunk_tracks(frame: np.ndarray, world, chunk, t: int) -> np.ndarray:
     """Frame t of a session chunk with its visible tracks drawn on (scaled from scene pixels to the
     frame's size): grid tracks in their colours, drags green, pins red, on top."""
+    from ..geometry.camera import scale_pixels
+
     H, W = world.scene.image.shape[:2]
     sx, sy = frame.shape[1] / W, frame.shape[0] / H
-    scale = lambda xy: np.stack([(xy[..., 0] + 0.5) * sx - 0.5, (xy[..., 1] + 0.5) * sy - 0.5], -1)  # noqa: E731
+    scale = lambda xy: scale_pixels(xy, sx, sy)  # noqa: E731
     radius = max(2, round(max(frame.shape[:2]) / 220))
     colors = track_colors(world.field.pixels, W, H, world.field.object_ids)
     depth = None if chunk.depth is None else chunk.depth[t]

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MotionWorldError
+from ..geometry.camera import scale_pixels
 from ..player import Frame, PlaybackClock, Player
 from .hud import hud_lines
 from .keymap import help_lines
@@ -79,9 +80,10 @@ def open_window(size: tuple[int, int], title: str, fullscreen: bool = False):
 
 
 def _to_frame(world, frame_shape):
+    """Scene pixels -> the generated frame's pixels, as float32 [N, 2]."""
     H, W = world.scene.image.shape[:2]
-    scale = np.array([frame_shape[1] / W, frame_shape[0] / H])
-    return lambda xy: ((np.asarray(xy, dtype=np.float32) + 0.5) * scale - 0.5).reshape(-1, 2)
+    sx, sy = frame_shape[1] / W, frame_shape[0] / H
+    return lambda xy: scale_pixels(xy, sx, sy).astype(np.float32).reshape(-1, 2)
 
 
 def track_overlay(frame: Frame, previous: Frame | None, world) -> tuple[np.ndarray, np.ndarray]:
@@ -201,7 +203,7 @@ class Window:
         if xy is None:
             return None
         sh, sw = self.world.scene.image.shape[:2]
-        return (xy[0] + 0.5) * sw / fw - 0.5, (xy[1] + 0.5) * sh / fh - 0.5
+        return tuple(float(v) for v in scale_pixels(xy, sw / fw, sh / fh))
 
     def _set_captured(self, on: bool) -> None:
         self.input.captured = on

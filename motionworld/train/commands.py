@@ -109,6 +109,7 @@ def preview(args) -> int:
     from PIL import Image
     from tqdm import tqdm
 
+    from ..geometry.camera import scale_pixels
     from ..geometry.trackfield import grid_pixels
     from ..render.overlay import draw_points, track_colors
     from ..render.video import VideoWriter
@@ -141,7 +142,7 @@ def preview(args) -> int:
             canvas = np.zeros((rows * H * s, cols * W * s, 3), np.uint8)
             for i, it in enumerate(items):
                 frame = np.array(Image.fromarray(it["video"][t].numpy()).resize((W * s, H * s), Image.Resampling.BICUBIC))
-                xy = (it["tracks"][t].numpy() + 0.5) * s - 0.5
+                xy = scale_pixels(it["tracks"][t].numpy(), s)
                 vis = it["visibility"][t].numpy() & shown
                 draw_points(frame, xy, colours[i], radius=max(1, s // 2 + 1), visible=vis)
                 r, q = divmod(i, cols)
