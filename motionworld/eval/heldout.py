@@ -14,7 +14,6 @@ import numpy as np
 
 from ..geometry.camera import pose_from_ypr, ypr_from_rotation
 
-
 EVAL_SEED_START = 1000  # held-out worlds 0.. are what training's eval hook watches; the report uses others
 
 

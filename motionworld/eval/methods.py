@@ -72,6 +72,7 @@ def stream_student(student, item: dict, tracks=None, visibility=None, seed: int 
 def teacher_video(modules, config, item: dict, steps: int = 24, w_t: float = 3.0, w_m: float = 1.5,
                   seed: int = 0) -> np.ndarray:
     """The bidirectional teacher's sample of the whole clip (joint guidance, 3 NFE per step)."""
+    from ..model.tiny_vae import to_uint8_frames
     from ..train.batches import collate
     from ..train.sampling import sample_teacher
 
@@ -81,4 +82,4 @@ def teacher_video(modules, config, item: dict, steps: int = 24, w_t: float = 3.0
     gen = torch.Generator().manual_seed(seed)
     x0, _, _ = sample_teacher(modules, config, batch, gen, steps, w_t, w_m)
     video = modules.vae.decode(x0.transpose(1, 2))[0]
-    return (video.permute(0, 2, 3, 1) * 255 + 0.5).clamp(0, 255).to(torch.uint8).numpy()[:T]
+    return to_uint8_frames(video).numpy()[:T]

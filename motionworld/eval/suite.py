@@ -108,7 +108,6 @@ def shipped_layout(student) -> None:
 def main_table(student, teacher, items: list[dict], s: EvalSettings, progress=None, grid: list | None = None) -> dict:
     """Every method on every held-out clip. `teacher` is (modules, config) or None. With `grid` (a
     list), the first clips' truth | student | teacher videos, tracks drawn, are appended to it."""
-    from ..model.sampler import step_levels
 
     # The true clip itself: its PSNR is infinite, its EPE is the tracker's own error (the floor).
     per_clip: dict[str, list[dict]] = {"true frames (tracker floor)": [], "hold first frame": [], "warp (true depth)": []}
@@ -249,10 +248,9 @@ def speed(student_dir, student, teacher, item: dict, s: EvalSettings) -> dict:
 def evaluate(student_dir, teacher_dir=None, settings: EvalSettings | None = None, progress=None,
              grid: list | None = None) -> dict:
     """Run the chosen sections; returns the report (JSON-able). `grid` collects videos (main_table)."""
+    from ..errors import MotionWorldError
     from ..model.student import StreamingStudent
     from ..train.models import TEACHER_KIND, load_modules
-
-    from ..errors import MotionWorldError
 
     s = settings or EvalSettings()
     student = StreamingStudent.load(student_dir)

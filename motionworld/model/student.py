@@ -20,7 +20,7 @@ from .config import StudentConfig, preset
 from .rollout import generate_chunk
 from .sampler import shifted_levels
 from .text_encoder import WordTextEncoder
-from .tiny_vae import TinyVAE
+from .tiny_vae import TinyVAE, to_uint8_frames
 from .track_encoder import ID_RANGE, TrackEncoder, frames_for_latents, sinusoidal_codes
 from .transformer import CausalWanTransformer
 from .weights import load_bundle, load_into, save_bundle
@@ -177,7 +177,7 @@ class StreamingStudent:
                             first_latent=self.first_latent if first else None, timing=timing, clock=self._sync)
         t3 = self._sync()
         frames = self.decoder(x0.transpose(1, 2))[0]
-        out = (frames.float().permute(0, 2, 3, 1) * 255.0 + 0.5).clamp(0, 255).to(torch.uint8).cpu().numpy()
+        out = to_uint8_frames(frames).numpy()
         timing["decode"] = self._sync() - t3
         timing["total"] = sum(timing.values())
         self.last_timing = timing

@@ -94,6 +94,11 @@ def _run(seq: nn.Sequential, x: torch.Tensor, memory: dict | None) -> torch.Tens
     return x
 
 
+def to_uint8_frames(video: torch.Tensor) -> torch.Tensor:
+    """Decoded frames [T, 3, H, W] in [0, 1] -> uint8 [T, H, W, 3] on the CPU (rounded, clipped)."""
+    return (video.float().permute(0, 2, 3, 1) * 255.0 + 0.5).clamp(0, 255).to(torch.uint8).cpu()
+
+
 class TinyVAE(nn.Module):
     def __init__(self, config: VAEConfig):
         super().__init__()

@@ -15,6 +15,7 @@ from ..eval.klt import track_epe
 from ..eval.metrics import psnr
 from ..model.sampler import shift_sigma
 from ..model.student import StudentModules
+from ..model.tiny_vae import to_uint8_frames
 from .batches import collate, make_dataset, to_device
 from .models import (
     Conditioner,
@@ -95,7 +96,7 @@ def evaluate_samples(modules, config, heldout, cfg, seed: int = 1234) -> dict:
         gen = torch.Generator().manual_seed(seed + i)
         x0, _, _ = sample_teacher(modules, config, batch, gen, t.sample_steps, t.guidance_text, t.guidance_motion)
         video = modules.vae.decode(x0.transpose(1, 2))[0]
-        frames = (video.permute(0, 2, 3, 1) * 255 + 0.5).clamp(0, 255).to(torch.uint8).cpu()
+        frames = to_uint8_frames(video)
         ids = batch["object_ids"][0]
         epes.append(track_epe(frames, batch["tracks"][0].cpu(), batch["visibility"][0].cpu(),
                               (ids > 0).cpu() if (ids > 0).any() else None))
