@@ -69,6 +69,16 @@ def test_resume_is_bit_exact(tmp_path, chain):
     assert _run("teacher", tmp_path / "straight", "--steps", "8", *init) == 2
 
 
+def test_causal_init_says_what_it_samples_before_the_first_step(tmp_path, chain, capsys):
+    assert _run("causal-init", tmp_path / "ci", "--steps", "2", "--set", f"init.teacher={chain / 'teacher' / 'export'}",
+                "--set", "causal_init.trajectories=3") == 0
+    out = capsys.readouterr().out
+    plan = out.index("causal-init: steps 0..2 of 2")
+    sampling = out.index("causal-init: sampling 3 teacher trajectories first")
+    estimate = out.index("s per trajectory, so about")
+    assert plan < sampling < estimate
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

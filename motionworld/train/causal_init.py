@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import random
+import time
 from pathlib import Path
 
 import torch
@@ -25,7 +26,7 @@ from .models import (
     student_config,
 )
 from .sampling import sample_teacher
-from .trainer import Stage
+from .trainer import Stage, _duration
 
 
 class Regression(nn.Module):
@@ -78,17 +79,27 @@ class CausalInitStage(Stage):
         self.net = self.wrap(Regression(self.student, self.config))
         self.train_module("student", self.student)
         self.levels = shifted_levels(self.config.steps, self.config.shift)
-        self.trajectories = self._trajectories()
+        self.trajectories: list[dict] = []
+
+    def prepare(self, say) -> None:
+        self.trajectories = self._trajectories(say)
 
     @torch.no_grad()
-    def _trajectories(self) -> list[dict]:
+    def _trajectories(self, say) -> list[dict]:
         from .batches import make_dataset
 
         c = self.cfg.causal_init
         t = self.cfg.teacher
         data = make_dataset(self.cfg.data)
+        say(f"causal-init: sampling {c.trajectories} teacher trajectories first ({c.ode_steps} Euler steps x 3 NFE, "
+            f"{self.cfg.data.frames} frames each)")
         out = []
+        t0 = time.perf_counter()
         for i in range(c.trajectories):
+            if i == 2:  # an estimate once two trajectories are timed
+                each = (time.perf_counter() - t0) / i
+                say(f"causal-init: {each:.1f} s per trajectory, so about {_duration(each * (c.trajectories - i))} more "
+                    "before the first step")
             # integers only: Python salts str hashes per process, which would break resume
             seed = hash((self.cfg.seed, 7, i, self.rt.rank)) % (2 ** 62)
             item = data[seed % len(data)]

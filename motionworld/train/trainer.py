@@ -108,6 +108,10 @@ class Stage(ABC):
     def step(self, step: int, batch: dict, gen: torch.Generator) -> dict:
         """One optimisation step; returns the metrics to log."""
 
+    def prepare(self, say) -> None:
+        """Work done once before the first step, after the plan is printed (`say` prints a line
+        on the main process when progress is on)."""
+
     def evaluate(self) -> dict:
         return {}
 
@@ -195,6 +199,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device:
         bar = tqdm(total=steps, initial=start, desc=cfg.stage, unit="step", disable=None if (progress and rt.main) else True)
         if rt.main and progress:
             bar.write(_plan(cfg, start, until, rt.world_size, source))
+        stage.prepare(bar.write if rt.main and progress else (lambda line: None))
         estimate_at = start + min(10, max(1, (until - start) // 50))  # the time estimate comes after a few steps
         metrics: dict = {}
         last_eval: dict = {}
