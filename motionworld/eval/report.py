@@ -100,12 +100,13 @@ def markdown(report: dict, command: str) -> str:
 
 def plot_long_horizon(report: dict, path: Path, width: int = 900, height: int = 520) -> None:
     """Two panels (PSNR, EPE) of per-chunk curves, one colour per cache layout."""
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw, ImageFont
 
     layouts = report["long_horizon"]["layouts"]
     colours = {"c3s1w1": (30, 120, 220), "c3s0w1": (220, 60, 40), "grow": (40, 160, 60)}
     img = Image.new("RGB", (width, height), "white")
     d = ImageDraw.Draw(img)
+    font = ImageFont.load_default(size=13)  # the default bitmap-size font draws spaces almost zero-wide
     panels = [("psnr", "PSNR dB per chunk"), ("epe", "EPE px per chunk")]
     ph = (height - 40) // 2
     for p, (key, title) in enumerate(panels):
@@ -118,16 +119,16 @@ def plot_long_horizon(report: dict, path: Path, width: int = 900, height: int = 
         hi = hi if hi > lo else lo + 1
         xmax = max(max(r["chunk_end"]) for r in layouts.values())
         d.rectangle([left, top, right, bottom], outline=(160, 160, 160))
-        d.text((left + 4, top + 2), title, fill=(0, 0, 0))
-        d.text((4, top), f"{hi:.1f}", fill=(0, 0, 0))
-        d.text((4, bottom - 10), f"{lo:.1f}", fill=(0, 0, 0))
-        d.text((right - 60, bottom + 4), f"frame {xmax}", fill=(0, 0, 0))
+        d.text((left + 4, top + 2), title, fill=(0, 0, 0), font=font)
+        d.text((4, top), f"{hi:.1f}", fill=(0, 0, 0), font=font)
+        d.text((4, bottom - 10), f"{lo:.1f}", fill=(0, 0, 0), font=font)
+        d.text((right - 60, bottom + 4), f"frame {xmax}", fill=(0, 0, 0), font=font)
         for i, (name, r) in enumerate(layouts.items()):
             pts = [(left + (x / xmax) * (right - left), bottom - (v - lo) / (hi - lo) * (bottom - top))
                    for x, v in zip(r["chunk_end"], r[key]) if v == v and math.isfinite(v)]
             if len(pts) > 1:
                 d.line(pts, fill=colours.get(name, (0, 0, 0)), width=2)
-            d.text((left + 150 + 90 * i, top + 2), name, fill=colours.get(name, (0, 0, 0)))
+            d.text((left + 150 + 90 * i, top + 2), name, fill=colours.get(name, (0, 0, 0)), font=font)
     img.save(path)
 
 
