@@ -26,7 +26,7 @@ from .models import (
     student_config,
 )
 from .sampling import sample_teacher
-from .trainer import Stage, _duration
+from .trainer import Stage, format_duration
 
 
 class Regression(nn.Module):
@@ -98,7 +98,7 @@ class CausalInitStage(Stage):
         for i in range(c.trajectories):
             if i == 2:  # an estimate once two trajectories are timed
                 each = (time.perf_counter() - t0) / i
-                say(f"causal-init: {each:.1f} s per trajectory, so about {_duration(each * (c.trajectories - i))} more "
+                say(f"causal-init: {each:.1f} s per trajectory, so about {format_duration(each * (c.trajectories - i))} more "
                     "before the first step")
             # integers only: Python salts str hashes per process, which would break resume
             seed = hash((self.cfg.seed, 7, i, self.rt.rank)) % (2 ** 62)

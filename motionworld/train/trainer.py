@@ -151,7 +151,7 @@ def _set_lr(stage: Stage, step: int) -> None:
             g["lr"] = g["base_lr"] * scale
 
 
-def _duration(seconds: float) -> str:
+def format_duration(seconds: float) -> str:
     m = int(round(seconds / 60))
     return f"{m // 60} h {m % 60:02d} min" if m >= 60 else (f"{m} min" if m >= 1 else f"{seconds:.0f} s")
 
@@ -221,7 +221,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device:
             bar.update(1)
             if rt.main and progress and done == estimate_at and until > done:
                 per_step = (time.perf_counter() - t_start) / (done - start)
-                bar.write(f"{cfg.stage}: {per_step:.2f} s/step so far, so about {_duration(per_step * (until - done))} "
+                bar.write(f"{cfg.stage}: {per_step:.2f} s/step so far, so about {format_duration(per_step * (until - done))} "
                           f"more for the remaining {until - done} steps (evaluations and checkpoints not counted)")
             if done % cfg.checkpoint_every == 0 or done in (steps, until):
                 if rt.sharded:  # every rank writes its optimizer shard first, then rank 0 the weights
