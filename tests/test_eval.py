@@ -28,6 +28,25 @@ def test_metrics_tell_the_truth_from_the_held_frame(clips):
     assert held["epe"] > 2 * truth["epe"] and held["psnr"] < 40
 
 
+def test_tracker_follows_only_live_points_and_they_move_as_before(clips):
+    """Dropping lost points from the tracker (to save time) leaves every scored position as it was."""
+    import torch
+
+    from motionworld.eval.klt import lucas_kanade
+
+    lost = [(~np.cumprod(it["visibility"], 0).astype(bool)[16]).mean() for it in clips]
+    item = clips[int(np.argmin(np.abs(np.array(lost) - 0.5)))]
+    video, tracks = torch.from_numpy(item["video"][:17]), torch.from_numpy(item["tracks"][:17])
+    alive = torch.cumprod(torch.from_numpy(item["visibility"][:17]).int(), 0).bool()
+    assert 0 < (~alive[-1]).sum() < alive.shape[1]  # some points are lost along the way, not all
+    every = lucas_kanade(video, tracks[0])
+    live = lucas_kanade(video, tracks[0], active=alive)
+    torch.testing.assert_close(live[alive], every[alive], rtol=0, atol=0)
+    assert torch.isnan(live[~alive]).all()
+    none = lucas_kanade(video[:3], tracks[0], active=torch.zeros(3, tracks.shape[1], dtype=torch.bool))
+    assert torch.isnan(none[1:]).all()
+
+
 def test_warp_with_true_depth_follows_the_motion(clips):
     """The warp moves the picture exactly with the camera, so its EPE sits near the tracker's floor
     (its PSNR need not beat the held frame: what the first frame never saw is black in it)."""

@@ -34,17 +34,29 @@ def _pyramid(img: torch.Tensor, levels: int) -> list[torch.Tensor]:
 
 
 def lucas_kanade(video: torch.Tensor, start: torch.Tensor, window: int = 9, levels: int = 3,
-                 iterations: int = 8) -> torch.Tensor:
+                 iterations: int = 8, active: torch.Tensor | None = None) -> torch.Tensor:
     """Track points `start` [N, 2] (pixel x, y in frame 0) through `video` ([T, H, W, 3] uint8 or
-    [T, 3, H, W] in [0, 1]). Returns positions [T, N, 2] (frame 0 = start)."""
+    [T, 3, H, W] in [0, 1]). Returns positions [T, N, 2] (frame 0 = start). With `active` [T, N]
+    bool, a point is followed only while it is active and is NaN from the frame it stops being so;
+    the others' positions are unchanged, since every point is tracked on its own."""
     grey = _grey(video)
     T = grey.shape[0]
     r = torch.arange(window, dtype=torch.float32) - (window - 1) / 2
     offsets = torch.stack(torch.meshgrid(r, r, indexing="xy"), -1).reshape(1, -1, 2)  # [1, P, 2]
-    pos = start.float().clone()
-    out = [pos.clone()]
+    full = start.float().clone()
+    out = [full.clone()]
+    keep = torch.arange(len(full))  # the points still followed
+    pos = full
     pyrs = [_pyramid(grey[t:t + 1], levels) for t in range(T)]
     for t in range(1, T):
+        if active is not None:
+            still = torch.as_tensor(active[t]).bool()[keep]
+            if not still.all():
+                full[keep[~still]] = float("nan")
+                keep, pos = keep[still], pos[still]
+            if not len(keep):
+                out.append(full.clone())
+                continue
         guess = torch.zeros_like(pos)  # displacement at the finest scale
         for lvl in reversed(range(levels)):
             s = 2 ** lvl
@@ -65,7 +77,8 @@ def lucas_kanade(video: torch.Tensor, start: torch.Tensor, window: int = 9, leve
                 d = d - torch.where(ok[:, None], step, torch.zeros_like(step)).clamp(-2, 2)
             guess = d * s
         pos = pos + guess
-        out.append(pos.clone())
+        full[keep] = pos
+        out.append(full.clone())
     return torch.stack(out)
 
 
@@ -79,8 +92,8 @@ def track_epe(video, tracks, visibility, points=None, window: int = 9, levels: i
     if points is not None:
         keep = torch.as_tensor(points).bool()
         tracks, vis = tracks[:, keep], vis[:, keep]
-    found = lucas_kanade(video, tracks[0], window=window, levels=levels)
-    alive = torch.cumprod(vis.int(), 0).bool()  # once lost, a point is not scored again
+    alive = torch.cumprod(vis.int(), 0).bool()  # once lost, a point is not scored again (nor followed)
+    found = lucas_kanade(video, tracks[0], window=window, levels=levels, active=alive)
     err = (found - tracks).norm(dim=-1)
     sel = alive[1:] & torch.isfinite(err[1:])
     return float(err[1:][sel].mean()) if sel.any() else float("nan")
