@@ -108,8 +108,10 @@ def test_eval_command_end_to_end(tmp_path):
                  "--teacher-steps", "1", "--out", str(out), "--grid", str(tmp_path / "grid.mp4")]) == 0
     report = json.loads((out / "report.json").read_text())
     methods = report["main"]["methods"]
-    assert set(methods) == {"true frames (tracker floor)", "hold first frame", "warp (true depth)", "teacher", "student",
-                            "student, depth prior"}
+    assert set(methods) == {"true frames (tracker floor)", "true frames through the VAE (latent ceiling)",
+                            "hold first frame", "warp (true depth)", "teacher", "student", "student, depth prior"}
+    vae_row = methods["true frames through the VAE (latent ceiling)"]["all"]
+    assert np.isfinite(vae_row["psnr"]) and vae_row["psnr"] < 100  # a random VAE does not pass frames through
     assert methods["student"]["all"]["clips"] == 2 and np.isfinite(methods["student"]["all"]["psnr"])
     assert set(report["long_horizon"]["layouts"]) == {"c3s1w1", "c3s0w1", "grow"}
     assert len(report["ablations"]["teacher_guidance"]) == 5 and report["speed"]["student"]["frames_per_s"] > 0

@@ -4,6 +4,8 @@ camera and tracks (uint8 [T, H, W, 3], frame 0 the given picture):
 - `hold_first`: the first frame held still (the floor any method must beat);
 - `warp_gt`: the reference renderer, the first frame on its ground-truth depth mesh, seen from
   every ground-truth camera (objects are not moved: it has no object masks);
+- `vae_roundtrip`: the true clip encoded and decoded by the model's VAE: what a model that produced
+  the true latents exactly would show, so the ceiling of every latent method here;
 - `stream_student`: the streaming student, chunk by chunk through its sink + rolling cache;
 - `teacher_video`: the bidirectional teacher over the whole clip with joint guidance;
 - `prior_tracks`: the tracks a user would get without ground-truth depth (the scene depth prior
@@ -45,6 +47,16 @@ def prior_tracks(item: dict, grid: int | None = None) -> tuple[np.ndarray, np.nd
     field = TrackField(depth, camera, item["c2w"][0].astype(np.float64), grid=n)
     tracks, vis, _ = field.project(item["c2w"].astype(np.float64))
     return tracks, vis
+
+
+@torch.no_grad()
+def vae_roundtrip(vae, item: dict) -> np.ndarray:
+    from ..model.tiny_vae import to_uint8_frames
+
+    weight = next(vae.parameters())
+    video = torch.from_numpy(item["video"]).permute(0, 3, 1, 2).to(weight.device, weight.dtype) / 255.0
+    frames = vae.decode(vae.encode(video[None]))[0]
+    return to_uint8_frames(frames).numpy()[: len(item["video"])]
 
 
 def stream_student(student, item: dict, tracks=None, visibility=None, seed: int = 0) -> np.ndarray:

@@ -20,7 +20,14 @@ import torch
 
 from .heldout import heldout_items, long_stream
 from .klt import track_epe
-from .methods import hold_first, prior_tracks, stream_student, teacher_video, warp_gt
+from .methods import (
+    hold_first,
+    prior_tracks,
+    stream_student,
+    teacher_video,
+    vae_roundtrip,
+    warp_gt,
+)
 from .metrics import psnr, ssim
 
 
@@ -110,7 +117,8 @@ def main_table(student, teacher, items: list[dict], s: EvalSettings, progress=No
     list), the first clips' truth | student | teacher videos, tracks drawn, are appended to it."""
 
     # The true clip itself: its PSNR is infinite, its EPE is the tracker's own error (the floor).
-    per_clip: dict[str, list[dict]] = {"true frames (tracker floor)": [], "hold first frame": [], "warp (true depth)": []}
+    per_clip: dict[str, list[dict]] = {"true frames (tracker floor)": [], "true frames through the VAE (latent ceiling)": [],
+                                       "hold first frame": [], "warp (true depth)": []}
     if teacher is not None:
         per_clip["teacher"] = []
     per_clip["student"] = []
@@ -118,6 +126,7 @@ def main_table(student, teacher, items: list[dict], s: EvalSettings, progress=No
     shipped_layout(student)
     for i, item in enumerate(items):
         per_clip["true frames (tracker floor)"].append(score(item["video"], item))
+        per_clip["true frames through the VAE (latent ceiling)"].append(score(vae_roundtrip(student.modules.vae, item), item))
         per_clip["hold first frame"].append(score(hold_first(item), item))
         per_clip["warp (true depth)"].append(score(warp_gt(item), item))
         teacher_frames = None
