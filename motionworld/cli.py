@@ -122,6 +122,8 @@ def _parser() -> argparse.ArgumentParser:
     sh.add_argument("--teacher", type=Path, help="a teacher export folder, shipped too (for motionworld eval)")
     sh.add_argument("--out", type=Path, default=Path("weights"), help="default weights/")
     sh.add_argument("--float32", action="store_true", help="keep float32")
+    sh.add_argument("--vae", type=Path, help="a VAE export whose decoder replaces the models' (a vae.decoder_only "
+                                             "fine-tune of their VAE)")
     tp = tsub.add_parser("plot", help="draw the curves of a log.jsonl to PNG")
     tp.add_argument("log", type=Path)
     tp.add_argument("-o", "--output", type=Path, help="default: next to the log, .png")
@@ -369,7 +371,7 @@ def _train(args) -> int:
     if args.stage == "ship":
         from .train.ship import ship
 
-        r = ship(args.student, args.out, args.teacher, fp16=not args.float32)
+        r = ship(args.student, args.out, args.teacher, fp16=not args.float32, vae=args.vae)
         check = r["float16_check_psnr_db"]
         print(f"wrote {', '.join(r['files'])} ({r['megabytes']:.1f} MB)"
               + ("" if check is None else f"; float16 check: frames agree to {check:.1f} dB"))

@@ -210,3 +210,34 @@ def test_ship_assembles_weights_with_their_recipe(chain, tmp_path):
     (out / "student.safetensors").write_bytes(bytes(blob))
     with pytest.raises(MotionWorldError, match="does not match the manifest"):
         StreamingStudent.load(out)
+
+
+def test_decoder_only_fine_tune_ships_into_the_trained_models(chain, tmp_path):
+    """`vae.decoder_only` trains the decoder of an exported VAE and nothing else, so its latent space
+    (and the models trained on it) stay valid; `train ship --vae` puts that decoder into both models
+    and refuses a VAE with another encoder."""
+    from safetensors.torch import load_file
+
+    from motionworld.model.student import StreamingStudent
+
+    vae = chain / "vae" / "export"
+    assert _run("vae", tmp_path / "dec", "--set", "vae.decoder_only=true", "--set", "optim.steps=6",
+                "--set", f"init.vae={vae}") == 0
+    before, after = load_file(vae / "vae.safetensors"), load_file(tmp_path / "dec" / "export" / "vae.safetensors")
+    assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("encoder."))
+    assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("decoder."))
+    assert json.loads((tmp_path / "dec" / "export" / "MANIFEST.json").read_text())["files"]["vae.safetensors"]["config"] == \
+        json.loads((vae / "MANIFEST.json").read_text())["files"]["vae.safetensors"]["config"]  # same latent statistics
+    out = tmp_path / "weights"
+    assert main(["train", "ship", "--student", str(chain / "distill" / "export"), "--teacher",
+                 str(chain / "teacher" / "export"), "--out", str(out), "--vae", str(tmp_path / "dec" / "export"),
+                 "--float32"]) == 0
+    for name in ("student.safetensors", "teacher.safetensors"):
+        shipped = load_file(out / name)
+        assert all(torch.equal(shipped[f"vae.{k}"], v) for k, v in after.items())
+        assert json.loads((out / "MANIFEST.json").read_text())["files"][name]["decoder_from"][0]["stage"] == "vae"
+    StreamingStudent.load(out)
+    assert _run("vae", tmp_path / "other", "--set", "optim.steps=2", "--set", "seed=5") == 0  # another encoder
+    assert main(["train", "ship", "--student", str(chain / "distill" / "export"), "--out", str(tmp_path / "w2"),
+                 "--vae", str(tmp_path / "other" / "export")]) == 2
+    assert _run("vae", tmp_path / "bare", "--set", "vae.decoder_only=true") == 2  # nothing to fine-tune

@@ -42,6 +42,9 @@ class OptimConfig(_Strict):
 class VAEStage(_Strict):
     l2_weight: float = 1.0
     l1_weight: float = 1.0
+    # Fine-tune only the decoder of init.vae: the encoder, and so the latent space the later stages
+    # learnt, stays as it was; `train ship --vae` then puts the new decoder into the shipped models.
+    decoder_only: bool = False
 
 
 class TeacherStage(_Strict):

@@ -100,16 +100,44 @@ def _teacher_agrees(tensors: dict, entry: dict, tolerance: float = 1e-2) -> floa
     return float((outs[1] - outs[0]).norm() / outs[0].norm().clamp_min(1e-12))
 
 
+def with_decoder(tensors: dict, entry: dict, vae_folder: str | Path, owner: str) -> dict:
+    """`tensors` (a student's or teacher's) with the decoder of the VAE exported in `vae_folder`,
+    which must share their encoder and latent statistics (a `vae.decoder_only` fine-tune of theirs):
+    a decoder is only interchangeable over the same latent space."""
+    from ..model.config import VAEConfig
+    from .models import VAE_KIND
+
+    v_tensors, v_entry = load_bundle(vae_folder, "vae.safetensors", kind=VAE_KIND)
+    if VAEConfig.from_dict(v_entry["config"]) != VAEConfig.from_dict(entry["config"]["vae"]):
+        raise MotionWorldError(f"{vae_folder}: its VAE config or latent statistics differ from the {owner}'s; "
+                               "only a decoder fine-tuned with vae.decoder_only can be swapped in")
+    out = dict(tensors)
+    for name, value in v_tensors.items():
+        key = f"vae.{name}"
+        if key not in tensors:
+            raise MotionWorldError(f"{vae_folder}: {name} has no counterpart in the {owner}")
+        # Exports made before frozen parts were kept out of the EMA carry ~1e-7 of rounding drift.
+        if name.startswith("encoder.") and not torch.allclose(tensors[key].float(), value.float(), rtol=1e-4, atol=1e-5):
+            raise MotionWorldError(f"{vae_folder}: its encoder ({name}) differs from the one the {owner} was trained "
+                                   "on; only a decoder fine-tuned with vae.decoder_only can be swapped in")
+        out[key] = value.to(tensors[key].dtype)
+    return out
+
+
 def ship(student: str | Path, out: str | Path = "weights", teacher: str | Path | None = None, fp16: bool = True,
-         min_psnr: float = 40.0, max_teacher_error: float = 1e-2, say=print) -> dict:
+         min_psnr: float = 40.0, max_teacher_error: float = 1e-2, vae: str | Path | None = None, say=print) -> dict:
     """Build the weights folder next to `out`, check it, then put it in place of `out` (a previous
-    weights folder is replaced whole, so no stale file survives)."""
+    weights folder is replaced whole, so no stale file survives). With `vae`, the models get the
+    decoder of that VAE export (see `with_decoder`)."""
     import shutil
 
     student, out = Path(student), Path(out)
     if out.exists() and any(p.name != MANIFEST and p.suffix != ".safetensors" for p in out.iterdir()):
         raise MotionWorldError(f"{out}: holds files other than weights and their manifest; not replacing it")
     tensors, entry = load_bundle(student, STUDENT_FILE)
+    decoder = {} if vae is None else {"decoder_from": recipe(vae, say)}
+    if vae is not None:
+        tensors = with_decoder(tensors, entry, vae, "student")
     stored, check = tensors, None
     if fp16:
         check = _psnr(_student_frames(tensors, entry), _student_frames(_half(tensors), entry))
@@ -118,16 +146,18 @@ def ship(student: str | Path, out: str | Path = "weights", teacher: str | Path |
         else:
             say(f"float16 changes the student's frames ({check:.1f} dB < {min_psnr:g} dB): shipping float32")
     jobs = [(STUDENT_FILE, stored, entry, {"stored_dtype": "float16" if stored is not tensors else "float32",
-                                           "float16_check_psnr_db": check, "recipe": recipe(student, say)})]
+                                           "float16_check_psnr_db": check, "recipe": recipe(student, say), **decoder})]
     if teacher is not None:
         t_tensors, t_entry = load_bundle(Path(teacher), TEACHER_FILE)
+        if vae is not None:
+            t_tensors = with_decoder(t_tensors, t_entry, vae, "teacher")
         error = _teacher_agrees(t_tensors, t_entry) if fp16 else None
         half = fp16 and error <= max_teacher_error
         if fp16 and not half:
             say(f"float16 changes the teacher's output by {error:.2g} (> {max_teacher_error:g}): shipping float32")
         jobs.append((TEACHER_FILE, _half(t_tensors) if half else t_tensors, t_entry,
                      {"stored_dtype": "float16" if half else "float32", "float16_check_relative_error": error,
-                      "recipe": recipe(teacher, say)}))
+                      "recipe": recipe(teacher, say), **decoder}))
     size = sum(sum(v.numel() * v.element_size() for v in t.values()) for _, t, _, _ in jobs)
     if size > LIMIT_BYTES:
         raise MotionWorldError(f"the weights would be {size / 1e6:.1f} MB, over the {LIMIT_BYTES / 1e6:g} MB limit; "

@@ -89,7 +89,8 @@ class Stage(ABC):
         d = min(self.cfg.optim.ema, (1 + step) / (10 + step))
         with self.full_params():
             for e, p in zip(ema.parameters(), unwrap(module).parameters()):
-                e.mul_(d).add_(p.detach(), alpha=1 - d)
+                if p.requires_grad:  # a frozen part (the VAE) would only pick up rounding drift
+                    e.mul_(d).add_(p.detach(), alpha=1 - d)
 
     def apply(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor, params, wrapper=None) -> float:
         """Backward (DDP/FSDP reduce the gradients), clip by the global norm, step; returns the norm."""

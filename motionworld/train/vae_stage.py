@@ -1,5 +1,6 @@
 """Stage 1: the tiny VAE, trained on clips for reconstruction (L1 + L2); evaluated by PSNR/SSIM on
-held-out clips."""
+held-out clips. It can start from an exported VAE (init.vae), and with `vae.decoder_only` train
+just its decoder, leaving the latent space of the models trained on it untouched."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,20 +9,23 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..errors import MotionWorldError
 from ..eval.metrics import psnr, ssim
 from ..model.tiny_vae import TinyVAE
 from .batches import collate, make_dataset
-from .models import save_vae, student_config
+from .models import load_vae, save_vae, student_config
 from .trainer import Stage
 
 
 class _Reconstruction(nn.Module):
-    def __init__(self, vae: TinyVAE, l1: float, l2: float):
+    def __init__(self, vae: TinyVAE, l1: float, l2: float, decoder_only: bool = False):
         super().__init__()
-        self.vae, self.l1, self.l2 = vae, l1, l2
+        self.vae, self.l1, self.l2, self.decoder_only = vae, l1, l2, decoder_only
 
     def forward(self, video: torch.Tensor):
-        recon = self.vae.decode(self.vae.encode(video), clamp=False)
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.decoder_only):
+            latents = self.vae.encode(video)
+        recon = self.vae.decode(latents, clamp=False)
         diff = recon - video
         loss = self.l1 * diff.abs().mean() + self.l2 * diff.pow(2).mean()
         return loss, recon
@@ -31,9 +35,17 @@ class VAEStage(Stage):
     def __init__(self, cfg, rt):
         super().__init__(cfg, rt)
         self.config = student_config(cfg)
-        self.vae = TinyVAE(self.config.vae).to(rt.device)
-        self.net = self.wrap(_Reconstruction(self.vae, cfg.vae.l1_weight, cfg.vae.l2_weight))
-        self.train_module("vae", self.vae, frozen_prefix="-")
+        self.decoder_only = cfg.vae.decoder_only
+        if "vae" in cfg.init:
+            self.vae = load_vae(cfg.init["vae"], self.config.vae).to(rt.device)
+        elif self.decoder_only:
+            raise MotionWorldError("vae.decoder_only fine-tunes an exported VAE: give it as init.vae")
+        else:
+            self.vae = TinyVAE(self.config.vae).to(rt.device)
+        if self.decoder_only:
+            self.vae.encoder.requires_grad_(False)
+        self.net = self.wrap(_Reconstruction(self.vae, cfg.vae.l1_weight, cfg.vae.l2_weight, self.decoder_only))
+        self.train_module("vae", self.vae, frozen_prefix="encoder." if self.decoder_only else "-")
         self.heldout = make_dataset(cfg.data, heldout=True)
 
     def step(self, step, batch, gen):
@@ -65,6 +77,7 @@ class VAEStage(Stage):
 
     def export(self, folder: Path, extra: dict) -> Path:
         vae = self.ema or self.vae
-        mean, std = self.latent_stats(vae)
-        vae.config = dataclasses.replace(vae.config, latent_mean=mean, latent_std=std)
+        if not self.decoder_only:  # the same encoder keeps its statistics (and latent space)
+            mean, std = self.latent_stats(vae)
+            vae.config = dataclasses.replace(vae.config, latent_mean=mean, latent_std=std)
         return save_vae(folder, vae, extra)
