@@ -41,6 +41,16 @@ def test_shards_round_trip(dataset):
         np.testing.assert_allclose(item["c2w"].numpy(), clip.c2w)
 
 
+def test_runs_record_the_seed_range_of_their_shards(dataset):
+    """An export's manifest names the worlds its run drew from: the shards' range, not the config's count."""
+    from motionworld.train.batches import train_seeds
+    from motionworld.train.config import DataConfig
+
+    cfg = DataConfig(source="shards", path=str(dataset), size=32, frames=9, count=10_000)
+    assert train_seeds(SynthClipDataset(dataset), cfg) == [0, 4]
+    assert train_seeds(SynthClipDataset(count=3, **SMALL), DataConfig(source="synth", count=3)) == [0, 2]
+
+
 def test_dataset_shapes_and_dtypes(dataset):
     on_the_fly = SynthClipDataset(count=2, **SMALL)
     for item in (SynthClipDataset(dataset)[1], on_the_fly[1]):

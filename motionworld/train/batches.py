@@ -48,6 +48,16 @@ def to_device(batch: dict, device) -> dict:
     return {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
 
 
+def train_seeds(dataset, cfg: DataConfig) -> list[int]:
+    """The first and last world seed a run's clips come from: the shards' own range when they are
+    read from disk (their manifest says), else the generated range."""
+    manifest = getattr(dataset, "manifest", None)
+    if cfg.source == "shards" and manifest is not None:
+        first = int(manifest["settings"]["seed_start"])
+        return [first, first + len(dataset) - 1]
+    return [0, cfg.count - 1]
+
+
 class BatchSource:
     def __init__(self, cfg: DataConfig, batch_size: int, seed: int, rank: int = 0):
         self.cfg, self.batch_size, self.seed, self.rank = cfg, batch_size, seed, rank

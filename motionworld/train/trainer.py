@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from ..errors import MotionWorldError
-from .batches import BatchSource, to_device
+from .batches import BatchSource, make_dataset, to_device, train_seeds
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .log import JSONLLog
@@ -244,10 +244,11 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device:
         elapsed = time.perf_counter() - t_start
         rate = (until - start) / elapsed if elapsed > 0 else 0.0
         export = None
+        seeds = train_seeds(source.dataset if source else make_dataset(cfg.data), cfg.data)
         info = {"stage": cfg.stage, "steps": steps, "seed": cfg.seed, "world_size": rt.world_size,
                 "command": command, "init": {k: str(Path(v).resolve()) for k, v in cfg.init.items()},
                 "parallel": cfg.optim.parallel if rt.distributed else "none",
-                "data": {"source": cfg.data.source, "path": cfg.data.path, "train_seeds": [0, cfg.data.count - 1],
+                "data": {"source": cfg.data.source, "path": cfg.data.path, "train_seeds": seeds,
                          "size": cfg.data.size, "frames": cfg.data.frames},
                 "metrics": {**metrics, **last_eval}}
         with stage.full_params():
