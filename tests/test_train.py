@@ -173,6 +173,14 @@ def test_config_errors_name_file_key_and_line(tmp_path):
     assert main(["train", "teacher", "--config", str(MICRO / "vae.yaml")]) == 2
 
 
+def test_config_overrides_reach_the_model():
+    from motionworld.train.models import student_config
+
+    base = student_config(load_config(MICRO / "teacher.yaml"))
+    c = student_config(load_config(MICRO / "teacher.yaml", {"shift": 2.0, "chunk": 2}))
+    assert (c.shift, c.chunk) == (2.0, 2) and base.shift != 2.0
+
+
 def test_plot_draws_the_log(chain, tmp_path):
     out = tmp_path / "curves.png"
     assert main(["train", "plot", str(chain / "teacher" / "log.jsonl"), "-o", str(out)]) == 0

@@ -79,6 +79,7 @@ class TrainConfig(_Strict):
     vae_model: str | None = None     # use another preset's VAE (e.g. "cpu": the slim VAE)
     size: int | None = None          # override the preset's resolution (square)
     chunk: int | None = None         # override the preset's chunk (latent frames)
+    shift: float | None = None       # override the preset's timestep shift (Wan's 5 suits 480p; less for smaller frames)
     seed: int = 0
     out: str = "runs/train"
     init: dict[str, str] = Field(default_factory=dict)   # stage results to start from: vae, teacher, student

@@ -28,6 +28,8 @@ def student_config(cfg: TrainConfig) -> StudentConfig:
         c = dataclasses.replace(c, height=cfg.size, width=cfg.size)
     if cfg.chunk is not None:
         c = dataclasses.replace(c, chunk=cfg.chunk)
+    if cfg.shift is not None:
+        c = dataclasses.replace(c, shift=cfg.shift)
     if (c.height, c.width) != (cfg.data.size, cfg.data.size):
         raise MotionWorldError(f"the model works at {c.width}x{c.height} but data.size is {cfg.data.size}")
     if (cfg.data.frames - 1) % 4:
