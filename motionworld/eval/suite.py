@@ -20,14 +20,7 @@ import torch
 
 from .heldout import heldout_items, long_stream
 from .klt import track_epe
-from .methods import (
-    hold_first,
-    prior_tracks,
-    stream_student,
-    teacher_video,
-    vae_roundtrip,
-    warp_gt,
-)
+from .methods import hold_first, prior_tracks, stream_student, teacher_video, vae_roundtrip, warp_gt
 from .metrics import psnr, ssim
 
 

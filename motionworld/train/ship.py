@@ -135,9 +135,10 @@ def ship(student: str | Path, out: str | Path = "weights", teacher: str | Path |
     if out.exists() and any(p.name != MANIFEST and p.suffix != ".safetensors" for p in out.iterdir()):
         raise MotionWorldError(f"{out}: holds files other than weights and their manifest; not replacing it")
     tensors, entry = load_bundle(student, STUDENT_FILE)
-    decoder = {} if vae is None else {"decoder_from": recipe(vae, say)}
+    decoder = {}
     if vae is not None:
         tensors = with_decoder(tensors, entry, vae, "student")
+        decoder = {"decoder_from": recipe(vae, say)}
     stored, check = tensors, None
     if fp16:
         check = _psnr(_student_frames(tensors, entry), _student_frames(_half(tensors), entry))

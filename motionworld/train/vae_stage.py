@@ -18,14 +18,12 @@ from .trainer import Stage
 
 
 class _Reconstruction(nn.Module):
-    def __init__(self, vae: TinyVAE, l1: float, l2: float, decoder_only: bool = False):
+    def __init__(self, vae: TinyVAE, l1: float, l2: float):
         super().__init__()
-        self.vae, self.l1, self.l2, self.decoder_only = vae, l1, l2, decoder_only
+        self.vae, self.l1, self.l2 = vae, l1, l2
 
     def forward(self, video: torch.Tensor):
-        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.decoder_only):
-            latents = self.vae.encode(video)
-        recon = self.vae.decode(latents, clamp=False)
+        recon = self.vae.decode(self.vae.encode(video), clamp=False)
         diff = recon - video
         loss = self.l1 * diff.abs().mean() + self.l2 * diff.pow(2).mean()
         return loss, recon
@@ -42,10 +40,10 @@ class VAEStage(Stage):
             raise MotionWorldError("vae.decoder_only fine-tunes an exported VAE: give it as init.vae")
         else:
             self.vae = TinyVAE(self.config.vae).to(rt.device)
-        if self.decoder_only:
+        if self.decoder_only:  # a frozen encoder is left out of autograd, the optimizer and the EMA
             self.vae.encoder.requires_grad_(False)
-        self.net = self.wrap(_Reconstruction(self.vae, cfg.vae.l1_weight, cfg.vae.l2_weight, self.decoder_only))
-        self.train_module("vae", self.vae, frozen_prefix="encoder." if self.decoder_only else "-")
+        self.net = self.wrap(_Reconstruction(self.vae, cfg.vae.l1_weight, cfg.vae.l2_weight))
+        self.train_module("vae", self.vae, frozen_prefix="-")
         self.heldout = make_dataset(cfg.data, heldout=True)
 
     def step(self, step, batch, gen):
