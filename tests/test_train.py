@@ -158,8 +158,8 @@ def test_rollout_cache_equals_the_inference_cache(chain):
         assert x.requires_grad == grad
         assert (cache.chunk_index, cache.window_fill) == (student.cache.chunk_index, student.cache.window_fill)
         assert cache.chunk_index == chunks and cache.window_fill == config.window  # the window rolled over
-        for a, b in zip(cache.storage(), student.cache.storage()):
-            torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
+        for a, b in zip(cache.storage(), student.cache.storage()):  # float rounding differs with the thread count
+            torch.testing.assert_close(a, b, rtol=0, atol=1e-5)
 
 
 def test_config_errors_name_file_key_and_line(tmp_path):
@@ -249,3 +249,24 @@ def test_decoder_only_fine_tune_ships_into_the_trained_models(chain, tmp_path):
     assert main(["train", "ship", "--student", str(chain / "distill" / "export"), "--out", str(tmp_path / "w2"),
                  "--vae", str(tmp_path / "other" / "export")]) == 2
     assert _run("vae", tmp_path / "bare", "--set", "vae.decoder_only=true") == 2  # nothing to fine-tune
+
+
+def test_a_whitened_vae_carries_its_colour_statistics_to_the_teacher(chain, tmp_path):
+    """`vae.whiten_colours` measures the clips' colour statistics, trains in whitened colours, and
+    exports them in the VAE's config, which the teacher takes over with the weights; it refuses to
+    whiten a VAE that was trained on raw RGB."""
+    from motionworld.train.models import load_modules, load_vae
+
+    assert _run("vae", tmp_path / "white", "--set", "vae.whiten_colours=true", "--set", "optim.steps=4",
+                "--set", "eval_every=4") == 0
+    vae = load_vae(tmp_path / "white" / "export")
+    mean, std = vae.config.colour_mean, vae.config.colour_std
+    assert len(mean) == len(std) == 3 and all(s > 0 for s in std)
+    metrics = json.loads((tmp_path / "white" / "export" / "MANIFEST.json").read_text())["files"]["vae.safetensors"]["metrics"]
+    assert metrics["eval/chroma_psnr"] > 0
+    assert _run("teacher", tmp_path / "teacher", "--set", f"init.vae={tmp_path / 'white' / 'export'}",
+                "--set", "optim.steps=2", "--set", "eval_every=0") == 0
+    modules, config = load_modules(tmp_path / "teacher" / "export", "motionworld-teacher")
+    assert config.vae.colour_std == std and modules.vae.config.colour_mean == mean
+    assert _run("vae", tmp_path / "again", "--set", "vae.whiten_colours=true",
+                "--set", f"init.vae={chain / 'vae' / 'export'}") == 2  # raw-RGB VAE: one-line error

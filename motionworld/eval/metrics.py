@@ -4,10 +4,20 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..model.colour import opponent
+
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     """a, b [..., 3, H, W] in [0, 1]."""
     mse = F.mse_loss(a.float(), b.float()).item()
+    return float("inf") if mse == 0 else -10.0 * torch.log10(torch.tensor(mse)).item()
+
+
+def chroma_psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    """PSNR of the two colour-difference channels only (a, b [..., 3, H, W] in [0, 1]): low when an
+    image keeps its brightness but loses its colours."""
+    d = opponent(a.float() - b.float())[..., 1:, :, :]
+    mse = d.pow(2).mean().item()
     return float("inf") if mse == 0 else -10.0 * torch.log10(torch.tensor(mse)).item()
 
 

@@ -70,6 +70,12 @@ class VAEConfig(_JSONConfig):
     # latents are already in Wan's normalised space).
     latent_mean: tuple = ()
     latent_std: tuple = ()
+    # Pixels the networks see, in the opponent colour space (luminance, red-green, yellow-blue) and
+    # scaled per axis: (opponent(rgb) - mean) / std. Luminance carries ~10x the variance of either
+    # colour axis, and a VAE trained on raw RGB learns red-green last (ours had dropped it after 2,000
+    # steps); whitened pixels train all three at once. Empty = raw RGB (taew2_1).
+    colour_mean: tuple = ()
+    colour_std: tuple = ()
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .colour import from_opponent, opponent
 from .config import VAEConfig
 
 
@@ -120,6 +121,24 @@ class TinyVAE(nn.Module):
         return (torch.tensor(c.latent_mean, dtype=like.dtype, device=like.device).view(shape),
                 torch.tensor(c.latent_std, dtype=like.dtype, device=like.device).view(shape))
 
+    def _colour_stats(self, like: torch.Tensor):
+        c = self.config
+        if not c.colour_std:
+            return None
+        shape = (3, 1, 1)
+        return (torch.tensor(c.colour_mean, dtype=like.dtype, device=like.device).view(shape),
+                torch.tensor(c.colour_std, dtype=like.dtype, device=like.device).view(shape))
+
+    def pixels_in(self, frames: torch.Tensor) -> torch.Tensor:
+        """RGB [..., 3, H, W] in [0, 1] -> what the encoder reads (whitened colours, if configured)."""
+        stats = self._colour_stats(frames)
+        return frames if stats is None else (opponent(frames) - stats[0]) / stats[1]
+
+    def pixels_out(self, x: torch.Tensor) -> torch.Tensor:
+        """What the decoder writes -> RGB (unclamped); the inverse of `pixels_in`."""
+        stats = self._colour_stats(x)
+        return x if stats is None else from_opponent(x * stats[1] + stats[0])
+
     def normalise(self, z: torch.Tensor) -> torch.Tensor:
         stats = self._stats(z)
         return z if stats is None else (z - stats[0]) / stats[1]
@@ -131,6 +150,7 @@ class TinyVAE(nn.Module):
     def encode_raw(self, frames: torch.Tensor) -> torch.Tensor:
         """The encoder's own output (before latent normalisation)."""
         k = self.time_downscale
+        frames = self.pixels_in(frames.to(self.encoder[0].weight.dtype))
         x = torch.cat([frames[:, :1].expand(-1, k - 1, -1, -1, -1), frames], 1)
         if x.shape[1] % k:
             x = torch.cat([x, x[:, -1:].expand(-1, k - x.shape[1] % k, -1, -1, -1)], 1)
@@ -144,8 +164,12 @@ class TinyVAE(nn.Module):
     def decode(self, latents: torch.Tensor, clamp: bool = True) -> torch.Tensor:
         """latents [B, T, C, h, w] -> frames [B, 4T-3, 3, 8h, 8w] in [0, 1] (whole clip at once).
         clamp=False returns the raw output (training: clamping would stop the gradient)."""
-        x = _run(self.decoder, self.denormalise(latents.to(self.decoder[1].weight.dtype)), None)[:, self.frames_to_trim:]
+        x = self.pixels_out(self.decode_pixels(latents))
         return x.clamp(0, 1) if clamp else x
+
+    def decode_pixels(self, latents: torch.Tensor) -> torch.Tensor:
+        """The decoder's own output (in the space `pixels_in` maps to), unclamped: what training compares."""
+        return _run(self.decoder, self.denormalise(latents.to(self.decoder[1].weight.dtype)), None)[:, self.frames_to_trim:]
 
     def streaming_decoder(self) -> StreamingDecoder:
         return StreamingDecoder(self)
@@ -168,4 +192,4 @@ class StreamingDecoder:
         if not self.started:
             x = x[:, self.vae.frames_to_trim:]
             self.started = True
-        return x.clamp(0, 1)
+        return self.vae.pixels_out(x).clamp(0, 1)

@@ -42,6 +42,9 @@ class OptimConfig(_Strict):
 class VAEStage(_Strict):
     l2_weight: float = 1.0
     l1_weight: float = 1.0
+    # A fresh VAE measures the training clips' colour statistics and works (and is scored) in
+    # whitened opponent colours (VAEConfig.colour_mean/std); see there for why.
+    whiten_colours: bool = False
     # Fine-tune only the decoder of init.vae: the encoder, and so the latent space the later stages
     # learnt, stays as it was; `train ship --vae` then puts the new decoder into the shipped models.
     decoder_only: bool = False

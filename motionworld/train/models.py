@@ -40,8 +40,11 @@ def student_config(cfg: TrainConfig) -> StudentConfig:
 def load_vae(folder: str | Path, expect: VAEConfig | None = None) -> TinyVAE:
     tensors, entry = load_bundle(folder, "vae.safetensors", kind=VAE_KIND)
     config = VAEConfig.from_dict(entry["config"])
-    bare = dataclasses.replace(config, latent_mean=(), latent_std=())
-    if expect is not None and bare != dataclasses.replace(expect, latent_mean=(), latent_std=()):
+    def measured_removed(c: VAEConfig) -> VAEConfig:  # statistics a VAE measures on its data, not its shape
+        return dataclasses.replace(c, latent_mean=(), latent_std=(), colour_mean=(), colour_std=())
+
+    bare = measured_removed(config)
+    if expect is not None and bare != measured_removed(expect):
         raise MotionWorldError(f"{folder}: the VAE there has config {bare}, the model needs {expect}")
     vae = TinyVAE(config)
     load_into(vae, tensors, str(Path(folder) / "vae.safetensors"))

@@ -10,7 +10,8 @@ import torch
 from torch import nn
 
 from ..errors import MotionWorldError
-from ..eval.metrics import psnr, ssim
+from ..eval.metrics import chroma_psnr, psnr, ssim
+from ..model.colour import opponent
 from ..model.tiny_vae import TinyVAE
 from .batches import collate, make_dataset
 from .models import load_vae, save_vae, student_config
@@ -18,15 +19,17 @@ from .trainer import Stage
 
 
 class _Reconstruction(nn.Module):
+    """L1 + L2 in the space the VAE's networks work in (whitened colours, if it has them)."""
+
     def __init__(self, vae: TinyVAE, l1: float, l2: float):
         super().__init__()
         self.vae, self.l1, self.l2 = vae, l1, l2
 
     def forward(self, video: torch.Tensor):
-        recon = self.vae.decode(self.vae.encode(video), clamp=False)
-        diff = recon - video
+        out = self.vae.decode_pixels(self.vae.encode(video))
+        diff = out - self.vae.pixels_in(video)
         loss = self.l1 * diff.abs().mean() + self.l2 * diff.pow(2).mean()
-        return loss, recon
+        return loss, self.vae.pixels_out(out)
 
 
 class VAEStage(Stage):
@@ -39,7 +42,14 @@ class VAEStage(Stage):
         elif self.decoder_only:
             raise MotionWorldError("vae.decoder_only fine-tunes an exported VAE: give it as init.vae")
         else:
+            if cfg.vae.whiten_colours:
+                mean, std = self.colour_stats()
+                self.config = dataclasses.replace(
+                    self.config, vae=dataclasses.replace(self.config.vae, colour_mean=mean, colour_std=std))
             self.vae = TinyVAE(self.config.vae).to(rt.device)
+        if cfg.vae.whiten_colours and not self.vae.config.colour_std:
+            raise MotionWorldError(f"vae.whiten_colours: init.vae {cfg.init['vae']} works in raw RGB; "
+                                   "whitened colours need a fresh VAE (drop init.vae)")
         if self.decoder_only:  # a frozen encoder is left out of autograd, the optimizer and the EMA
             self.vae.encoder.requires_grad_(False)
         self.net = self.wrap(_Reconstruction(self.vae, cfg.vae.l1_weight, cfg.vae.l2_weight))
@@ -60,8 +70,18 @@ class VAEStage(Stage):
         for i in range(len(self.heldout)):
             video = collate([self.heldout[i]], self.cfg.data.frames)["video"].to(self.rt.device)
             recon = vae.decode(vae.encode(video))
-            scores.append((psnr(recon, video), ssim(recon[0], video[0])))
-        return {"psnr": sum(s[0] for s in scores) / len(scores), "ssim": sum(s[1] for s in scores) / len(scores)}
+            scores.append((psnr(recon, video), ssim(recon[0], video[0]), chroma_psnr(recon, video)))
+        mean = [sum(s[i] for s in scores) / len(scores) for i in range(3)]
+        return {"psnr": mean[0], "ssim": mean[1], "chroma_psnr": mean[2]}
+
+    @torch.no_grad()
+    def colour_stats(self, batches: int = 16) -> tuple[tuple, tuple]:
+        """Mean and std of the training clips' pixels on each opponent colour axis."""
+        from .batches import BatchSource
+
+        source = BatchSource(self.cfg.data, self.cfg.optim.batch_size, self.cfg.seed + 2)
+        px = torch.cat([opponent(source.batch(i)["video"]).transpose(0, 2).flatten(1) for i in range(batches)], 1)
+        return tuple(px.mean(1).tolist()), tuple(px.std(1).clamp_min(1e-3).tolist())
 
     @torch.no_grad()
     def latent_stats(self, vae: TinyVAE, batches: int = 16) -> tuple[tuple, tuple]:
