@@ -251,10 +251,13 @@ def test_decoder_only_fine_tune_ships_into_the_trained_models(chain, tmp_path):
     assert _run("vae", tmp_path / "bare", "--set", "vae.decoder_only=true") == 2  # nothing to fine-tune
 
 
-def test_a_whitened_vae_carries_its_colour_statistics_to_the_teacher(chain, tmp_path):
+def test_a_whitened_vae_carries_its_colour_statistics_to_a_warm_started_teacher(chain, tmp_path):
     """`vae.whiten_colours` measures the clips' colour statistics, trains in whitened colours, and
     exports them in the VAE's config, which the teacher takes over with the weights; it refuses to
-    whiten a VAE that was trained on raw RGB."""
+    whiten a VAE that was trained on raw RGB. `init.teacher` moves a trained teacher onto that VAE:
+    everything but the VAE starts from the old export."""
+    from safetensors.torch import load_file
+
     from motionworld.train.models import load_modules, load_vae
 
     assert _run("vae", tmp_path / "white", "--set", "vae.whiten_colours=true", "--set", "optim.steps=4",
@@ -265,8 +268,13 @@ def test_a_whitened_vae_carries_its_colour_statistics_to_the_teacher(chain, tmp_
     metrics = json.loads((tmp_path / "white" / "export" / "MANIFEST.json").read_text())["files"]["vae.safetensors"]["metrics"]
     assert metrics["eval/chroma_psnr"] > 0
     assert _run("teacher", tmp_path / "teacher", "--set", f"init.vae={tmp_path / 'white' / 'export'}",
+                "--set", f"init.teacher={chain / 'teacher' / 'export'}", "--set", "optim.lr=0",
                 "--set", "optim.steps=2", "--set", "eval_every=0") == 0
     modules, config = load_modules(tmp_path / "teacher" / "export", "motionworld-teacher")
     assert config.vae.colour_std == std and modules.vae.config.colour_mean == mean
+    old = load_file(chain / "teacher" / "export" / "teacher.safetensors")
+    new, white = modules.state_dict(), load_file(tmp_path / "white" / "export" / "vae.safetensors")
+    assert all(torch.equal(new[k], v.float()) for k, v in old.items() if not k.startswith("vae."))  # lr 0: as started
+    assert all(torch.equal(new[f"vae.{k}"], v.float()) for k, v in white.items())
     assert _run("vae", tmp_path / "again", "--set", "vae.whiten_colours=true",
                 "--set", f"init.vae={chain / 'vae' / 'export'}") == 2  # raw-RGB VAE: one-line error

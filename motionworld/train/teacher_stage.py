@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..errors import MotionWorldError
 from ..eval.klt import track_epe
 from ..eval.metrics import psnr
 from ..model.sampler import shift_sigma
@@ -18,8 +19,10 @@ from ..model.student import StudentModules
 from ..model.tiny_vae import to_uint8_frames
 from .batches import collate, make_dataset, to_device
 from .models import (
+    TEACHER_KIND,
     Conditioner,
     flow_matching_loss,
+    load_modules,
     load_vae,
     save_teacher,
     student_config,
@@ -65,10 +68,23 @@ class TeacherStage(Stage):
         if "vae" in cfg.init:
             self.m.vae = load_vae(cfg.init["vae"], self.config.vae).to(rt.device)
             self.config = dataclasses.replace(self.config, vae=self.m.vae.config)  # with its latent statistics
+        if "teacher" in cfg.init:
+            self.warm_start(cfg.init["teacher"])
         self.m.vae.requires_grad_(False)
         self.net = self.wrap(FlowMatching(self.m, self.config, cfg.teacher))
         self.train_module("teacher", self.m)
         self.heldout = make_dataset(cfg.data, heldout=True)
+
+    def warm_start(self, folder: str) -> None:
+        """Start from an exported teacher's DiT, track and text encoders (not its VAE: this run's comes
+        from init.vae). The way to move a trained teacher onto a new VAE, whose latents it re-learns
+        faster than a fresh model learns everything."""
+        old, old_config = load_modules(folder, TEACHER_KIND)
+        for part in ("dit", "tracks", "text"):
+            if getattr(old_config, part) != getattr(self.config, part):
+                raise MotionWorldError(f"init.teacher {folder}: its {part} config differs from this run's "
+                                       f"({getattr(old_config, part)} vs {getattr(self.config, part)})")
+        self.m.load_state_dict({k: v for k, v in old.state_dict().items() if not k.startswith("vae.")}, strict=False)
 
     def step(self, step, batch, gen):
         finetune = step >= self.cfg.optim.steps - self.cfg.teacher.finetune_steps
