@@ -47,3 +47,20 @@ def test_a_vae_with_colour_statistics_reads_whitened_pixels_and_writes_rgb():
         assert torch.allclose(vae.decode(z), vae.pixels_out(vae.decode_pixels(z)).clamp(0, 1))
         stream = vae.streaming_decoder()
         assert torch.allclose(stream(z), vae.decode(z), atol=1e-6)  # the streaming path converts too
+
+
+def test_the_luminance_weight_scales_only_the_whitened_luminance_error():
+    from motionworld.train.vae_stage import _Reconstruction
+
+    cfg = dataclasses.replace(preset("tiny").vae, colour_mean=(0.6, 0.0, 0.0), colour_std=(0.3, 0.1, 0.1))
+    vae = TinyVAE(cfg)
+    x = torch.rand(1, 5, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        diff = vae.decode_pixels(vae.encode(x)) - vae.pixels_in(x)
+        l2 = {w: _Reconstruction(vae, 0.0, 1.0, w)(x)[0].item() for w in (1.0, 3.0)}
+        l1 = _Reconstruction(vae, 1.0, 0.0, 3.0)(x)[0].item()
+    per_axis = diff.pow(2).transpose(0, 2).flatten(1).mean(1) / 3  # each axis's share of the mean
+    assert abs(l2[1.0] - per_axis.sum().item()) < 1e-5 * l2[1.0]
+    assert abs(l2[3.0] - (9 * per_axis[0] + per_axis[1:].sum()).item()) < 1e-5 * l2[3.0]
+    abs_axis = diff.abs().transpose(0, 2).flatten(1).mean(1) / 3
+    assert abs(l1 - (3 * abs_axis[0] + abs_axis[1:].sum()).item()) < 1e-5 * l1

@@ -278,3 +278,5 @@ def test_a_whitened_vae_carries_its_colour_statistics_to_a_warm_started_teacher(
     assert all(torch.equal(new[f"vae.{k}"], v.float()) for k, v in white.items())
     assert _run("vae", tmp_path / "again", "--set", "vae.whiten_colours=true",
                 "--set", f"init.vae={chain / 'vae' / 'export'}") == 2  # raw-RGB VAE: one-line error
+    assert _run("vae", tmp_path / "lum", "--set", "vae.luminance_weight=3",
+                "--set", f"init.vae={chain / 'vae' / 'export'}") == 2  # nothing whitened to weigh

@@ -45,6 +45,10 @@ class VAEStage(_Strict):
     # A fresh VAE measures the training clips' colour statistics and works (and is scored) in
     # whitened opponent colours (VAEConfig.colour_mean/std); see there for why.
     whiten_colours: bool = False
+    # Scales the whitened luminance axis's error (L1 by w, L2 by w²). Whitening divides luminance by
+    # its std (~3.5x the colour axes'), so per unit of RGB error it counts ~12x less in L2 than
+    # red-green; the tracker and the eye follow luminance edges. Needs whitened colours.
+    luminance_weight: float = Field(default=1.0, gt=0)
     # Fine-tune only the decoder of init.vae: the encoder, and so the latent space the later stages
     # learnt, stays as it was; `train ship --vae` then puts the new decoder into the shipped models.
     decoder_only: bool = False

@@ -19,15 +19,18 @@ from .trainer import Stage
 
 
 class _Reconstruction(nn.Module):
-    """L1 + L2 in the space the VAE's networks work in (whitened colours, if it has them)."""
+    """L1 + L2 in the space the VAE's networks work in (whitened colours, if it has them), the
+    luminance axis's error scaled by `luminance` there."""
 
-    def __init__(self, vae: TinyVAE, l1: float, l2: float):
+    def __init__(self, vae: TinyVAE, l1: float, l2: float, luminance: float = 1.0):
         super().__init__()
-        self.vae, self.l1, self.l2 = vae, l1, l2
+        self.vae, self.l1, self.l2, self.luminance = vae, l1, l2, luminance
 
     def forward(self, video: torch.Tensor):
         out = self.vae.decode_pixels(self.vae.encode(video))
         diff = out - self.vae.pixels_in(video)
+        if self.luminance != 1.0:
+            diff = diff * diff.new_tensor([self.luminance, 1.0, 1.0]).view(3, 1, 1)
         loss = self.l1 * diff.abs().mean() + self.l2 * diff.pow(2).mean()
         return loss, self.vae.pixels_out(out)
 
@@ -50,9 +53,13 @@ class VAEStage(Stage):
         if cfg.vae.whiten_colours and not self.vae.config.colour_std:
             raise MotionWorldError(f"vae.whiten_colours: init.vae {cfg.init['vae']} works in raw RGB; "
                                    "whitened colours need a fresh VAE (drop init.vae)")
+        if cfg.vae.luminance_weight != 1.0 and not self.vae.config.colour_std:
+            raise MotionWorldError("vae.luminance_weight weighs the whitened luminance axis: "
+                                   "it needs a VAE with whitened colours (vae.whiten_colours)")
         if self.decoder_only:  # a frozen encoder is left out of autograd, the optimizer and the EMA
             self.vae.encoder.requires_grad_(False)
-        self.net = self.wrap(_Reconstruction(self.vae, cfg.vae.l1_weight, cfg.vae.l2_weight))
+        self.net = self.wrap(_Reconstruction(self.vae, cfg.vae.l1_weight, cfg.vae.l2_weight,
+                                             cfg.vae.luminance_weight))
         self.train_module("vae", self.vae, frozen_prefix="-")
         self.heldout = make_dataset(cfg.data, heldout=True)
 
