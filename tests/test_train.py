@@ -65,6 +65,10 @@ def test_resume_is_bit_exact(tmp_path, chain):
     a = load_file(tmp_path / "straight" / "export" / "teacher.safetensors")
     b = load_file(tmp_path / "resumed" / "export" / "teacher.safetensors")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    # The manifest keeps both invocations of the resumed run, where each started and how long it was.
+    entry = json.loads((tmp_path / "resumed" / "export" / "MANIFEST.json").read_text())["files"]["teacher.safetensors"]
+    assert [(i["from_step"], i["steps"], i["stop_after"]) for i in entry["invocations"]] == [(0, 8, 5), (5, 8, None)]
+    assert "--resume" in entry["invocations"][1]["command"] and "--resume" not in entry["invocations"][0]["command"]
     # Starting again into a folder that has checkpoints is refused (nothing is overwritten).
     assert _run("teacher", tmp_path / "straight", "--steps", "8", *init) == 2
 

@@ -39,7 +39,8 @@ def recipe(folder: str | Path, say=print) -> list[dict]:
             if entry.get("stage") is None:
                 continue  # a shipped copy, not an export
             chain.append({"export": str(f), "file": name, "sha256": entry["sha256"],
-                          **{k: entry.get(k) for k in ("stage", "command", "steps", "seed", "data", "metrics", "init")}})
+                          **{k: entry.get(k) for k in ("stage", "command", "invocations", "steps", "seed", "data",
+                                                     "metrics", "init")}})
             todo.extend(Path(p) for p in (entry.get("init") or {}).values())
     order = {"vae": 0, "teacher": 1, "causal-init": 2, "distill": 3}
     return sorted(chain, key=lambda c: order.get(c["stage"], 9))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import time
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -167,6 +168,19 @@ def _plan(cfg: TrainConfig, start: int, until: int, world_size: int, source) -> 
             f"the expected time follows after the first steps")
 
 
+def _record_invocation(out: Path, command, start: int, steps: int, stop_after, resume: bool) -> None:
+    """Every invocation of a run (the first, each --resume) in `invocations.jsonl`, so the export's
+    manifest shows the whole chain and any change of --steps (and so of the schedule) along it."""
+    entry = {"command": command, "from_step": start, "steps": steps, "stop_after": stop_after}
+    with open(out / "invocations.jsonl", "a" if resume else "w") as f:
+        f.write(json.dumps(entry) + "\n")
+
+
+def _invocations(out: Path) -> list[dict]:
+    path = out / "invocations.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
 def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device: str = "auto",
           stop_after: int | None = None, command: str | None = None) -> dict:
     """Run (or resume) one stage; returns {"steps", "metrics", "export", "steps_per_s", ...}.
@@ -194,6 +208,8 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device:
                                    "choose another output folder")
         rt.barrier()
         log = JSONLLog(out / "log.jsonl", append=resume) if rt.main else None
+        if rt.main:
+            _record_invocation(out, command, start, cfg.optim.steps, stop_after, resume)
         source = BatchSource(cfg.data, cfg.optim.batch_size, cfg.seed, rt.rank) if stage.uses_batches else None
         steps = cfg.optim.steps
         until = steps if stop_after is None else min(stop_after, steps)
@@ -246,7 +262,8 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device:
         export = None
         seeds = train_seeds(source.dataset if source else make_dataset(cfg.data), cfg.data)
         info = {"stage": cfg.stage, "steps": steps, "seed": cfg.seed, "world_size": rt.world_size,
-                "command": command, "init": {k: str(Path(v).resolve()) for k, v in cfg.init.items()},
+                "command": command, "invocations": _invocations(out) if rt.main else [],
+                "init": {k: str(Path(v).resolve()) for k, v in cfg.init.items()},
                 "parallel": cfg.optim.parallel if rt.distributed else "none",
                 "data": {"source": cfg.data.source, "path": cfg.data.path, "train_seeds": seeds,
                          "size": cfg.data.size, "frames": cfg.data.frames},
