@@ -207,6 +207,8 @@ def test_ship_assembles_weights_with_their_recipe(chain, tmp_path):
     assert entry["stored_dtype"] == "float16" and entry["float16_check_psnr_db"] >= 40
     assert [s["stage"] for s in entry["recipe"]] == ["vae", "teacher", "causal-init", "distill"]
     assert all(s["command"].startswith("motionworld train ") for s in entry["recipe"])
+    named_by = {s["stage"]: s["named_by"] for s in entry["recipe"]}  # why each stage is in the chain
+    assert named_by["distill"] is None and named_by["vae"] == f"{chain / 'teacher' / 'export'} init.vae"
     teacher = manifest["files"]["teacher.safetensors"]
     assert teacher["recipe"][-1]["stage"] == "teacher" and teacher["float16_check_relative_error"] < 1e-2
     # Shipping again replaces the folder whole: the teacher, not shipped this time, does not linger.

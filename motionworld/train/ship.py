@@ -26,9 +26,9 @@ def recipe(folder: str | Path, say=print) -> list[dict]:
     """The stages behind an export, oldest first: each export's provenance, following `init`
     (relative paths in `init` are taken from the folder training ran in, the current one)."""
     chain, seen = [], set()
-    todo = [Path(folder)]
+    todo = [(Path(folder), None)]  # (export folder, "parent export via init.key" that named it)
     while todo:
-        f = todo.pop()
+        f, named_by = todo.pop()
         if f.resolve() in seen:
             continue
         seen.add(f.resolve())
@@ -38,10 +38,12 @@ def recipe(folder: str | Path, say=print) -> list[dict]:
         for name, entry in json.loads((f / MANIFEST).read_text())["files"].items():
             if entry.get("stage") is None:
                 continue  # a shipped copy, not an export
-            chain.append({"export": str(f), "file": name, "sha256": entry["sha256"],
+            # named_by says why a stage is here: a warm start (init.teacher from an older run) pulls in
+            # that run's whole chain, VAE included, beside the VAE this run actually decodes with
+            chain.append({"export": str(f), "file": name, "sha256": entry["sha256"], "named_by": named_by,
                           **{k: entry.get(k) for k in ("stage", "command", "invocations", "steps", "seed", "data",
                                                      "metrics", "init")}})
-            todo.extend(Path(p) for p in (entry.get("init") or {}).values())
+            todo.extend((Path(p), f"{f} init.{key}") for key, p in (entry.get("init") or {}).items())
     order = {"vae": 0, "teacher": 1, "causal-init": 2, "distill": 3}
     return sorted(chain, key=lambda c: order.get(c["stage"], 9))
 
