@@ -4,9 +4,13 @@
 - a linear probe: the share of each opponent axis (luminance, red-green, yellow-blue) of 8x8-pixel
   block means that a linear map of the latents recovers, on training clips' first frames (fit on
   one half, scored on the other);
-- the shipped scenes' pictures: round-trip PSNR at the model size.
+- the shipped scenes' pictures: round-trip PSNR at the model size;
+- with --ceiling-clips N: the latent ceiling of `motionworld eval` (the first N of its held-out
+  clips, 81 frames, through the VAE: tracker EPE and PSNR), beside the first frame held still. No
+  generator can follow tracks better than what the VAE lets the tracker see.
 
     python benchmarks/vae_colours.py runs/ship/vae/export runs/ship2/vae/export [--clips 8] [--frames 17]
+        [--ceiling-clips 8]
 """
 from __future__ import annotations
 
@@ -16,7 +20,10 @@ import numpy as np
 import torch
 from PIL import Image
 
+from motionworld.eval.heldout import heldout_items
+from motionworld.eval.methods import hold_first, vae_roundtrip
 from motionworld.eval.metrics import chroma_psnr, psnr
+from motionworld.eval.suite import score
 from motionworld.model.colour import opponent
 from motionworld.train.batches import BatchSource, collate, make_dataset
 from motionworld.train.config import DataConfig
@@ -49,6 +56,12 @@ def picture_psnr(vae, path: str, size: int) -> float:
     return psnr(vae.decode(vae.encode(x)), x)
 
 
+def mean_scores(videos, items) -> tuple[float, float]:
+    """Mean tracker EPE (px) and PSNR (dB) of videos against their held-out items."""
+    rows = [score(v, it) for v, it in zip(videos, items)]
+    return float(np.nanmean([r["epe"] for r in rows])), float(np.mean([r["psnr"] for r in rows]))
+
+
 @torch.no_grad()
 def main() -> None:
     ap = argparse.ArgumentParser()
@@ -58,14 +71,21 @@ def main() -> None:
     ap.add_argument("--clips", type=int, default=8)
     ap.add_argument("--frames", type=int, default=17)
     ap.add_argument("--size", type=int, default=128)
+    ap.add_argument("--ceiling-clips", type=int, default=0,
+                    help="also the latent ceiling on this many of eval's held-out clips (81 frames)")
     a = ap.parse_args()
     data = DataConfig(source="shards", path=a.data, heldout_path=a.heldout, size=a.size, frames=a.frames,
                       heldout=a.clips)
     heldout = make_dataset(data, heldout=True)
     clips = [collate([heldout[i]], a.frames)["video"] for i in range(a.clips)]
+    items = heldout_items(a.ceiling_clips, 81, a.size) if a.ceiling_clips else []
+    ceiling_head = " ceiling EPE px | ceiling PSNR dB |" if items else ""
+    if items:
+        epe, p = mean_scores([hold_first(it) for it in items], items)
+        print(f"first frame held still on {len(items)} clips x 81 frames: EPE {epe:.2f} px, PSNR {p:.2f} dB\n")
     print("| VAE | held-out PSNR dB | chroma PSNR dB | probe R² luminance | red-green | yellow-blue | "
-          + " | ".join(f"{p.split('/')[-1]} PSNR dB" for p in SCENES) + " |")
-    print("|---" * (6 + len(SCENES)) + "|")
+          + " | ".join(f"{p.split('/')[-1]} PSNR dB" for p in SCENES) + " |" + ceiling_head)
+    print("|---" * (6 + len(SCENES) + (2 if items else 0)) + "|")
     for folder in a.exports:
         vae = load_vae(folder).eval()
         recon = [vae.decode(vae.encode(v)) for v in clips]
@@ -73,8 +93,12 @@ def main() -> None:
         c = np.mean([chroma_psnr(r, v) for r, v in zip(recon, clips)])
         r2 = probe_r2(vae, data)
         pics = [picture_psnr(vae, s, a.size) for s in SCENES]
+        ceiling = ""
+        if items:
+            epe, cp = mean_scores([vae_roundtrip(vae, it) for it in items], items)
+            ceiling = f" {epe:.2f} | {cp:.2f} |"
         print(f"| {folder} | {p:.2f} | {c:.2f} | " + " | ".join(f"{v:.2f}" for v in r2) + " | "
-              + " | ".join(f"{v:.2f}" for v in pics) + " |")
+              + " | ".join(f"{v:.2f}" for v in pics) + " |" + ceiling)
 
 
 if __name__ == "__main__":
