@@ -73,6 +73,41 @@ def test_resume_is_bit_exact(tmp_path, chain):
     assert _run("teacher", tmp_path / "straight", "--steps", "8", *init) == 2
 
 
+def test_teacher_latent_cache_encodes_once_and_trains_like_encoding_every_step(tmp_path, chain, capsys):
+    from safetensors.torch import load_file
+
+    from motionworld.train.batches import BatchSource, collate
+    from motionworld.train.runtime import Runtime
+    from motionworld.train.teacher_stage import TeacherStage
+
+    init = ["--set", f"init.vae={chain / 'vae' / 'export'}", "--set", "eval_every=0", "--steps", "4"]
+    assert _run("teacher", tmp_path / "cached", *init, "--set", "teacher.cache_latents=true") == 0
+    assert "latent cache: encoding the first 13 frames of" in capsys.readouterr().out
+    assert _run("teacher", tmp_path / "plain", *init) == 0
+    a = load_file(tmp_path / "cached" / "export" / "teacher.safetensors")
+    b = load_file(tmp_path / "plain" / "export" / "teacher.safetensors")
+    for k in a:  # the same batches and noise; only the encoder's batch size (float rounding) differs
+        torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5)
+
+    overrides = {"init.vae": str(chain / "vae" / "export"), "out": str(tmp_path / "cached"), "teacher.cache_latents": True}
+    stage = TeacherStage(load_config(MICRO / "teacher.yaml", overrides), Runtime())
+    lines = []
+    stage.prepare(lines.append)
+    assert "reusing it" in lines[0]  # the run folder's table, same VAE and data
+    source = BatchSource(stage.cfg.data, 3, seed=5)
+    batch = source.batch(0)
+    with torch.no_grad():
+        torch.testing.assert_close(stage.latent_cache.lookup(batch["index"]), stage.net_cond.latents(batch["video"]),
+                                   rtol=0, atol=1e-5)
+        one = collate([source.dataset[7]], stage.cfg.data.frames)["video"]
+        torch.testing.assert_close(stage.latent_cache.lookup(torch.tensor([7])), stage.net_cond.latents(one),
+                                   rtol=0, atol=1e-5)
+    stage = TeacherStage(load_config(MICRO / "teacher.yaml", {**overrides, "data.frames": 9}), Runtime())
+    lines = []
+    stage.prepare(lines.append)
+    assert "made for another VAE or data" in lines[0] and stage.latent_cache.latents.shape[2] == 3  # 9 frames -> 3 latents
+
+
 def test_causal_init_says_what_it_samples_before_the_first_step(tmp_path, chain, capsys):
     assert _run("causal-init", tmp_path / "ci", "--steps", "2", "--set", f"init.teacher={chain / 'teacher' / 'export'}",
                 "--set", "causal_init.trajectories=3") == 0
@@ -123,7 +158,7 @@ def test_fsdp_shards_train_identically_and_resume_exactly(tmp_path, chain):
     from safetensors.torch import load_file
 
     base = {"optim.parallel": "fsdp", "optim.steps": 8, "optim.ema": 0.9, "eval_every": 0, "checkpoint_every": 4,
-            "init.vae": str(chain / "vae" / "export")}
+            "init.vae": str(chain / "vae" / "export"), "teacher.cache_latents": True}  # each rank encodes half
     d0, d1 = _spawn(MICRO / "teacher.yaml", {**base, "out": str(tmp_path / "straight")}, tmp_path)
     assert d0 == d1  # the gathered full weights agree on both ranks
     _spawn(MICRO / "teacher.yaml", {**base, "out": str(tmp_path / "resumed")}, tmp_path, stop_after=5)

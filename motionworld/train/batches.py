@@ -70,4 +70,4 @@ class BatchSource:
         have = items[0]["video"].shape[0]
         if have < self.cfg.frames:
             raise MotionWorldError(f"clips have {have} frames, the config needs {self.cfg.frames}")
-        return collate(items, self.cfg.frames)
+        return {**collate(items, self.cfg.frames), "index": torch.from_numpy(idx)}  # clip indices, for caches

@@ -63,6 +63,7 @@ class TeacherStage(_Strict):
     guidance_motion: float = 1.5
     sample_steps: int = 16           # Euler steps of the eval sampler
     logit_normal: bool = True        # timestep density (else uniform)
+    cache_latents: bool = False      # encode every clip once before step 1 (RUN/latents.safetensors)
 
 
 class CausalInitStage(_Strict):

@@ -18,6 +18,7 @@ from ..model.sampler import shift_sigma
 from ..model.student import StudentModules
 from ..model.tiny_vae import to_uint8_frames
 from .batches import collate, make_dataset, to_device
+from .latent_cache import LatentCache
 from .models import (
     TEACHER_KIND,
     Conditioner,
@@ -49,7 +50,7 @@ class FlowMatching(nn.Module):
         self.cond = Conditioner(modules, config)
 
     def forward(self, batch: dict, gen: torch.Generator, finetune: bool):
-        lat = self.cond.latents(batch["video"])
+        lat = batch["latents"] if "latents" in batch else self.cond.latents(batch["video"])
         B, _, F = lat.shape[:3]
         drop_text = torch.rand(B, generator=gen) < self.s.text_dropout
         drop_tracks = torch.rand(B, generator=gen) < self.s.track_dropout
@@ -71,9 +72,18 @@ class TeacherStage(Stage):
         if "teacher" in cfg.init:
             self.warm_start(cfg.init["teacher"])
         self.m.vae.requires_grad_(False)
-        self.net = self.wrap(FlowMatching(self.m, self.config, cfg.teacher))
+        flow = FlowMatching(self.m, self.config, cfg.teacher)
+        self.net_cond = flow.cond
+        self.net = self.wrap(flow)
         self.train_module("teacher", self.m)
         self.heldout = make_dataset(cfg.data, heldout=True)
+        self.latent_cache = None
+
+    def prepare(self, say) -> None:
+        if self.cfg.teacher.cache_latents:  # the same dataset, in the same order, as the trainer's BatchSource
+            with self.full_params(self.net):  # FSDP holds only a shard of the VAE outside forward
+                self.latent_cache = LatentCache.build(self.cfg.out, self.net_cond.latents, self.m.vae,
+                                                      make_dataset(self.cfg.data), self.cfg.data, self.rt, say)
 
     def warm_start(self, folder: str) -> None:
         """Start from an exported teacher's DiT, track and text encoders (not its VAE: this run's comes
@@ -88,6 +98,8 @@ class TeacherStage(Stage):
 
     def step(self, step, batch, gen):
         finetune = step >= self.cfg.optim.steps - self.cfg.teacher.finetune_steps
+        if self.latent_cache is not None:
+            batch = {**batch, "latents": self.latent_cache.lookup(batch["index"]).to(self.rt.device)}
         loss = self.net(batch, gen, finetune)
         norm = self.apply(self.optimizer, loss, self.trained, self.net)
         self.update_ema(self.ema, self.m)
