@@ -7,7 +7,7 @@ from motionworld.model.config import TAEW2_1, TextConfig, TrackConfig, VAEConfig
 from motionworld.model.sampler import euler, few_step, joint_guidance, shift_sigma, shifted_levels, step_levels
 from motionworld.model.text_encoder import WordTextEncoder
 from motionworld.model.tiny_vae import TinyVAE
-from motionworld.model.track_encoder import TrackEncoder, draw_ids, sinusoidal_codes
+from motionworld.model.track_encoder import TrackEncoder, draw_ids, sample_appearance, sinusoidal_codes
 
 # ---------------------------------------------------------------- track encoder
 
@@ -54,6 +54,41 @@ def test_two_tracks_in_one_cell_add_up():
     maps = enc.rasterize(torch.tensor([[[[1.0, 1.0], [6.0, 6.0]]]]), torch.ones(1, 1, 2, dtype=torch.bool),
                          codes[None], 8, 8)
     torch.testing.assert_close(maps[0, 0, :, 0, 0], codes.sum(0))
+
+
+def test_appearance_is_sampled_where_each_track_starts():
+    latent = torch.arange(2 * 4 * 8, dtype=torch.float32).reshape(1, 2, 4, 8)  # [B, C, h=4, w=8], stride 8
+    starts = torch.tensor([[[8 * 3 + 4.0, 8 * 1 + 4.0], [np.nan, 3.0], [-40.0, 10.0]]])  # a cell centre, NaN, far off
+    got = sample_appearance(latent, starts, 8)
+    assert got.shape == (1, 3, 2)
+    torch.testing.assert_close(got[0, 0], latent[0, :, 1, 3])
+    assert torch.count_nonzero(got[0, 1:]) == 0
+    between = sample_appearance(latent, torch.tensor([[[8 * 3 + 8.0, 8 * 1 + 4.0]]]), 8)  # halfway to the next cell
+    torch.testing.assert_close(between[0, 0], (latent[0, :, 1, 3] + latent[0, :, 1, 4]) / 2)
+
+
+def test_appearance_moves_with_the_tracks_averaged_per_cell_with_coverage():
+    enc = TrackEncoder(TrackConfig(code_dim=8, hidden=4, out_channels=2, appearance_dim=3))
+    codes = sinusoidal_codes(torch.tensor([1, 2, 3]), 8)
+    look = torch.tensor([[1.0, 0.0, 2.0], [3.0, 4.0, 0.0], [9.0, 9.0, 9.0]])
+    # frame 0: tracks 0, 1 share cell (0, 0), track 2 in cell (0, 1); frame 1: all move down one cell,
+    # track 2 hidden
+    tracks = torch.tensor([[[1.0, 1.0], [6.0, 6.0], [12.0, 2.0]], [[1.0, 9.0], [6.0, 14.0], [12.0, 10.0]]])
+    vis = torch.tensor([[True, True, True], [True, True, False]])
+    maps = enc.rasterize(tracks[None], vis[None], codes[None], 16, 16, look[None])  # [1, 2, 8 + 3 + 1, 2, 2]
+    assert maps.shape == (1, 2, 12, 2, 2)
+    torch.testing.assert_close(maps[0, 0, :8, 0, 0], codes[:2].sum(0))      # IDs still add up
+    torch.testing.assert_close(maps[0, 0, 8:11, 0, 0], look[:2].mean(0))    # appearance is averaged
+    torch.testing.assert_close(maps[0, 0, 8:11, 0, 1], look[2])
+    torch.testing.assert_close(maps[0, 1, 8:11, 1, 0], look[:2].mean(0))    # and moves with the tracks
+    assert maps[0, 0, 11].tolist() == [[1.0, 1.0], [0.0, 0.0]]              # coverage marks where tracks landed
+    assert maps[0, 1, 11].tolist() == [[0.0, 0.0], [1.0, 0.0]]              # a hidden track leaves a hole
+    assert enc(tracks[:1], vis[:1], codes, 16, 16, from_start=True, appearance=look[None]).shape == (1, 2, 1, 2, 2)
+    with pytest.raises(ValueError, match="needs appearance"):
+        enc(tracks, vis, codes, 16, 16, from_start=True)
+    plain = TrackEncoder(TrackConfig(code_dim=8, hidden=4, out_channels=2))
+    with pytest.raises(ValueError, match="no appearance"):
+        plain(tracks, vis, codes, 16, 16, from_start=True, appearance=look[None])
 
 
 # ---------------------------------------------------------------- tiny VAE

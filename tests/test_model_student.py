@@ -64,6 +64,9 @@ def test_bad_tracks_are_refused_and_nan_tracks_are_invisible(student, image):
     tracks[2:5, :3] = np.nan
     tracks[6, 4] = (1e6, -1e6)
     assert student.step(tracks, vis).shape == (9, 64, 64, 3)
+    # each track carries its first-frame look, so a stream keeps the tracks it started with
+    with pytest.raises(TrackError, match="brings 16 tracks, the stream started with 36"):
+        student.step(*grid_tracks(12, n=4))
     with pytest.raises(MotionWorldError, match="start image must be uint8"):
         student.start(image[:32], "")
 

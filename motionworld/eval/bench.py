@@ -85,8 +85,12 @@ def _bidirectional_clip(student: StreamingStudent, latents: int = 21) -> float:
     frames = frames_for_latents(latents, from_start=True)
     tracks, vis = DriftingGrid(student.height, student.width).next(frames)
     start = student._sync()
+    appearance = None
+    if student.config.tracks.appearance_dim:  # the cost does not depend on what the tracks carry
+        appearance = torch.zeros(1, tracks.shape[1], student.config.tracks.appearance_dim, device=student.device)
     feats = m.tracks(torch.as_tensor(tracks).to(student.device), torch.as_tensor(vis).to(student.device),
-                     student._codes_for(tracks.shape[1]), student.height, student.width, from_start=True)
+                     student._codes_for(tracks.shape[1]), student.height, student.width, from_start=True,
+                     appearance=appearance)
     cond = feats
     if dit.config.image_channels:
         cond = torch.cat([feats.new_zeros(1, dit.config.image_channels, latents, h, w), feats], 1)

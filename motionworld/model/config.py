@@ -81,8 +81,12 @@ class VAEConfig(_JSONConfig):
 @dataclass(frozen=True)
 class TrackConfig(_JSONConfig):
     """Track encoder: `code_dim` sinusoidal ID channels per video frame, 4 frames per latent frame,
-    then 1x1x1 convs (`hidden` wide) to `out_channels` (= the DiT's track_channels)."""
+    then 1x1x1 convs (`hidden` wide) to `out_channels` (= the DiT's track_channels).
+    `appearance_dim` > 0 (= the VAE's latent channels) also carries, per track, the first frame's
+    latent where the track starts, averaged per cell, plus one coverage channel: the first frame
+    moved by the tracks, so the DiT reads where content goes instead of matching IDs across frames."""
     code_dim: int = 64
+    appearance_dim: int = 0
     hidden: int = 128
     out_channels: int = 16
     spatial_stride: int = 8
@@ -134,14 +138,14 @@ def preset(name: str) -> StudentConfig:
     if name == "cpu":
         return StudentConfig(
             dit=DiTConfig(num_attention_heads=4, attention_head_dim=64, text_dim=256, ffn_dim=1024, num_layers=8,
-                          track_channels=16),
-            vae=SLIM_VAE, tracks=TrackConfig(hidden=64, out_channels=16),
+                          track_channels=32),
+            vae=SLIM_VAE, tracks=TrackConfig(hidden=128, out_channels=32, appearance_dim=SLIM_VAE.latent_channels),
             text=TextConfig(dim=256, layers=2, heads=4, max_tokens=32), height=128, width=128)
     if name == "tiny":
         return StudentConfig(
             dit=DiTConfig(num_attention_heads=2, attention_head_dim=16, text_dim=32, freq_dim=32, ffn_dim=64,
                           num_layers=2, track_channels=4),
             vae=VAEConfig(encoder_width=8, encoder_blocks=1, decoder_widths=(16, 8, 8, 8), decoder_blocks=1),
-            tracks=TrackConfig(code_dim=16, hidden=16, out_channels=4),
+            tracks=TrackConfig(code_dim=16, hidden=16, out_channels=4, appearance_dim=16),
             text=TextConfig(dim=32, layers=1, heads=2, max_tokens=8, hash_buckets=64), height=64, width=64)
     raise ValueError(f"unknown model preset {name!r} (choose from wan1.3b, cpu, tiny)")

@@ -21,7 +21,7 @@ from .rollout import generate_chunk
 from .sampler import shifted_levels
 from .text_encoder import WordTextEncoder
 from .tiny_vae import TinyVAE, to_uint8_frames
-from .track_encoder import ID_RANGE, TrackEncoder, frames_for_latents, sinusoidal_codes
+from .track_encoder import ID_RANGE, TrackEncoder, frames_for_latents, sample_appearance, sinusoidal_codes
 from .transformer import CausalWanTransformer
 from .weights import load_bundle, load_into, save_bundle
 
@@ -41,6 +41,9 @@ class StudentModules(nn.Module):
             raise ValueError(f"image_channels must be 0 or in_channels + 4 (Wan I2V layout), got {c.dit.image_channels}")
         if c.vae.latent_channels != c.dit.in_channels:
             raise ValueError("VAE latent channels and DiT in_channels differ")
+        if c.tracks.appearance_dim not in (0, c.vae.latent_channels):
+            raise ValueError(f"track appearance_dim must be 0 or the VAE's latent channels ({c.vae.latent_channels}), "
+                             f"got {c.tracks.appearance_dim}")
         if c.height % 16 or c.width % 16:
             raise ValueError(f"resolution {c.width}x{c.height} must be a multiple of 16")
         self.dit = CausalWanTransformer(c.dit)
@@ -109,6 +112,7 @@ class StreamingStudent:
         self.noise_generator = torch.Generator().manual_seed(int(seed))
         self.track_ids = torch.randperm(ID_RANGE, generator=torch.Generator().manual_seed(int(seed) + 1))
         self._codes: torch.Tensor | None = None
+        self._appearance: torch.Tensor | None = None
         h, w = self.height // 8, self.width // 8
         _, ph, pw = self.config.dit.patch_size
         if self.cache is None or self.cache.layout != self._token_layout() or self.cache.hw != (h // ph, w // pw):
@@ -134,6 +138,19 @@ class StreamingStudent:
         if self._codes is None or self._codes.shape[0] < n:
             self._codes = sinusoidal_codes(self.track_ids[:max(n, 1)], self.config.tracks.code_dim).to(self.device)
         return self._codes[:n]
+
+    def _appearance_for(self, tracks: torch.Tensor, first: bool) -> torch.Tensor | None:
+        """Each track's first-frame latent (the first chunk's frame 0 is where tracks start); later
+        chunks must bring the same tracks."""
+        if not self.config.tracks.appearance_dim:
+            return None
+        if first:
+            self._appearance = sample_appearance(self.first_latent, tracks[None, 0].to(self.device),
+                                                 self.config.tracks.spatial_stride)
+        elif self._appearance.shape[1] != tracks.shape[1]:
+            raise TrackError(f"chunk {self.cache.chunk_index} brings {tracks.shape[1]} tracks, the stream started "
+                             f"with {self._appearance.shape[1]} (this model carries each track's first-frame look)")
+        return self._appearance
 
     def _noise(self, shape) -> torch.Tensor:
         return torch.randn(shape, generator=self.noise_generator).to(self.device)
@@ -161,7 +178,7 @@ class StreamingStudent:
         timing = {}
         t0 = self._sync()
         feats = m.tracks(tr.to(self.device), vis.to(self.device), self._codes_for(tr.shape[1]), self.height,
-                         self.width, from_start=first)
+                         self.width, from_start=first, appearance=self._appearance_for(tr, first))
         condition = feats
         if self.config.dit.image_channels:
             image = torch.zeros(1, self.config.dit.image_channels, c, h, w, device=self.device, dtype=feats.dtype)

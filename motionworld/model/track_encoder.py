@@ -2,12 +2,19 @@
 of a random ID; the code is written at the track's latent cell (pixel / VAE stride) times its
 visibility, four consecutive video frames are stacked on channels (the VAE's 4x temporal packing;
 latent 0 is the first frame alone, repeated like the VAE pads it), and 1x1x1 convs map the result
-to the DiT's track channels. Off-screen, NaN and invisible tracks write nothing."""
+to the DiT's track channels. Off-screen, NaN and invisible tracks write nothing.
+
+With `appearance_dim` (our addition, not in MotionStream) each track also carries the first frame's
+latent sampled where it starts; per cell these are averaged and a coverage channel (1 where any
+visible track landed) follows, so each frame's map is the first frame moved by the tracks, with
+holes marked. A small model trained briefly learns to copy a feature from the same cell far more
+easily than to match random IDs across frames through attention."""
 from __future__ import annotations
 
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .config import TrackConfig
@@ -34,17 +41,32 @@ def frames_for_latents(latents: int, from_start: bool, temporal: int = 4) -> int
     return temporal * latents - (temporal - 1 if from_start else 0)
 
 
+def sample_appearance(first_latent: torch.Tensor, start: torch.Tensor, stride: int) -> torch.Tensor:
+    """The first frame's latent [B, C, h, w] sampled (bilinear) at each track's first-frame pixel
+    position [B, N, 2] -> [B, N, C]; NaN or off-picture starts give zeros."""
+    B, C, h, w = first_latent.shape
+    xy = start.float()
+    size = torch.tensor([w * stride, h * stride], dtype=xy.dtype, device=xy.device)
+    finite = torch.isfinite(xy).all(-1)
+    norm = torch.where(finite[..., None], 2 * xy / size - 1, torch.full_like(xy, 2.0))  # 2: outside
+    sampled = F.grid_sample(first_latent.float(), norm[:, :, None], mode="bilinear", padding_mode="zeros",
+                            align_corners=False)  # [B, C, N, 1]
+    return sampled[..., 0].transpose(1, 2)
+
+
 class TrackEncoder(nn.Module):
     def __init__(self, config: TrackConfig):
         super().__init__()
         self.config = config
         c = config
-        self.proj = nn.Sequential(nn.Conv3d(c.code_dim * c.temporal_stride, c.hidden, 1), nn.SiLU(),
+        per_frame = c.code_dim + (c.appearance_dim + 1 if c.appearance_dim else 0)
+        self.proj = nn.Sequential(nn.Conv3d(per_frame * c.temporal_stride, c.hidden, 1), nn.SiLU(),
                                   nn.Conv3d(c.hidden, c.out_channels, 1))
 
     def rasterize(self, tracks: torch.Tensor, visibility: torch.Tensor, codes: torch.Tensor,
-                  height: int, width: int) -> torch.Tensor:
-        """tracks [B, T, N, 2] pixel (x, y), visibility [B, T, N], codes [B, N, d] -> [B, T, d, h, w]."""
+                  height: int, width: int, appearance: torch.Tensor | None = None) -> torch.Tensor:
+        """tracks [B, T, N, 2] pixel (x, y), visibility [B, T, N], codes [B, N, d] (and appearance
+        [B, N, A]) -> [B, T, d (+ A + 1), h, w]: ID codes summed per cell, appearance averaged, coverage."""
         s = self.config.spatial_stride
         b, t = tracks.shape[:2]
         h, w = height // s, width // s
@@ -52,11 +74,18 @@ class TrackEncoder(nn.Module):
         finite = torch.isfinite(xy).all(-1)
         xy = torch.nan_to_num(xy, nan=-1.0, posinf=-1.0, neginf=-1.0)
         inside = (xy[..., 0] >= 0) & (xy[..., 0] < w * s) & (xy[..., 1] >= 0) & (xy[..., 1] < h * s)
-        valid = visibility.bool() & finite & inside
+        valid = (visibility.bool() & finite & inside)[..., None].float()
         cell = (xy[..., 1] // s).long().clamp(0, h - 1) * w + (xy[..., 0] // s).long().clamp(0, w - 1)
-        values = codes[:, None].to(torch.float32) * valid[..., None].float()  # [B, T, N, d]
-        grid = torch.zeros(b, t, h * w, codes.shape[-1], device=tracks.device)
+        per_track = codes.to(torch.float32)
+        if appearance is not None:
+            ones = appearance.new_ones(*appearance.shape[:2], 1)
+            per_track = torch.cat([per_track, appearance.to(torch.float32), ones], -1)
+        values = per_track[:, None] * valid  # [B, T, N, d (+ A + 1)]
+        grid = torch.zeros(b, t, h * w, values.shape[-1], device=tracks.device)
         grid.scatter_add_(2, cell[..., None].expand_as(values), values)
+        if appearance is not None:
+            d, count = codes.shape[-1], grid[..., -1:]
+            grid = torch.cat([grid[..., :d], grid[..., d:-1] / count.clamp(min=1), (count > 0).float()], -1)
         return grid.transpose(2, 3).reshape(b, t, -1, h, w)
 
     def pack(self, frames: torch.Tensor, from_start: bool) -> torch.Tensor:
@@ -71,8 +100,9 @@ class TrackEncoder(nn.Module):
         return frames.reshape(b, t // k, k * d, h, w).transpose(1, 2)
 
     def forward(self, tracks: torch.Tensor, visibility: torch.Tensor, codes: torch.Tensor,
-                height: int, width: int, from_start: bool) -> torch.Tensor:
-        """Track features [B, out_channels, T_latent, h, w] for a span of video frames."""
+                height: int, width: int, from_start: bool, appearance: torch.Tensor | None = None) -> torch.Tensor:
+        """Track features [B, out_channels, T_latent, h, w] for a span of video frames. `appearance`
+        [B, N, appearance_dim] (see `sample_appearance`) is required when the config has one."""
         if tracks.ndim == 3:
             tracks, visibility, codes = tracks[None], visibility[None], codes if codes.ndim == 3 else codes[None]
         if codes.ndim == 2:
@@ -80,6 +110,12 @@ class TrackEncoder(nn.Module):
         if tracks.shape[-1] != 2 or visibility.shape != tracks.shape[:-1] or codes.shape[1] != tracks.shape[2]:
             raise ValueError(f"tracks must be [T, N, 2] with visibility [T, N] and one code per track; got "
                              f"{tuple(tracks.shape)}, {tuple(visibility.shape)}, {tuple(codes.shape)}")
-        maps = self.rasterize(tracks, visibility, codes, height, width)
+        want = self.config.appearance_dim
+        if want and (appearance is None or tuple(appearance.shape) != (tracks.shape[0], tracks.shape[2], want)):
+            got = None if appearance is None else tuple(appearance.shape)
+            raise ValueError(f"this track encoder needs appearance [B, N, {want}] for {tracks.shape[2]} tracks, got {got}")
+        if not want and appearance is not None:
+            raise ValueError("this track encoder has no appearance channels (appearance_dim 0)")
+        maps = self.rasterize(tracks, visibility, codes, height, width, appearance)
         packed = self.pack(maps, from_start).to(self.proj[0].weight.dtype)
         return self.proj(packed)

@@ -11,7 +11,7 @@ from ..errors import MotionWorldError
 from ..model.config import StudentConfig, VAEConfig, preset
 from ..model.student import StudentModules
 from ..model.tiny_vae import TinyVAE
-from ..model.track_encoder import ID_RANGE, sinusoidal_codes
+from ..model.track_encoder import ID_RANGE, sample_appearance, sinusoidal_codes
 from ..model.weights import load_bundle, load_into, save_bundle
 from .config import TrainConfig
 
@@ -23,13 +23,18 @@ def student_config(cfg: TrainConfig) -> StudentConfig:
     if cfg.vae_model is not None:
         vae = preset(cfg.vae_model).vae
         c = dataclasses.replace(c, vae=vae, dit=dataclasses.replace(c.dit, in_channels=vae.latent_channels,
-                                                                     out_channels=vae.latent_channels))
+                                                                     out_channels=vae.latent_channels),
+                                tracks=dataclasses.replace(c.tracks, appearance_dim=vae.latent_channels
+                                                           if c.tracks.appearance_dim else 0))
     if cfg.size is not None:
         c = dataclasses.replace(c, height=cfg.size, width=cfg.size)
     if cfg.chunk is not None:
         c = dataclasses.replace(c, chunk=cfg.chunk)
     if cfg.shift is not None:
         c = dataclasses.replace(c, shift=cfg.shift)
+    if cfg.track_appearance is not None:
+        dim = c.vae.latent_channels if cfg.track_appearance else 0
+        c = dataclasses.replace(c, tracks=dataclasses.replace(c.tracks, appearance_dim=dim))
     if (c.height, c.width) != (cfg.data.size, cfg.data.size):
         raise MotionWorldError(f"the model works at {c.width}x{c.height} but data.size is {cfg.data.size}")
     if (cfg.data.frames - 1) % 4:
@@ -119,7 +124,10 @@ class Conditioner:
             vis &= ~drop_latent_frames[:, frame_of, None].to(vis.device)
         ids = torch.stack([torch.randperm(ID_RANGE, generator=gen)[:tracks.shape[2]] for _ in range(B)])
         codes = sinusoidal_codes(ids.reshape(-1), c.tracks.code_dim).reshape(B, -1, c.tracks.code_dim).to(vis.device)
-        feats = self.m.tracks(tracks, vis, codes, c.height, c.width, from_start=True)
+        appearance = None
+        if c.tracks.appearance_dim:  # the first latent frame is the given picture in every stage
+            appearance = sample_appearance(latents[:, :, 0], tracks[:, 0], c.tracks.spatial_stride)
+        feats = self.m.tracks(tracks, vis, codes, c.height, c.width, from_start=True, appearance=appearance)
         if not c.dit.image_channels:
             return feats
         image = latents.new_zeros(B, c.dit.image_channels, F, h, w)
