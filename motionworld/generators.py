@@ -122,7 +122,9 @@ class NeuralGenerator:
 
     def step(self, chunk: Chunk) -> np.ndarray:
         tracks, visibility = chunk.all_tracks  # drags and pins steer the model like any track
-        return self.student.step(scale_pixels(tracks, self.sx, self.sy).astype(np.float32), visibility)
+        # only the scene's grid tracks start on the picture; drags and pins come and go
+        return self.student.step(scale_pixels(tracks, self.sx, self.sy).astype(np.float32), visibility,
+                                 looks=chunk.tracks.shape[1])
 
     def close(self) -> None:
         pass

@@ -58,12 +58,15 @@ def test_two_tracks_in_one_cell_add_up():
 
 def test_appearance_is_sampled_where_each_track_starts():
     latent = torch.arange(2 * 4 * 8, dtype=torch.float32).reshape(1, 2, 4, 8)  # [B, C, h=4, w=8], stride 8
-    starts = torch.tensor([[[8 * 3 + 4.0, 8 * 1 + 4.0], [np.nan, 3.0], [-40.0, 10.0]]])  # a cell centre, NaN, far off
+    # cell (1, 3)'s centre (pixel centres are whole numbers: cell j spans pixels 8j .. 8j + 7), NaN,
+    # far off, and the picture's left edge
+    starts = torch.tensor([[[8 * 3 + 3.5, 8 * 1 + 3.5], [np.nan, 3.0], [-40.0, 10.0], [-0.5, 8 * 2 + 3.5]]])
     got = sample_appearance(latent, starts, 8)
-    assert got.shape == (1, 3, 2)
+    assert got.shape == (1, 4, 2)
     torch.testing.assert_close(got[0, 0], latent[0, :, 1, 3])
-    assert torch.count_nonzero(got[0, 1:]) == 0
-    between = sample_appearance(latent, torch.tensor([[[8 * 3 + 8.0, 8 * 1 + 4.0]]]), 8)  # halfway to the next cell
+    assert torch.count_nonzero(got[0, 1:3]) == 0
+    torch.testing.assert_close(got[0, 3], latent[0, :, 2, 0])  # the edge cell, not dimmed towards zero
+    between = sample_appearance(latent, torch.tensor([[[8 * 3 + 7.5, 8 * 1 + 3.5]]]), 8)  # halfway to the next cell
     torch.testing.assert_close(between[0, 0], (latent[0, :, 1, 3] + latent[0, :, 1, 4]) / 2)
 
 

@@ -64,9 +64,17 @@ def test_bad_tracks_are_refused_and_nan_tracks_are_invisible(student, image):
     tracks[2:5, :3] = np.nan
     tracks[6, 4] = (1e6, -1e6)
     assert student.step(tracks, vis).shape == (9, 64, 64, 3)
-    # each track carries its first-frame look, so a stream keeps the tracks it started with
-    with pytest.raises(TrackError, match="brings 16 tracks, the stream started with 36"):
+    # each track carries its first-frame look: the tracks a stream started with lead every chunk,
+    # tracks added later (drags, pins) carry none
+    with pytest.raises(TrackError, match="brings 16 tracks, fewer than the 36"):
         student.step(*grid_tracks(12, n=4))
+    more, more_vis = grid_tracks(12)
+    more, more_vis = np.concatenate([more, more[:, :2] + 5], 1), np.concatenate([more_vis, more_vis[:, :2]], 1)
+    assert student.step(more, more_vis).shape == (12, 64, 64, 3)
+    assert student.step(*grid_tracks(12)).shape == (12, 64, 64, 3)  # and may go again
+    student.start(image, "", seed=0)
+    with pytest.raises(TrackError, match="looks=40"):
+        student.step(*grid_tracks(9), looks=40)
     with pytest.raises(MotionWorldError, match="start image must be uint8"):
         student.start(image[:32], "")
 

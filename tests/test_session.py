@@ -65,6 +65,21 @@ def test_neural_session_streams_at_the_model_resolution(garden):
         mw.Session(garden, backend="magic")
 
 
+def test_neural_session_takes_drags_and_pins_that_come_and_go(garden):
+    from motionworld.geometry.drag import Drag, DragState
+    from motionworld.model.student import StreamingStudent
+
+    session = mw.Session(garden, backend="neural", student=StreamingStudent("tiny", seed=0))
+    session.next_chunk()
+    grid = session.last_chunk.tracks.shape[1]
+    drag = DragState((Drag(1, (30.0, 30.0), (20.0, 30.0), 1, 3.0),), ((40.0, 40.0),))
+    session.next_chunk(FORWARD, drag)  # a drag and a pin appear mid-stream: they carry no first-frame look
+    assert session.last_chunk.all_tracks[0].shape[1] == grid + 2
+    session.next_chunk(FORWARD)  # and go again
+    assert session.frame_index == 9 + 12 + 12
+    session.close()
+
+
 def test_scripted_playback_matches_the_render_path(garden):
     """A scripted controller is asked every frame (its poses are fixed in advance), so a session
     plays a camera path exactly as `render --backend warp` renders it."""

@@ -139,18 +139,24 @@ class StreamingStudent:
             self._codes = sinusoidal_codes(self.track_ids[:max(n, 1)], self.config.tracks.code_dim).to(self.device)
         return self._codes[:n]
 
-    def _appearance_for(self, tracks: torch.Tensor, first: bool) -> torch.Tensor | None:
-        """Each track's first-frame latent (the first chunk's frame 0 is where tracks start); later
-        chunks must bring the same tracks."""
+    def _appearance_for(self, tracks: torch.Tensor, first: bool, looks: int | None) -> torch.Tensor | None:
+        """Each track's first-frame latent, sampled at the first chunk's frame 0 for its first `looks`
+        tracks (default all); tracks after those (drags, pins, anything added later) carry none."""
         if not self.config.tracks.appearance_dim:
             return None
+        n = tracks.shape[1]
         if first:
-            self._appearance = sample_appearance(self.first_latent, tracks[None, 0].to(self.device),
+            k = n if looks is None else int(looks)
+            if not 0 <= k <= n:
+                raise TrackError(f"looks={looks}: the first chunk has {n} tracks")
+            self._appearance = sample_appearance(self.first_latent, tracks[None, 0, :k].to(self.device),
                                                  self.config.tracks.spatial_stride)
-        elif self._appearance.shape[1] != tracks.shape[1]:
-            raise TrackError(f"chunk {self.cache.chunk_index} brings {tracks.shape[1]} tracks, the stream started "
-                             f"with {self._appearance.shape[1]} (this model carries each track's first-frame look)")
-        return self._appearance
+        k = self._appearance.shape[1]
+        if n < k:
+            raise TrackError(f"chunk {self.cache.chunk_index} brings {n} tracks, fewer than the {k} the stream "
+                             f"started with (this model carries each of those tracks' first-frame look)")
+        extra = self._appearance.new_zeros(1, n - k, self._appearance.shape[2])
+        return torch.cat([self._appearance, extra], 1)
 
     def _noise(self, shape) -> torch.Tensor:
         return torch.randn(shape, generator=self.noise_generator).to(self.device)
@@ -161,9 +167,12 @@ class StreamingStudent:
         return time.perf_counter()
 
     @torch.no_grad()
-    def step(self, tracks, visibility) -> np.ndarray:
+    def step(self, tracks, visibility, looks: int | None = None) -> np.ndarray:
         """tracks [T, N, 2] pixel (x, y) in the model's resolution, visibility [T, N]; T = 4C (4C-3 for
-        the first chunk). Off-screen or NaN points count as invisible. Returns uint8 [T, H, W, 3]."""
+        the first chunk). Off-screen or NaN points count as invisible. With a model whose tracks carry
+        the first frame's look, the first chunk's first `looks` tracks (default: all of them) keep it
+        for the whole stream and must lead every later chunk; further tracks carry none. Returns
+        uint8 [T, H, W, 3]."""
         if not self._started:
             raise MotionWorldError("step() before start()")
         first = self.cache.chunk_index == 0
@@ -178,7 +187,7 @@ class StreamingStudent:
         timing = {}
         t0 = self._sync()
         feats = m.tracks(tr.to(self.device), vis.to(self.device), self._codes_for(tr.shape[1]), self.height,
-                         self.width, from_start=first, appearance=self._appearance_for(tr, first))
+                         self.width, from_start=first, appearance=self._appearance_for(tr, first, looks))
         condition = feats
         if self.config.dit.image_channels:
             image = torch.zeros(1, self.config.dit.image_channels, c, h, w, device=self.device, dtype=feats.dtype)

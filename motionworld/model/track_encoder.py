@@ -43,15 +43,17 @@ def frames_for_latents(latents: int, from_start: bool, temporal: int = 4) -> int
 
 def sample_appearance(first_latent: torch.Tensor, start: torch.Tensor, stride: int) -> torch.Tensor:
     """The first frame's latent [B, C, h, w] sampled (bilinear) at each track's first-frame pixel
-    position [B, N, 2] -> [B, N, C]; NaN or off-picture starts give zeros."""
+    position [B, N, 2] -> [B, N, C]. Pixel centres are whole numbers (the picture spans -0.5 to
+    W - 0.5), so latent cell j's centre is pixel stride * j + (stride - 1) / 2. Near the border the
+    edge cells are repeated; NaN or off-picture starts give zeros."""
     B, C, h, w = first_latent.shape
     xy = start.float()
     size = torch.tensor([w * stride, h * stride], dtype=xy.dtype, device=xy.device)
-    finite = torch.isfinite(xy).all(-1)
-    norm = torch.where(finite[..., None], 2 * xy / size - 1, torch.full_like(xy, 2.0))  # 2: outside
-    sampled = F.grid_sample(first_latent.float(), norm[:, :, None], mode="bilinear", padding_mode="zeros",
+    inside = (torch.isfinite(xy) & (xy >= -0.5) & (xy < size - 0.5)).all(-1)
+    norm = torch.where(inside[..., None], 2 * (xy + 0.5) / size - 1, torch.zeros_like(xy))
+    sampled = F.grid_sample(first_latent.float(), norm[:, :, None], mode="bilinear", padding_mode="border",
                             align_corners=False)  # [B, C, N, 1]
-    return sampled[..., 0].transpose(1, 2)
+    return sampled[..., 0].transpose(1, 2) * inside[..., None]
 
 
 class TrackEncoder(nn.Module):
