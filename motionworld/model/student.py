@@ -155,6 +155,8 @@ class StreamingStudent:
         if n < k:
             raise TrackError(f"chunk {self.cache.chunk_index} brings {n} tracks, fewer than the {k} the stream "
                              f"started with (this model carries each of those tracks' first-frame look)")
+        if n == k:  # the usual chunk: no copy
+            return self._appearance
         extra = self._appearance.new_zeros(1, n - k, self._appearance.shape[2])
         return torch.cat([self._appearance, extra], 1)
 
