@@ -201,6 +201,28 @@ def test_rollout_cache_equals_the_inference_cache(chain):
             torch.testing.assert_close(a, b, rtol=0, atol=1e-5)
 
 
+def test_lr_warms_up_then_decays_to_its_floor_and_the_log_shows_it(tmp_path, chain):
+    from motionworld.train.config import OptimConfig
+    from motionworld.train.trainer import lr_scale
+
+    o = OptimConfig(steps=11, warmup=2, decay="cosine", min_lr_ratio=0.1)
+    scales = [lr_scale(o, s) for s in range(11)]
+    assert scales[:3] == [0.5, 1.0, 1.0] and scales[-1] == pytest.approx(0.1)
+    assert scales[6] == pytest.approx(0.55)  # half-way through the decay: half-way to the floor
+    assert all(a >= b for a, b in zip(scales[1:], scales[2:]))
+    linear = OptimConfig(steps=11, warmup=0, decay="linear", min_lr_ratio=0.0)
+    assert [lr_scale(linear, s) for s in (0, 5, 10)] == pytest.approx([1.0, 0.5, 0.0])
+    assert {lr_scale(OptimConfig(steps=11, warmup=2), s) for s in range(2, 11)} == {1.0}
+
+    assert _run("teacher", tmp_path / "decay", "--steps", "5", "--set", f"init.vae={chain / 'vae' / 'export'}",
+                "--set", "eval_every=0", "--set", "optim.warmup=0", "--set", "optim.decay=linear",
+                "--set", "optim.min_lr_ratio=0.2", "--set", "optim.lr=1e-3") == 0
+    from motionworld.train.log import read_log
+
+    logged = [r["lr"] for r in read_log(tmp_path / "decay" / "log.jsonl") if "lr" in r]
+    assert logged == pytest.approx([1e-3, 8e-4, 6e-4, 4e-4, 2e-4])
+
+
 def test_config_errors_name_file_key_and_line(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("stage: vae\noptim:\n  steps: 3\n  lerning_rate: 0.1\n")

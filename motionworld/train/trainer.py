@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import math
 import time
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -144,9 +145,24 @@ def _digest(modules: dict[str, torch.nn.Module]) -> dict[str, str]:
     return out
 
 
+def lr_scale(o, step: int) -> float:
+    """The lr multiplier at `step` (0-based): linear warm-up, then constant or a decay to min_lr_ratio
+    at the last step."""
+    if o.warmup > 0 and step < o.warmup:
+        return (step + 1) / o.warmup
+    if o.decay == "constant" or o.steps - 1 <= o.warmup:
+        return 1.0
+    progress = min(1.0, (step - o.warmup) / (o.steps - 1 - o.warmup))
+    fall = 0.5 * (1 + math.cos(math.pi * progress)) if o.decay == "cosine" else 1.0 - progress
+    return o.min_lr_ratio + (1.0 - o.min_lr_ratio) * fall
+
+
+def _decay_words(o) -> str:
+    return "" if o.decay == "constant" else f" with {o.decay} decay to {o.lr * o.min_lr_ratio:g}"
+
+
 def _set_lr(stage: Stage, step: int) -> None:
-    o = stage.cfg.optim
-    scale = min(1.0, (step + 1) / o.warmup) if o.warmup > 0 else 1.0
+    scale = lr_scale(stage.cfg.optim, step)
     for opt in stage.optimizers.values():
         for g in opt.param_groups:
             g.setdefault("base_lr", g["lr"])
@@ -164,7 +180,7 @@ def _plan(cfg: TrainConfig, start: int, until: int, world_size: int, source) -> 
     data = f"{len(source.dataset)} clips from {d.path}" if source is not None and d.source == "shards" else f"{d.source} data"
     what = f"steps {start}..{until} of {o.steps}" + (" (resumed)" if start else "")
     return (f"{cfg.stage}: {what}, batch {o.batch_size} x {d.frames} frames at {d.size}x{d.size} on {world_size} "
-            f"process(es), {data}, lr {o.lr:g}; checkpoints every {cfg.checkpoint_every} steps in {cfg.out}; "
+            f"process(es), {data}, lr {o.lr:g}{_decay_words(o)}; checkpoints every {cfg.checkpoint_every} steps in {cfg.out}; "
             f"the expected time follows after the first steps")
 
 
@@ -233,7 +249,8 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device:
             dt = time.perf_counter() - t0
             done = step + 1
             if rt.main and (done % cfg.log_every == 0 or done == steps):
-                log.write({"step": done, **metrics, "step_s": dt})
+                lr = next(iter(stage.optimizers.values())).param_groups[0]["lr"] if stage.optimizers else None
+                log.write({"step": done, **metrics, **({"lr": lr} if lr is not None else {}), "step_s": dt})
             bar.set_postfix({k: f"{v:.4g}" for k, v in list(metrics.items())[:2]})
             bar.update(1)
             if rt.main and progress and done == estimate_at and until > done:
