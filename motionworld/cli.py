@@ -100,6 +100,9 @@ def _parser() -> argparse.ArgumentParser:
                     help="length of the long-horizon stream, 9 + 12k (default 2001: frame 2000 is its last)")
     ev.add_argument("--ablation-clips", type=int, default=8)
     ev.add_argument("--teacher-steps", type=int, default=24)
+    ev.add_argument("--guidance", default="3,1.5", metavar="W_T,W_M",
+                    help="the teacher row's joint guidance, text and motion weights (default 3,1.5, MotionStream's; "
+                         "use the guidance the student was distilled with); the ablations sweep others")
     ev.add_argument("--sections", default="main,long,ablations,speed", help="comma-separated subset (default all)")
     ev.add_argument("--out", type=Path, default=Path("reports/eval"), help="report folder (default reports/eval)")
     ev.add_argument("--grid", type=Path, help="also write the held-out grid video here (e.g. docs/heldout.mp4)")
@@ -337,13 +340,20 @@ def _eval(args) -> int:
     if args.clips < 1 or args.frames < 9 or (args.frames - 9) % 12 or args.long_frames < 45 or (args.long_frames - 9) % 12:
         raise MotionWorldError("--clips must be >= 1, --frames 9 + 12k (e.g. 81), --long-frames 9 + 12k and >= 45 "
                                "(e.g. 2001)")
+    try:
+        w_t, w_m = (float(x) for x in args.guidance.split(","))
+    except ValueError:
+        raise MotionWorldError(f"--guidance {args.guidance!r}: expected two numbers W_T,W_M, e.g. 3,1.5") from None
+    if not (w_t >= 0 and w_m >= 0):  # also refuses nan
+        raise MotionWorldError(f"--guidance {args.guidance!r}: the weights must be >= 0")
     from .model.student import StreamingStudent
 
     size = StreamingStudent.load(args.student).height  # the held-out clips are made at the model's size (square)
     settings = EvalSettings(clips=args.clips, frames=args.frames, size=size,
                             heldout_root=None if args.heldout is None else str(args.heldout),
                             long_frames=args.long_frames, ablation_clips=min(args.ablation_clips, args.clips),
-                            teacher_steps=args.teacher_steps, sections=sections, grid_clips=4 if args.grid else 0)
+                            teacher_steps=args.teacher_steps, w_t=w_t, w_m=w_m, sections=sections,
+                            grid_clips=4 if args.grid else 0)
     grid: list = []
     report = evaluate(args.student, args.teacher, settings, progress=lambda m: print(m, file=sys.stderr), grid=grid)
     command = "motionworld " + " ".join(str(a) for a in args.argv)

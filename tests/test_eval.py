@@ -77,7 +77,8 @@ def _report():
     row = lambda e, p: {"all": {"epe": e, "psnr": p, "ssim": 0.5, "clips": 2},  # noqa: E731
                         "camera_only": {"epe": e, "psnr": p, "ssim": 0.5, "clips": 1},
                         "objects": {"epe": e, "psnr": p, "ssim": 0.5, "clips": 1}}
-    return {"student": "weights", "date": "2026-11-24", "settings": {"clips": 2, "frames": 81, "size": 128, "teacher_steps": 24},
+    return {"student": "weights", "date": "2026-11-24", "settings": {"clips": 2, "frames": 81, "size": 128, "teacher_steps": 24,
+                                                                      "w_t": 0.0, "w_m": 1.5},
             "main": {"seeds": [1, 2], "methods": {"hold first frame": row(6.0, 14.0), "teacher": row(2.0, 18.0),
                                                    "student": row(3.0, 17.5)}},
             "long_horizon": {"frames": 2000, "seed": 5, "layouts": {"c3s1w1": {
@@ -90,6 +91,7 @@ def test_quality_bar_and_markdown():
     assert [ok for _, ok, _ in bar] == [True, True, False]  # 1.5 dB lost over the long stream
     text = markdown(_report(), "motionworld eval")
     assert "| student | 3.00 | 17.50 |" in text and "NOT met: with the sink" in text
+    assert "24 Euler steps with joint guidance w_t 0, w_m 1.5" in text
 
 
 @pytest.mark.slow
@@ -105,7 +107,7 @@ def test_eval_command_end_to_end(tmp_path):
     out = tmp_path / "report"
     assert main(["eval", "--student", str(tmp_path / "student"), "--teacher", str(tmp_path / "teacher"),
                  "--clips", "2", "--frames", "21", "--long-frames", "45", "--ablation-clips", "1",
-                 "--teacher-steps", "1", "--out", str(out), "--grid", str(tmp_path / "grid.mp4")]) == 0
+                 "--teacher-steps", "1", "--guidance", "0,1.5", "--out", str(out), "--grid", str(tmp_path / "grid.mp4")]) == 0
     report = json.loads((out / "report.json").read_text())
     methods = report["main"]["methods"]
     assert set(methods) == {"true frames (tracker floor)", "true frames through the VAE (latent ceiling)",
@@ -117,4 +119,6 @@ def test_eval_command_end_to_end(tmp_path):
     assert len(report["ablations"]["teacher_guidance"]) == 5 and report["speed"]["student"]["frames_per_s"] > 0
     assert (out / "long_horizon.png").stat().st_size > 0 and (tmp_path / "grid.mp4").stat().st_size > 0
     assert "Quality bar" in (out / "report.md").read_text() and report["command"].startswith("motionworld eval")
+    assert (report["settings"]["w_t"], report["settings"]["w_m"]) == (0.0, 1.5)
     assert main(["eval", "--student", str(tmp_path / "student"), "--sections", "main,bogus"]) == 2
+    assert main(["eval", "--student", str(tmp_path / "student"), "--guidance", "3"]) == 2

@@ -50,6 +50,9 @@ def markdown(report: dict, command: str) -> str:
             a, c, o = r["all"], r["camera_only"], r["objects"]
             lines.append(f"| {name} | {_f(a.get('epe'))} | {_f(a.get('psnr'))} | {_f(a.get('ssim'), 3)} | "
                          f"{_f(c.get('epe'))} | {_f(o.get('epe'))} | {_f(c.get('psnr'))} | {_f(o.get('psnr'))} |")
+        if "teacher" in main["methods"]:
+            lines += ["", f"The teacher samples {s['teacher_steps']} Euler steps with joint guidance w_t {s['w_t']:g}, "
+                          f"w_m {s['w_m']:g}."]
         prior = main["methods"].get("student, depth prior", {}).get("all", {})
         if "epe_vs_input" in prior:
             lines += ["", "The depth-prior student is driven by tracks from the depth prior (which knows nothing of "
