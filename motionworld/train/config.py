@@ -35,8 +35,8 @@ class OptimConfig(_Strict):
     weight_decay: float = 0.0
     grad_clip: float = 1.0
     warmup: int = 0
-    # After warm-up the lr stays (constant) or falls to min_lr_ratio x lr by the last step along a
-    # cosine: a run that has levelled off at its lr goes lower with a decay (fourth CPU teacher).
+    # After warm-up the lr stays (constant) or falls along a cosine or a line to min_lr_ratio x lr at
+    # the last step: a run that has levelled off at its lr goes lower with a decay (the CPU teacher).
     decay: Literal["constant", "cosine", "linear"] = "constant"
     min_lr_ratio: float = Field(default=0.1, ge=0, le=1)
     ema: float = 0.0                 # EMA decay of the trained weights (0 = off)

@@ -161,12 +161,14 @@ def _decay_words(o) -> str:
     return "" if o.decay == "constant" else f" with {o.decay} decay to {o.lr * o.min_lr_ratio:g}"
 
 
-def _set_lr(stage: Stage, step: int) -> None:
+def _set_lr(stage: Stage, step: int) -> float:
+    """Scales every optimizer's lr for `step`; returns optim.lr as scaled (the main optimizer's)."""
     scale = lr_scale(stage.cfg.optim, step)
     for opt in stage.optimizers.values():
         for g in opt.param_groups:
             g.setdefault("base_lr", g["lr"])
             g["lr"] = g["base_lr"] * scale
+    return stage.cfg.optim.lr * scale
 
 
 def format_duration(seconds: float) -> str:
@@ -180,7 +182,8 @@ def _plan(cfg: TrainConfig, start: int, until: int, world_size: int, source) -> 
     data = f"{len(source.dataset)} clips from {d.path}" if source is not None and d.source == "shards" else f"{d.source} data"
     what = f"steps {start}..{until} of {o.steps}" + (" (resumed)" if start else "")
     return (f"{cfg.stage}: {what}, batch {o.batch_size} x {d.frames} frames at {d.size}x{d.size} on {world_size} "
-            f"process(es), {data}, lr {o.lr:g}{_decay_words(o)}; checkpoints every {cfg.checkpoint_every} steps in {cfg.out}; "
+            f"process(es), {data}, lr {o.lr:g}{_decay_words(o)}; "
+            f"checkpoints every {cfg.checkpoint_every} steps in {cfg.out}; "
             f"the expected time follows after the first steps")
 
 
@@ -240,7 +243,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device:
         for step in range(start, until):
             gen = torch.Generator().manual_seed(hash((cfg.seed, step, rt.rank)) % (2 ** 63))
             batch = to_device(source.batch(step), rt.device) if stage.uses_batches else None
-            _set_lr(stage, step)
+            lr = _set_lr(stage, step)
             stage.current_step = step
             t0 = time.perf_counter()
             # bf16 autocast on GPUs (norms and modulation stay fp32 inside the model); fp32 on CPU.
@@ -249,8 +252,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device:
             dt = time.perf_counter() - t0
             done = step + 1
             if rt.main and (done % cfg.log_every == 0 or done == steps):
-                lr = next(iter(stage.optimizers.values())).param_groups[0]["lr"] if stage.optimizers else None
-                log.write({"step": done, **metrics, **({"lr": lr} if lr is not None else {}), "step_s": dt})
+                log.write({"step": done, **metrics, "lr": lr, "step_s": dt})
             bar.set_postfix({k: f"{v:.4g}" for k, v in list(metrics.items())[:2]})
             bar.update(1)
             if rt.main and progress and done == estimate_at and until > done:
