@@ -229,6 +229,43 @@ def test_joint_guidance_formula_and_cfg_limit():
     torch.testing.assert_close(joint_guidance(v_cm, v_0m, v_c0, 1.0, 0.0), v_cm)
 
 
+class CountingDiT(torch.nn.Module):
+    """A small real DiT that records the batch size of every call."""
+
+    def __init__(self):
+        super().__init__()
+        from motionworld.model.config import DiTConfig
+        from motionworld.model.transformer import CausalWanTransformer
+        torch.manual_seed(0)
+        self.dit = CausalWanTransformer(DiTConfig(num_attention_heads=2, attention_head_dim=8, text_dim=8, freq_dim=16,
+                                                  ffn_dim=16, num_layers=1, track_channels=3)).eval()
+        self.batches = []
+
+    def forward(self, x, t, text, condition=None, attention="full"):
+        self.batches.append(x.shape[0])
+        return self.dit(x, t, text, condition=condition, attention=attention)
+
+
+@pytest.mark.parametrize("w_t,w_m,nfe", [(3.0, 1.5, 3), (0.0, 1.5, 2), (3.0, 0.0, 2), (0.0, 0.0, 1)])
+def test_guided_v_skips_predictions_whose_weight_is_zero_and_matches_the_full_formula(w_t, w_m, nfe):
+    from motionworld.train.models import frame_timesteps
+    from motionworld.train.sampling import guidance_nfe, guided_v
+    g = torch.Generator().manual_seed(1)
+    B, F = 2, 3
+    x = torch.randn(B, 16, F, 4, 4, generator=g)
+    cond_full, cond_none = torch.randn(B, 3, F, 4, 4, generator=g), torch.zeros(B, 3, F, 4, 4)
+    text_full, text_none = torch.randn(B, 5, 8, generator=g), torch.zeros(B, 5, 8)
+    sigma = torch.tensor([0.7, 0.3])
+    dit = CountingDiT()
+    with torch.no_grad():
+        got = guided_v(dit, x, sigma, cond_full, cond_none, text_full, text_none, w_t, w_m)
+        assert dit.batches == [B * nfe] and guidance_nfe(w_t, w_m) == nfe
+        t = frame_timesteps(sigma, F)
+        v_cm, v_0m, v_c0 = (dit.dit(x, t, tx, condition=c).float()
+                            for c, tx in [(cond_full, text_full), (cond_full, text_none), (cond_none, text_full)])
+    torch.testing.assert_close(got, joint_guidance(v_cm, v_0m, v_c0, w_t, w_m), atol=1e-5, rtol=1e-4)
+
+
 def test_levels_and_samplers_recover_the_target():
     assert step_levels(3) == (1.0, 2 / 3, 1 / 3)
     assert shift_sigma(1.0, 5.0) == 1.0 and shift_sigma(0.0, 5.0) == 0.0

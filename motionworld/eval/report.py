@@ -89,7 +89,9 @@ def markdown(report: dict, command: str) -> str:
                   f"{_f(st['first_frame_latency_s'])} |"]
         if "teacher" in sp:
             te = sp["teacher"]
-            lines.append(f"| teacher (whole clip, {s['teacher_steps']} steps x 3 NFE) | {_f(te['frames_per_s'], 1)} | "
+            from ..train.sampling import guidance_nfe
+            nfe = guidance_nfe(s.get("w_t", 3.0), s.get("w_m", 1.5))
+            lines.append(f"| teacher (whole clip, {s['teacher_steps']} steps x {nfe} NFE) | {_f(te['frames_per_s'], 1)} | "
                          f"{_f(te['first_frame_latency_s'])} |")
             lines += ["", f"Student / teacher throughput: {_f(sp['student_over_teacher_throughput'], 1)}x."]
         lines.append("")

@@ -25,7 +25,7 @@ from .models import (
     load_modules,
     student_config,
 )
-from .sampling import sample_teacher
+from .sampling import guidance_nfe, sample_teacher
 from .trainer import Stage, format_duration
 
 
@@ -91,7 +91,8 @@ class CausalInitStage(Stage):
         c = self.cfg.causal_init
         t = self.cfg.teacher
         data = make_dataset(self.cfg.data)
-        say(f"causal-init: sampling {c.trajectories} teacher trajectories first ({c.ode_steps} Euler steps x 3 NFE, "
+        nfe = guidance_nfe(t.guidance_text, t.guidance_motion)
+        say(f"causal-init: sampling {c.trajectories} teacher trajectories first ({c.ode_steps} Euler steps x {nfe} NFE, "
             f"{self.cfg.data.frames} frames each)")
         out = []
         t0 = time.perf_counter()
