@@ -118,6 +118,15 @@ def test_causal_init_says_what_it_samples_before_the_first_step(tmp_path, chain,
     assert plan < sampling < estimate
 
 
+def test_causal_init_refuses_frames_that_are_not_whole_chunks_before_sampling(tmp_path, chain, capsys):
+    # 13 frames -> 4 latent frames, not whole chunks of 3: refused at once, not after the trajectories
+    assert _run("causal-init", tmp_path / "ci", "--set", f"init.teacher={chain / 'teacher' / 'export'}",
+                "--set", "chunk=3", "--set", "data.frames=13") == 2
+    captured = capsys.readouterr()
+    assert "data.frames 13 makes 4 latent frames, not whole chunks of 3: use one of 21, 33, 45, 57" in captured.err
+    assert "sampling" not in captured.out
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -79,6 +79,12 @@ class CausalInitStage(Stage):
         self.net = self.wrap(Regression(self.student, self.config))
         self.train_module("student", self.student)
         self.levels = shifted_levels(self.config.steps, self.config.shift)
+        # Checked now, not after the trajectories: sampling them can take an hour.
+        latents = -(-(cfg.data.frames + 3) // 4)  # the VAE: frame 0, then one latent per 4 frames (padded)
+        if latents % self.config.chunk:
+            fits = [4 * n * self.config.chunk - 3 for n in (2, 3, 4, 5)]
+            raise MotionWorldError(f"data.frames {cfg.data.frames} makes {latents} latent frames, not whole chunks of "
+                                   f"{self.config.chunk}: use one of {', '.join(map(str, fits))}")
         self.trajectories: list[dict] = []
 
     def prepare(self, say) -> None:
