@@ -283,6 +283,7 @@ def test_ship_assembles_weights_with_their_recipe(chain, tmp_path):
     assert list(json.loads((out / "MANIFEST.json").read_text())["files"]) == ["student.safetensors"]
     fp32 = (chain / "distill" / "export" / "student.safetensors").stat().st_size
     assert (out / "student.safetensors").stat().st_size < 0.6 * fp32
+    assert (out / "student.safetensors").stat().st_mode & 0o777 == 0o644  # readable by every user, like the manifest
     student = StreamingStudent.load(out)
     assert next(student.modules.parameters()).dtype == torch.float32
     blob = bytearray((out / "student.safetensors").read_bytes())

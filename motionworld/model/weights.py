@@ -24,6 +24,7 @@ def save_bundle(folder: str | Path, tensors: dict[str, torch.Tensor], config: di
     tmp = folder / (filename + ".tmp")
     # clone: never hand a view of live (possibly FSDP-gathered) parameter storage to numpy
     save_file({k: v.detach().cpu().clone().contiguous() for k, v in tensors.items()}, str(tmp), metadata={"kind": kind})
+    tmp.chmod(0o644)  # safetensors creates the file owner-only; shipped weights are for every user to read
     tmp.replace(target)
     manifest_path = folder / MANIFEST
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
