@@ -36,7 +36,8 @@ def videos_of(model: str, items: list[dict], seed: int, teacher_steps: int) -> l
             raise SystemExit(f"{model}: a teacher is teacher:FOLDER:W_T:W_M, e.g. teacher:trained/teacher:0:1.5")
         modules, config = load_modules(folder, TEACHER_KIND)
         modules.eval()
-        return [teacher_video(modules, config, it, teacher_steps, w_t, w_m, seed=seed + i) for i, it in enumerate(items)]
+        return [teacher_video(modules, config, it, teacher_steps, w_t, w_m, seed=seed + i)
+                for i, it in enumerate(items)]
     student = StreamingStudent.load(model)
     shipped_layout(student)
     return [stream_student(student, it, seed=seed + i) for i, it in enumerate(items)]

@@ -83,7 +83,8 @@ def stream_student(student, item: dict, tracks=None, visibility=None, seed: int 
 @torch.no_grad()
 def teacher_video(modules, config, item: dict, steps: int = 24, w_t: float = 3.0, w_m: float = 1.5,
                   seed: int = 0) -> np.ndarray:
-    """The bidirectional teacher's sample of the whole clip (joint guidance; 1 to 3 NFE per step, one per non-zero weight plus one)."""
+    """The bidirectional teacher's sample of the whole clip (joint guidance: 1 NFE per step, plus one
+    per non-zero weight)."""
     from ..model.tiny_vae import to_uint8_frames
     from ..train.batches import collate
     from ..train.sampling import sample_teacher

@@ -80,9 +80,10 @@ class CausalInitStage(Stage):
         self.train_module("student", self.student)
         self.levels = shifted_levels(self.config.steps, self.config.shift)
         # Checked now, not after the trajectories: sampling them can take an hour.
-        latents = -(-(cfg.data.frames + 3) // 4)  # the VAE: frame 0, then one latent per 4 frames (padded)
+        k = self.teacher.vae.time_downscale  # the VAE: frame 0, then one latent per k frames (padded)
+        latents = -(-(cfg.data.frames + k - 1) // k)
         if latents % self.config.chunk:
-            fits = [4 * n * self.config.chunk - 3 for n in (2, 3, 4, 5)]
+            fits = [k * n * self.config.chunk - (k - 1) for n in (2, 3, 4, 5)]
             raise MotionWorldError(f"data.frames {cfg.data.frames} makes {latents} latent frames, not whole chunks of "
                                    f"{self.config.chunk}: use one of {', '.join(map(str, fits))}")
         self.trajectories: list[dict] = []
@@ -98,8 +99,8 @@ class CausalInitStage(Stage):
         t = self.cfg.teacher
         data = make_dataset(self.cfg.data)
         nfe = guidance_nfe(t.guidance_text, t.guidance_motion)
-        say(f"causal-init: sampling {c.trajectories} teacher trajectories first ({c.ode_steps} Euler steps x {nfe} NFE, "
-            f"{self.cfg.data.frames} frames each)")
+        say(f"causal-init: sampling {c.trajectories} teacher trajectories first "
+            f"({c.ode_steps} Euler steps x {nfe} NFE, {self.cfg.data.frames} frames each)")
         out = []
         t0 = time.perf_counter()
         for i in range(c.trajectories):
