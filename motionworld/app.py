@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import MotionWorldError
+from .errors import MotionWorldError, Terminated
 from .input_log import InputLog, frames_digest, read_log, record_commands, record_drag
 from .launch import default_scene, session_spec
+from .limits import check_seconds
 from .player import Player
 from .session import Session
 from .world import World
@@ -96,11 +97,11 @@ def render(scene, output, *, path=None, actions=None, seconds=None, backend="aut
     from .render.overlay import draw_chunk_tracks
     from .render.video import VideoWriter
 
+    check_seconds(seconds)
     world = World(scene, grid=grid)
+    writer = VideoWriter(output, fps=world.fps)  # a bad output name fails before any work
     spec_path = actions if actions is not None else (path or world.default_path())
     camera_path = world.absolute(spec_path)
-    if seconds is not None and not (np.isfinite(seconds) and seconds > 0):
-        raise MotionWorldError(f"--seconds must be a positive number, got {seconds}")
     total = len(camera_path.frame_times(world.fps, seconds))
     spec, note = session_spec(world.scene, backend, weights, size, seed)
     if note:
@@ -108,11 +109,12 @@ def render(scene, output, *, path=None, actions=None, seconds=None, backend="aut
     if grid is not None:
         spec["options"]["grid"] = grid
     session = Session.from_spec(spec, controller=ScriptedController(camera_path), world=world)
-    log = InputLog(_log_header(spec, world), log_path) if log_path else None
-    writer = VideoWriter(output, fps=world.fps)  # a bad output name fails before any work
+    # The log is opened only now that every input has been checked: it belongs to a run that started.
+    log = InputLog(_log_header(session.spec, world), log_path) if log_path else None
     player = Player(session, log=log, max_frames=total).start()
     digest = _Digest()
     t0 = time.perf_counter()
+    status = "failed"
     try:
         with writer, _progress(total, progress) as bar:
             while (frame := player.wait_frame()) is not None:
@@ -122,10 +124,23 @@ def render(scene, output, *, path=None, actions=None, seconds=None, backend="aut
                 writer.write(image)
                 digest.add(frame.image)
                 bar.update(1)
+        status = "complete"
+    except BaseException as e:
+        status = end_status(e)
+        raise
     finally:
-        player.stop()
+        player.stop(status=status)
     elapsed = time.perf_counter() - t0
     return RenderResult(writer.count, elapsed, world.fps, list(player.latencies), digest.hexdigest())
+
+
+def end_status(error: BaseException) -> str:
+    """How a run ended, for the input log's last line."""
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted"
+    if isinstance(error, Terminated):
+        return "terminated"
+    return f"failed: {str(error).splitlines()[0] if str(error) else type(error).__name__}"
 
 
 class _Digest:

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
 
-from .errors import MotionWorldError, SceneError
+from .errors import MotionWorldError, SceneError, Terminated
+from .limits import check_seconds, check_seed
+from .outputs import check_output_target, replacing
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -164,27 +168,30 @@ def _parser() -> argparse.ArgumentParser:
 def _world_and_path(args):
     from .world import World
 
-    if args.grid is not None and not 2 <= args.grid <= 512:
-        raise MotionWorldError(f"--grid must be in [2, 512], got {args.grid}")
-    if args.seconds is not None and not (np.isfinite(args.seconds) and args.seconds > 0):
-        raise MotionWorldError(f"--seconds must be a positive number, got {args.seconds}")
+    _check_grid(args.grid)
+    check_seconds(args.seconds)
     world = World(args.scene, grid=args.grid)
     spec = args.actions if args.actions is not None else (args.path or world.default_path())
     return world, spec
 
 
+def _check_grid(grid: int | None) -> None:
+    if grid is not None and not 2 <= grid <= 512:
+        raise MotionWorldError(f"--grid must be in [2, 512], got {grid}")
+
+
 def _validate(args) -> int:
-    from .scene import check_scene, load_scene
+    from .scene import load_scene
 
     bad = 0
     for path in args.scenes:
-        problems = check_scene(path)
-        if problems:
+        try:
+            s = load_scene(path)
+        except SceneError as e:
             bad += 1
-            for p in problems:
-                print(p)
+            for p in e.problems:
+                print(f"error: {p}", file=sys.stderr)
             continue
-        s = load_scene(path)
         names = ", ".join(s.paths) or "none"
         print(f"ok: {path} ({s.width}x{s.height}, depth {s.spec.depth.get('source', 'prior')}, "
               f"{len(s.objects)} object(s), paths: {names})")
@@ -194,9 +201,10 @@ def _validate(args) -> int:
 def _render(args) -> int:
     from . import app
 
-    if args.grid is not None and not 2 <= args.grid <= 512:
-        raise MotionWorldError(f"--grid must be in [2, 512], got {args.grid}")
+    _check_grid(args.grid)
     _check_size(args.size)
+    check_seconds(args.seconds)
+    check_seed(args.seed)
     backend = args.backend or ("tracks" if args.preview_tracks else "auto")
     result = app.render(args.scene, args.output, path=args.path, actions=args.actions, seconds=args.seconds,
                         backend=backend, weights=args.weights, size=args.size, seed=args.seed,
@@ -230,8 +238,8 @@ def _play(args) -> int:
 
     _check_size(args.size)
     size = _window_size(args.window_size)
-    if args.seconds is not None and not (np.isfinite(args.seconds) and args.seconds > 0):
-        raise MotionWorldError(f"--seconds must be a positive number, got {args.seconds}")
+    check_seconds(args.seconds)
+    check_seed(args.seed)
     scene = args.scene or default_scene()
     try:
         result = app.play(scene, backend=args.backend, weights=args.weights, size=args.size, seed=args.seed,
@@ -264,28 +272,26 @@ def _replay(args) -> int:
     return 0
 
 
-def _check_output(path: Path) -> None:
-    if not path.parent.exists():
-        raise MotionWorldError(f"output folder does not exist: {path.parent}")
-
-
 def _tracks(args) -> int:
-    _check_output(args.output)
+    output = args.output if args.output.suffix == ".npz" else args.output.with_name(args.output.name + ".npz")
+    check_output_target(output)  # numpy adds .npz to a name without it; check the name it will write
     world, spec = _world_and_path(args)
     r = world.tracks(spec, seconds=args.seconds)
-    np.savez_compressed(args.output, tracks=r.tracks, visibility=r.visibility, depth=r.depth, c2w=r.c2w, K=r.K,
-                        object_ids=r.object_ids, times=r.times)
-    print(f"wrote {args.output}: tracks {r.tracks.shape}, {r.visibility.mean() * 100:.1f}% visible")
+    with replacing(output) as tmp:
+        np.savez_compressed(tmp, tracks=r.tracks, visibility=r.visibility, depth=r.depth, c2w=r.c2w, K=r.K,
+                            object_ids=r.object_ids, times=r.times)
+    print(f"wrote {output}: tracks {r.tracks.shape}, {r.visibility.mean() * 100:.1f}% visible")
     return 0
 
 
 def _path(args) -> int:
     from .geometry.path_io import save_nerfstudio
 
-    _check_output(args.output)
+    check_output_target(args.output)
     world, spec = _world_and_path(args)
     cam = world.scene.camera
-    save_nerfstudio(args.output, world.absolute(spec), cam.width, cam.height, cam.fov_deg, world.fps, args.seconds)
+    with replacing(args.output) as tmp:
+        save_nerfstudio(tmp, world.absolute(spec), cam.width, cam.height, cam.fov_deg, world.fps, args.seconds)
     print(f"wrote {args.output}")
     return 0
 
@@ -418,10 +424,26 @@ def _train(args) -> int:
     return 0
 
 
+def _terminate(signum, frame):
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # pygame's import banner is noise on a command line
     args = _parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # for reports that say how they were made
+    # SIGTERM unwinds like Ctrl-C, so writers remove their temporary output (the main thread only
+    # can set handlers; a host embedding main() elsewhere keeps its own)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
+    try:
+        return _run(args)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
+def _run(args) -> int:
     handlers = {"play": _play, "replay": _replay, "eval": _eval, "validate": _validate, "render": _render, "tracks": _tracks, "path": _path, "bench": _bench,
                 "data": _data, "train": _train}
     try:
@@ -439,3 +461,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return 143

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 
 class MotionWorldError(Exception):
@@ -19,7 +18,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = Path(self.file).name if self.file else "<scene>"
+        where = self.file or "<scene>"  # as the user gave it: several scene.yaml files stay apart
         if self.line is not None:
             where += f":{self.line}"
         key = f" {self.key_path}:" if self.key_path else ""
@@ -48,3 +47,8 @@ class DepthError(MotionWorldError):
 
 class TrackError(MotionWorldError):
     """Tracks given by a caller are malformed."""
+
+
+class Terminated(BaseException):
+    """The process was asked to stop (SIGTERM). Raised in the main thread like KeyboardInterrupt,
+    so every `finally` and writer abort runs and nothing half-written is left behind."""

@@ -24,8 +24,8 @@ import numpy as np
 from .errors import MotionWorldError
 from .geometry.drag import DragState
 from .geometry.rig import ControlCommand
-
-FORMAT = "motionworld-input-log/1"
+from .limits import check_json_nesting
+from .log_schema import FORMAT, check_header, check_line
 
 
 def command_to_json(c: ControlCommand) -> dict:
@@ -126,26 +126,43 @@ class InputLog:
 
 
 def read_log(path: str | Path) -> tuple[dict, list[dict]]:
+    """The header and the lines of a log, each checked against the format (`log_schema`): types,
+    ranges and keys, so a hand-edited or corrupt log is refused with its line number before replay."""
     path = Path(path)
     if not path.is_file():
         raise MotionWorldError(f"input log not found: {path}")
-    lines = []
-    with open(path) as f:
-        for n, text in enumerate(f, 1):
-            if not text.strip():
-                continue
-            try:
-                lines.append(json.loads(text))
-            except json.JSONDecodeError as e:
-                raise MotionWorldError(f"{path}:{n}: not a JSON line ({e.msg})") from None
-            if not isinstance(lines[-1], dict):
-                raise MotionWorldError(f"{path}:{n}: expected a JSON object")
+    lines, numbers = [], []
+    try:
+        with open(path, encoding="utf-8") as f:
+            for n, text in enumerate(f, 1):
+                if text.strip():
+                    lines.append(_json_line(path, n, text))
+                    numbers.append(n)
+    except UnicodeDecodeError as e:
+        raise MotionWorldError(f"{path}: not a text file ({e.reason})") from None
     if not lines or lines[0].get("format") != FORMAT:
         raise MotionWorldError(f"{path}:1: not a motionworld input log (expected format {FORMAT!r})")
-    for n, line in enumerate(lines[1:], 2):
-        if not (line.get("reset") or line.get("end")) and not {"frame", "commands"} <= set(line):
-            raise MotionWorldError(f"{path}:{n}: a chunk line needs 'frame' and 'commands'")
+    check_header(lines[0], f"{path}:{numbers[0]}")
+    for n, line in zip(numbers[1:], lines[1:]):
+        check_line(line, f"{path}:{n}")
     return lines[0], lines[1:]
+
+
+def _json_line(path: Path, n: int, text: str) -> dict:
+    try:
+        check_json_nesting(text)
+        value = json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as e:
+        raise MotionWorldError(f"{path}:{n}: not a JSON line ({e.msg})") from None
+    except (ValueError, RecursionError) as e:
+        raise MotionWorldError(f"{path}:{n}: not a JSON line ({e})") from None
+    if not isinstance(value, dict):
+        raise MotionWorldError(f"{path}:{n}: expected a JSON object")
+    return value
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
 
 
 def kept_frames(lines: list[dict]) -> list[int]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .errors import MotionWorldError
+from .scene import weights_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SCENE = ROOT / "scenes" / "garden" / "scene.yaml"
@@ -37,7 +38,7 @@ def session_spec(scene, backend: str = "auto", weights: str | Path | None = None
         backend = "warp" if gen is not None and gen.backend == "warp" else "neural"
         if backend == "neural" and weights is None:
             if gen is not None and gen.weights:
-                weights = Path(scene.file).parent / gen.weights
+                weights = weights_folder(Path(scene.file).parent / gen.weights)
             elif _has_student(SHIPPED_WEIGHTS):
                 weights = SHIPPED_WEIGHTS
             else:
@@ -46,9 +47,7 @@ def session_spec(scene, backend: str = "auto", weights: str | Path | None = None
     if backend == "neural":
         if weights is None:
             weights = SHIPPED_WEIGHTS
-        weights = Path(weights)
-        if not _has_student(weights):
-            raise MotionWorldError(f"no student weights in {weights} (need student.safetensors and MANIFEST.json)")
+        weights = weights_folder(weights)
         options = {"weights": str(weights.resolve()), "seed": int(seed if seed is not None else (gen.seed if gen else 0))}
         if gen is not None:
             options.update(sink=gen.sink, window=gen.window)

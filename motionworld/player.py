@@ -99,9 +99,10 @@ class Player:
             self._frames.clear()
             self._cond.notify_all()
 
-    def stop(self, timeout: float | None = 30.0) -> None:
-        """Stop the worker. The log's last line says how many generated frames were never taken,
-        so a replay ends where the user's video ended."""
+    def stop(self, timeout: float | None = 30.0, status: str = "complete") -> None:
+        """Stop the worker. The log's last line says how the run ended (`status`: complete,
+        interrupted, terminated, failed: why) and how many generated frames were never taken, so a
+        replay ends where the user's video ended."""
         with self._cond:
             self._stop = True
             self._cond.notify_all()
@@ -110,7 +111,7 @@ class Player:
         if self.log is not None:
             with self._cond:
                 unshown = len(self._frames)
-            self.log.add({"end": True, "unshown": unshown})
+            self.log.add({"end": True, "unshown": unshown, "status": status})
             self.log.close()
 
     @property

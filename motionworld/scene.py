@@ -23,6 +23,7 @@ from .geometry.camera import Camera, invert_pose, make_pose, pose_from_ypr, rota
 from .geometry.object_path import ObjectKeyframe, ObjectPath
 from .geometry.path_io import load_path_file
 from .images import read_mask, read_rgb
+from .yaml_reader import YAMLReadError, read_yaml
 from .scene_schema import PathSpec, SceneSpec
 
 DEFAULT_FOV_DEG = 50.0
@@ -204,19 +205,25 @@ def _parse_yaml(path: Path, allow_list: bool = False) -> tuple[Any, Any]:
     except (OSError, UnicodeDecodeError) as e:
         raise SceneError([Problem(str(path), None, "", f"cannot read scene file: {e}")]) from None
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise SceneError([Problem(str(path), line, "", f"invalid YAML: {problem}")]) from None
+        data, root = read_yaml(text)
+    except YAMLReadError as e:
+        raise SceneError([Problem(str(path), e.line, "", str(e))]) from None
     if data is None:
         raise SceneError([Problem(str(path), None, "", "scene file is empty")])
     if not isinstance(data, dict) and not (allow_list and isinstance(data, list)):
         what = "a mapping or a list of segments" if allow_list else "a mapping of keys (version, image, ...)"
         raise SceneError([Problem(str(path), 1, "", f"the top level must be {what}")])
     return data, root
+
+
+def weights_folder(path: str | Path) -> Path:
+    """The student weights folder a path names: the folder itself, or its student.safetensors."""
+    path = Path(path)
+    folder = path.parent if path.is_file() and path.suffix == ".safetensors" else path
+    if not ((folder / "student.safetensors").is_file() and (folder / "MANIFEST.json").is_file()):
+        raise MotionWorldError(f"no student weights in {path} (need a folder with student.safetensors and "
+                               "MANIFEST.json)")
+    return folder
 
 
 def _depth_source(spec: SceneSpec, base: Path, col: _Collector, known: set[str]):
@@ -366,7 +373,11 @@ def build_path(spec: PathSpec, scene: Scene, base: Path, report=None, loc: Loc =
         rel_end = rel_end @ invert_pose(part.start_pose) @ part.end_pose
     if not ok or not parts:
         return None
-    path = P.CameraPath.concat(parts).rebased(np.eye(4))
+    try:
+        path = P.CameraPath.concat(parts).rebased(np.eye(4))
+    except ValueError as e:  # the segments together last longer than a path may
+        fail(loc + ("segments",), str(e))
+        return None
     return path.constant_speed() if spec.constant_speed else path
 
 
@@ -403,8 +414,11 @@ def _load(path: Path) -> Scene:
         image = read_rgb(base / spec.image)
     except MotionWorldError as e:
         col.add(("image",), str(e))
-    if spec.generator.weights is not None and not (base / spec.generator.weights).is_file():
-        col.add(("generator", "weights"), f"weights file not found: {(base / spec.generator.weights).resolve()}")
+    if spec.generator.weights is not None:
+        try:
+            weights_folder(base / spec.generator.weights)
+        except MotionWorldError as e:
+            col.add(("generator", "weights"), str(e))
     if spec.controls.default_path is not None and spec.controls.default_path not in spec.paths:
         col.add(("controls", "default_path"), f"no path named {spec.controls.default_path!r} under paths")
     if image is None or source is None:

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .limits import MAX_FRAMES, MAX_OBJECTS, MAX_PATHS, MAX_SECONDS, MAX_SEED, MAX_SEGMENTS
+
 Vec3 = tuple[float, float, float]
 
 
@@ -54,13 +56,13 @@ class TrackSpec(Strict):
 
 # --- objects -----------------------------------------------------------------------------------
 class ObjectKeyframeSpec(Strict):
-    t: float = Field(ge=0.0)
+    t: float = Field(ge=0.0, le=MAX_SECONDS)
     position: Vec3 = (0.0, 0.0, 0.0)
     rotation_deg: Vec3 = (0.0, 0.0, 0.0)
 
 
 class ObjectPathSpec(Strict):
-    keyframes: list[ObjectKeyframeSpec] = Field(min_length=1)
+    keyframes: list[ObjectKeyframeSpec] = Field(min_length=1, max_length=MAX_FRAMES)
     loop: bool = False
     interpolation: Literal["cubic", "linear"] = "cubic"
 
@@ -81,7 +83,7 @@ class ObjectSpec(Strict):
 
 # --- camera paths ------------------------------------------------------------------------------
 class _Timed(Strict):
-    seconds: float = Field(gt=0.0)
+    seconds: float = Field(gt=0.0, le=MAX_SECONDS)
     ease: bool = False
 
 
@@ -116,18 +118,18 @@ class LookAtSpec(_Timed):
 
 
 class HoldSpec(Strict):
-    seconds: float = Field(gt=0.0)
+    seconds: float = Field(gt=0.0, le=MAX_SECONDS)
 
 
 class CameraKeyframeSpec(Strict):
-    t: float = Field(ge=0.0)
+    t: float = Field(ge=0.0, le=MAX_SECONDS)
     position: Vec3 = (0.0, 0.0, 0.0)
     rotation_deg: Vec3 = Field((0.0, 0.0, 0.0), description="yaw (right +), pitch (up +), roll")
     fov_deg: float | None = Field(None, gt=1.0, lt=179.0)
 
 
 class KeyframesSpec(Strict):
-    keyframes: list[CameraKeyframeSpec] = Field(min_length=1)
+    keyframes: list[CameraKeyframeSpec] = Field(min_length=1, max_length=MAX_FRAMES)
     interpolation: Literal["cubic", "linear"] = "cubic"
 
 
@@ -188,7 +190,7 @@ class SegmentSpec(Strict):
 
 
 class PathSpec(Strict):
-    segments: list[SegmentSpec] = Field(min_length=1)
+    segments: list[SegmentSpec] = Field(min_length=1, max_length=MAX_SEGMENTS)
     constant_speed: bool = False
 
     @model_validator(mode="before")
@@ -200,12 +202,13 @@ class PathSpec(Strict):
 # --- generator and controls --------------------------------------------------------------------
 class GeneratorSpec(Strict):
     backend: Literal["model", "warp"] = "model"
-    weights: str | None = None
+    weights: str | None = Field(None, description="a weights folder (student.safetensors + MANIFEST.json), "
+                                                 "relative to the scene file, or its student.safetensors")
     steps: int = Field(3, ge=1, le=50)
     chunk: int = Field(3, ge=1, le=16, description="latent frames per chunk")
     sink: int = Field(1, ge=0, le=16, description="chunks kept as attention sink")
     window: int = Field(1, ge=1, le=64, description="recent chunks kept in the rolling cache")
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     resolution: tuple[int, int] | None = Field(None, description="generated width, height")
 
 
@@ -224,7 +227,7 @@ class SceneSpec(Strict):
     depth: dict = Field(default_factory=lambda: {"source": "prior"})
     camera: CameraSpec = CameraSpec()
     tracks: TrackSpec = TrackSpec()
-    objects: list[ObjectSpec] = Field(default_factory=list)
-    paths: dict[str, PathSpec] = Field(default_factory=dict)
+    objects: list[ObjectSpec] = Field(default_factory=list, max_length=MAX_OBJECTS)
+    paths: dict[str, PathSpec] = Field(default_factory=dict, max_length=MAX_PATHS)
     generator: GeneratorSpec = GeneratorSpec()
     controls: ControlsSpec = ControlsSpec()

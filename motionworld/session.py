@@ -32,6 +32,9 @@ from .geometry.rig import ControlCommand
 from .world import World
 
 
+POSES_KEPT = 4096  # c2w of the last 4096 frames (4.3 minutes) are kept; a stream of hours keeps no more
+
+
 def make_generator(backend, **options):
     """'warp', 'neural' (with student=StreamingStudent or weights=folder), 'tracks', or a generator object."""
     if not isinstance(backend, str):
@@ -92,7 +95,7 @@ class Session:
         self._started = False
         self.frame_index = 0  # video frames generated so far
         self.queue: deque = deque()
-        self.poses: list[np.ndarray] = []
+        self.poses: deque[np.ndarray] = deque(maxlen=POSES_KEPT)  # the latest frames' c2w; bounded for long streams
         self.last_chunk: Chunk | None = None
         self.last_record: dict | None = None
         self.last_timing: dict = {}

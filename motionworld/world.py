@@ -22,6 +22,7 @@ from .geometry.path_io import load_path_file
 from .geometry.paths import FPS, CameraPath
 from .geometry.rig import CameraRig, ControlCommand
 from .geometry.trackfield import TrackField, TrackResult
+from .limits import MAX_TRACK_POINTS, check_seconds
 from .scene import Scene, load_path_spec, load_scene
 
 
@@ -106,7 +107,12 @@ class World:
     def tracks(self, path: CameraPath | str | Path, seconds: float | None = None, occlusion: bool = True) -> TrackResult:
         """Tracks of the track grid along `path` for `seconds` (default: the path's duration) at 16 fps."""
         p = self.absolute(path)
+        check_seconds(seconds)
         times = p.frame_times(self.fps, seconds)
+        points = len(times) * self.field.num_tracks
+        if points > MAX_TRACK_POINTS:
+            raise MotionWorldError(f"{len(times)} frames x {self.field.num_tracks} tracks is more than the "
+                                   f"{MAX_TRACK_POINTS:,} track points made at once; use fewer seconds or a smaller grid")
         c2w, fov = p.sample(times)
         return self.tracks_for_poses(c2w, times, fov, occlusion)
 

@@ -9,6 +9,7 @@ from motionworld.errors import MotionWorldError, TrackError
 from motionworld.model.attention import BlockCausal
 from motionworld.model.config import preset
 from motionworld.model.student import StreamingStudent
+from motionworld.model.weights import config_digest
 
 
 def grid_tracks(frames: int, n: int = 6, size: int = 64, drift: float = 2.0):
@@ -107,7 +108,12 @@ def test_weights_of_another_config_are_refused(tmp_path, student):
     student.save(tmp_path / "w")
     manifest_path = tmp_path / "w" / "MANIFEST.json"
     manifest = json.loads(manifest_path.read_text())
-    manifest["files"]["student.safetensors"]["config"]["dit"]["num_layers"] = 3
+    entry = manifest["files"]["student.safetensors"]
+    entry["config"]["dit"]["num_layers"] = 3
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(MotionWorldError, match="does not match its config_sha256"):  # the config is verified
+        StreamingStudent.load(tmp_path / "w")
+    entry["config_sha256"] = config_digest(entry["config"])  # the hash updated too: the shapes still decide
     manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(MotionWorldError, match="weights do not match the model"):
         StreamingStudent.load(tmp_path / "w")

@@ -11,16 +11,19 @@ frame, pitch limit 85 degrees.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import PathFileError
+from ..limits import MAX_FRAMES
 
 KEYS = "wasdijkl"
 TRANSLATION_SPEED = 0.05
 ROTATION_SPEED_DEG = 1.2
 PITCH_LIMIT_DEG = 85.0
+_COUNT = re.compile(r"[0-9]{1,9}")
 
 
 @dataclass(frozen=True)
@@ -36,14 +39,18 @@ def parse_actions(text: str) -> list[ActionSegment]:
     cleaned = "".join(text.replace("\uff0c", ",").split())
     if not cleaned:
         raise PathFileError("action string is empty (expected e.g. 'w-16,jw-8,none-4')")
-    segments = []
+    segments, total = [], 0
     for i, part in enumerate(cleaned.split(",")):
         where = f"action string segment {i + 1} {part!r}"
         if not part:
             raise PathFileError(f"{where}: empty segment (two commas in a row?)")
         keys, dash, count = part.rpartition("-")
-        if not dash or not count.isdigit() or int(count) <= 0:
+        # ASCII digits only: str.isdigit also takes '²' and other digits int() refuses
+        if not dash or not _COUNT.fullmatch(count) or int(count) <= 0:
             raise PathFileError(f"{where}: expected KEYS-FRAMES with a positive frame count, e.g. 'w-16'")
+        total += int(count)
+        if total > MAX_FRAMES:  # checked before any pose is made
+            raise PathFileError(f"{where}: the actions last more than {MAX_FRAMES} frames, the limit of one path")
         keys = keys.lower()
         if keys == "none":
             held = frozenset()

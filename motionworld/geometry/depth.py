@@ -18,7 +18,8 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..errors import DepthError
+from ..errors import DepthError, MotionWorldError
+from ..images import check_picture_size, open_image
 from .camera import Camera
 
 
@@ -58,6 +59,8 @@ class FileDepth:
             raise DepthError(f"depth file not found: {path}", "path")
         try:
             if suffix == ".npy":
+                shape = np.load(path, mmap_mode="r", allow_pickle=False).shape  # the header only
+                check_picture_size(shape[-1] if shape else 0, int(np.prod(shape[:-1])), f"depth map {path.name}")
                 return np.load(path, allow_pickle=False)
             if suffix == ".npz":
                 with np.load(path, allow_pickle=False) as z:
@@ -67,15 +70,15 @@ class FileDepth:
                         raise DepthError(f"{path.name} holds {names}; say which with depth.key", "key")
                     return z[key]
             if suffix in (".png", ".tif", ".tiff"):
-                from PIL import Image
-
-                with Image.open(path) as im:
+                with open_image(path, "depth map") as im:
                     if im.mode in ("RGB", "RGBA", "P"):
                         raise DepthError(f"{path.name} is a colour image ({im.mode}); depth must be a "
                                          "single-channel 16-bit (or 8-bit/float) image", "path")
                     return np.array(im)
         except DepthError:
             raise
+        except MotionWorldError as e:  # over the picture limit, or unreadable pixels
+            raise DepthError(str(e), "path") from None
         except Exception as e:  # a corrupt file of any kind: one clear line
             raise DepthError(f"cannot read depth file {path.name}: {e}", "path") from None
         raise DepthError(f"unsupported depth file type {suffix!r} (use .png 16-bit, .npy or .npz)", "path")

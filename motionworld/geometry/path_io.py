@@ -15,12 +15,13 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from ..errors import PathFileError
+from ..limits import MAX_FRAMES, check_json_nesting
 from .camera import CV_TO_GL, invert_pose, make_pose
 from .paths import FPS, CameraPath, Keyframe
 
 
 def _fail(path: Path, line: int | None, message: str) -> PathFileError:
-    where = f"{path.name}:{line}" if line is not None else path.name
+    where = f"{path}:{line}" if line is not None else str(path)
     return PathFileError(f"{where}: {message}")
 
 
@@ -35,18 +36,34 @@ def _rigid(path: Path, line: int | None, R: np.ndarray) -> None:
         raise _fail(path, line, "rotation part is not a rotation matrix")
 
 
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def read_json(path: Path):
+    """A JSON file's data, strictly: no NaN/Infinity, no nesting deeper than MAX_NESTING."""
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise _fail(path, None, f"cannot read: {e}") from None
+    try:
+        check_json_nesting(text)
+        return json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as e:
+        raise _fail(path, e.lineno, f"invalid JSON: {e.msg}") from None
+    except (ValueError, RecursionError) as e:
+        raise _fail(path, None, f"invalid JSON: {e}") from None
+
+
 # --- nerfstudio --------------------------------------------------------------------------------
 def load_nerfstudio(path: str | Path, interpolation: str = "cubic") -> CameraPath:
     path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError) as e:
-        raise _fail(path, None, f"cannot read: {e}") from None
-    except json.JSONDecodeError as e:
-        raise _fail(path, e.lineno, f"invalid JSON: {e.msg}") from None
+    data = read_json(path)
     entries = data.get("camera_path") if isinstance(data, dict) else None
     if not isinstance(entries, list) or not entries:
         raise _fail(path, None, "camera_path: expected a non-empty list of cameras")
+    if len(entries) > MAX_FRAMES:
+        raise _fail(path, None, f"camera_path: {len(entries)} cameras, more than the {MAX_FRAMES} frames limit")
     seconds = data.get("seconds")
     fps = data.get("fps")
     if isinstance(seconds, (int, float)) and seconds > 0 and len(entries) > 1:
@@ -189,12 +206,15 @@ def load_path_file(path: str | Path, fps: float = FPS) -> CameraPath:
     path = Path(path)
     if not path.is_file():
         raise PathFileError(f"{path}: camera path file not found")
-    if path.suffix.lower() == ".json":
-        return load_nerfstudio(path)
-    if path.suffix.lower() == ".txt":
-        text = path.read_text(errors="replace")
-        if path.name.lower().startswith("images") or "IMAGE_ID" in text[:400]:
-            return load_colmap_images(path, fps)
-        return load_realestate10k(path)[0]
+    try:
+        if path.suffix.lower() == ".json":
+            return load_nerfstudio(path)
+        if path.suffix.lower() == ".txt":
+            text = path.read_text(errors="replace")
+            if path.name.lower().startswith("images") or "IMAGE_ID" in text[:400]:
+                return load_colmap_images(path, fps)
+            return load_realestate10k(path)[0]
+    except ValueError as e:  # a path the file describes but the engine cannot make (e.g. too long)
+        raise _fail(path, None, str(e)) from None
     raise PathFileError(f"{path}: unknown camera path format (use nerfstudio .json, RealEstate10K .txt or COLMAP images.txt)")
 

@@ -16,6 +16,7 @@ import numpy as np
 from scipy.interpolate import CubicSpline
 from scipy.spatial.transform import Rotation, RotationSpline, Slerp
 
+from ..limits import MAX_SECONDS
 from .camera import invert_pose, look_at
 
 FPS = 16
@@ -36,6 +37,8 @@ class CameraPath:
     def __init__(self, duration: float, evaluate: Evaluator):
         if not np.isfinite(duration) or duration < 0:
             raise ValueError(f"path duration must be finite and >= 0, got {duration}")
+        if duration > MAX_SECONDS:  # every later step (sampling, re-timing, tracks) is sized by it
+            raise ValueError(f"the path lasts {duration:g} s, more than the {MAX_SECONDS:g} s limit")
         self.duration = float(duration)
         self._evaluate = evaluate
 
@@ -61,6 +64,8 @@ class CameraPath:
     def frame_times(self, fps: float = FPS, seconds: float | None = None) -> np.ndarray:
         """Video frame times 0, 1/fps, ... up to `seconds` (default: the path's duration)."""
         seconds = self.duration if seconds is None else seconds
+        if not 0 <= seconds <= MAX_SECONDS:
+            raise ValueError(f"seconds must be in [0, {MAX_SECONDS:g}], got {seconds}")
         return np.arange(int(np.floor(seconds * fps + 1e-9)) + 1) / fps
 
     def frames(self, fps: float = FPS, seconds: float | None = None, default_fov: float = np.nan):

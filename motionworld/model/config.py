@@ -3,7 +3,10 @@ streaming student that ties them together. Plain dataclasses so a config round-t
 (it is stored in every weights manifest)."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+import math
+from dataclasses import MISSING, asdict, dataclass, field, fields
+
+from ..limits import MAX_CONFIG_INT
 
 
 class _JSONConfig:
@@ -15,14 +18,40 @@ class _JSONConfig:
 
     @classmethod
     def from_dict(cls, data: dict):
+        if not isinstance(data, dict):
+            raise ValueError(f"{cls.__name__}: expected a mapping, got {type(data).__name__}")
         data = dict(data)
         for key, sub in cls._parts.items():
             if key in data:
                 data[key] = sub.from_dict(data[key])
-        unknown = sorted(set(data) - {f.name for f in fields(cls)})
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(data) - set(known))
         if unknown:
             raise ValueError(f"{cls.__name__}: unknown keys {unknown}")
+        for key, value in data.items():
+            if key not in cls._parts:
+                _check_value(f"{cls.__name__}.{key}", value, known[key])
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
+
+def _check_value(name: str, value, f) -> None:
+    """A stored config value has its field's type, and integers stay below MAX_CONFIG_INT: a config
+    read from a manifest never asks for an absurd model."""
+    default = f.default if f.default_factory is MISSING else f.default_factory()
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_CONFIG_INT
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    elif isinstance(default, tuple):
+        ok = isinstance(value, (list, tuple)) and len(value) <= MAX_CONFIG_INT and all(
+            isinstance(v, (bool, int, float, str)) and (not isinstance(v, float) or math.isfinite(v)) for v in value)
+    else:
+        ok = True
+    if not ok:
+        raise ValueError(f"{name}: {str(value)[:40]!r} is not a valid {type(default).__name__}"
+                         + (f" in [0, {MAX_CONFIG_INT}]" if type(default) is int else ""))
 
 
 @dataclass(frozen=True)

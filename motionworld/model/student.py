@@ -23,7 +23,7 @@ from .text_encoder import WordTextEncoder
 from .tiny_vae import TinyVAE, to_uint8_frames
 from .track_encoder import ID_RANGE, TrackEncoder, frames_for_latents, sample_appearance, sinusoidal_codes
 from .transformer import CausalWanTransformer
-from .weights import load_bundle, load_into, save_bundle
+from .weights import build_checked, load_bundle, save_bundle
 
 KIND = "motionworld-student"
 
@@ -224,6 +224,5 @@ class StreamingStudent:
             config = StudentConfig.from_dict(entry["config"])
         except (KeyError, TypeError, ValueError) as e:
             raise MotionWorldError(f"{Path(folder) / 'MANIFEST.json'}: bad student config ({e})") from None
-        modules = StudentModules(config)
-        load_into(modules, tensors, str(Path(folder) / "student.safetensors"))
+        modules = build_checked(lambda: StudentModules(config), tensors, str(Path(folder) / "student.safetensors"))
         return cls(config, modules, device=device, dtype=dtype, text_encoder=text_encoder)

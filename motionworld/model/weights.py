@@ -1,14 +1,19 @@
 """Weights on disk: safetensors only, with MANIFEST.json holding the config, provenance and the
-sha256 of every file. Loading refuses a file whose hash or tensor set does not match."""
+sha256 of every file and of its config. Loading refuses a file whose hash, config hash or tensor set
+does not match, and compares tensor shapes against the config's model built on the meta device
+(no memory) before the real model is built, so a config that names a huge model fails in one line."""
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
+from typing import Callable
 
 import torch
 
 from ..checksums import sha256_file
 from ..errors import MotionWorldError
+from ..limits import check_json_nesting
 
 MANIFEST = "MANIFEST.json"
 
@@ -30,42 +35,79 @@ def save_bundle(folder: str | Path, tensors: dict[str, torch.Tensor], config: di
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     manifest.setdefault("files", {})
     manifest["files"][filename] = {"sha256": sha256_file(target), "bytes": target.stat().st_size, "kind": kind,
-                                   "config": config, **(extra or {})}
+                                   "config": config, "config_sha256": config_digest(config), **(extra or {})}
     tmp_manifest = folder / (MANIFEST + ".tmp")
     tmp_manifest.write_text(json.dumps(manifest, indent=2) + "\n")
     tmp_manifest.replace(manifest_path)
     return target
 
 
+def config_digest(config: dict) -> str:
+    """sha256 of a config as canonical JSON: the manifest's config is verified like the file is."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def read_manifest(folder: str | Path) -> dict:
+    manifest_path = Path(folder) / MANIFEST
+    if not manifest_path.is_file():
+        raise MotionWorldError(f"{manifest_path}: weights manifest not found")
+    try:
+        text = manifest_path.read_text()
+        check_json_nesting(text)
+        manifest = json.loads(text)
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:  # JSONDecodeError is a ValueError
+        raise MotionWorldError(f"{manifest_path}: not a readable weights manifest ({e})") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        raise MotionWorldError(f"{manifest_path}: not a weights manifest (no 'files' mapping)")
+    return manifest
+
+
 def load_bundle(folder: str | Path, filename: str = "model.safetensors", kind: str | None = None,
                 device="cpu") -> tuple[dict[str, torch.Tensor], dict]:
-    """Check the manifest's sha256 and kind, return (tensors, manifest entry)."""
+    """Check the manifest's sha256 (of the file and of its config) and kind, return (tensors, manifest entry)."""
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     folder = Path(folder)
     manifest_path = folder / MANIFEST
-    if not manifest_path.exists():
-        raise MotionWorldError(f"{manifest_path}: weights manifest not found")
-    try:
-        manifest = json.loads(manifest_path.read_text())
-        entry = manifest["files"][filename]
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
-        raise MotionWorldError(f"{manifest_path}: no valid entry for {filename} ({e.__class__.__name__})") from None
+    entry = read_manifest(folder)["files"].get(filename)
+    if not isinstance(entry, dict) or not isinstance(entry.get("config"), dict):
+        raise MotionWorldError(f"{manifest_path}: no valid entry for {filename} (with a config)")
     path = folder / filename
-    if not path.exists():
+    if not path.is_file():
         raise MotionWorldError(f"{path}: weights file listed in the manifest is missing")
     digest = sha256_file(path)
     if digest != entry.get("sha256"):
         raise MotionWorldError(f"{path}: sha256 {digest[:12]}… does not match the manifest "
                                f"({str(entry.get('sha256'))[:12]}…); the file is corrupt or was replaced")
+    if config_digest(entry["config"]) != entry.get("config_sha256"):
+        raise MotionWorldError(f"{manifest_path}: the config of {filename} does not match its config_sha256 "
+                               "(edited by hand, or written before configs were hashed)")
     if kind is not None and entry.get("kind") != kind:
         raise MotionWorldError(f"{path}: holds {entry.get('kind')!r} weights, expected {kind!r}")
-    return load_file(str(path), device=str(device)), entry
+    try:
+        return load_file(str(path), device=str(device)), entry
+    except (SafetensorError, OSError, ValueError) as e:  # a pickle, a truncated file, a foreign format
+        raise MotionWorldError(f"{path}: not a readable safetensors file ({e})") from None
 
 
-def load_into(module: torch.nn.Module, tensors: dict[str, torch.Tensor], where: str) -> None:
-    """Strict load with a one-line error naming the first mismatch."""
-    own = module.state_dict()
+def build_checked(factory: Callable[[], torch.nn.Module], tensors: dict[str, torch.Tensor],
+                  where: str) -> torch.nn.Module:
+    """`factory()` loaded with `tensors`, after the names and shapes were compared on a copy built on
+    the meta device: a config whose model does not fit the file is refused before any allocation."""
+    try:
+        with torch.device("meta"):
+            skeleton = factory()
+    except (ValueError, TypeError) as e:
+        raise MotionWorldError(f"{where}: the manifest's config cannot be built ({e})") from None
+    _compare(skeleton.state_dict(), tensors, where)
+    del skeleton
+    module = factory()
+    load_into(module, tensors, where)
+    return module
+
+
+def _compare(own: dict, tensors: dict, where: str) -> None:
     missing = sorted(set(own) - set(tensors))
     unexpected = sorted(set(tensors) - set(own))
     if missing or unexpected:
@@ -75,4 +117,10 @@ def load_into(module: torch.nn.Module, tensors: dict[str, torch.Tensor], where: 
     for k, v in tensors.items():
         if v.shape != own[k].shape:
             raise MotionWorldError(f"{where}: {k} has shape {tuple(v.shape)}, the model expects {tuple(own[k].shape)}")
+
+
+def load_into(module: torch.nn.Module, tensors: dict[str, torch.Tensor], where: str) -> None:
+    """Strict load with a one-line error naming the first mismatch."""
+    own = module.state_dict()
+    _compare(own, tensors, where)
     module.load_state_dict({k: v.to(own[k].dtype) for k, v in tensors.items()})

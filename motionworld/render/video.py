@@ -1,7 +1,10 @@
 """Video files: MP4/MKV/WebM through imageio-ffmpeg, GIF through Pillow, or a folder of PNGs.
 
-Frames are uint8 [H, W, 3]. The file is written under a temporary name and moved into place when
-complete, so a failed render never leaves a truncated video where a good one was.
+Frames are uint8 [H, W, 3]. The output is written under a temporary name that is unique to this
+run (`.NAME.XXXXXX.tmp…` beside it) and moved into place when complete, so a failed or killed render
+never leaves a truncated video where a good one was, and a later run never mixes in a killed run's
+frames. The writer never deletes what the user did not ask for (`outputs.check_output_target`): a
+folder output must be new or empty, and `.`, `..`, roots and the working folder are refused.
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MotionWorldError
+from ..outputs import check_output_target, temporary_beside
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm", ".mov")
 
@@ -24,6 +28,7 @@ class VideoWriter:
         self.count = 0
         self._writer = None
         self._frames: list[np.ndarray] = []
+        self.tmp: Path | None = None  # made at the first frame, unique to this run
         suffix = self.path.suffix.lower()
         if suffix in VIDEO_SUFFIXES:
             self.kind = "video"
@@ -33,9 +38,7 @@ class VideoWriter:
             self.kind = "png"
         else:
             raise MotionWorldError(f"unsupported output {self.path.name!r}: use .mp4, .mkv, .webm, .mov, .gif or a folder name")
-        if not self.path.parent.exists():
-            raise MotionWorldError(f"output folder does not exist: {self.path.parent}")
-        self.tmp = self.path.with_name(f".{self.path.stem}.tmp{self.path.suffix}")
+        check_output_target(self.path, folder=self.kind == "png")
 
     def __enter__(self) -> "VideoWriter":
         return self
@@ -44,6 +47,8 @@ class VideoWriter:
         frame = np.ascontiguousarray(frame, dtype=np.uint8)
         if frame.ndim != 3 or frame.shape[-1] != 3:
             raise ValueError(f"frames must be [H, W, 3] uint8, got {frame.shape}")
+        if self.tmp is None:
+            self.tmp = temporary_beside(self.path, folder=self.kind == "png")  # ffmpeg's -y overwrites it
         if self.kind == "video":
             h, w = frame.shape[:2]
             if h % 2 or w % 2:  # yuv420p needs even sizes: pad by one edge pixel
@@ -59,13 +64,21 @@ class VideoWriter:
         else:
             from PIL import Image
 
-            self.tmp.mkdir(parents=True, exist_ok=True)
             Image.fromarray(frame).save(self.tmp / f"frame_{self.count:05d}.png")
         self.count += 1
 
     def close(self) -> None:
+        """Finish the file and move it into place; on any failure the temporary output is removed."""
+        try:
+            self._finish()
+        except BaseException:
+            self.abort()
+            raise
+
+    def _finish(self) -> None:
         if self.kind == "video" and self._writer is not None:
-            self._writer.close()
+            writer, self._writer = self._writer, None
+            writer.close()
         elif self.kind == "gif" and self._frames:
             from PIL import Image
 
@@ -73,20 +86,30 @@ class VideoWriter:
             ims[0].save(self.tmp, save_all=True, append_images=ims[1:], duration=round(1000 / self.fps), loop=0)
         if self.count == 0:
             raise MotionWorldError("no frames were written")
-        if self.kind == "png" and self.path.exists():
-            shutil.rmtree(self.path)
-        os.replace(self.tmp, self.path)
+        if self.kind == "png":
+            check_output_target(self.path, folder=True)  # still new or empty: nothing of the user's is replaced
+            if self.path.is_dir():
+                self.path.rmdir()
+            os.rename(self.tmp, self.path)
+        else:
+            os.replace(self.tmp, self.path)
+        self.tmp = None
 
     def abort(self) -> None:
+        """Drop the unfinished output: the temporary file or folder this run made, nothing else."""
         if self._writer is not None:
+            writer, self._writer = self._writer, None
             try:
-                self._writer.close()
-            except Exception:
+                writer.close()
+            except Exception:  # ffmpeg may already be gone (killed, disk full); the file is dropped anyway
                 pass
-        if self.tmp.is_dir():
-            shutil.rmtree(self.tmp, ignore_errors=True)
-        elif self.tmp.exists():
-            self.tmp.unlink()
+        tmp, self.tmp = self.tmp, None
+        if tmp is None:
+            return
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        elif tmp.exists():
+            tmp.unlink()
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:

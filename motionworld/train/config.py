@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import MotionWorldError
+from ..yaml_reader import YAMLReadError, read_yaml
 
 STAGES = ("vae", "teacher", "causal-init", "distill")
 
@@ -123,14 +124,14 @@ def load_config(path: str | Path, overrides: dict | None = None) -> TrainConfig:
     path = Path(path)
     if not path.is_file():
         raise MotionWorldError(f"training config not found: {path}")
-    text = path.read_text()
     try:
-        data = yaml.safe_load(text) or {}
-        root = yaml.compose(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise MotionWorldError(f"{where}: not valid YAML ({getattr(e, 'problem', e)})") from None
+        data, root = read_yaml(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        raise MotionWorldError(f"{path}: cannot read training config ({e})") from None
+    except YAMLReadError as e:
+        where = f"{path}:{e.line}" if e.line else str(path)
+        raise MotionWorldError(f"{where}: {e}") from None
+    data = {} if data is None else data
     if not isinstance(data, dict):
         raise MotionWorldError(f"{path}: a training config is a mapping of keys")
     for key, value in (overrides or {}).items():

@@ -12,7 +12,7 @@ from ..model.config import StudentConfig, VAEConfig, preset
 from ..model.student import StudentModules
 from ..model.tiny_vae import TinyVAE
 from ..model.track_encoder import ID_RANGE, sample_appearance, sinusoidal_codes
-from ..model.weights import load_bundle, load_into, save_bundle
+from ..model.weights import build_checked, load_bundle, save_bundle
 from .config import TrainConfig
 
 VAE_KIND, TEACHER_KIND = "motionworld-vae", "motionworld-teacher"
@@ -44,16 +44,17 @@ def student_config(cfg: TrainConfig) -> StudentConfig:
 
 def load_vae(folder: str | Path, expect: VAEConfig | None = None) -> TinyVAE:
     tensors, entry = load_bundle(folder, "vae.safetensors", kind=VAE_KIND)
-    config = VAEConfig.from_dict(entry["config"])
+    try:
+        config = VAEConfig.from_dict(entry["config"])
+    except (TypeError, ValueError) as e:
+        raise MotionWorldError(f"{Path(folder) / 'MANIFEST.json'}: bad VAE config ({e})") from None
     def measured_removed(c: VAEConfig) -> VAEConfig:  # statistics a VAE measures on its data, not its shape
         return dataclasses.replace(c, latent_mean=(), latent_std=(), colour_mean=(), colour_std=())
 
     bare = measured_removed(config)
     if expect is not None and bare != measured_removed(expect):
         raise MotionWorldError(f"{folder}: the VAE there has config {bare}, the model needs {expect}")
-    vae = TinyVAE(config)
-    load_into(vae, tensors, str(Path(folder) / "vae.safetensors"))
-    return vae
+    return build_checked(lambda: TinyVAE(config), tensors, str(Path(folder) / "vae.safetensors"))
 
 
 def save_vae(folder: str | Path, vae: TinyVAE, extra: dict) -> Path:
@@ -65,10 +66,11 @@ def load_modules(folder: str | Path, kind: str) -> tuple[StudentModules, Student
     """A teacher ("motionworld-teacher") or student ("motionworld-student") exported by a stage."""
     filename = "teacher.safetensors" if kind == TEACHER_KIND else "student.safetensors"
     tensors, entry = load_bundle(folder, filename, kind=kind)
-    config = StudentConfig.from_dict(entry["config"])
-    modules = StudentModules(config)
-    load_into(modules, tensors, str(Path(folder) / filename))
-    return modules, config
+    try:
+        config = StudentConfig.from_dict(entry["config"])
+    except (TypeError, ValueError) as e:
+        raise MotionWorldError(f"{Path(folder) / 'MANIFEST.json'}: bad config ({e})") from None
+    return build_checked(lambda: StudentModules(config), tensors, str(Path(folder) / filename)), config
 
 
 def save_teacher(folder: str | Path, modules: StudentModules, config: StudentConfig, extra: dict) -> Path:

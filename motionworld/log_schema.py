@@ -1,0 +1,180 @@
+"""The input-log format (`motionworld-input-log/1`) as a schema: every line a replay reads is
+checked for its keys, types and ranges before anything is built from it. JSON values are taken
+strictly (no "big" for a number, no 1e9 for a count), and counts are bounded by what a session can
+make, so a corrupt log is one line naming its line number and key, never a traceback or a hang."""
+from __future__ import annotations
+
+from typing import Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from .errors import MotionWorldError
+from .limits import MAX_SEED
+
+FORMAT = "motionworld-input-log/1"
+MAX_CHUNK_FRAMES = 64  # frames of one chunk (16 latent frames x 4), the most a generator makes
+MAX_EXTRA_TRACKS = 64  # drags and pins of one chunk
+MAX_COORD = 1e6  # pixels and world units in a log; anything larger is not a session's
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+Coord = Field(ge=-MAX_COORD, le=MAX_COORD)
+
+
+def _vec(n: int):
+    return Field(min_length=n, max_length=n)
+
+
+# --- the header --------------------------------------------------------------------------------
+class _PictureOptions(_Strict):
+    max_size: int | None = Field(None, ge=16, le=8192)
+    grid: int | None = Field(None, ge=2, le=512)
+    chunk_latents: int = Field(3, ge=1, le=16)
+
+
+class WarpOptions(_PictureOptions):
+    discontinuity: Literal["stretch", "drop"] = "stretch"
+
+
+class TracksOptions(_PictureOptions):
+    dim: float = Field(0.55, ge=0.0, le=1.0)
+
+
+class NeuralOptions(_Strict):
+    weights: str = Field(min_length=1)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
+    sink: int = Field(1, ge=0, le=16)
+    window: int | None = Field(1, ge=0, le=64)
+    grid: int | None = Field(None, ge=2, le=512)
+
+
+OPTIONS = {"warp": WarpOptions, "tracks": TracksOptions, "neural": NeuralOptions}
+
+
+class SessionSpec(_Strict):
+    scene: str = Field(min_length=1)
+    backend: Literal["warp", "tracks", "neural"]
+    options: dict = Field(default_factory=dict)
+
+
+class Header(_Strict):
+    format: Literal["motionworld-input-log/1"]
+    created: str = ""
+    session: SessionSpec
+    scene_sha256: str | None = Field(None, pattern="^[0-9a-f]{64}$")
+    fps: float = Field(16.0, gt=0, le=240)
+
+
+# --- chunk lines -------------------------------------------------------------------------------
+class Command(_Strict):
+    move: list[float] = Field(default_factory=lambda: [0.0] * 3, min_length=3, max_length=3)
+    turn: list[float] = Field(default_factory=lambda: [0.0] * 2, min_length=2, max_length=2)
+    look_deg: list[float] = Field(default_factory=lambda: [0.0] * 2, min_length=2, max_length=2)
+    sprint: bool = False
+    pose: list[float] | None = Field(None, min_length=16, max_length=16)
+    fov_deg: float | None = Field(None, gt=1.0, lt=179.0)
+
+    def check_bounds(self) -> None:
+        for key in ("move", "turn", "look_deg", "pose"):
+            values = getattr(self, key) or []
+            if any(abs(v) > MAX_COORD for v in values):
+                raise ValueError(f"{key}: values must be within +/-{MAX_COORD:g}")
+
+
+class Hold(_Strict):
+    hold: Command
+    count: int = Field(ge=1, le=MAX_CHUNK_FRAMES)
+
+
+class DragRecord(_Strict):
+    id: int = Field(ge=0, le=2**31)
+    start: list[float] = Field(min_length=2, max_length=2)
+    current: list[float] = Field(min_length=2, max_length=2)
+    object_id: int = Field(0, ge=0, le=1024)
+    depth: float | None = Field(None, gt=0, le=MAX_COORD)
+
+
+class DragRecords(_Strict):
+    drags: list[DragRecord] = Field(default_factory=list, max_length=MAX_EXTRA_TRACKS)
+    pins: list[list[float]] = Field(default_factory=list, max_length=MAX_EXTRA_TRACKS)
+
+
+class ChunkLine(_Strict):
+    frame: int = Field(ge=0, le=2**40)
+    commands: Union[dict, list]  # a Hold, or one Command per frame: checked by check_line
+    sha256: str | None = Field(None, pattern="^[0-9a-f]{64}$")
+    keep: int | None = Field(None, ge=0, le=MAX_CHUNK_FRAMES + 1)
+    drag: DragRecords | None = None
+
+
+class ResetLine(_Strict):
+    reset: Literal[True]
+    unshown: int = Field(0, ge=0, le=2**40)
+
+
+class EndLine(_Strict):
+    end: Literal[True]
+    unshown: int = Field(0, ge=0, le=2**40)
+    status: str = ""
+
+
+def _where(err: dict) -> str:
+    """The key path, without the names pydantic gives the members of a union ('Hold', 'list[Command]')."""
+    return ".".join(str(x) for x in err["loc"] if not (isinstance(x, str) and (x[:1].isupper() or "[" in x)))
+
+
+def _raise(e: ValidationError, where: str, what: str, prefix: str = "") -> None:
+    err = e.errors()[0]
+    key = prefix + _where(err)
+    more = f" (and {len(e.errors()) - 1} more problem(s))" if len(e.errors()) > 1 else ""
+    raise MotionWorldError(f"{where}: bad {what}: {key + ': ' if key else ''}{err['msg']}{more}") from None
+
+
+def check_header(header: dict, where: str) -> None:
+    try:
+        spec = Header.model_validate(header).session
+    except ValidationError as e:
+        _raise(e, where, "header")
+    try:
+        OPTIONS[spec.backend].model_validate(spec.options)
+    except ValidationError as e:
+        _raise(e, where, "header", "session.options.")
+
+
+_COMMANDS = TypeAdapter(list[Command], config=ConfigDict(strict=True))
+
+
+def check_line(line: dict, where: str) -> None:
+    """A chunk, reset or end line; a chunk's commands must be as many as it keeps frames for."""
+    kind = ResetLine if "reset" in line else EndLine if "end" in line else ChunkLine
+    what = {ResetLine: "reset line", EndLine: "end line", ChunkLine: "chunk line"}[kind]
+    try:
+        record = kind.model_validate(line)
+    except ValidationError as e:
+        _raise(e, where, what)
+    if kind is not ChunkLine:
+        return
+    try:
+        commands = Hold.model_validate(record.commands) if isinstance(record.commands, dict) else \
+            _COMMANDS.validate_python(record.commands)
+    except ValidationError as e:
+        _raise(e, where, what, "commands.")
+    listed = [commands.hold] if isinstance(commands, Hold) else commands
+    if not 1 <= len(listed) <= MAX_CHUNK_FRAMES:
+        raise MotionWorldError(f"{where}: bad chunk line: commands: a chunk has 1 to {MAX_CHUNK_FRAMES} commands, got {len(listed)}")
+    try:
+        for c in listed:
+            c.check_bounds()
+        for p in [x for d in (record.drag.drags if record.drag else []) for x in (d.start, d.current)] + \
+                 (record.drag.pins if record.drag else []):
+            if len(p) != 2 or any(abs(v) > MAX_COORD for v in p):
+                raise ValueError(f"drag: points are two numbers within +/-{MAX_COORD:g}")
+    except ValueError as e:
+        raise MotionWorldError(f"{where}: bad chunk line: {e}") from None
+    count = commands.count if isinstance(commands, Hold) else len(commands)
+    if record.keep is not None and record.keep > count + (record.frame == 0):
+        raise MotionWorldError(f"{where}: bad chunk line: keep: {record.keep} is more than the chunk's {count + (record.frame == 0)} "
+                               "frames")
