@@ -18,7 +18,8 @@ MAX_SEGMENTS = 256  # segments of one camera path (each is a nested step when th
 MAX_OBJECTS = 32  # moving objects of a scene (each holds a mask the size of the picture)
 MAX_PATHS = 64  # named camera paths of a scene
 MAX_SEED = 2**32 - 1
-MAX_CONFIG_INT = 1 << 20  # any integer in a model config (widths, layers, vocab sizes)
+MAX_CONFIG_INT = 1 << 20
+MAX_SCENE_NUMBER = 1e6  # any number in a scene file (world units, degrees, pixels): float32 stays exact enough  # any integer in a model config (widths, layers, vocab sizes)
 
 
 def check_seconds(seconds: float | None, what: str = "--seconds") -> None:
@@ -45,3 +46,16 @@ def check_json_nesting(text: str, limit: int = MAX_NESTING) -> None:
 
 
 _BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def check_scene_number(value):
+    """A pydantic after-validator for every field of a scene schema: real numbers (also inside
+    tuples and lists) within +/-MAX_SCENE_NUMBER, so nothing downstream overflows float32 (tracks, GL)."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, (list, tuple)):
+            stack.extend(v)
+        elif isinstance(v, float) and abs(v) > MAX_SCENE_NUMBER:  # ints (seeds, counts) have their own bounds
+            raise ValueError(f"must be within +/-{MAX_SCENE_NUMBER:g} (got {v:g})")
+    return value

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Literal, Union
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from .errors import MotionWorldError
@@ -30,16 +31,17 @@ def _vec(n: int):
 
 # --- the header --------------------------------------------------------------------------------
 class _PictureOptions(_Strict):
-    max_size: int | None = Field(None, ge=16, le=8192)
     grid: int | None = Field(None, ge=2, le=512)
     chunk_latents: int = Field(3, ge=1, le=16)
 
 
 class WarpOptions(_PictureOptions):
+    max_size: int | None = Field(None, ge=16, le=8192)  # None: the scene's own size
     discontinuity: Literal["stretch", "drop"] = "stretch"
 
 
 class TracksOptions(_PictureOptions):
+    max_size: int = Field(640, ge=16, le=8192)
     dim: float = Field(0.55, ge=0.0, le=1.0)
 
 
@@ -82,6 +84,12 @@ class Command(_Strict):
             values = getattr(self, key) or []
             if any(abs(v) > MAX_COORD for v in values):
                 raise ValueError(f"{key}: values must be within +/-{MAX_COORD:g}")
+        if self.pose is not None:
+            m = np.array(self.pose).reshape(4, 4)
+            R = m[:3, :3]
+            rigid = np.allclose(R @ R.T, np.eye(3), atol=1e-6) and abs(np.linalg.det(R) - 1) < 1e-6
+            if not rigid or not np.array_equal(m[3], [0, 0, 0, 1]):
+                raise ValueError("pose: not a camera pose (a rotation and a translation, last row 0 0 0 1)")
 
 
 class Hold(_Strict):

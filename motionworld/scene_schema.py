@@ -6,15 +6,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .limits import MAX_FRAMES, MAX_OBJECTS, MAX_PATHS, MAX_SECONDS, MAX_SEED, MAX_SEGMENTS
+from .limits import MAX_FRAMES, MAX_OBJECTS, MAX_PATHS, MAX_SECONDS, MAX_SEED, MAX_SEGMENTS, check_scene_number
 
 Vec3 = tuple[float, float, float]
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    _bounded = field_validator("*", mode="after")(check_scene_number)
 
 
 # --- camera ------------------------------------------------------------------------------------

@@ -16,15 +16,18 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import DepthError, MotionWorldError
 from ..images import check_picture_size, open_image
+from ..limits import check_scene_number
 from .camera import Camera
 
 
 class _Options(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    _bounded = field_validator("*", mode="after")(check_scene_number)
 
 
 def _check_depth(depth: np.ndarray, camera: Camera, what: str, key: str = "path") -> np.ndarray:

@@ -1,0 +1,384 @@
+"""Bad input, class by class: the user's files are never removed or mixed into a result, every input
+error is one `error:` line with exit status 2 (never a traceback), and the work any input can ask
+for is bounded before anything is allocated. test_fuzz.py mutates valid files at random on top."""
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from motionworld.cli import main
+from motionworld.model.config import preset
+from motionworld.model.student import StreamingStudent
+from motionworld.model.weights import config_digest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(capsys, *args) -> tuple[int, list[str], str]:
+    """(exit status, stderr lines, stdout) of an in-process command; an uncaught exception fails the test."""
+    rc = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return rc, out.err.strip().splitlines(), out.out
+
+
+def one_error(capsys, *args, match: str = "") -> str:
+    rc, err, _ = run_cli(capsys, *args)
+    assert rc == 2 and len(err) == 1 and err[0].startswith("error: ") and match in err[0], err
+    return err[0]
+
+
+def listing(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+@pytest.fixture
+def scene_copy(tmp_path, garden) -> Path:
+    """The garden scene in a folder of the test's own (its files may be edited)."""
+    folder = tmp_path / "garden"
+    shutil.copytree(garden.parent, folder)
+    return folder / "scene.yaml"
+
+
+def fake_png(path: Path, width: int, height: int) -> Path:
+    """A PNG whose header claims width x height (its pixel data is a few bytes)."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 16))
+                     + chunk(b"IEND", b""))
+    return path
+
+
+# --- 1. never delete or mix what the user did not ask for --------------------------------------
+def test_no_output_form_removes_a_users_files(tmp_path, garden, capsys, monkeypatch):
+    work = tmp_path / "work"
+    (work / "keep").mkdir(parents=True)
+    (work / "keep" / "thesis.tex").write_text("years of work")
+    (work / "notes.txt").write_text("mine")
+    (work / "movie.mp4").mkdir()  # a folder that happens to have a video name
+    (work / "movie.mp4" / "inside.txt").write_text("mine too")
+    (tmp_path / "beside.txt").write_text("the parent's")
+    monkeypatch.chdir(work)
+    before, parent_before = listing(work), listing(tmp_path)
+    render = ["render", garden, "--backend", "tracks", "--size", "32", "--seconds", "0.5"]
+    for target in ["keep", "keep/", "keep/.", ".", "..", "/", "keep/..", work, tmp_path, "movie.mp4", "notes.txt",
+                   str(Path.home())]:
+        one_error(capsys, *render, "-o", target)
+        assert listing(work) == before and listing(tmp_path) == parent_before, target
+    assert (work / "keep" / "thesis.tex").read_text() == "years of work"
+    # a new folder, or an empty one, gets the frames
+    (work / "empty").mkdir()
+    for target in ["fresh", "empty"]:
+        rc, err, out = run_cli(capsys, *render, "-o", target)
+        assert rc == 0 and len(list((work / target).glob("frame_*.png"))) == 9, err
+
+
+def test_a_killed_runs_temporary_frames_are_never_counted(tmp_path, garden, capsys):
+    out = tmp_path / "frames"
+    for stale in (tmp_path / ".frames.tmp", tmp_path / ".frames.k1ll3d.tmp"):  # old and current naming
+        stale.mkdir()
+        for i in range(201):
+            (stale / f"frame_{i:05d}.png").write_bytes(b"stale")
+    rc, err, stdout = run_cli(capsys, "render", garden, "--backend", "tracks", "--size", "32", "--seconds", "0.5",
+                              "-o", out)
+    assert rc == 0 and "(9 frames" in stdout, err
+    assert sorted(p.name for p in out.iterdir()) == [f"frame_{i:05d}.png" for i in range(9)]
+    assert len(list((tmp_path / ".frames.k1ll3d.tmp").iterdir())) == 201  # not ours: left alone
+
+
+def test_a_failing_close_leaves_no_temporary_output(tmp_path):
+    from motionworld.errors import MotionWorldError
+    from motionworld.render.video import VideoWriter
+
+    for name in ("a.gif", "a.mp4", "frames"):
+        writer = VideoWriter(tmp_path / name)
+        writer.write(np.zeros((16, 16, 3), np.uint8))
+        (tmp_path / name).mkdir()  # something took the name while the run went on
+        (tmp_path / name / "theirs.txt").write_text("x")
+        with pytest.raises((MotionWorldError, OSError)):
+            writer.close()
+        assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == [], name
+        assert (tmp_path / name / "theirs.txt").read_text() == "x"
+        shutil.rmtree(tmp_path / name)
+    writer = VideoWriter(tmp_path / "b.mp4")
+    with pytest.raises(MotionWorldError, match="no frames"):
+        writer.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sigterm_cleans_up_like_ctrl_c_and_the_log_says_so(tmp_path, garden):
+    out, log = tmp_path / "frames", tmp_path / "run.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "motionworld", "render", str(garden), "--backend", "tracks",
+                             "--size", "64", "--seconds", "600", "-o", str(out), "--log", str(log)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not any(p.name.startswith(".frames.") and any(p.iterdir()) for p in tmp_path.iterdir()):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and err.strip().splitlines()[-1] == "terminated", err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.jsonl"]  # no frames folder, no temporary
+    end = json.loads(log.read_text().splitlines()[-1])
+    assert end["end"] and end["status"] == "terminated"
+
+
+def test_the_log_appears_only_with_a_run_that_started(tmp_path, garden, capsys):
+    log = tmp_path / "run.jsonl"
+    one_error(capsys, "render", garden, "--backend", "tracks", "-o", tmp_path / "x.avi", "--log", log)
+    one_error(capsys, "render", garden, "--backend", "tracks", "--seconds", "-1", "-o", tmp_path / "x.mp4", "--log", log)
+    assert not log.exists()
+    rc, err, _ = run_cli(capsys, "render", garden, "--backend", "tracks", "--size", "32", "--seconds", "0.5",
+                         "-o", tmp_path / "x.mp4", "--log", log)
+    assert rc == 0, err
+    assert json.loads(log.read_text().splitlines()[-1]) == {"end": True, "unshown": 0, "status": "complete"}
+
+
+# --- 2. every input error is one line and exit 2 -----------------------------------------------
+def test_deeply_nested_yaml_is_one_line(scene_copy, tmp_path, capsys):
+    deep = scene_copy.with_name("deep.yaml")
+    deep.write_text("version: 1\nimage: garden.png\nx: " + "[" * 1000 + "]" * 1000 + "\n")
+    one_error(capsys, "validate", deep, match="nested deeper than 64 levels")
+    one_error(capsys, "render", deep, "-o", tmp_path / "a.mp4", match="nested deeper")
+    laughs = "version: 1\nimage: garden.png\na0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1]\n" + "".join(
+        f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 10))
+    deep.write_text(laughs)
+    one_error(capsys, "validate", deep, match="values (YAML aliases)")
+    deep.write_text("version: 1\nimage: garden.png\nx: &a [1, *a]\n")
+    one_error(capsys, "validate", deep, match="refers to a node that contains it")
+
+
+def test_a_replay_log_naming_a_deep_scene_is_one_line(scene_copy, tmp_path, capsys):
+    log = tmp_path / "run.jsonl"
+    assert main(["render", str(scene_copy), "--backend", "tracks", "--size", "32", "--seconds", "0.5",
+                 "-o", str(tmp_path / "a.mp4"), "--log", str(log)]) == 0
+    capsys.readouterr()
+    header = json.loads(log.read_text().splitlines()[0])
+    scene_copy.write_text("version: 1\nimage: garden.png\nx: " + "{a: " * 500 + "1" + "}" * 500 + "\n")
+    header["scene_sha256"] = None
+    lines = log.read_text().splitlines()
+    log.write_text("\n".join([json.dumps(header)] + lines[1:]) + "\n")
+    one_error(capsys, "replay", log, match="nested deeper")
+
+
+def test_huge_pictures_are_refused_from_the_header(scene_copy, capsys):
+    fake_png(scene_copy.with_name("bomb.png"), 20000, 20000)  # past PIL's own bomb limit
+    fake_png(scene_copy.with_name("large.png"), 7000, 5000)  # 35 MP: under PIL's, over ours
+    text = scene_copy.read_text()
+    for image in ("bomb.png", "large.png"):
+        scene_copy.write_text(text.replace("image: garden.png", f"image: {image}"))
+        one_error(capsys, "validate", scene_copy, match="MP")
+    scene_copy.write_text(text.replace("ball_mask.png", "bomb.png"))
+    one_error(capsys, "validate", scene_copy, match="objects[0].mask: mask bomb.png")
+    np.save(scene_copy.with_name("huge.npy"), np.lib.format.open_memmap(scene_copy.with_name("h.npy"), "w+",
+                                                                       np.float32, (6000, 6000)))
+    scene_copy.write_text(text.replace("path: garden_depth.png", "path: huge.npy"))
+    one_error(capsys, "validate", scene_copy, match="depth.path: depth map huge.npy is 6000x6000")
+
+
+@pytest.mark.parametrize("args,match", [
+    (("--seconds", "1e300"), "--seconds must be a positive number of at most 3600 s"),
+    (("--seconds", "nan"), "--seconds must be"),
+    (("--seed", "9223372036854775808"), "--seed must be a whole number in [0, 4294967295]"),
+    (("--seed", "-1"), "--seed must be"),
+    (("--actions", "w-\u00b2"), "expected KEYS-FRAMES"),
+    (("--actions", "w-99999999"), "more than 57600 frames"),
+    (("--grid", "100000"), "--grid must be in [2, 512]"),
+])
+def test_numbers_out_of_range_are_one_line(garden, tmp_path, capsys, args, match):
+    one_error(capsys, "render", garden, "--backend", "tracks", *args, "-o", tmp_path / "a.mp4", match=match)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_out_of_range_numbers_in_scenes_and_path_files(scene_copy, tmp_path, capsys):
+    text = scene_copy.read_text()
+
+    def with_path(entry: str) -> str:
+        return text.replace("paths:\n", f"paths:\n  {entry}\n", 1)
+
+    scene_copy.write_text(with_path("forever: [{hold: {seconds: 1.0e9}}]"))
+    one_error(capsys, "validate", scene_copy, match="paths.forever[0].hold.seconds: must be less than or equal to 3600")
+    scene_copy.write_text(with_path("long: [" + ", ".join(["{hold: {seconds: 3000}}"] * 2) + "]"))
+    one_error(capsys, "validate", scene_copy, match="paths.long: the path lasts 6000 s, more than the 3600 s limit")
+    scene_copy.write_text(with_path("w: {segments: [{actions: 'w-99999999'}]}"))
+    one_error(capsys, "validate", scene_copy, match="more than 57600 frames")
+    scene_copy.write_text(text + "generator: {seed: 9223372036854775808}\n")
+    one_error(capsys, "validate", scene_copy, match="generator.seed: must be less than or equal to 4294967295")
+    scene_copy.write_text(text)
+    ns = tmp_path / "path.json"
+    ns.write_text('{"seconds": Infinity, "camera_path": [{"camera_to_world": [1,0,0,0,0,1,0,0,0,0,1,0,0,0,0,1]}, '
+                  '{"camera_to_world": [1,0,0,0,0,1,0,0,0,0,1,1,0,0,0,1]}]}')
+    one_error(capsys, "render", scene_copy.with_name("scene.yaml"), "--path", ns, "-o", tmp_path / "a.mp4",
+              match="Infinity is not a number JSON allows")
+
+
+def _student_folder(tmp_path) -> Path:
+    folder = tmp_path / "weights"
+    StreamingStudent(preset("tiny"), seed=0).save(folder)
+    return folder
+
+
+def _set_file(folder: Path, data: bytes) -> None:
+    """Replace student.safetensors and update the manifest's sha256 to match (so only the format can tell)."""
+    import hashlib
+
+    (folder / "student.safetensors").write_bytes(data)
+    manifest = json.loads((folder / "MANIFEST.json").read_text())
+    manifest["files"]["student.safetensors"]["sha256"] = hashlib.sha256(data).hexdigest()
+    (folder / "MANIFEST.json").write_text(json.dumps(manifest))
+
+
+def test_weights_that_are_not_safetensors_are_one_line(tmp_path, garden, capsys):
+    folder = _student_folder(tmp_path)
+    good = (folder / "student.safetensors").read_bytes()
+    for data, match in [(pickle.dumps({"dit.x": [1, 2, 3]}), "not a readable safetensors file"),
+                        (good[: len(good) // 2], "not a readable safetensors file"),
+                        (good[:3], "not a readable safetensors file")]:
+        _set_file(folder, data)
+        one_error(capsys, "render", garden, "--backend", "neural", "--weights", folder, "--seconds", "0.5",
+                  "-o", tmp_path / "a.mp4", match=match)
+    (folder / "MANIFEST.json").write_text("[" * 10000)
+    one_error(capsys, "render", garden, "--backend", "neural", "--weights", folder, "-o", tmp_path / "a.mp4",
+              match="not a readable weights manifest")
+
+
+def _tracks_log(tmp_path, scene) -> Path:
+    log = tmp_path / "run.jsonl"
+    assert main(["render", str(scene), "--backend", "tracks", "--size", "32", "--seconds", "1.5",
+                 "-o", str(tmp_path / "a.mp4"), "--log", str(log)]) == 0
+    return log
+
+
+def _edit_line(log: Path, index: int, change) -> Path:
+    lines = [json.loads(x) for x in log.read_text().splitlines()]
+    change(lines[index])
+    out = log.with_name("edited.jsonl")
+    out.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    return out
+
+
+def test_replay_logs_with_wrong_types_or_absurd_values(tmp_path, garden, capsys):
+    log = _tracks_log(tmp_path, garden)
+    capsys.readouterr()
+    lines = [json.loads(x) for x in log.read_text().splitlines()]
+    assert isinstance(lines[1]["commands"], list) and "pose" in lines[1]["commands"][0]
+
+    def hold(line, value):
+        line["commands"] = value
+
+    cases = [
+        (0, lambda h: h["session"]["options"].update(max_size="big"), ":1: bad header: session.options.max_size"),
+        (0, lambda h: h["session"].update(backend="magic"), ":1: bad header: session.backend"),
+        (1, lambda c: hold(c, {"hold": {}, "count": 10**15}), ":2: bad chunk line: commands.count"),
+        (1, lambda c: hold(c, {"hold": "w", "count": 8}), ":2: bad chunk line: commands.hold"),
+        (1, lambda c: hold(c, "w-8"), ":2: bad chunk line: commands"),
+        (1, lambda c: c.update(drag={"drags": [{"id": 1, "start": [1]}]}), ":2: bad chunk line: drag.drags.0"),
+        (1, lambda c: c.update(drag={"drags": "everything"}), ":2: bad chunk line: drag.drags"),
+        (1, lambda c: c.update(keep=1e9), ":2: bad chunk line: keep"),
+        (1, lambda c: c.update(keep=10**9), ":2: bad chunk line: keep"),
+        (1, lambda c: c.update(frame="0"), ":2: bad chunk line: frame"),
+        (2, lambda c: c["commands"][0].update(fov_deg=1e308), ":3: bad chunk line: commands.0.fov_deg"),
+        (2, lambda c: c["commands"][0].update(move=[1e300, 0, 0]), ":3: bad chunk line: move"),
+    ]
+    for index, change, match in cases:
+        one_error(capsys, "replay", _edit_line(log, index, change), match=match)
+    (tmp_path / "nan.jsonl").write_text(log.read_text().replace('"frame": 0', '"frame": NaN', 1))
+    one_error(capsys, "replay", tmp_path / "nan.jsonl", match="NaN is not a number JSON allows")
+
+
+# --- 3. bounded work for any input ---------------------------------------------------------------
+def test_a_huge_model_config_in_the_manifest_is_refused_before_building(tmp_path, garden, capsys):
+    folder = _student_folder(tmp_path)
+    manifest = json.loads((folder / "MANIFEST.json").read_text())
+    entry = manifest["files"]["student.safetensors"]
+    entry["config"]["dit"]["ffn_dim"] = 10_000_000
+    (folder / "MANIFEST.json").write_text(json.dumps(manifest))
+    args = ["render", garden, "--backend", "neural", "--weights", folder, "-o", tmp_path / "a.mp4"]
+    one_error(capsys, *args, match="does not match its config_sha256")
+    entry["config_sha256"] = config_digest(entry["config"])  # a forger who updates the hash too
+    (folder / "MANIFEST.json").write_text(json.dumps(manifest))
+    one_error(capsys, *args, match="DiTConfig.ffn_dim")
+    entry["config"]["dit"]["ffn_dim"] = 1_000_000  # within the range: the meta-device build compares shapes
+    entry["config_sha256"] = config_digest(entry["config"])
+    (folder / "MANIFEST.json").write_text(json.dumps(manifest))
+    one_error(capsys, *args, match="has shape")
+
+
+def test_track_points_are_bounded_before_allocation(garden, tmp_path, capsys):
+    one_error(capsys, "tracks", garden, "--grid", "512", "--seconds", "3600", "--actions", "w-16",
+              "-o", tmp_path / "t.npz", match="track points made at once")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_session_keeps_a_bounded_number_of_poses(garden, monkeypatch):
+    import motionworld as mw
+    from motionworld import session as session_module
+
+    monkeypatch.setattr(session_module, "POSES_KEPT", 20)
+    s = mw.Session(garden, backend="tracks", max_size=32)
+    for _ in range(3):
+        s.next_chunk(mw.ControlCommand(move=np.array([0, 0, 1.0])))
+    assert s.frame_index == 33 and len(s.poses) == 20
+    s.close()
+
+
+# --- 4. small breaks -----------------------------------------------------------------------------
+def test_generator_weights_takes_the_folder_or_its_student_file(scene_copy, tmp_path, capsys):
+    folder = _student_folder(scene_copy.parent)
+    text = scene_copy.read_text()
+    for i, value in enumerate(("weights", "weights/student.safetensors")):
+        scene_copy.write_text(text + f"generator: {{weights: {value}}}\n")
+        rc, err, out = run_cli(capsys, "validate", scene_copy)
+        assert rc == 0, err
+        rc, err, out = run_cli(capsys, "render", scene_copy, "--seconds", "0.5", "-o", tmp_path / f"{i}.mp4")
+        assert rc == 0 and "(9 frames" in out, err  # backend auto: the scene's weights
+    shutil.rmtree(folder)
+    one_error(capsys, "validate", scene_copy, match="generator.weights: no student weights in")
+
+
+def test_validate_names_each_file_as_given_on_stderr(tmp_path, capsys):
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "scene.yaml").write_text("version: 1\nimage: nowhere.png\n")
+    rc, err, out = run_cli(capsys, "validate", tmp_path / "a" / "scene.yaml", tmp_path / "b" / "scene.yaml")
+    assert rc == 2 and out == ""
+    assert err == [f"error: {tmp_path / n / 'scene.yaml'}:2: image: image not found: {tmp_path / n / 'nowhere.png'}"
+                   for n in ("a", "b")]
+
+
+def test_validate_parses_each_scene_once(garden, capsys, monkeypatch):
+    from motionworld import scene as scene_module
+
+    calls = []
+    real = scene_module.read_yaml
+    monkeypatch.setattr(scene_module, "read_yaml", lambda text: calls.append(1) or real(text))
+    rc, err, _ = run_cli(capsys, "validate", garden)
+    assert rc == 0 and len(calls) == 1, err
+
+
+def test_training_configs_use_the_safe_loader(tmp_path, capsys):
+    cfg = tmp_path / "vae.yaml"
+    cfg.write_text((ROOT / "configs" / "micro" / "vae.yaml").read_text() + "x: !!python/object/apply:os.system ['touch pwned']\n")
+    one_error(capsys, "train", "vae", "--config", cfg, match="invalid YAML")
+    assert not Path("pwned").exists() and not (tmp_path / "pwned").exists()
+    cfg.write_text("stage: vae\nx: " + "[" * 2000 + "]" * 2000 + "\n")
+    one_error(capsys, "train", "vae", "--config", cfg, match="nested deeper")
+
+
+def test_the_package_never_uses_yaml_load_with_a_full_loader():
+    for path in (ROOT / "motionworld").rglob("*.py"):
+        text = path.read_text()
+        for bad in ("yaml.load(", "yaml.compose(", "yaml.full_load", "yaml.unsafe_load", "Loader=yaml.Loader"):
+            assert bad not in text, f"{path}: {bad}"
