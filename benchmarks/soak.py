@@ -5,7 +5,9 @@ frames, so growth over hours shows up in minutes.
 The camera walks a loop of held inputs (forward, turn, back, turn the other way: what a person at
 the keyboard does, and it stays near the picture so the tracks stay on screen). The figures are
 measured, not asserted: memory should level off after warm-up (allocator pools, the first chunks'
-caches) and latency should stay flat; the cache of the student is constant by design.
+caches) and latency should stay flat; the cache of the student is constant by design. With
+glibc's default malloc arenas (`--glibc-arenas`) RSS wanders 100-160 MB higher without a trend;
+the command line caps them at 2 (`motionworld.limits.limit_malloc_arenas`), as this script does.
 
     python benchmarks/soak.py [--frames 10000] [--every 1000] [--backend neural] [--scene scenes/garden/scene.yaml]
 """
@@ -21,6 +23,7 @@ import numpy as np
 import motionworld as mw
 from motionworld.input_log import InputLog
 from motionworld.launch import default_scene, session_spec
+from motionworld.limits import limit_malloc_arenas
 from motionworld.player import Player
 
 PATTERN = [  # (move right/up/forward, turn yaw/pitch): held one chunk each
@@ -52,7 +55,11 @@ def main() -> None:
     ap.add_argument("--backend", default="neural", choices=["neural", "warp"])
     ap.add_argument("--scene", default=None)
     ap.add_argument("--size", type=int, default=384, help="longest side of warp frames")
+    ap.add_argument("--glibc-arenas", action="store_true",
+                    help="keep glibc's default malloc arenas (the command line caps them at 2)")
     args = ap.parse_args()
+    if not args.glibc_arenas:
+        limit_malloc_arenas()  # as `motionworld play` and `render` do
 
     world = mw.World(args.scene or default_scene())
     spec, note = session_spec(world.scene, args.backend, None, args.size, 0)

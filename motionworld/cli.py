@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import MotionWorldError, SceneError, Terminated
-from .limits import check_seconds, check_seed
+from .limits import check_seconds, check_seed, limit_malloc_arenas
 from .outputs import check_output_target, replacing
 
 
@@ -431,6 +431,7 @@ def _terminate(signum, frame):
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # pygame's import banner is noise on a command line
     args = _parser().parse_args(argv)
+    limit_malloc_arenas()  # long play/render streams keep a flat RSS (see limits.MALLOC_ARENAS)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # for reports that say how they were made
     # SIGTERM unwinds like Ctrl-C, so writers remove their temporary output (the main thread only
     # can set handlers; a host embedding main() elsewhere keeps its own)

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from . import strict_json
 from .errors import MotionWorldError
 from .geometry.drag import DragState
 from .geometry.rig import ControlCommand
-from .limits import check_json_nesting
 from .log_schema import FORMAT, check_header, check_line
 
 
@@ -150,8 +150,7 @@ def read_log(path: str | Path) -> tuple[dict, list[dict]]:
 
 def _json_line(path: Path, n: int, text: str) -> dict:
     try:
-        check_json_nesting(text)
-        value = json.loads(text, parse_constant=_no_constant)
+        value = strict_json.loads(text)
     except json.JSONDecodeError as e:
         raise MotionWorldError(f"{path}:{n}: not a JSON line ({e.msg})") from None
     except (ValueError, RecursionError) as e:
@@ -159,10 +158,6 @@ def _json_line(path: Path, n: int, text: str) -> dict:
     if not isinstance(value, dict):
         raise MotionWorldError(f"{path}:{n}: expected a JSON object")
     return value
-
-
-def _no_constant(name: str):
-    raise ValueError(f"{name} is not a number JSON allows")
 
 
 def kept_frames(lines: list[dict]) -> list[int]:

@@ -3,8 +3,6 @@ is allocated, so a typo (`--seconds 1e300`, `w-99999999`, a 20000x20000 PNG) is 
 naming the limit instead of a hang or the process killed for memory."""
 from __future__ import annotations
 
-import re
-
 from .errors import MotionWorldError
 
 MAX_SECONDS = 3600.0  # one camera path or render: an hour of video (57,600 frames at 16 fps)
@@ -13,13 +11,13 @@ MAX_TRACK_POINTS = 100_000_000  # frames x tracks materialised at once by `motio
 MAX_PICTURE_PIXELS = 25_000_000  # a scene picture, mask or depth map (25 MP: 6144x4096; ~90 bytes a pixel to load)
 MAX_PICTURE_SIDE = 16_384
 MAX_NESTING = 64  # levels of YAML/JSON nesting; scene files use fewer than 10
-MAX_YAML_VALUES = 1_000_000  # values a YAML file may expand to through its aliases
+MAX_YAML_VALUES = 5_000_000  # values (keys, items, scalars) of a YAML file, aliases expanded (~20 MB of scene)
 MAX_SEGMENTS = 256  # segments of one camera path (each is a nested step when the path is evaluated)
 MAX_OBJECTS = 32  # moving objects of a scene (each holds a mask the size of the picture)
 MAX_PATHS = 64  # named camera paths of a scene
 MAX_SEED = 2**32 - 1
-MAX_CONFIG_INT = 1 << 20
-MAX_SCENE_NUMBER = 1e6  # any number in a scene file (world units, degrees, pixels): float32 stays exact enough  # any integer in a model config (widths, layers, vocab sizes)
+MAX_CONFIG_INT = 1 << 20  # any integer in a model config (widths, layers, vocab sizes)
+MAX_SCENE_NUMBER = 1e6  # any real number in a scene file (world units, degrees, pixels): far from float32's overflow
 
 
 def check_seconds(seconds: float | None, what: str = "--seconds") -> None:
@@ -35,19 +33,6 @@ def check_seed(seed: int | None, what: str = "--seed") -> None:
         raise MotionWorldError(f"{what} must be a whole number in [0, {MAX_SEED}], got {seed}")
 
 
-def check_json_nesting(text: str, limit: int = MAX_NESTING) -> None:
-    """Refuse JSON nested deeper than `limit` before the (recursive) parser meets it. Brackets in
-    strings count too, which can only make this stricter for odd files."""
-    depth = 0
-    for m in _BRACKETS.finditer(text):
-        depth += 1 if m.group() in "[{" else -1
-        if depth > limit:
-            raise ValueError(f"nested deeper than {limit} levels")
-
-
-_BRACKETS = re.compile(r"[\[\]{}]")
-
-
 def check_scene_number(value):
     """A pydantic after-validator for every field of a scene schema: real numbers (also inside
     tuples and lists) within +/-MAX_SCENE_NUMBER, so nothing downstream overflows float32 (tracks, GL)."""
@@ -59,3 +44,19 @@ def check_scene_number(value):
         elif isinstance(v, float) and abs(v) > MAX_SCENE_NUMBER:  # ints (seeds, counts) have their own bounds
             raise ValueError(f"must be within +/-{MAX_SCENE_NUMBER:g} (got {v:g})")
     return value
+
+
+MALLOC_ARENAS = 2  # glibc's default is 8 per core: with torch's and the player's threads, a long stream's
+# RSS then wanders 100-160 MB above what it uses (benchmarks/soak.py: 860-916 MB vs flat 754 MB at 2)
+
+
+def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
+    """Cap glibc's malloc arenas for this process (before threads start); False where not glibc."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(-8, int(arenas)))  # -8 = M_ARENA_MAX
+    except (OSError, AttributeError):
+        return False

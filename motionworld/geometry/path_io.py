@@ -15,7 +15,8 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from ..errors import PathFileError
-from ..limits import MAX_FRAMES, check_json_nesting
+from .. import strict_json
+from ..limits import MAX_FRAMES
 from .camera import CV_TO_GL, invert_pose, make_pose
 from .paths import FPS, CameraPath, Keyframe
 
@@ -36,10 +37,6 @@ def _rigid(path: Path, line: int | None, R: np.ndarray) -> None:
         raise _fail(path, line, "rotation part is not a rotation matrix")
 
 
-def _no_constant(name: str):
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
 def read_json(path: Path):
     """A JSON file's data, strictly: no NaN/Infinity, no nesting deeper than MAX_NESTING."""
     try:
@@ -47,8 +44,7 @@ def read_json(path: Path):
     except (OSError, UnicodeDecodeError) as e:
         raise _fail(path, None, f"cannot read: {e}") from None
     try:
-        check_json_nesting(text)
-        return json.loads(text, parse_constant=_no_constant)
+        return strict_json.loads(text)
     except json.JSONDecodeError as e:
         raise _fail(path, e.lineno, f"invalid JSON: {e.msg}") from None
     except (ValueError, RecursionError) as e:

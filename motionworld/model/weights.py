@@ -13,7 +13,7 @@ import torch
 
 from ..checksums import sha256_file
 from ..errors import MotionWorldError
-from ..limits import check_json_nesting
+from .. import strict_json
 
 MANIFEST = "MANIFEST.json"
 
@@ -53,8 +53,7 @@ def read_manifest(folder: str | Path) -> dict:
         raise MotionWorldError(f"{manifest_path}: weights manifest not found")
     try:
         text = manifest_path.read_text()
-        check_json_nesting(text)
-        manifest = json.loads(text)
+        manifest = strict_json.loads(text)
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:  # JSONDecodeError is a ValueError
         raise MotionWorldError(f"{manifest_path}: not a readable weights manifest ({e})") from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
