@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import MotionWorldError, SceneError, Terminated
-from .limits import check_seconds, check_seed, limit_malloc_arenas
+from .limits import MAX_CLIP_FRAMES, MAX_CLIPS, MAX_FRAMES, check_seconds, check_seed, limit_malloc_arenas
 from .outputs import check_output_target, replacing
 
 
@@ -309,8 +309,8 @@ def _bench(args) -> int:
             width, height = (int(v) for v in args.size.lower().split("x"))
         except ValueError:
             raise MotionWorldError(f"--size must look like 160x128, got {args.size!r}") from None
-        if width % 16 or height % 16 or width <= 0 or height <= 0:
-            raise MotionWorldError(f"--size {args.size}: width and height must be positive multiples of 16")
+        if width % 16 or height % 16 or not (0 < width <= 8192 and 0 < height <= 8192):
+            raise MotionWorldError(f"--size {args.size}: width and height must be multiples of 16 in [16, 8192]")
     if args.window == "grow":
         window = None
     else:
@@ -318,8 +318,10 @@ def _bench(args) -> int:
             window = int(args.window)
         except ValueError:
             raise MotionWorldError(f"--window must be a number of chunks or 'grow', got {args.window!r}") from None
-    if args.chunks < 1 or args.steps < 1 or args.chunk < 1 or args.sink < 0 or (window is not None and window < 0):
-        raise MotionWorldError("--chunks, --steps and --chunk must be >= 1; --sink and --window >= 0")
+    if not (1 <= args.chunks <= 100_000 and 1 <= args.steps <= 50 and 1 <= args.chunk <= 16 and 0 <= args.sink <= 16
+            and (window is None or 0 <= window <= 64)):
+        raise MotionWorldError("--chunks must be in [1, 100000], --steps in [1, 50], --chunk in [1, 16], --sink in "
+                               "[0, 16] and --window in [0, 64] (or grow)")
     if args.device.startswith("cuda"):
         import torch
 
@@ -343,9 +345,10 @@ def _eval(args) -> int:
     unknown = set(sections) - {"main", "long", "ablations", "speed"}
     if unknown:
         raise MotionWorldError(f"--sections: unknown {', '.join(sorted(unknown))} (choose main, long, ablations, speed)")
-    if args.clips < 1 or args.frames < 9 or (args.frames - 9) % 12 or args.long_frames < 45 or (args.long_frames - 9) % 12:
-        raise MotionWorldError("--clips must be >= 1, --frames 9 + 12k (e.g. 81), --long-frames 9 + 12k and >= 45 "
-                               "(e.g. 2001)")
+    if not (1 <= args.clips <= MAX_CLIPS and 9 <= args.frames <= MAX_CLIP_FRAMES and not (args.frames - 9) % 12
+            and 45 <= args.long_frames <= MAX_FRAMES and not (args.long_frames - 9) % 12):
+        raise MotionWorldError(f"--clips must be in [1, {MAX_CLIPS}], --frames 9 + 12k up to {MAX_CLIP_FRAMES} (e.g. 81), "
+                               f"--long-frames 9 + 12k in [45, {MAX_FRAMES}] (e.g. 2001)")
     try:
         w_t, w_m = (float(x) for x in args.guidance.split(","))
     except ValueError:

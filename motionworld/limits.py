@@ -7,6 +7,8 @@ from .errors import MotionWorldError
 
 MAX_SECONDS = 3600.0  # one camera path or render: an hour of video (57,600 frames at 16 fps)
 MAX_FRAMES = 57_600  # frames of one action string, path file or render (MAX_SECONDS at 16 fps)
+MAX_CLIP_FRAMES = 4096  # frames of one synthetic or held-out clip (held in memory whole)
+MAX_CLIPS = 1_000_000  # clips one `data synth` or `eval` run makes
 MAX_TRACK_POINTS = 100_000_000  # frames x tracks materialised at once by `motionworld tracks` (~1.3 GB)
 MAX_PICTURE_PIXELS = 25_000_000  # a scene picture, mask or depth map (25 MP: 6144x4096; ~90 bytes a pixel to load)
 MAX_PICTURE_SIDE = 16_384

@@ -9,17 +9,20 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MotionWorldError
+from ..limits import MAX_CLIP_FRAMES, MAX_CLIPS
 
 
 def _check_sizes(args) -> None:
     if not 16 <= args.size <= 2048 or args.size % 8:
         raise MotionWorldError(f"--size must be a multiple of 8 in [16, 2048], got {args.size}")
-    if args.frames < 2:
-        raise MotionWorldError(f"--frames must be >= 2, got {args.frames}")
+    if not 2 <= args.frames <= MAX_CLIP_FRAMES:  # a clip is held in memory whole
+        raise MotionWorldError(f"--frames must be in [2, {MAX_CLIP_FRAMES}], got {args.frames}")
     if args.msaa not in (1, 2, 4, 8):
         raise MotionWorldError(f"--msaa must be 1, 2, 4 or 8, got {args.msaa}")
-    if getattr(args, "workers", 1) < 1:
-        raise MotionWorldError("--workers must be >= 1")
+    if not 1 <= getattr(args, "workers", 1) <= 64:
+        raise MotionWorldError("--workers must be in [1, 64]")
+    if not 1 <= getattr(args, "clips", 1) <= MAX_CLIPS:
+        raise MotionWorldError(f"--clips must be in [1, {MAX_CLIPS}], got {args.clips}")
 
 
 def _single_threaded_llvmpipe() -> None:
