@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import MotionWorldError, Terminated
+from .geometry.paths import FPS
 from .input_log import InputLog, frames_digest, read_log, record_commands, record_drag
 from .launch import default_scene, session_spec
 from .limits import check_seconds
@@ -195,9 +196,9 @@ def replay(log_file, output=None, *, progress=True, say=print) -> ReplayResult:
         raise MotionWorldError(f"{log_file}: the log has no chunks to replay")
     if header.get("scene_sha256") and sha256_file(spec["scene"]) != header["scene_sha256"]:
         say(f"note: {spec['scene']} changed since the log was made; its frames will not match")
+    writer = VideoWriter(output, fps=FPS) if output is not None else None  # a bad output fails before any work
     session = Session.from_spec(spec)
     keep = kept_frames(lines)
-    writer = VideoWriter(output, fps=session.fps) if output is not None else None
     digest, mismatches, frames_out, chunks = _Digest(), [], 0, 0
     try:
         with _progress(sum(1 for x in lines if "commands" in x), progress) as bar:

@@ -25,6 +25,7 @@ from . import strict_json
 from .errors import MotionWorldError
 from .geometry.drag import DragState
 from .geometry.rig import ControlCommand
+from .limits import check_file_size
 from .log_schema import FORMAT, check_header, check_line
 
 
@@ -132,6 +133,10 @@ def read_log(path: str | Path) -> tuple[dict, list[dict]]:
     if not path.is_file():
         raise MotionWorldError(f"input log not found: {path}")
     lines, numbers = [], []
+    try:
+        check_file_size(path)
+    except ValueError as e:
+        raise MotionWorldError(f"{path}: {e}") from None
     try:
         with open(path, encoding="utf-8") as f:
             for n, text in enumerate(f, 1):

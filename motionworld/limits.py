@@ -12,6 +12,7 @@ MAX_CLIPS = 1_000_000  # clips one `data synth` or `eval` run makes
 MAX_TRACK_POINTS = 100_000_000  # frames x tracks materialised at once by `motionworld tracks` (~1.3 GB)
 MAX_PICTURE_PIXELS = 25_000_000  # a scene picture, mask or depth map (25 MP: 6144x4096; ~90 bytes a pixel to load)
 MAX_PICTURE_SIDE = 16_384
+MAX_DATA_FILE_BYTES = 64_000_000  # a scene, path file, input log, manifest or training config read whole
 MAX_NESTING = 64  # levels of YAML/JSON nesting; scene files use fewer than 10
 MAX_YAML_VALUES = 5_000_000  # values (keys, items, scalars) of a YAML file, aliases expanded (~20 MB of scene)
 MAX_SEGMENTS = 256  # segments of one camera path (each is a nested step when the path is evaluated)
@@ -20,6 +21,17 @@ MAX_PATHS = 64  # named camera paths of a scene
 MAX_SEED = 2**32 - 1
 MAX_CONFIG_INT = 1 << 20  # any integer in a model config (widths, layers, vocab sizes)
 MAX_SCENE_NUMBER = 1e6  # any real number in a scene file (world units, degrees, pixels): far from float32's overflow
+
+
+def check_file_size(path, limit: int | None = None) -> None:
+    """A data file read whole must not be larger than `limit` bytes (default MAX_DATA_FILE_BYTES);
+    ValueError naming the limit."""
+    import os
+
+    limit = MAX_DATA_FILE_BYTES if limit is None else limit
+    size = os.stat(path).st_size
+    if size > limit:
+        raise ValueError(f"the file is {size / 1e6:.0f} MB, over the {limit / 1e6:g} MB limit for a data file")
 
 
 def check_seconds(seconds: float | None, what: str = "--seconds") -> None:

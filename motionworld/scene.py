@@ -23,6 +23,7 @@ from .geometry.camera import Camera, invert_pose, make_pose, pose_from_ypr, rota
 from .geometry.object_path import ObjectKeyframe, ObjectPath
 from .geometry.path_io import load_path_file
 from .images import read_mask, read_rgb
+from .limits import check_file_size
 from .yaml_reader import YAMLReadError, read_yaml
 from .scene_schema import PathSpec, SceneSpec
 
@@ -200,6 +201,10 @@ class _Collector:
 def _parse_yaml(path: Path, allow_list: bool = False) -> tuple[Any, Any]:
     if not path.is_file():
         raise SceneError([Problem(str(path), None, "", "scene file not found")])
+    try:
+        check_file_size(path)
+    except ValueError as e:
+        raise SceneError([Problem(str(path), None, "", str(e))]) from None
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:

@@ -316,6 +316,16 @@ def test_a_huge_model_config_in_the_manifest_is_refused_before_building(tmp_path
     one_error(capsys, *args, match="has shape")
 
 
+def test_data_files_over_the_size_limit_are_not_read(garden, tmp_path, capsys, monkeypatch):
+    from motionworld import limits
+
+    log = _tracks_log(tmp_path, garden)
+    capsys.readouterr()
+    monkeypatch.setattr(limits, "MAX_DATA_FILE_BYTES", 1000)
+    one_error(capsys, "validate", garden, match="over the 0.001 MB limit for a data file")
+    one_error(capsys, "replay", log, match="over the 0.001 MB limit")
+
+
 def test_track_points_are_bounded_before_allocation(garden, tmp_path, capsys):
     one_error(capsys, "tracks", garden, "--grid", "512", "--seconds", "3600", "--actions", "w-16",
               "-o", tmp_path / "t.npz", match="track points made at once")

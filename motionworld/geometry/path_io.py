@@ -16,7 +16,7 @@ from scipy.spatial.transform import Rotation
 
 from ..errors import PathFileError
 from .. import strict_json
-from ..limits import MAX_FRAMES
+from ..limits import MAX_FRAMES, check_file_size
 from .camera import CV_TO_GL, invert_pose, make_pose
 from .paths import FPS, CameraPath, Keyframe
 
@@ -203,6 +203,7 @@ def load_path_file(path: str | Path, fps: float = FPS) -> CameraPath:
     if not path.is_file():
         raise PathFileError(f"{path}: camera path file not found")
     try:
+        check_file_size(path)
         if path.suffix.lower() == ".json":
             return load_nerfstudio(path)
         if path.suffix.lower() == ".txt":

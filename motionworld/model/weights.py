@@ -14,6 +14,7 @@ import torch
 from ..checksums import sha256_file
 from ..errors import MotionWorldError
 from .. import strict_json
+from ..limits import check_file_size
 
 MANIFEST = "MANIFEST.json"
 
@@ -52,6 +53,7 @@ def read_manifest(folder: str | Path) -> dict:
     if not manifest_path.is_file():
         raise MotionWorldError(f"{manifest_path}: weights manifest not found")
     try:
+        check_file_size(manifest_path)
         text = manifest_path.read_text()
         manifest = strict_json.loads(text)
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:  # JSONDecodeError is a ValueError

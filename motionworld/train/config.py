@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import MotionWorldError
+from ..limits import check_file_size
 from ..yaml_reader import YAMLReadError, read_yaml
 
 STAGES = ("vae", "teacher", "causal-init", "distill")
@@ -125,12 +126,13 @@ def load_config(path: str | Path, overrides: dict | None = None) -> TrainConfig:
     if not path.is_file():
         raise MotionWorldError(f"training config not found: {path}")
     try:
+        check_file_size(path)
         data, root = read_yaml(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as e:
-        raise MotionWorldError(f"{path}: cannot read training config ({e})") from None
     except YAMLReadError as e:
         where = f"{path}:{e.line}" if e.line else str(path)
         raise MotionWorldError(f"{where}: {e}") from None
+    except (OSError, ValueError) as e:  # unreadable, not UTF-8, or too large
+        raise MotionWorldError(f"{path}: cannot read training config ({e})") from None
     data = {} if data is None else data
     if not isinstance(data, dict):
         raise MotionWorldError(f"{path}: a training config is a mapping of keys")
