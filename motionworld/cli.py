@@ -273,8 +273,9 @@ def _replay(args) -> int:
 
 
 def _tracks(args) -> int:
+    check_output_target(args.output)
     output = args.output if args.output.suffix == ".npz" else args.output.with_name(args.output.name + ".npz")
-    check_output_target(output)  # numpy adds .npz to a name without it; check the name it will write
+    check_output_target(output)  # numpy adds .npz to a name without it: the name it will write is checked too
     world, spec = _world_and_path(args)
     r = world.tracks(spec, seconds=args.seconds)
     with replacing(output) as tmp:

@@ -77,6 +77,10 @@ def test_no_output_form_removes_a_users_files(tmp_path, garden, capsys, monkeypa
                    str(Path.home())]:
         one_error(capsys, *render, "-o", target)
         assert listing(work) == before and listing(tmp_path) == parent_before, target
+    for command in ("tracks", "path"):  # the other commands that write a file
+        for target in [".", "..", "/", "keep", work]:
+            one_error(capsys, command, garden, "--path", "walk", "-o", target)
+            assert listing(work) == before and listing(tmp_path) == parent_before, (command, target)
     assert (work / "keep" / "thesis.tex").read_text() == "years of work"
     # a new folder, or an empty one, gets the frames
     (work / "empty").mkdir()
@@ -186,6 +190,9 @@ def test_huge_pictures_are_refused_from_the_header(scene_copy, capsys):
                                                                        np.float32, (6000, 6000)))
     scene_copy.write_text(text.replace("path: garden_depth.png", "path: huge.npy"))
     one_error(capsys, "validate", scene_copy, match="depth.path: depth map huge.npy is 6000x6000")
+    np.savez_compressed(scene_copy.with_name("huge.npz"), depth=np.zeros((6000, 6000), np.uint8))  # 36 kB on disk
+    scene_copy.write_text(text.replace("path: garden_depth.png", "path: huge.npz"))
+    one_error(capsys, "validate", scene_copy, match="depth.path: depth map huge.npz is 6000x6000")
 
 
 @pytest.mark.parametrize("args,match", [

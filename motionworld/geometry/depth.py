@@ -71,6 +71,8 @@ class FileDepth:
                     key = self.options.key or ("depth" if "depth" in names else (names[0] if len(names) == 1 else None))
                     if key not in names:
                         raise DepthError(f"{path.name} holds {names}; say which with depth.key", "key")
+                    shape = _npz_member_shape(z, key)  # its header, before the (compressed) data is inflated
+                    check_picture_size(shape[-1] if shape else 0, int(np.prod(shape[:-1])), f"depth map {path.name}")
                     return z[key]
             if suffix in (".png", ".tif", ".tiff"):
                 with open_image(path, "depth map") as im:
@@ -105,6 +107,13 @@ class FileDepth:
                                  "(set depth.fill_invalid: true to treat them as far)", "path")
             values = np.where(invalid, values[~invalid].max(), values)
         return values.astype(np.float32)
+
+
+def _npz_member_shape(z, key: str) -> tuple:
+    with z.zip.open(key + ".npy") as f:
+        major, _ = np.lib.format.read_magic(f)
+        read = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+        return read(f)[0]
 
 
 class PriorDepth:
