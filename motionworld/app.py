@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import MotionWorldError, Terminated
+from .errors import MotionWorldError
 from .geometry.paths import FPS
 from .input_log import InputLog, frames_digest, read_log, record_commands, record_drag
 from .launch import default_scene, session_spec
 from .limits import check_seconds
-from .player import Player
+from .player import Player, end_status
 from .session import Session
 from .world import World
 
@@ -133,15 +133,6 @@ def render(scene, output, *, path=None, actions=None, seconds=None, backend="aut
         player.stop(status=status)
     elapsed = time.perf_counter() - t0
     return RenderResult(writer.count, elapsed, world.fps, list(player.latencies), digest.hexdigest())
-
-
-def end_status(error: BaseException) -> str:
-    """How a run ended, for the input log's last line."""
-    if isinstance(error, KeyboardInterrupt):
-        return "interrupted"
-    if isinstance(error, Terminated):
-        return "terminated"
-    return f"failed: {str(error).splitlines()[0] if str(error) else type(error).__name__}"
 
 
 class _Digest:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import Terminated
 from .generators import Chunk
 from .input_log import InputLog, chunk_record
 from .session import Session
@@ -262,3 +263,12 @@ class PlaybackClock:
 
     def reset(self) -> None:
         self.next_due = None
+
+
+def end_status(error: BaseException) -> str:
+    """How a run ended, for the input log's last line."""
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted"
+    if isinstance(error, Terminated):
+        return "terminated"
+    return f"failed: {str(error).splitlines()[0] if str(error) else type(error).__name__}"

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import MotionWorldError
 from ..geometry.camera import scale_pixels
-from ..player import Frame, PlaybackClock, Player
+from ..player import Frame, PlaybackClock, Player, end_status
 from .hud import hud_lines
 from .keymap import help_lines
 from .overlay import OBJECT_COLOURS
@@ -170,11 +170,11 @@ class Window:
 
             self.input = PygameInput()
 
-    def close(self) -> None:
+    def close(self, status: str = "complete") -> None:
         """Stop the worker, finish a recording, release GL and the window. Safe after a failed open."""
         if self.recorder is not None:
             self._capture("recording", self._toggle_recording)
-        self.player.stop()
+        self.player.stop(status=status)
         import pygame
 
         # GL objects go before the window: released later (by the garbage collector) they would
@@ -431,5 +431,8 @@ class Window:
                 spare = 1.0 / self.display_fps_cap - (time.perf_counter() - began)
                 if spare > 0:
                     time.sleep(spare)
-        finally:
+        except BaseException as e:
+            self.close(status=end_status(e))  # the input log's last line says how the session ended
+            raise
+        else:
             self.close()
