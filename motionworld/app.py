@@ -110,6 +110,8 @@ def render(scene, output, *, path=None, actions=None, seconds=None, backend="aut
     if grid is not None:
         spec["options"]["grid"] = grid
     session = Session.from_spec(spec, controller=ScriptedController(camera_path), world=world)
+    if log_path is not None and Path(log_path).resolve() in {Path(output).resolve(), Path(world.scene.file).resolve()}:
+        raise MotionWorldError(f"--log {log_path}: is the output or the scene file; give the log a name of its own")
     # The log is opened only now that every input has been checked: it belongs to a run that started.
     log = InputLog(_log_header(session.spec, world), log_path) if log_path else None
     player = Player(session, log=log, max_frames=total).start()

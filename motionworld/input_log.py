@@ -26,6 +26,7 @@ from .errors import MotionWorldError
 from .geometry.drag import DragState
 from .geometry.rig import ControlCommand
 from .limits import check_file_size
+from .outputs import check_output_target
 from .log_schema import FORMAT, check_header, check_line
 
 
@@ -99,6 +100,7 @@ class InputLog:
         if self.path is not None:
             if not self.path.parent.exists():
                 raise MotionWorldError(f"input log folder does not exist: {self.path.parent}")
+            check_output_target(self.path)  # not a folder, not ".", not the working folder
             self._file = open(self.path, "w")
             self._write(self.header)
 

@@ -35,6 +35,8 @@ def read_yaml(text: str) -> tuple[Any, yaml.Node | None]:
         if "maximum nesting depth" in problem:  # libyaml's own guard, met before ours
             raise YAMLReadError(f"nested deeper than {MAX_NESTING} levels", mark.line + 1 if mark else None) from None
         raise YAMLReadError(f"invalid YAML: {problem}", mark.line + 1 if mark is not None else None) from None
+    except (ValueError, KeyError) as e:  # a value the safe constructor refuses (!!int abc, 2020-02-30)
+        raise YAMLReadError(f"invalid YAML value: {e}") from None
     except RecursionError:  # the composer recurses per level: a few hundred levels exhaust the stack
         raise YAMLReadError(f"nested deeper than {MAX_NESTING} levels") from None
     finally:

@@ -57,10 +57,14 @@ VALUES = st.one_of(
 )
 
 
+class CaseTimeout(BaseException):
+    """Not an OSError (as TimeoutError is): the CLI's handlers must not turn a hang into an error line."""
+
+
 @contextmanager
 def time_limit(seconds: int):
     def expired(signum, frame):
-        raise TimeoutError(f"a case took more than {seconds} s")
+        raise CaseTimeout(f"a case took more than {seconds} s")
 
     previous = signal.signal(signal.SIGALRM, expired)
     signal.alarm(seconds)

@@ -399,3 +399,26 @@ def test_the_package_never_uses_yaml_load_with_a_full_loader():
         text = path.read_text()
         for bad in ("yaml.load(", "yaml.compose(", "yaml.full_load", "yaml.unsafe_load", "Loader=yaml.Loader"):
             assert bad not in text, f"{path}: {bad}"
+
+
+def test_log_never_overwrites_the_scene_or_the_output(scene_copy, tmp_path, capsys):
+    text = scene_copy.read_text()
+    render = ["render", scene_copy, "--backend", "tracks", "--size", "32", "--seconds", "0.5", "-o", tmp_path / "a.gif"]
+    one_error(capsys, *render, "--log", scene_copy, match="is the output or the scene file")
+    one_error(capsys, *render, "--log", tmp_path / "a.gif", match="is the output or the scene file")
+    assert scene_copy.read_text() == text and not (tmp_path / "a.gif").exists()
+
+
+def test_yaml_values_the_safe_constructor_refuses_are_one_line(scene_copy, capsys):
+    for value in ("2020-02-30", "!!float abc", "!!int 0x", "!!bool maybe"):
+        scene_copy.write_text(scene_copy.read_text().split("prompt:")[0] + f"prompt: {value}\n")
+        one_error(capsys, "validate", scene_copy, match="invalid YAML value")
+
+
+def test_a_depth_map_with_a_channel_axis_is_still_taken(scene_copy, capsys):
+    depth = np.ones((384, 512, 1), np.float32) * 5
+    np.save(scene_copy.with_name("d.npy"), depth)
+    text = scene_copy.read_text().replace("path: garden_depth.png", "path: d.npy").replace("scale: 0.002", "scale: 1")
+    scene_copy.write_text(text)
+    rc, err, out = run_cli(capsys, "validate", scene_copy)
+    assert rc == 0, err

@@ -63,7 +63,7 @@ class FileDepth:
         try:
             if suffix == ".npy":
                 shape = np.load(path, mmap_mode="r", allow_pickle=False).shape  # the header only
-                check_picture_size(shape[-1] if shape else 0, int(np.prod(shape[:-1])), f"depth map {path.name}")
+                _check_map_size(shape, path)
                 return np.load(path, allow_pickle=False)
             if suffix == ".npz":
                 with np.load(path, allow_pickle=False) as z:
@@ -72,7 +72,7 @@ class FileDepth:
                     if key not in names:
                         raise DepthError(f"{path.name} holds {names}; say which with depth.key", "key")
                     shape = _npz_member_shape(z, key)  # its header, before the (compressed) data is inflated
-                    check_picture_size(shape[-1] if shape else 0, int(np.prod(shape[:-1])), f"depth map {path.name}")
+                    _check_map_size(shape, path)
                     return z[key]
             if suffix in (".png", ".tif", ".tiff"):
                 with open_image(path, "depth map") as im:
@@ -107,6 +107,12 @@ class FileDepth:
                                  "(set depth.fill_invalid: true to treat them as far)", "path")
             values = np.where(invalid, values[~invalid].max(), values)
         return values.astype(np.float32)
+
+
+def _check_map_size(shape: tuple, path: Path) -> None:
+    """[H, W] or [H, W, 1] against the picture limit (other shapes are refused later, by _check_depth)."""
+    h, w = (shape[0], shape[1]) if len(shape) >= 2 else (1, int(np.prod(shape)))
+    check_picture_size(int(w), int(h) * int(np.prod(shape[2:], dtype=np.int64)), f"depth map {path.name}")
 
 
 def _npz_member_shape(z, key: str) -> tuple:
