@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .errors import MotionWorldError
-from .scene import weights_folder
+from .scene import has_student_weights, weights_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SCENE = ROOT / "scenes" / "garden" / "scene.yaml"
@@ -21,10 +21,6 @@ def default_scene() -> Path:
     if not DEFAULT_SCENE.is_file():
         raise MotionWorldError(f"the default scene is missing ({DEFAULT_SCENE}); pass a scene file")
     return DEFAULT_SCENE
-
-
-def _has_student(folder: Path) -> bool:
-    return (folder / "student.safetensors").is_file() and (folder / "MANIFEST.json").is_file()
 
 
 def session_spec(scene, backend: str = "auto", weights: str | Path | None = None, size: int | None = None,
@@ -39,7 +35,7 @@ def session_spec(scene, backend: str = "auto", weights: str | Path | None = None
         if backend == "neural" and weights is None:
             if gen is not None and gen.weights:
                 weights = weights_folder(Path(scene.file).parent / gen.weights)
-            elif _has_student(SHIPPED_WEIGHTS):
+            elif has_student_weights(SHIPPED_WEIGHTS):
                 weights = SHIPPED_WEIGHTS
             else:
                 backend = "warp"

@@ -221,11 +221,15 @@ def _parse_yaml(path: Path, allow_list: bool = False) -> tuple[Any, Any]:
     return data, root
 
 
+def has_student_weights(folder: Path) -> bool:
+    return (folder / "student.safetensors").is_file() and (folder / "MANIFEST.json").is_file()
+
+
 def weights_folder(path: str | Path) -> Path:
     """The student weights folder a path names: the folder itself, or its student.safetensors."""
     path = Path(path)
     folder = path.parent if path.is_file() and path.suffix == ".safetensors" else path
-    if not ((folder / "student.safetensors").is_file() and (folder / "MANIFEST.json").is_file()):
+    if not has_student_weights(folder):
         raise MotionWorldError(f"no student weights in {path} (need a folder with student.safetensors and "
                                "MANIFEST.json)")
     return folder
