@@ -17,8 +17,8 @@ import numpy as np
 from motionworld.eval.heldout import heldout_items
 from motionworld.eval.methods import hold_first, stream_student, teacher_video
 from motionworld.eval.suite import EvalSettings, score, shipped_layout
+from motionworld.model.bundles import TEACHER_KIND, load_modules
 from motionworld.model.student import StreamingStudent
-from motionworld.train.models import TEACHER_KIND, load_modules
 
 HORIZONS = (17, 33, 81)
 
@@ -33,7 +33,7 @@ def videos_of(model: str, items: list[dict], seed: int, teacher_steps: int) -> l
             _, folder, w_t, w_m = model.split(":")
             w_t, w_m = float(w_t), float(w_m)
         except ValueError:
-            raise SystemExit(f"{model}: a teacher is teacher:FOLDER:W_T:W_M, e.g. teacher:trained/teacher:0:1.5")
+            raise SystemExit(f"{model}: a teacher is teacher:FOLDER:W_T:W_M, e.g. teacher:trained/teacher:0:1.5") from None
         modules, config = load_modules(folder, TEACHER_KIND)
         modules.eval()
         return [teacher_video(modules, config, it, teacher_steps, w_t, w_m, seed=seed + i)

@@ -25,7 +25,7 @@ from PIL import Image
 
 import motionworld as mw
 from controllers.scripted import ScriptedController
-from motionworld.eval.metrics import psnr
+from motionworld.metrics.image import psnr
 
 
 def _unit(frames: np.ndarray) -> torch.Tensor:

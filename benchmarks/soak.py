@@ -21,10 +21,10 @@ import time
 import numpy as np
 
 import motionworld as mw
-from motionworld.input_log import InputLog
-from motionworld.launch import default_scene, session_spec
 from motionworld.limits import limit_malloc_arenas
-from motionworld.player import Player
+from motionworld.play.defaults import default_scene, session_spec
+from motionworld.play.input_log import InputLog
+from motionworld.play.player import Player
 
 PATTERN = [  # (move right/up/forward, turn yaw/pitch): held one chunk each
     ((0, 0, 1), (0, 0)), ((0, 0, 1), (0.5, 0)), ((0, 0, 0), (0.5, 0)), ((0, 0, -1), (0, 0)),

@@ -11,9 +11,9 @@ import time
 
 import torch
 
+from motionworld.model.bundles import TEACHER_KIND, load_modules
 from motionworld.train.batches import BatchSource
 from motionworld.train.config import load_config
-from motionworld.train.models import TEACHER_KIND, load_modules
 from motionworld.train.teacher_stage import FlowMatching
 
 

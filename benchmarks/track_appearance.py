@@ -15,10 +15,10 @@ from pathlib import Path
 
 import torch
 
-from motionworld.model.student import StudentModules
+from motionworld.model.bundles import TEACHER_KIND, load_modules
+from motionworld.model.student import TrackVideoModules
 from motionworld.train.batches import make_dataset
 from motionworld.train.config import load_config
-from motionworld.train.models import TEACHER_KIND, load_modules
 from motionworld.train.teacher_stage import evaluate_samples
 from motionworld.train.trainer import train
 
@@ -54,7 +54,7 @@ def main() -> None:
         held = make_dataset(cfg.data, heldout=True)
         trained = evaluate_samples(teacher, config, held, cfg)
         torch.manual_seed(0)
-        blank = StudentModules(config)
+        blank = TrackVideoModules(config)
         blank.vae = teacher.vae
         untrained = evaluate_samples(blank, config, held, cfg)
         rows.append((name, trained, untrained, seconds))

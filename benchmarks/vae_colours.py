@@ -20,14 +20,15 @@ import numpy as np
 import torch
 from PIL import Image
 
+from motionworld.data.dataset import collate
 from motionworld.eval.heldout import heldout_items
 from motionworld.eval.methods import hold_first, vae_roundtrip
-from motionworld.eval.metrics import chroma_psnr, psnr
 from motionworld.eval.suite import score
+from motionworld.metrics.image import chroma_psnr, psnr
+from motionworld.model.bundles import load_vae
 from motionworld.model.colour import opponent
-from motionworld.train.batches import BatchSource, collate, make_dataset
+from motionworld.train.batches import BatchSource, make_dataset
 from motionworld.train.config import DataConfig
-from motionworld.train.models import load_vae
 
 SCENES = ("scenes/garden/garden.png", "scenes/plaza/plaza.png")
 

@@ -18,9 +18,9 @@ import numpy as np
 import pygame
 
 from controllers import keys as sc
-from motionworld import app
-from motionworld.launch import default_scene, session_spec
-from motionworld.session import Session, make_generator
+from motionworld.play import commands
+from motionworld.play.defaults import default_scene, session_spec
+from motionworld.play.session import Session, make_generator
 from motionworld.world import World
 
 
@@ -56,10 +56,10 @@ def main() -> None:
     generator = make_generator(spec["backend"], **options)
     if a.slow > 0:
         generator = Slowed(generator, a.slow)
-    session = Session(world, generator, controller=app._controls(world))
+    session = Session(world, generator, controller=commands._controls(world))
     session.spec = spec
     w, h = (int(v) for v in a.window_size.split("x"))
-    window = app.make_window(session, size=(w, h), out_dir="captures/bench")
+    window = commands.make_window(session, size=(w, h), out_dir="captures/bench")
     shown, busy = [], []
 
     def on_step(win):

@@ -41,7 +41,7 @@ class Controller(ABC):
     def update(self, inputs: InputState, dt: float) -> ControlCommand:
         """The command for the next `dt` seconds given the current input state."""
 
-    def reset(self) -> None:
+    def reset(self) -> None:  # noqa: B027 - an optional hook; most controllers keep no state
         """Forget internal state (scripted controllers rewind)."""
 
 

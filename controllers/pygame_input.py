@@ -37,9 +37,12 @@ class _Pad:
 
     def read(self, pygame) -> GamepadState:
         if self.controller is not None:
-            from pygame import CONTROLLER_AXIS_LEFTX as LX, CONTROLLER_AXIS_LEFTY as LY
-            from pygame import CONTROLLER_AXIS_RIGHTX as RX, CONTROLLER_AXIS_RIGHTY as RY
-            from pygame import CONTROLLER_AXIS_TRIGGERLEFT as LT, CONTROLLER_AXIS_TRIGGERRIGHT as RT
+            from pygame import CONTROLLER_AXIS_LEFTX as LX
+            from pygame import CONTROLLER_AXIS_LEFTY as LY
+            from pygame import CONTROLLER_AXIS_RIGHTX as RX
+            from pygame import CONTROLLER_AXIS_RIGHTY as RY
+            from pygame import CONTROLLER_AXIS_TRIGGERLEFT as LT
+            from pygame import CONTROLLER_AXIS_TRIGGERRIGHT as RT
             from pygame import CONTROLLER_BUTTON_LEFTSTICK
 
             a = lambda i: self.controller.get_axis(i) / 32767.0  # noqa: E731

@@ -13,8 +13,8 @@ from pathlib import Path
 import pygame
 
 from controllers import keys as sc
-from motionworld import app
-from motionworld.session import Session
+from motionworld.play import commands
+from motionworld.play.session import Session
 from motionworld.world import World
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,9 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main() -> int:
     world = World(ROOT / "scenes/garden/scene.yaml")
-    session = Session(world, "warp", controller=app._controls(world))
+    session = Session(world, "warp", controller=commands._controls(world))
     out = ROOT / "captures" / "docs"
-    window = app.make_window(session, size=(1024, 640), out_dir=out)
+    window = commands.make_window(session, size=(1024, 640), out_dir=out)
     done = {}
 
     def window_pos(w, xy):

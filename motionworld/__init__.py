@@ -1,4 +1,5 @@
 """motionworld: walk into a still image. Controls -> camera -> point tracks -> video model -> frames."""
+from .backends import Chunk, NeuralGenerator, WarpGenerator
 from .errors import MotionWorldError, SceneError
 from .geometry import paths
 from .geometry.actions import actions_to_c2w, parse_actions
@@ -8,9 +9,8 @@ from .geometry.path_io import load_path_file, save_nerfstudio
 from .geometry.paths import CameraPath, Keyframe
 from .geometry.rig import CameraRig, ControlCommand
 from .geometry.trackfield import TrackField, TrackResult
-from .generators import Chunk, NeuralGenerator, WarpGenerator
+from .play.session import Session
 from .scene import Scene, check_scene, load_scene
-from .session import Session
 from .world import World
 
 __version__ = "0.1.0"

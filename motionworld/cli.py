@@ -13,9 +13,19 @@ from pathlib import Path
 
 import numpy as np
 
+from .data import commands as data_commands
 from .errors import MotionWorldError, SceneError, Terminated
+from .eval.report import grid_video, write_report
+from .geometry.path_io import save_nerfstudio
 from .limits import MAX_CLIP_FRAMES, MAX_CLIPS, MAX_FRAMES, check_seconds, check_seed, limit_malloc_arenas
 from .outputs import check_output_target, replacing
+from .play import commands
+from .play.defaults import default_scene
+from .play.window import NoDisplayError
+from .scene import load_scene
+from .train.config import load_config
+from .train.log import plot_log
+from .world import World
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -166,8 +176,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _world_and_path(args):
-    from .world import World
-
     _check_grid(args.grid)
     check_seconds(args.seconds)
     world = World(args.scene, grid=args.grid)
@@ -181,7 +189,6 @@ def _check_grid(grid: int | None) -> None:
 
 
 def _validate(args) -> int:
-    from .scene import load_scene
 
     bad = 0
     for path in args.scenes:
@@ -199,16 +206,15 @@ def _validate(args) -> int:
 
 
 def _render(args) -> int:
-    from . import app
 
     _check_grid(args.grid)
     _check_size(args.size)
     check_seconds(args.seconds)
     check_seed(args.seed)
     backend = args.backend or ("tracks" if args.preview_tracks else "auto")
-    result = app.render(args.scene, args.output, path=args.path, actions=args.actions, seconds=args.seconds,
-                        backend=backend, weights=args.weights, size=args.size, seed=args.seed,
-                        preview_tracks=args.preview_tracks, grid=args.grid, log_path=args.log)
+    result = commands.render(args.scene, args.output, path=args.path, actions=args.actions, seconds=args.seconds,
+                             backend=backend, weights=args.weights, size=args.size, seed=args.seed,
+                             preview_tracks=args.preview_tracks, grid=args.grid, log_path=args.log)
     lat = np.array(result.chunk_latency_s) * 1000
     print(f"wrote {args.output} ({result.frames} frames, {result.frames / result.fps:.2f} s at {result.fps:g} fps) in "
           f"{result.seconds:.2f} s ({result.frames / max(result.seconds, 1e-9):.1f} frames/s); chunk latency median "
@@ -232,9 +238,6 @@ def _window_size(text: str) -> tuple[int, int]:
 
 
 def _play(args) -> int:
-    from . import app
-    from .launch import default_scene
-    from .render.window import NoDisplayError
 
     _check_size(args.size)
     size = _window_size(args.window_size)
@@ -242,15 +245,15 @@ def _play(args) -> int:
     check_seed(args.seed)
     scene = args.scene or default_scene()
     try:
-        result = app.play(scene, backend=args.backend, weights=args.weights, size=args.size, seed=args.seed,
-                          window_size=size, fullscreen=args.fullscreen, out_dir=args.out_dir, log_path=args.log,
-                          max_seconds=args.seconds)
+        result = commands.play(scene, backend=args.backend, weights=args.weights, size=args.size, seed=args.seed,
+                              window_size=size, fullscreen=args.fullscreen, out_dir=args.out_dir, log_path=args.log,
+                              max_seconds=args.seconds)
     except NoDisplayError as e:
         if args.fallback_render is None:
             raise
         print(f"{e}; rendering the scene's default path headless to {args.fallback_render} instead")
-        r = app.render(scene, args.fallback_render, backend=args.backend, weights=args.weights, size=args.size,
-                       seed=args.seed)
+        r = commands.render(scene, args.fallback_render, backend=args.backend, weights=args.weights, size=args.size,
+                           seed=args.seed)
         print(f"wrote {args.fallback_render} ({r.frames} frames in {r.seconds:.1f} s)")
         return 0
     for path in result["saved"]:
@@ -259,9 +262,8 @@ def _play(args) -> int:
 
 
 def _replay(args) -> int:
-    from . import app
 
-    r = app.replay(args.log, args.output)
+    r = commands.replay(args.log, args.output)
     where = f" to {args.output}" if args.output else ""
     print(f"replayed {r.chunks} chunks, {r.frames} frames{where}; frames sha256 {r.digest[:16]}")
     if r.mismatches:
@@ -286,7 +288,6 @@ def _tracks(args) -> int:
 
 
 def _path(args) -> int:
-    from .geometry.path_io import save_nerfstudio
 
     check_output_target(args.output)
     world, spec = _world_and_path(args)
@@ -339,7 +340,6 @@ def _bench(args) -> int:
 
 
 def _eval(args) -> int:
-    from .eval.report import grid_video, write_report
     from .eval.suite import EvalSettings, evaluate
 
     sections = [x.strip() for x in args.sections.split(",") if x.strip()]
@@ -378,15 +378,13 @@ def _eval(args) -> int:
 
 
 def _data(args) -> int:
-    from .train import commands
 
-    return {"synth": commands.synth, "bench": commands.bench, "preview": commands.preview}[args.data_command](args)
+    return {"synth": data_commands.synth, "bench": data_commands.bench, "preview": data_commands.preview}[args.data_command](args)
 
 
 def _train(args) -> int:
     import yaml
 
-    from .train.log import plot_log
 
     if args.stage == "ship":
         from .train.ship import ship
@@ -401,7 +399,6 @@ def _train(args) -> int:
         keys = plot_log(args.log, output)
         print(f"wrote {output} ({', '.join(keys)})")
         return 0
-    from .train.config import load_config
     from .train.trainer import train
 
     overrides = {}

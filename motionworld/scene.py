@@ -6,26 +6,25 @@ Relative file names resolve against the scene file's folder.
 """
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from . import plugins
 from .errors import DepthError, MotionWorldError, PathFileError, Problem, SceneError
 from .geometry import paths as P
 from .geometry.actions import actions_to_c2w
 from .geometry.camera import Camera, invert_pose, make_pose, pose_from_ypr, rotation_from_ypr, transform_points
+from .geometry.depth import PriorDepth
 from .geometry.object_path import ObjectKeyframe, ObjectPath
 from .geometry.path_io import load_path_file
 from .images import read_mask, read_rgb
 from .limits import check_file_size
-from .yaml_reader import YAMLReadError, read_yaml
 from .scene_schema import PathSpec, SceneSpec
+from .strict_yaml import YAMLReadError, field_names, key_path, read_yaml, validation_problems
 
 DEFAULT_FOV_DEG = 50.0
 Loc = tuple
@@ -81,9 +80,8 @@ class Scene:
 
     @classmethod
     def from_image(cls, image: np.ndarray | str | Path, depth: np.ndarray | None = None,
-                   fov_deg: float = DEFAULT_FOV_DEG, prompt: str = "", **prior_options) -> "Scene":
+                   fov_deg: float = DEFAULT_FOV_DEG, prompt: str = "", **prior_options) -> Scene:
         """A scene straight from a picture (array or file), with the depth prior when no depth is given."""
-        from .geometry.depth import PriorDepth
 
         img = read_rgb(image) if isinstance(image, (str, Path)) else np.asarray(image, dtype=np.uint8)
         if img.ndim != 3 or img.shape[-1] != 3:
@@ -102,99 +100,13 @@ class Scene:
         return cls(image=img, depth=depth, camera=camera, start_pose=start, prompt=prompt)
 
 
-# --- locating problems in the YAML -------------------------------------------------------------
-def _key_path(loc: Loc, root: yaml.Node | None) -> tuple[str, int | None]:
-    """'objects[0].path.keyframes[2].t' and the line of the deepest YAML node found for `loc`.
-
-    Schema shorthands (a list where the schema has {segments: [...]}) make some loc entries absent
-    from the file: a name entry met while standing on a non-mapping node is skipped.
-    """
-    text, node, line = "", root, (root.start_mark.line + 1 if root is not None else None)
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-            if isinstance(node, yaml.SequenceNode) and part < len(node.value):
-                node = node.value[part]
-                line = node.start_mark.line + 1
-            else:
-                node = None
-            continue
-        if node is not None and not isinstance(node, yaml.MappingNode):
-            continue
-        text += ("." if text else "") + str(part)
-        found = None
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                if isinstance(k, yaml.ScalarNode) and k.value == str(part):
-                    found = (k, v)
-                    break
-        if found is None:
-            node = None
-            continue
-        line = found[0].start_mark.line + 1
-        node = found[1]
-    return text, line
-
-
-def _all_field_names(model: type[BaseModel], seen=None) -> set[str]:
-    seen = set() if seen is None else seen
-    names = set()
-    if model in seen:
-        return names
-    seen.add(model)
-    for name, f in model.model_fields.items():
-        names.add(name)
-        for arg in _types_in(f.annotation):
-            if isinstance(arg, type) and issubclass(arg, BaseModel):
-                names |= _all_field_names(arg, seen)
-    return names
-
-
-def _types_in(annotation) -> list:
-    args = getattr(annotation, "__args__", None)
-    if not args:
-        return [annotation]
-    out = []
-    for a in args:
-        out += _types_in(a)
-    return out
-
-
-def _message(err: dict, known: set[str]) -> str:
-    kind, msg = err["type"], err["msg"]
-    if kind == "extra_forbidden":
-        key = str(err["loc"][-1])
-        close = difflib.get_close_matches(key, sorted(known), n=1)
-        return "unknown key" + (f" (did you mean '{close[0]}'?)" if close else "")
-    if kind == "missing":
-        return "required key is missing"
-    if kind == "finite_number":
-        return "must be a finite number (got NaN or infinity)"
-    if msg.startswith("Value error, "):
-        return msg[len("Value error, "):]
-    msg = msg.replace("Input should be", "must be").replace("Input should have", "must have")
-    value = err.get("input")
-    if kind not in ("model_type", "dict_type", "list_type") and isinstance(value, (str, int, float, bool)) and len(repr(value)) < 40:
-        msg += f" (got {value!r})"
-    return msg
-
-
-def _pydantic_problems(e: ValidationError, file: str, root, prefix: Loc, known: set[str]) -> list[Problem]:
-    out = []
-    for err in e.errors():
-        loc = prefix + tuple(err["loc"])
-        text, line = _key_path(loc, root)
-        out.append(Problem(file, line, text, _message(err, known)))
-    return out
-
-
 # --- loading -----------------------------------------------------------------------------------
 class _Collector:
     def __init__(self, file: Path, root):
         self.file, self.root, self.problems = str(file), root, []
 
     def add(self, loc: Loc, message: str) -> None:
-        text, line = _key_path(loc, self.root)
+        text, line = key_path(loc, self.root)
         self.problems.append(Problem(self.file, line, text, message))
 
 
@@ -249,7 +161,7 @@ def _depth_source(spec: SceneSpec, base: Path, col: _Collector, known: set[str])
     try:
         opts = cls.Options.model_validate(options)
     except ValidationError as e:
-        col.problems += _pydantic_problems(e, col.file, col.root, ("depth",), known | set(cls.Options.model_fields))
+        col.problems += validation_problems(e, col.file, col.root, ("depth",), known | set(cls.Options.model_fields))
         return None
     return cls(opts, base)
 
@@ -411,11 +323,11 @@ def _load(path: Path) -> Scene:
     data, root = _parse_yaml(path)
     col = _Collector(path, root)
     base = path.parent
-    known = _all_field_names(SceneSpec)
+    known = field_names(SceneSpec)
     try:
         spec = SceneSpec.model_validate(data)
     except ValidationError as e:
-        raise SceneError(_pydantic_problems(e, str(path), root, (), known)) from None
+        raise SceneError(validation_problems(e, str(path), root, (), known)) from None
 
     source = _depth_source(spec, base, col, known)
     image = None
@@ -482,7 +394,7 @@ def load_path_spec(path: str | Path, scene: Scene) -> P.CameraPath:
     try:
         spec = PathSpec.model_validate(data)
     except ValidationError as e:
-        raise SceneError(_pydantic_problems(e, str(path), root, (), _all_field_names(PathSpec))) from None
+        raise SceneError(validation_problems(e, str(path), root, (), field_names(PathSpec))) from None
     built = build_path(spec, scene, path.parent, report=col.add)
     if col.problems or built is None:
         raise SceneError(col.problems)

@@ -6,28 +6,30 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from .limits import MAX_FRAMES, MAX_OBJECTS, MAX_PATHS, MAX_SECONDS, MAX_SEED, MAX_SEGMENTS, check_scene_number
+from .strict_yaml import StrictModel
 
 Vec3 = tuple[float, float, float]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+class SceneModel(StrictModel):
+    """A part of a scene file (or a depth source's options): strict, and every real number within
+    the scene bound (positions of 1e38 would overflow float32 tracks)."""
 
     _bounded = field_validator("*", mode="after")(check_scene_number)
 
 
 # --- camera ------------------------------------------------------------------------------------
-class StartPose(Strict):
+class StartPose(SceneModel):
     position: Vec3 = (0.0, 0.0, 0.0)
     yaw_deg: float = 0.0
     pitch_deg: float | None = Field(None, description="look up +; default: level, or the depth prior's horizon")
     roll_deg: float = 0.0
 
 
-class CameraSpec(Strict):
+class CameraSpec(SceneModel):
     fov_deg: float | None = Field(None, gt=1.0, lt=179.0, description="vertical field of view")
     K: list[list[float]] | None = Field(None, description="3x3 intrinsics in pixels (instead of fov_deg)")
     start: StartPose = StartPose()
@@ -51,25 +53,25 @@ class CameraSpec(Strict):
         return self
 
 
-class TrackSpec(Strict):
+class TrackSpec(SceneModel):
     grid: int = Field(50, ge=2, le=512, description="N for an N x N grid of tracks")
     tolerance: float = Field(0.03, gt=0.0, lt=1.0, description="relative depth slack of the occlusion test")
 
 
 # --- objects -----------------------------------------------------------------------------------
-class ObjectKeyframeSpec(Strict):
+class ObjectKeyframeSpec(SceneModel):
     t: float = Field(ge=0.0, le=MAX_SECONDS)
     position: Vec3 = (0.0, 0.0, 0.0)
     rotation_deg: Vec3 = (0.0, 0.0, 0.0)
 
 
-class ObjectPathSpec(Strict):
+class ObjectPathSpec(SceneModel):
     keyframes: list[ObjectKeyframeSpec] = Field(min_length=1, max_length=MAX_FRAMES)
     loop: bool = False
     interpolation: Literal["cubic", "linear"] = "cubic"
 
 
-class ObjectSpec(Strict):
+class ObjectSpec(SceneModel):
     name: str = Field(min_length=1)
     mask: str | None = Field(None, description="image whose non-zero pixels are the object")
     box: tuple[float, float, float, float] | None = Field(None, description="x0 y0 x1 y1 in pixels")
@@ -84,7 +86,7 @@ class ObjectSpec(Strict):
 
 
 # --- camera paths ------------------------------------------------------------------------------
-class _Timed(Strict):
+class _Timed(SceneModel):
     seconds: float = Field(gt=0.0, le=MAX_SECONDS)
     ease: bool = False
 
@@ -119,35 +121,35 @@ class LookAtSpec(_Timed):
         return self
 
 
-class HoldSpec(Strict):
+class HoldSpec(SceneModel):
     seconds: float = Field(gt=0.0, le=MAX_SECONDS)
 
 
-class CameraKeyframeSpec(Strict):
+class CameraKeyframeSpec(SceneModel):
     t: float = Field(ge=0.0, le=MAX_SECONDS)
     position: Vec3 = (0.0, 0.0, 0.0)
     rotation_deg: Vec3 = Field((0.0, 0.0, 0.0), description="yaw (right +), pitch (up +), roll")
     fov_deg: float | None = Field(None, gt=1.0, lt=179.0)
 
 
-class KeyframesSpec(Strict):
+class KeyframesSpec(SceneModel):
     keyframes: list[CameraKeyframeSpec] = Field(min_length=1, max_length=MAX_FRAMES)
     interpolation: Literal["cubic", "linear"] = "cubic"
 
 
-class ActionsSpec(Strict):
+class ActionsSpec(SceneModel):
     actions: str
     translation_speed: float = Field(0.05, gt=0.0, description="world units per frame")
     rotation_speed_deg: float = Field(1.2, gt=0.0, description="degrees per frame")
     pitch_limit_deg: float = Field(85.0, gt=0.0, le=90.0)
 
 
-class FileSpec(Strict):
+class FileSpec(SceneModel):
     path: str
     scale: float = Field(1.0, gt=0.0, description="multiplies the file's translations")
 
 
-class SegmentSpec(Strict):
+class SegmentSpec(SceneModel):
     """One piece of a camera path: exactly one of these keys."""
 
     dolly: MoveSpec | None = None
@@ -191,7 +193,7 @@ class SegmentSpec(Strict):
         return next(k for k in type(self).model_fields if getattr(self, k) is not None)
 
 
-class PathSpec(Strict):
+class PathSpec(SceneModel):
     segments: list[SegmentSpec] = Field(min_length=1, max_length=MAX_SEGMENTS)
     constant_speed: bool = False
 
@@ -202,7 +204,7 @@ class PathSpec(Strict):
 
 
 # --- generator and controls --------------------------------------------------------------------
-class GeneratorSpec(Strict):
+class GeneratorSpec(SceneModel):
     backend: Literal["model", "warp"] = "model"
     weights: str | None = Field(None, description="a weights folder (student.safetensors + MANIFEST.json), "
                                                  "relative to the scene file, or its student.safetensors")
@@ -214,7 +216,7 @@ class GeneratorSpec(Strict):
     resolution: tuple[int, int] | None = Field(None, description="generated width, height")
 
 
-class ControlsSpec(Strict):
+class ControlsSpec(SceneModel):
     mouse_sensitivity_deg: float = Field(0.15, gt=0.0, description="degrees per mouse pixel")
     invert_y: bool = False
     gamepad_deadzone: float = Field(0.15, ge=0.0, lt=1.0)
@@ -222,7 +224,7 @@ class ControlsSpec(Strict):
     default_path: str | None = Field(None, description="the path `render` and the demo use by default")
 
 
-class SceneSpec(Strict):
+class SceneSpec(SceneModel):
     version: Literal[1]
     image: str
     prompt: str = ""

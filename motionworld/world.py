@@ -11,8 +11,8 @@ own paths on the same clock (t = frame / 16 s).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from .geometry.paths import FPS, CameraPath
 from .geometry.rig import CameraRig, ControlCommand
 from .geometry.trackfield import TrackField, TrackResult
 from .limits import MAX_TRACK_POINTS, check_seconds
+from .raster.mesh_warp import MeshWarpRenderer
 from .scene import Scene, load_path_spec, load_scene
 
 
@@ -140,7 +141,6 @@ class World:
         """The reference renderer: the scene image on its depth mesh seen from each camera of
         `result` (objects moving on their paths). Sessions use `WarpGenerator`; this renders a
         whole TrackResult at the scene's resolution, the reference a session's frames are tested against."""
-        from .render.mesh_warp import MeshWarpRenderer
 
         sc = self.scene
         warp = MeshWarpRenderer(discontinuity=discontinuity)

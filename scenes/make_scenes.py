@@ -30,7 +30,7 @@ def noise(x, y, octaves=4):
         fx, fy = x * f - xi, y * f - yi
         fx, fy = fx * fx * (3 - 2 * fx), fy * fy * (3 - 2 * fy)
 
-        def h(a, b):
+        def h(a, b, o=o):
             return _VALS[_PERM[(a.astype(np.int64) * 1619 + b.astype(np.int64) * 31337 + o * 1013) % 4096]]
 
         v = (h(xi, yi) * (1 - fx) + h(xi + 1, yi) * fx) * (1 - fy) + (h(xi, yi + 1) * (1 - fx) + h(xi + 1, yi + 1) * fx) * fy

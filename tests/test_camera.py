@@ -2,8 +2,16 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from motionworld.geometry.camera import (Camera, gl_projection, gl_view_matrix, invert_pose, look_at, pose_from_ypr,
-                                         transform_points, ypr_from_rotation)
+from motionworld.geometry.camera import (
+    Camera,
+    gl_projection,
+    gl_view_matrix,
+    invert_pose,
+    look_at,
+    pose_from_ypr,
+    transform_points,
+    ypr_from_rotation,
+)
 
 
 def test_project_unproject_round_trip():

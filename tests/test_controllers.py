@@ -3,8 +3,16 @@ import logging
 import numpy as np
 import pytest
 
-from controllers import (ActionController, CombinedController, GamepadController, GamepadState, InputState,
-                         KeyboardController, MouseController, ScriptedController)
+from controllers import (
+    ActionController,
+    CombinedController,
+    GamepadController,
+    GamepadState,
+    InputState,
+    KeyboardController,
+    MouseController,
+    ScriptedController,
+)
 from controllers import keys as sc
 from controllers.gamepad import radial_deadzone
 from motionworld import plugins

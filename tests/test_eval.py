@@ -32,7 +32,7 @@ def test_tracker_follows_only_live_points_and_they_move_as_before(clips):
     """Dropping lost points from the tracker (to save time) leaves every scored position as it was."""
     import torch
 
-    from motionworld.eval.klt import lucas_kanade
+    from motionworld.metrics.klt import lucas_kanade
 
     lost = [(~np.cumprod(it["visibility"], 0).astype(bool)[16]).mean() for it in clips]
     item = clips[int(np.argmin(np.abs(np.array(lost) - 0.5)))]
@@ -98,12 +98,12 @@ def test_quality_bar_and_markdown():
 def test_eval_command_end_to_end(tmp_path):
     """Tiny random student and teacher: every section runs and the report is written."""
     from motionworld.cli import main
-    from motionworld.model.student import StreamingStudent, StudentModules
-    from motionworld.train.models import save_teacher
+    from motionworld.model.bundles import save_teacher
+    from motionworld.model.student import StreamingStudent, TrackVideoModules
 
     student = StreamingStudent("tiny", seed=0)
     student.save(tmp_path / "student")
-    save_teacher(tmp_path / "teacher", StudentModules(student.config), student.config, {"note": "random"})
+    save_teacher(tmp_path / "teacher", TrackVideoModules(student.config), student.config, {"note": "random"})
     out = tmp_path / "report"
     assert main(["eval", "--student", str(tmp_path / "student"), "--teacher", str(tmp_path / "teacher"),
                  "--clips", "2", "--frames", "21", "--long-frames", "45", "--ablation-clips", "1",

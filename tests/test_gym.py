@@ -10,7 +10,7 @@ pytestmark = pytest.mark.display  # the warp backend renders with headless GL
 def test_env_passes_gymnasiums_checker(garden):
     from gymnasium.utils.env_checker import check_env
 
-    import motionworld.gym_env  # noqa: F401 - registers the id
+    import motionworld.play.gym_env  # noqa: F401 - registers the id
 
     env = gym.make("MotionWorld-v0", scene=garden, max_chunks=3)
     check_env(env.unwrapped, skip_render_check=False)
@@ -18,7 +18,7 @@ def test_env_passes_gymnasiums_checker(garden):
 
 
 def test_an_episode_walks_forward_and_is_truncated(garden):
-    import motionworld.gym_env  # noqa: F401
+    import motionworld.play.gym_env  # noqa: F401
 
     env = gym.make("MotionWorld-v0", scene=garden, max_chunks=2, reward_fn=lambda frames, c2w: float(c2w[2, 3]))
     obs, info = env.reset(seed=1)

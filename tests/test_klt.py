@@ -3,7 +3,7 @@ motion is known: smooth random textures moved by sub-pixel shifts."""
 import torch
 import torch.nn.functional as F
 
-from motionworld.eval.klt import lucas_kanade
+from motionworld.metrics.klt import lucas_kanade
 
 
 def _texture(seed: int, size: int = 64, channels: int = 3) -> torch.Tensor:

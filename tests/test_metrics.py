@@ -3,7 +3,7 @@ import dataclasses
 
 import torch
 
-from motionworld.eval.metrics import chroma_psnr, psnr
+from motionworld.metrics.image import chroma_psnr, psnr
 from motionworld.model.colour import from_opponent, opponent
 from motionworld.model.config import preset
 from motionworld.model.tiny_vae import TinyVAE

@@ -248,8 +248,8 @@ class CountingDiT(torch.nn.Module):
 
 @pytest.mark.parametrize("w_t,w_m,nfe", [(3.0, 1.5, 3), (0.0, 1.5, 2), (3.0, 0.0, 2), (0.0, 0.0, 1)])
 def test_guided_v_skips_predictions_whose_weight_is_zero_and_matches_the_full_formula(w_t, w_m, nfe):
-    from motionworld.train.models import frame_timesteps
-    from motionworld.train.sampling import guidance_nfe, guided_v
+    from motionworld.model.conditioning import frame_timesteps
+    from motionworld.model.teacher_sampling import guidance_nfe, guided_v
     g = torch.Generator().manual_seed(1)
     B, F = 2, 3
     x = torch.randn(B, 16, F, 4, 4, generator=g)

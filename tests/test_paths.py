@@ -4,8 +4,15 @@ import pytest
 from motionworld.errors import PathFileError
 from motionworld.geometry import paths
 from motionworld.geometry.camera import invert_pose, pose_from_ypr, transform_points, ypr_from_rotation
-from motionworld.geometry.path_io import (load_colmap_images, load_nerfstudio, load_path_file, load_realestate10k,
-                                          save_colmap_images, save_nerfstudio, save_realestate10k)
+from motionworld.geometry.path_io import (
+    load_colmap_images,
+    load_nerfstudio,
+    load_path_file,
+    load_realestate10k,
+    save_colmap_images,
+    save_nerfstudio,
+    save_realestate10k,
+)
 from motionworld.geometry.paths import CameraPath, Keyframe
 
 

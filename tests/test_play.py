@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from controllers import keys as sc
-from motionworld import app
-from motionworld.generators import WarpGenerator
-from motionworld.session import Session
+from motionworld.backends import WarpGenerator
+from motionworld.play import commands
+from motionworld.play.session import Session
 from motionworld.world import World
 
 pytestmark = pytest.mark.display
@@ -63,8 +63,8 @@ def key(pygame, code, scancode, up=False, unicode=""):
 
 def window_on(scene, generator=None, **options):
     world = World(scene)
-    session = Session(world, generator or WarpGenerator(), controller=app._controls(world))
-    return app.make_window(session, **options)
+    session = Session(world, generator or WarpGenerator(), controller=commands._controls(world))
+    return commands.make_window(session, **options)
 
 
 def test_window_draws_the_generated_frame_and_keys_move_the_camera(on_xvfb, tmp_path):
@@ -170,12 +170,12 @@ def test_recording_screenshot_drag_and_replay(on_xvfb, tmp_path):
 
     # The log replays bit-exactly (each chunk's frames are checked against the recorded digest),
     # drags and pins included.
-    from motionworld.input_log import read_log
+    from motionworld.play.input_log import read_log
 
     _, lines = read_log(log)
     assert any(line.get("drag", {}).get("drags") for line in lines)
     assert any(line.get("drag", {}).get("pins") for line in lines)
-    result = app.replay(log, tmp_path / "replay.mp4", progress=False)
+    result = commands.replay(log, tmp_path / "replay.mp4", progress=False)
     assert result.mismatches == [] and result.chunks == sum("commands" in line for line in lines)
     # ... and it is the video the window showed, frame for frame (not the frames left queued at quit).
     assert result.frames == len(shown) and result.digest == digest(shown)
@@ -277,11 +277,11 @@ def test_keys_pause_restart_and_toggle_layers(on_xvfb, tmp_path):
     frozen_index, paused = seen["frozen"]
     assert paused and frozen_index <= 11  # nothing new was shown in 40 polls while paused
     assert window.current.restart == 1  # back at the start, then on
-    from motionworld.input_log import read_log
+    from motionworld.play.input_log import read_log
 
     _, lines = read_log(log)
     reset = next(i for i, line in enumerate(lines) if line.get("reset"))
     assert any(line.get("drag", {}).get("pins") for line in lines[:reset])
     assert not any(line.get("drag") for line in lines[reset:])  # the restart dropped the pin
-    result = app.replay(log, progress=False)
+    result = commands.replay(log, progress=False)
     assert result.mismatches == [] and result.digest == digest(shown)  # restart and all

@@ -14,10 +14,10 @@ from controllers.drag import DragTool, pick
 from controllers.latch import InputLatch
 from motionworld.geometry.drag import Drag, DragState
 from motionworld.geometry.rig import ControlCommand
-from motionworld.player import PlaybackClock, Player
-from motionworld.render.hud import hud_lines
-from motionworld.render.keymap import CONTROLS
-from motionworld.render.screen import letterbox, window_to_frame
+from motionworld.play.hud import hud_lines
+from motionworld.play.keymap import CONTROLS
+from motionworld.play.player import PlaybackClock, Player
+from motionworld.play.screen import letterbox, window_to_frame
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 
@@ -188,8 +188,8 @@ def test_render_log_replays_bit_exactly_and_tampering_is_caught(tmp_path, garden
 
 def test_session_logged_with_inputs_and_drags_replays_in_process(garden, tmp_path):
     from controllers import KeyboardController
-    from motionworld.app import replay
-    from motionworld.input_log import InputLog, chunk_record
+    from motionworld.play.commands import replay
+    from motionworld.play.input_log import InputLog, chunk_record
 
     session = mw.Session(garden, backend="tracks", max_size=96, controller=KeyboardController())
     log = InputLog({"session": session.spec}, tmp_path / "s.jsonl")
@@ -209,7 +209,7 @@ def test_session_logged_with_inputs_and_drags_replays_in_process(garden, tmp_pat
 
 # --- HUD, key map, screen maths ---------------------------------------------------------------
 def test_hud_says_what_a_player_needs():
-    from motionworld.player import ChunkTiming
+    from motionworld.play.player import ChunkTiming
 
     lines = hud_lines(backend="neural", size=(128, 128), generation_fps=9.5, display_fps=60, frame_index=40,
                       timing=ChunkTiming(12, 1.26, {"camera+tracks": 0.06, "generate": 1.2}, 0.0),

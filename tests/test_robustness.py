@@ -4,7 +4,6 @@ for is bounded before anything is allocated. test_fuzz.py mutates valid files at
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import shutil
 import signal
@@ -104,7 +103,7 @@ def test_a_killed_runs_temporary_frames_are_never_counted(tmp_path, garden, caps
 
 def test_a_failing_close_leaves_no_temporary_output(tmp_path):
     from motionworld.errors import MotionWorldError
-    from motionworld.render.video import VideoWriter
+    from motionworld.video import VideoWriter
 
     for name in ("a.gif", "a.mp4", "frames"):
         writer = VideoWriter(tmp_path / name)
@@ -341,7 +340,7 @@ def test_track_points_are_bounded_before_allocation(garden, tmp_path, capsys):
 
 def test_session_keeps_a_bounded_number_of_poses(garden, monkeypatch):
     import motionworld as mw
-    from motionworld import session as session_module
+    from motionworld.play import session as session_module
 
     monkeypatch.setattr(session_module, "POSES_KEPT", 20)
     s = mw.Session(garden, backend="tracks", max_size=32)

@@ -3,13 +3,13 @@ buffer, analytic motion, determinism."""
 import numpy as np
 import pytest
 
+from motionworld.data.synth import SynthWorlds
+from motionworld.data.synth.ground_truth import TOLERANCE, footprint_depth, surface_tracks
+from motionworld.data.synth.motion import CameraMotion
+from motionworld.data.synth.raster import WorldRenderer
+from motionworld.data.synth.textures import texture_bank
+from motionworld.data.synth.world_spec import SKY_RADIUS, Lighting, Material, Solid, WorldSpec
 from motionworld.geometry.camera import intrinsics_from_fov, pose_from_ypr
-from motionworld.train.synth import SynthWorlds
-from motionworld.train.synth.ground_truth import TOLERANCE, footprint_depth, surface_tracks
-from motionworld.train.synth.motion import CameraMotion
-from motionworld.train.synth.raster import WorldRenderer
-from motionworld.train.synth.textures import texture_bank
-from motionworld.train.synth.world_spec import SKY_RADIUS, Lighting, Material, Solid, WorldSpec
 
 pytestmark = pytest.mark.display  # needs a GL context (EGL, headless)
 

@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from motionworld.cli import main
+from motionworld.data.dataset import SynthClipDataset
+from motionworld.data.shards import read_manifest, verify, write_dataset
+from motionworld.data.synth import HELDOUT_SEED_START, SynthWorlds, split_seeds
 from motionworld.errors import MotionWorldError
-from motionworld.train.dataset import SynthClipDataset
-from motionworld.train.shards import read_manifest, verify, write_dataset
-from motionworld.train.synth import HELDOUT_SEED_START, SynthWorlds, split_seeds
 
 pytestmark = pytest.mark.display  # needs a GL context (EGL, headless)
 
@@ -75,7 +75,7 @@ def test_dataloader_workers_generate_on_the_fly():
 def test_forked_process_refuses_gl_instead_of_hanging():
     import multiprocessing as mp
 
-    from motionworld.render.gl import gl_context
+    from motionworld.raster.gl import gl_context
 
     gl_context()
     with mp.get_context("fork").Pool(1) as pool:
@@ -84,7 +84,7 @@ def test_forked_process_refuses_gl_instead_of_hanging():
 
 
 def _try_gl_in_child():
-    from motionworld.render.gl import gl_context
+    from motionworld.raster.gl import gl_context
 
     try:
         gl_context()

@@ -35,8 +35,8 @@ def chain(tmp_path_factory):
 
 
 def test_all_stages_run_and_export_shipped_weights(chain):
+    from motionworld.data.toy import MovingSquares
     from motionworld.model.student import StreamingStudent
-    from motionworld.train.toy import MovingSquares
 
     for run, filename in (("vae", "vae.safetensors"), ("teacher", "teacher.safetensors"),
                           ("ci", "student.safetensors"), ("distill", "student.safetensors")):
@@ -76,7 +76,8 @@ def test_resume_is_bit_exact(tmp_path, chain):
 def test_teacher_latent_cache_encodes_once_and_trains_like_encoding_every_step(tmp_path, chain, capsys):
     from safetensors.torch import load_file
 
-    from motionworld.train.batches import BatchSource, collate
+    from motionworld.data.dataset import collate
+    from motionworld.train.batches import BatchSource
     from motionworld.train.runtime import Runtime
     from motionworld.train.teacher_stage import TeacherStage
 
@@ -180,11 +181,11 @@ def test_fsdp_shards_train_identically_and_resume_exactly(tmp_path, chain):
 
 
 def test_rollout_cache_equals_the_inference_cache(chain):
+    from motionworld.data.dataset import collate
+    from motionworld.data.toy import MovingSquares
     from motionworld.model.attention import BlockCausal
     from motionworld.model.student import StreamingStudent
-    from motionworld.train.batches import collate
     from motionworld.train.distill import rollout
-    from motionworld.train.toy import MovingSquares
 
     student = StreamingStudent.load(chain / "ci" / "export")
     config = student.config
@@ -331,7 +332,7 @@ def test_a_whitened_vae_carries_its_colour_statistics_to_a_warm_started_teacher(
     everything but the VAE starts from the old export."""
     from safetensors.torch import load_file
 
-    from motionworld.train.models import load_modules, load_vae
+    from motionworld.model.bundles import load_modules, load_vae
 
     assert _run("vae", tmp_path / "white", "--set", "vae.whiten_colours=true", "--set", "optim.steps=4",
                 "--set", "eval_every=4") == 0

@@ -5,11 +5,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from motionworld.eval.klt import track_epe
-from motionworld.model.student import StreamingStudent, StudentModules
+from motionworld.metrics.klt import track_epe
+from motionworld.model.bundles import TEACHER_KIND, load_modules
+from motionworld.model.student import StreamingStudent, TrackVideoModules
 from motionworld.train.batches import make_dataset
 from motionworld.train.config import load_config
-from motionworld.train.models import TEACHER_KIND, load_modules
 from motionworld.train.teacher_stage import evaluate_samples
 from motionworld.train.trainer import train
 
@@ -45,7 +45,7 @@ def test_teacher_and_student_learn_to_follow_tracks(tmp_path):
     teacher, config = load_modules(R / "teacher/export", TEACHER_KIND)
     held = make_dataset(cfg.data, heldout=True)
     torch.manual_seed(0)
-    untrained = StudentModules(config)
+    untrained = TrackVideoModules(config)
     untrained.vae = teacher.vae
     trained_epe = evaluate_samples(teacher, config, held, cfg)["epe"]
     untrained_epe = evaluate_samples(untrained, config, held, cfg)["epe"]
@@ -60,7 +60,7 @@ def test_teacher_and_student_learn_to_follow_tracks(tmp_path):
                                                "init.student": str(R / "ci/export"), "optim.steps": 30}), progress=False)
     student = StreamingStudent.load(R / "distill/export")
     torch.manual_seed(0)
-    blank = StudentModules(student.config)
+    blank = TrackVideoModules(student.config)
     blank.vae = student.modules.vae
     distilled_epe = _student_epe(student, held)
     untrained_student_epe = _student_epe(StreamingStudent(student.config, blank), held)

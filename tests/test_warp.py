@@ -5,7 +5,7 @@ import pytest
 from motionworld.cli import main
 from motionworld.errors import MotionWorldError
 from motionworld.geometry.camera import intrinsics_from_fov, pose_from_ypr
-from motionworld.render.mesh_warp import MeshWarpRenderer
+from motionworld.raster.mesh_warp import MeshWarpRenderer
 
 pytestmark = pytest.mark.display  # needs a GL context (EGL, headless)
 
@@ -64,7 +64,7 @@ def test_trucking_over_a_plane_shifts_the_picture():
 
 
 def test_warp_predicts_a_synthetic_world_better_than_holding_the_frame():
-    from motionworld.train.synth import SynthWorlds
+    from motionworld.data.synth import SynthWorlds
 
     worlds = SynthWorlds(size=64, frames=17)
     gains = []
@@ -110,9 +110,9 @@ def test_render_backend_warp(garden, tmp_path, capsys, monkeypatch):
     video = iio.imread(out)
     assert video.shape[0] == 17 and max(video.shape[1:3]) == 160
     # Without trained weights, the default backend falls back to the warp renderer and says so.
-    import motionworld.launch
+    import motionworld.play.defaults
 
-    monkeypatch.setattr(motionworld.launch, "SHIPPED_WEIGHTS", tmp_path / "no-weights")
+    monkeypatch.setattr(motionworld.play.defaults, "SHIPPED_WEIGHTS", tmp_path / "no-weights")
     capsys.readouterr()
     assert main(["render", str(garden), "--seconds", "0.5", "--size", "96", "-o", str(tmp_path / "x.mp4")]) == 0
     assert "no trained weights found" in capsys.readouterr().out

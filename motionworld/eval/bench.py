@@ -21,7 +21,7 @@ import torch
 
 from ..model.attention import FullAttention
 from ..model.config import preset
-from ..model.sampler import few_step
+from ..model.sampler import few_step, step_levels
 from ..model.student import StreamingStudent
 from ..model.track_encoder import frames_for_latents
 
@@ -116,7 +116,6 @@ def bench_model(config: str = "cpu", weights=None, height: int | None = None, wi
                 progress: bool = True) -> dict:
     from tqdm import tqdm
 
-    from ..model.sampler import step_levels
 
     torch_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
     if weights is not None:

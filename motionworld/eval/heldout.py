@@ -12,6 +12,12 @@ import dataclasses
 
 import numpy as np
 
+from ..data.shards import read_manifest
+from ..data.synth.generator import HELDOUT_SEED_START, SynthWorlds, split_seeds
+from ..data.synth.ground_truth import surface_tracks
+from ..data.synth.motion import CameraMotion
+from ..data.synth.raster import NEAR
+from ..errors import MotionWorldError
 from ..geometry.camera import pose_from_ypr, ypr_from_rotation
 
 EVAL_SEED_START = 1000  # held-out worlds 0.. are what training's eval hook watches; the report uses others
@@ -19,9 +25,6 @@ EVAL_SEED_START = 1000  # held-out worlds 0.. are what training's eval hook watc
 
 def check_heldout_shards(root, count: int, frames: int, size: int) -> None:
     """Refuse shards that are not a held-out split, or too few, too short or the wrong size."""
-    from ..errors import MotionWorldError
-    from ..train.shards import read_manifest
-    from ..train.synth.generator import HELDOUT_SEED_START
 
     m = read_manifest(root)
     cfg, settings = m["settings"]["config"], m["settings"]
@@ -36,7 +39,7 @@ def check_heldout_shards(root, count: int, frames: int, size: int) -> None:
 
 def heldout_items(count: int, frames: int = 81, size: int = 128, root=None, seed_start: int = EVAL_SEED_START) -> list[dict]:
     """`count` held-out clips as dataset items (numpy arrays; see SynthClipDataset)."""
-    from ..train.dataset import SynthClipDataset
+    from ..data.dataset import SynthClipDataset
 
     if root is not None:
         check_heldout_shards(root, count, frames, size)
@@ -88,10 +91,6 @@ class _Frozen:
 def long_stream(seed: int, frames: int = 2000, size: int = 128, grid: int = 50) -> dict:
     """A held-out world with its objects held still, seen along `sway_poses`: an item like the
     dataset's (video, depth, tracks, visibility, object_ids, K, c2w, caption)."""
-    from ..train.synth.generator import SynthWorlds, split_seeds
-    from ..train.synth.ground_truth import surface_tracks
-    from ..train.synth.motion import CameraMotion
-    from ..train.synth.raster import NEAR
 
     worlds = SynthWorlds(size=size, frames=frames, grid=grid)
     world_seed = int(split_seeds("heldout", seed, 1)[0])

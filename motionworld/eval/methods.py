@@ -17,13 +17,20 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..data.dataset import collate
+from ..geometry.camera import Camera
+from ..geometry.depth import PriorDepth
+from ..geometry.trackfield import TrackField
+from ..model.teacher_sampling import sample_teacher
+from ..model.tiny_vae import to_uint8_frames
+from ..raster.mesh_warp import MeshWarpRenderer
+
 
 def hold_first(item: dict) -> np.ndarray:
     return np.repeat(item["video"][:1], len(item["video"]), axis=0)
 
 
 def warp_gt(item: dict) -> np.ndarray:
-    from ..render.mesh_warp import MeshWarpRenderer
 
     warp = MeshWarpRenderer()
     try:
@@ -36,9 +43,6 @@ def warp_gt(item: dict) -> np.ndarray:
 def prior_tracks(item: dict, grid: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Tracks [T, N, 2] and visibility from the depth prior instead of the true depth, for the same
     grid of first-frame pixels (N must match the item's tracks)."""
-    from ..geometry.camera import Camera
-    from ..geometry.depth import PriorDepth
-    from ..geometry.trackfield import TrackField
 
     H, W = item["video"].shape[1:3]
     camera = Camera(item["K"].astype(np.float64), W, H)
@@ -51,7 +55,6 @@ def prior_tracks(item: dict, grid: int | None = None) -> tuple[np.ndarray, np.nd
 
 @torch.no_grad()
 def vae_roundtrip(vae, item: dict) -> np.ndarray:
-    from ..model.tiny_vae import to_uint8_frames
 
     weight = next(vae.parameters())
     video = torch.from_numpy(item["video"]).permute(0, 3, 1, 2).to(weight.device, weight.dtype) / 255.0
@@ -85,9 +88,6 @@ def teacher_video(modules, config, item: dict, steps: int = 24, w_t: float = 3.0
                   seed: int = 0) -> np.ndarray:
     """The bidirectional teacher's sample of the whole clip (joint guidance: 1 NFE per step, plus one
     per non-zero weight)."""
-    from ..model.tiny_vae import to_uint8_frames
-    from ..train.batches import collate
-    from ..train.sampling import sample_teacher
 
     T = len(item["video"])
     sample = {k: (torch.from_numpy(v) if isinstance(v, np.ndarray) else v) for k, v in item.items()}

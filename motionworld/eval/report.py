@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..video import write_video
+
 
 def _f(x, digits=2) -> str:
     return "–" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.{digits}f}"
@@ -89,7 +91,7 @@ def markdown(report: dict, command: str) -> str:
                   f"{_f(st['first_frame_latency_s'])} |"]
         if "teacher" in sp:
             te = sp["teacher"]
-            from ..train.sampling import guidance_nfe
+            from ..model.teacher_sampling import guidance_nfe
             nfe = guidance_nfe(s.get("w_t", 3.0), s.get("w_m", 1.5))
             lines.append(f"| teacher (whole clip, {s['teacher_steps']} steps x {nfe} NFE) | {_f(te['frames_per_s'], 1)} | "
                          f"{_f(te['first_frame_latency_s'])} |")
@@ -140,7 +142,6 @@ def plot_long_horizon(report: dict, path: Path, width: int = 900, height: int = 
 def grid_video(rows: list[list[np.ndarray]], path: Path, fps: float = 16.0) -> int:
     """Tile videos: each row a list of [T, H, W, 3] clips side by side (e.g. truth | student |
     teacher), rows stacked; writes MP4/GIF; returns the frame count."""
-    from ..render.video import write_video
 
     T = min(len(v) for row in rows for v in row)
     frames = [np.concatenate([np.concatenate([v[t] for v in row], axis=1) for row in rows], axis=0) for t in range(T)]

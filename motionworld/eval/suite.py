@@ -18,10 +18,16 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
+from ..errors import MotionWorldError
+from ..metrics.image import psnr, ssim
+from ..metrics.klt import track_epe
+from ..model.bundles import TEACHER_KIND, load_modules
+from ..model.sampler import step_levels
+from ..model.student import StreamingStudent
+from ..raster.overlay import draw_points, track_colors
+from .bench import bench_model
 from .heldout import heldout_items, long_stream
-from .klt import track_epe
 from .methods import hold_first, prior_tracks, stream_student, teacher_video, vae_roundtrip, warp_gt
-from .metrics import psnr, ssim
 
 
 @dataclass
@@ -85,7 +91,6 @@ def _aggregate(per_clip: dict[str, list[dict]], moving: list[bool]) -> dict:
 
 def _with_tracks(video: np.ndarray, item: dict, every: int = 3) -> np.ndarray:
     """The video with a sparse subset of the item's tracks drawn on (for the grid video)."""
-    from ..render.overlay import draw_points, track_colors
 
     H, W = video.shape[1:3]
     n = int(round(np.sqrt(item["tracks"].shape[1])))
@@ -169,7 +174,6 @@ def long_horizon(student, s: EvalSettings, progress=None) -> dict:
     the quality bar asks for: the three chunks around frame 100 against the last three. The warp
     renderer's PSNR on the same chunks is kept too, since what the camera sees changes along the
     stream (a drop both share is the view, not the model)."""
-    from ..model.sampler import step_levels
 
     item = long_stream(s.long_seed, s.long_frames, s.size)
     chunk = student.layout.chunk
@@ -196,7 +200,6 @@ def long_horizon(student, s: EvalSettings, progress=None) -> dict:
 
 
 def ablations(student, teacher, items: list[dict], s: EvalSettings, progress=None) -> dict:
-    from ..model.sampler import step_levels
 
     items = items[: s.ablation_clips]
     out = {"clips": len(items), "student": {}, "teacher_guidance": {}}
@@ -224,7 +227,6 @@ def ablations(student, teacher, items: list[dict], s: EvalSettings, progress=Non
 def speed(student_dir, student, teacher, item: dict, s: EvalSettings) -> dict:
     """The shipped student's bench figures (its own layout and steps) and the teacher's time for
     one clip after a warm-up run, in one run."""
-    from .bench import bench_model
 
     lay = student.layout
     bench = bench_model(weights=student_dir, chunk=lay.chunk, sink=lay.sink, window=lay.window,
@@ -250,9 +252,6 @@ def speed(student_dir, student, teacher, item: dict, s: EvalSettings) -> dict:
 def evaluate(student_dir, teacher_dir=None, settings: EvalSettings | None = None, progress=None,
              grid: list | None = None) -> dict:
     """Run the chosen sections; returns the report (JSON-able). `grid` collects videos (main_table)."""
-    from ..errors import MotionWorldError
-    from ..model.student import StreamingStudent
-    from ..train.models import TEACHER_KIND, load_modules
 
     s = settings or EvalSettings()
     student = StreamingStudent.load(student_dir)

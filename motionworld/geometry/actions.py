@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import PathFileError
 from ..limits import MAX_FRAMES
+from .paths import CameraPath
 
 KEYS = "wasdijkl"
 TRANSLATION_SPEED = 0.05
@@ -116,6 +117,5 @@ def actions_to_c2w(text: str, translation_speed: float = TRANSLATION_SPEED,
 
 def action_path(text: str, fps: float = 16.0, **speeds):
     """The action string as a CameraPath (one pose per video frame)."""
-    from .paths import CameraPath
 
     return CameraPath.from_poses(actions_to_c2w(text, **speeds), fps=fps, interpolation="linear")

@@ -45,14 +45,14 @@ class Camera:
     height: int
 
     @classmethod
-    def from_fov(cls, width: int, height: int, fov_deg: float) -> "Camera":
+    def from_fov(cls, width: int, height: int, fov_deg: float) -> Camera:
         return cls(intrinsics_from_fov(width, height, fov_deg), int(width), int(height))
 
     @property
     def fov_deg(self) -> float:
         return fov_from_focal(self.height, float(self.K[1, 1]))
 
-    def with_fov(self, fov_deg: float) -> "Camera":
+    def with_fov(self, fov_deg: float) -> Camera:
         """Same principal point and aspect of pixels, new vertical field of view."""
         K = self.K.copy()
         scale = focal_from_fov(self.height, fov_deg) / self.K[1, 1]
@@ -60,7 +60,7 @@ class Camera:
         K[1, 1] *= scale
         return Camera(K, self.width, self.height)
 
-    def resized(self, width: int, height: int) -> "Camera":
+    def resized(self, width: int, height: int) -> Camera:
         """The same view at another resolution (pixel-centre convention kept exact)."""
         sx, sy = width / self.width, height / self.height
         K = self.K.copy()

@@ -16,18 +16,12 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field
 
 from ..errors import DepthError, MotionWorldError
 from ..images import check_picture_size, open_image
-from ..limits import check_scene_number
+from ..scene_schema import SceneModel
 from .camera import Camera
-
-
-class _Options(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-    _bounded = field_validator("*", mode="after")(check_scene_number)
 
 
 def _check_depth(depth: np.ndarray, camera: Camera, what: str, key: str = "path") -> np.ndarray:
@@ -44,7 +38,7 @@ def _check_depth(depth: np.ndarray, camera: Camera, what: str, key: str = "path"
 class FileDepth:
     name = "file"
 
-    class Options(_Options):
+    class Options(SceneModel):
         source: Literal["file"] = "file"
         path: str
         kind: Literal["depth", "disparity"] = "depth"
@@ -52,7 +46,7 @@ class FileDepth:
         key: str | None = Field(None, description="array name inside an .npz (default: 'depth' or the only one)")
         fill_invalid: bool = Field(False, description="replace zero/negative values by the farthest valid depth")
 
-    def __init__(self, options: "FileDepth.Options", base_dir: Path):
+    def __init__(self, options: FileDepth.Options, base_dir: Path):
         self.options = options
         self.path = (base_dir / options.path).resolve()
 
@@ -125,13 +119,13 @@ def _npz_member_shape(z, key: str) -> tuple:
 class PriorDepth:
     name = "prior"
 
-    class Options(_Options):
+    class Options(SceneModel):
         source: Literal["prior"] = "prior"
         horizon: float = Field(0.5, ge=0.0, le=1.0, description="horizon row as a fraction of height from the top")
         camera_height: float = Field(1.6, gt=0, description="camera height above the ground, world units")
         backdrop: float = Field(25.0, gt=0, description="distance of the backdrop wall, world units")
 
-    def __init__(self, options: "PriorDepth.Options", base_dir: Path | None = None):
+    def __init__(self, options: PriorDepth.Options, base_dir: Path | None = None):
         self.options = options
 
     def pitch_deg(self, camera: Camera) -> float:
@@ -160,7 +154,7 @@ class PriorDepth:
 class EstimatorDepth:
     name = "estimator"
 
-    class Options(_Options):
+    class Options(SceneModel):
         source: Literal["estimator"] = "estimator"
         model: str = Field(description="local folder of a transformers depth-estimation model")
         output: Literal["auto", "depth", "disparity"] = "auto"
@@ -168,7 +162,7 @@ class EstimatorDepth:
         far: float = Field(30.0, gt=0, description="depth given to the farthest point of a relative output")
         scale: float = Field(1.0, gt=0, description="metric outputs are multiplied by this")
 
-    def __init__(self, options: "EstimatorDepth.Options", base_dir: Path):
+    def __init__(self, options: EstimatorDepth.Options, base_dir: Path):
         self.options = options
         self.model_dir = (base_dir / options.model).resolve()
 

@@ -26,7 +26,7 @@ class Drag:
                 "object_id": self.object_id, "depth": None if not np.isfinite(self.depth) else self.depth}
 
     @classmethod
-    def from_json(cls, d: dict) -> "Drag":
+    def from_json(cls, d: dict) -> Drag:
         depth = float("nan") if d.get("depth") is None else float(d["depth"])
         return cls(int(d["id"]), tuple(d["start"]), tuple(d["current"]), int(d.get("object_id", 0)), depth)
 
@@ -43,7 +43,7 @@ class DragState:
         return {"drags": [d.to_json() for d in self.drags], "pins": [list(p) for p in self.pins]}
 
     @classmethod
-    def from_json(cls, d: dict | None) -> "DragState":
+    def from_json(cls, d: dict | None) -> DragState:
         if not d:
             return cls()
         return cls(tuple(Drag.from_json(x) for x in d.get("drags", ())), tuple(tuple(p) for p in d.get("pins", ())))

@@ -7,8 +7,8 @@ unless looping, after the last, the object holds the nearest keyframe's pose.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from scipy.interpolate import CubicSpline
@@ -51,11 +51,11 @@ class ObjectPath:
             raise ValueError(f"unknown interpolation {interpolation!r} (cubic or linear)")
 
     @classmethod
-    def static(cls) -> "ObjectPath":
+    def static(cls) -> ObjectPath:
         return cls([ObjectKeyframe(0.0)])
 
     @classmethod
-    def linear(cls, offset, seconds: float, loop: bool = False) -> "ObjectPath":
+    def linear(cls, offset, seconds: float, loop: bool = False) -> ObjectPath:
         return cls([ObjectKeyframe(0.0), ObjectKeyframe(seconds, tuple(offset))], loop=loop, interpolation="linear")
 
     def _local_time(self, t: np.ndarray) -> np.ndarray:

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from ..errors import PathFileError
 from .. import strict_json
+from ..errors import PathFileError
 from ..limits import MAX_FRAMES, check_file_size
 from .camera import CV_TO_GL, invert_pose, make_pose
 from .paths import FPS, CameraPath, Keyframe

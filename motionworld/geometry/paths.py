@@ -9,8 +9,8 @@ Field of view: NaN means "the scene's own fov"; `sample(times, default_fov)` fil
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 from scipy.interpolate import CubicSpline
@@ -72,7 +72,7 @@ class CameraPath:
         return self.sample(self.frame_times(fps, seconds), default_fov)
 
     # --- composition ------------------------------------------------------------------------
-    def transformed(self, T: np.ndarray) -> "CameraPath":
+    def transformed(self, T: np.ndarray) -> CameraPath:
         """The same path moved rigidly: every pose left-multiplied by T."""
         T = np.asarray(T, dtype=float)
         inner = self._evaluate
@@ -83,11 +83,11 @@ class CameraPath:
 
         return CameraPath(self.duration, evaluate)
 
-    def rebased(self, start_pose: np.ndarray) -> "CameraPath":
+    def rebased(self, start_pose: np.ndarray) -> CameraPath:
         """The same relative motion, starting at `start_pose`."""
         return self.transformed(np.asarray(start_pose) @ invert_pose(self.start_pose))
 
-    def then(self, other: "CameraPath") -> "CameraPath":
+    def then(self, other: CameraPath) -> CameraPath:
         first, second = self, other.rebased(self.end_pose)
         split = first.duration
 
@@ -106,7 +106,7 @@ class CameraPath:
     __add__ = then
 
     @staticmethod
-    def concat(paths: Sequence["CameraPath"]) -> "CameraPath":
+    def concat(paths: Sequence[CameraPath]) -> CameraPath:
         if not paths:
             raise ValueError("concat needs at least one path")
         out = paths[0]
@@ -114,7 +114,7 @@ class CameraPath:
             out = out.then(p)
         return out
 
-    def constant_speed(self, turn_radius: float = 1.0, samples_per_second: int = 200) -> "CameraPath":
+    def constant_speed(self, turn_radius: float = 1.0, samples_per_second: int = 200) -> CameraPath:
         """Same geometry and duration, re-timed so the camera moves at constant speed.
 
         Progress is distance travelled plus `turn_radius` x angle turned (radians), so a turn on
@@ -139,7 +139,7 @@ class CameraPath:
 
     # --- construction -----------------------------------------------------------------------
     @classmethod
-    def from_keyframes(cls, keyframes: Sequence[Keyframe], interpolation: str = "cubic") -> "CameraPath":
+    def from_keyframes(cls, keyframes: Sequence[Keyframe], interpolation: str = "cubic") -> CameraPath:
         """Interpolate keyframes (times strictly increasing). `interpolation`: cubic | linear."""
         if len(keyframes) == 0:
             raise ValueError("a keyframed path needs at least one keyframe")
@@ -190,7 +190,7 @@ class CameraPath:
         return cls(float(local[-1]), evaluate)
 
     @classmethod
-    def from_poses(cls, c2ws: np.ndarray, fps: float = FPS, fovs=None, interpolation: str = "cubic") -> "CameraPath":
+    def from_poses(cls, c2ws: np.ndarray, fps: float = FPS, fovs=None, interpolation: str = "cubic") -> CameraPath:
         """A path through per-frame poses sampled at `fps`."""
         fovs = [None] * len(c2ws) if fovs is None else list(fovs)
         return cls.from_keyframes([Keyframe(i / fps, c2ws[i], fovs[i]) for i in range(len(c2ws))], interpolation)

@@ -33,7 +33,7 @@ class ControlCommand:
     pose: np.ndarray | None = None
     fov_deg: float | None = None
 
-    def __add__(self, other: "ControlCommand") -> "ControlCommand":
+    def __add__(self, other: ControlCommand) -> ControlCommand:
         return ControlCommand(
             move=np.clip(self.move + other.move, -1.0, 1.0),
             turn=np.clip(self.turn + other.turn, -1.0, 1.0),

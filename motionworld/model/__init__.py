@@ -3,8 +3,9 @@ sampler, and the streaming student that runs them chunk by chunk."""
 from .attention import BlockCausal
 from .config import DiTConfig, StudentConfig, TextConfig, TrackConfig, VAEConfig, preset
 from .kv_cache import SinkRollingKVCache
+from .modules import TrackVideoModules
 from .sampler import euler, few_step, joint_guidance, shift_sigma, step_levels
-from .student import StreamingStudent, StudentModules
+from .student import StreamingStudent
 from .text_encoder import UMT5TextEncoder, WordTextEncoder
 from .tiny_vae import StreamingDecoder, TinyVAE
 from .track_encoder import TrackEncoder
@@ -19,7 +20,7 @@ __all__ = [
            "StreamingDecoder",
            "StreamingStudent",
            "StudentConfig",
-           "StudentModules",
+           "TrackVideoModules",
            "TextConfig",
            "TinyVAE",
            "TrackConfig",

@@ -12,53 +12,26 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from ..errors import MotionWorldError, TrackError
 from .attention import BlockCausal
+from .bundles import BUNDLE_FILES, STUDENT_KIND, load_modules
 from .config import StudentConfig, preset
+from .modules import TrackVideoModules
 from .rollout import generate_chunk
 from .sampler import shifted_levels
-from .text_encoder import WordTextEncoder
-from .tiny_vae import TinyVAE, to_uint8_frames
-from .track_encoder import ID_RANGE, TrackEncoder, frames_for_latents, sample_appearance, sinusoidal_codes
-from .transformer import CausalWanTransformer
-from .weights import build_checked, load_bundle, save_bundle
-
-KIND = "motionworld-student"
-
-
-class StudentModules(nn.Module):
-    """The trainable parts, under the prefixes used in the weights file."""
-
-    def __init__(self, config: StudentConfig):
-        super().__init__()
-        c = config
-        if c.dit.track_channels != c.tracks.out_channels:
-            raise ValueError(f"DiT track_channels ({c.dit.track_channels}) != track encoder out_channels "
-                             f"({c.tracks.out_channels})")
-        if c.dit.image_channels not in (0, c.dit.in_channels + 4):
-            raise ValueError(f"image_channels must be 0 or in_channels + 4 (Wan I2V layout), got {c.dit.image_channels}")
-        if c.vae.latent_channels != c.dit.in_channels:
-            raise ValueError("VAE latent channels and DiT in_channels differ")
-        if c.tracks.appearance_dim not in (0, c.vae.latent_channels):
-            raise ValueError(f"track appearance_dim must be 0 or the VAE's latent channels ({c.vae.latent_channels}), "
-                             f"got {c.tracks.appearance_dim}")
-        if c.height % 16 or c.width % 16:
-            raise ValueError(f"resolution {c.width}x{c.height} must be a multiple of 16")
-        self.dit = CausalWanTransformer(c.dit)
-        self.tracks = TrackEncoder(c.tracks)
-        self.vae = TinyVAE(c.vae)
-        self.text = WordTextEncoder(c.text) if c.text.dim == c.dit.text_dim else None
+from .tiny_vae import to_uint8_frames
+from .track_encoder import ID_RANGE, frames_for_latents, sample_appearance, sinusoidal_codes
+from .weights import save_bundle
 
 
 class StreamingStudent:
-    def __init__(self, config: StudentConfig | str = "cpu", modules: StudentModules | None = None, device="cpu",
+    def __init__(self, config: StudentConfig | str = "cpu", modules: TrackVideoModules | None = None, device="cpu",
                  dtype=torch.float32, text_encoder=None, seed: int = 0):
         self.config = preset(config) if isinstance(config, str) else config
         if modules is None:
             torch.manual_seed(seed)
-            modules = StudentModules(self.config)
+            modules = TrackVideoModules(self.config)
         self.device, self.dtype = torch.device(device), dtype
         self.modules = modules.to(self.device, dtype).eval()
         self.text_encoder = text_encoder or self.modules.text
@@ -214,15 +187,10 @@ class StreamingStudent:
     # ----- persistence
     def save(self, folder: str | Path, extra: dict | None = None) -> Path:
         tensors = {k: v.float() if v.is_floating_point() else v for k, v in self.modules.state_dict().items()}
-        return save_bundle(folder, tensors, self.config.to_dict(), kind=KIND, filename="student.safetensors",
+        return save_bundle(folder, tensors, self.config.to_dict(), kind=STUDENT_KIND, filename=BUNDLE_FILES[STUDENT_KIND],
                            extra=extra)
 
     @classmethod
     def load(cls, folder: str | Path, device="cpu", dtype=torch.float32, text_encoder=None) -> StreamingStudent:
-        tensors, entry = load_bundle(folder, "student.safetensors", kind=KIND)
-        try:
-            config = StudentConfig.from_dict(entry["config"])
-        except (KeyError, TypeError, ValueError) as e:
-            raise MotionWorldError(f"{Path(folder) / 'MANIFEST.json'}: bad student config ({e})") from None
-        modules = build_checked(lambda: StudentModules(config), tensors, str(Path(folder) / "student.safetensors"))
+        modules, config = load_modules(folder, STUDENT_KIND)
         return cls(config, modules, device=device, dtype=dtype, text_encoder=text_encoder)

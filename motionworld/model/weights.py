@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 
+from .. import strict_json
 from ..checksums import sha256_file
 from ..errors import MotionWorldError
-from .. import strict_json
 from ..limits import check_file_size
 
 MANIFEST = "MANIFEST.json"

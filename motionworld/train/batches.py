@@ -5,15 +5,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..data.dataset import SynthClipDataset, collate
+from ..data.synth import HELDOUT_SEED_START
+from ..data.toy import MovingSquares
 from ..errors import MotionWorldError
 from .config import DataConfig
 
 
 def make_dataset(cfg: DataConfig, heldout: bool = False):
-    from .dataset import SynthClipDataset
-    from .synth import HELDOUT_SEED_START
-    from .toy import MovingSquares
-
     if cfg.source == "squares":
         return MovingSquares(cfg.heldout if heldout else cfg.count, cfg.size, cfg.frames,
                              seed_start=HELDOUT_SEED_START if heldout else 0)
@@ -29,19 +28,6 @@ def make_dataset(cfg: DataConfig, heldout: bool = False):
         raise MotionWorldError(f"{path}: clips are {settings['size']}px x {settings['frames']} frames; the config "
                                f"asks for {cfg.size}px x {cfg.frames} frames")
     return ds
-
-
-def collate(items: list[dict], frames: int | None = None) -> dict:
-    """Stack items (cut to their first `frames` frames); video becomes float [B, T, 3, H, W] in [0, 1]."""
-    sl = slice(0, frames)
-    return {
-        "video": torch.stack([it["video"][sl] for it in items]).permute(0, 1, 4, 2, 3).float() / 255.0,
-        "tracks": torch.stack([it["tracks"][sl] for it in items]),
-        "visibility": torch.stack([it["visibility"][sl] for it in items]),
-        "object_ids": torch.stack([it["object_ids"] for it in items]),
-        "caption": [it["caption"] for it in items],
-        "seed": [it["seed"] for it in items],
-    }
 
 
 def to_device(batch: dict, device) -> dict:

@@ -13,19 +13,16 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..data.dataset import collate
 from ..errors import MotionWorldError
 from ..model.attention import BlockCausal
+from ..model.bundles import TEACHER_KIND, load_modules
+from ..model.conditioning import Conditioner, frame_timesteps
 from ..model.sampler import shifted_levels
 from ..model.student import StreamingStudent
-from .batches import collate, to_device
-from .models import (
-    TEACHER_KIND,
-    Conditioner,
-    frame_timesteps,
-    load_modules,
-    student_config,
-)
-from .sampling import guidance_nfe, sample_teacher
+from ..model.teacher_sampling import guidance_nfe, sample_teacher
+from .batches import make_dataset, to_device
+from .models import student_config
 from .trainer import Stage, format_duration
 
 
@@ -93,7 +90,6 @@ class CausalInitStage(Stage):
 
     @torch.no_grad()
     def _trajectories(self, say) -> list[dict]:
-        from .batches import make_dataset
 
         c = self.cfg.causal_init
         t = self.cfg.teacher

@@ -5,21 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from ..errors import MotionWorldError
 from ..limits import check_file_size
-from ..yaml_reader import YAMLReadError, read_yaml
+from ..strict_yaml import StrictModel, YAMLReadError, field_names, read_yaml, validation_problems
 
 STAGES = ("vae", "teacher", "causal-init", "distill")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class DataConfig(_Strict):
+class DataConfig(StrictModel):
     source: Literal["squares", "synth", "shards"] = "squares"
     path: str | None = None          # shards folder (source: shards)
     heldout_path: str | None = None  # shards folder for evaluation (default: generated held-out seeds)
@@ -29,7 +24,7 @@ class DataConfig(_Strict):
     heldout: int = 4                 # held-out clips used by the eval hook
 
 
-class OptimConfig(_Strict):
+class OptimConfig(StrictModel):
     steps: int = 100
     batch_size: int = 2
     lr: float = 1e-4
@@ -45,7 +40,7 @@ class OptimConfig(_Strict):
     parallel: Literal["ddp", "fsdp"] = "ddp"   # across ranks: replicate (DDP) or shard (FSDP) the trained modules
 
 
-class VAEStage(_Strict):
+class VAEStage(StrictModel):
     l2_weight: float = 1.0
     l1_weight: float = 1.0
     # A fresh VAE measures the training clips' colour statistics and works (and is scored) in
@@ -60,7 +55,7 @@ class VAEStage(_Strict):
     decoder_only: bool = False
 
 
-class TeacherStage(_Strict):
+class TeacherStage(StrictModel):
     text_dropout: float = 0.1
     track_dropout: float = 0.1
     finetune_steps: int = 0          # the last N steps also zero the tracks of random middle chunks
@@ -72,14 +67,14 @@ class TeacherStage(_Strict):
     cache_latents: bool = False      # encode every clip once before step 1 (RUN/latents.safetensors)
 
 
-class CausalInitStage(_Strict):
+class CausalInitStage(StrictModel):
     trajectories: int = 64           # teacher ODE trajectories generated before regression
     ode_steps: int = 16
     sinks: list[int] = Field(default_factory=lambda: [0, 1])
     windows: list[int] = Field(default_factory=lambda: [1, 2])
 
 
-class DistillStage(_Strict):
+class DistillStage(StrictModel):
     critic_updates: int = 5
     critic_lr: float | None = None   # default: the generator's lr
     rollout_chunks: tuple[int, int] = (2, 4)   # random rollout length in chunks (inclusive)
@@ -87,7 +82,7 @@ class DistillStage(_Strict):
     timestep_max: float = 0.98
 
 
-class TrainConfig(_Strict):
+class TrainConfig(StrictModel):
     stage: Literal["vae", "teacher", "causal-init", "distill"]
     model: str = "tiny"              # a model preset (motionworld.model.config.preset)
     vae_model: str | None = None     # use another preset's VAE (e.g. "cpu": the slim VAE)
@@ -107,18 +102,6 @@ class TrainConfig(_Strict):
     teacher: TeacherStage = Field(default_factory=TeacherStage)
     causal_init: CausalInitStage = Field(default_factory=CausalInitStage)
     distill: DistillStage = Field(default_factory=DistillStage)
-
-
-def _line_of(root, loc) -> int | None:
-    node = root
-    for key in loc:
-        if not isinstance(node, yaml.MappingNode):
-            break
-        hit = next((v for k, v in node.value if k.value == str(key)), None)
-        if hit is None:
-            break
-        node = hit
-    return node.start_mark.line + 1 if node is not None else None
 
 
 def load_config(path: str | Path, overrides: dict | None = None) -> TrainConfig:
@@ -145,8 +128,5 @@ def load_config(path: str | Path, overrides: dict | None = None) -> TrainConfig:
     try:
         return TrainConfig(**data)
     except ValidationError as e:
-        err = e.errors()[0]
-        loc = ".".join(str(x) for x in err["loc"])
-        line = _line_of(root, err["loc"])
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        raise MotionWorldError(f"{path}{f':{line}' if line else ''}: {loc}: {msg}") from None
+        first = validation_problems(e, str(path), root, known=field_names(TrainConfig))[0]
+        raise MotionWorldError(str(first)) from None

@@ -19,21 +19,14 @@ from torch import nn
 
 from ..errors import MotionWorldError
 from ..model.attention import BlockCausal
+from ..model.bundles import STUDENT_KIND, TEACHER_KIND, load_modules
+from ..model.conditioning import Conditioner, frame_timesteps
 from ..model.rollout import generate_chunk
 from ..model.sampler import shift_sigma, shifted_levels
 from ..model.student import StreamingStudent
-from .models import (
-    TEACHER_KIND,
-    Conditioner,
-    flow_matching_loss,
-    frame_timesteps,
-    load_modules,
-    student_config,
-)
-from .sampling import guided_v
+from ..model.teacher_sampling import guided_v
+from .models import flow_matching_loss, student_config
 from .trainer import Stage
-
-STUDENT_KIND = "motionworld-student"
 
 
 def clip_batch(batch: dict, latent_frames: int) -> dict:

@@ -17,7 +17,7 @@ import torch
 import torch.distributed as dist
 from safetensors.torch import load_file, save_file
 
-from .batches import collate
+from ..data.dataset import collate
 from .config import DataConfig
 
 FILE = "latents.safetensors"
@@ -50,7 +50,7 @@ class LatentCache:
     @classmethod
     @torch.no_grad()
     def build(cls, folder: str | Path, encode, vae: torch.nn.Module, dataset, data: DataConfig, rt, say=print,
-              batch: int = 8) -> "LatentCache":
+              batch: int = 8) -> LatentCache:
         """Load folder/latents.safetensors when its key matches, else encode every clip with
         `encode(video [B, T, 3, H, W]) -> [B, C, F, h, w]` and write it (main rank)."""
         path = Path(folder) / FILE

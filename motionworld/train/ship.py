@@ -16,7 +16,10 @@ import numpy as np
 import torch
 
 from ..errors import MotionWorldError
-from ..model.weights import MANIFEST, load_bundle, save_bundle
+from ..model.bundles import VAE_KIND
+from ..model.config import StudentConfig, VAEConfig
+from ..model.student import StreamingStudent, TrackVideoModules
+from ..model.weights import MANIFEST, load_bundle, load_into, save_bundle
 
 STUDENT_FILE, TEACHER_FILE = "student.safetensors", "teacher.safetensors"
 LIMIT_BYTES = 60_000_000  # 60 MB
@@ -54,12 +57,9 @@ def _half(tensors: dict) -> dict:
 
 def _student_frames(tensors: dict, entry: dict, seed: int = 0) -> np.ndarray:
     """Three chunks streamed from a fixed random picture and drifting tracks."""
-    from ..model.config import StudentConfig
-    from ..model.student import StreamingStudent, StudentModules
-    from ..model.weights import load_into
 
     config = StudentConfig.from_dict(entry["config"])
-    modules = StudentModules(config)
+    modules = TrackVideoModules(config)
     load_into(modules, {k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}, "ship check")
     student = StreamingStudent(config, modules=modules)
     rng = np.random.default_rng(seed)
@@ -83,14 +83,11 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
 def _teacher_agrees(tensors: dict, entry: dict, tolerance: float = 1e-2) -> float:
     """Relative difference of the teacher's velocity on a fixed random input, float16 vs float32
     weights."""
-    from ..model.config import StudentConfig
-    from ..model.student import StudentModules
-    from ..model.weights import load_into
 
     config = StudentConfig.from_dict(entry["config"])
     outs = []
     for t in (tensors, _half(tensors)):
-        modules = StudentModules(config)
+        modules = TrackVideoModules(config)
         load_into(modules, {k: v.float() if v.is_floating_point() else v for k, v in t.items()}, "ship check")
         dit = modules.dit.eval()
         g = torch.Generator().manual_seed(0)
@@ -107,8 +104,6 @@ def with_decoder(tensors: dict, entry: dict, vae_folder: str | Path, owner: str)
     """`tensors` (a student's or teacher's) with the decoder of the VAE exported in `vae_folder`,
     which must share their encoder and latent statistics (a `vae.decoder_only` fine-tune of theirs):
     a decoder is only interchangeable over the same latent space."""
-    from ..model.config import VAEConfig
-    from .models import VAE_KIND
 
     v_tensors, v_entry = load_bundle(vae_folder, "vae.safetensors", kind=VAE_KIND)
     if VAEConfig.from_dict(v_entry["config"]) != VAEConfig.from_dict(entry["config"]["vae"]):

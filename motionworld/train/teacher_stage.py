@@ -11,24 +11,19 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..data.dataset import collate
 from ..errors import MotionWorldError
-from ..eval.klt import track_epe
-from ..eval.metrics import psnr
+from ..metrics.image import psnr
+from ..metrics.klt import track_epe
+from ..model.bundles import TEACHER_KIND, load_modules, load_vae, save_teacher
+from ..model.conditioning import Conditioner
 from ..model.sampler import shift_sigma
-from ..model.student import StudentModules
+from ..model.student import TrackVideoModules
+from ..model.teacher_sampling import sample_teacher
 from ..model.tiny_vae import to_uint8_frames
-from .batches import collate, make_dataset, to_device
+from .batches import make_dataset, to_device
 from .latent_cache import LatentCache
-from .models import (
-    TEACHER_KIND,
-    Conditioner,
-    flow_matching_loss,
-    load_modules,
-    load_vae,
-    save_teacher,
-    student_config,
-)
-from .sampling import sample_teacher
+from .models import flow_matching_loss, student_config
 from .trainer import Stage
 
 
@@ -44,7 +39,7 @@ def middle_chunk_mask(B: int, F: int, chunk: int, p: float, gen: torch.Generator
 class FlowMatching(nn.Module):
     """Loss of the bidirectional model on a batch (the module DDP wraps)."""
 
-    def __init__(self, modules: StudentModules, config, stage_cfg):
+    def __init__(self, modules: TrackVideoModules, config, stage_cfg):
         super().__init__()
         self.m, self.config, self.s = modules, config, stage_cfg
         self.cond = Conditioner(modules, config)
@@ -65,7 +60,7 @@ class TeacherStage(Stage):
     def __init__(self, cfg, rt):
         super().__init__(cfg, rt)
         self.config = student_config(cfg)
-        self.m = StudentModules(self.config).to(rt.device)
+        self.m = TrackVideoModules(self.config).to(rt.device)
         if "vae" in cfg.init:
             self.m.vae = load_vae(cfg.init["vae"], self.config.vae).to(rt.device)
             self.config = dataclasses.replace(self.config, vae=self.m.vae.config)  # with its latent statistics

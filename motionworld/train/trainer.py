@@ -111,7 +111,7 @@ class Stage(ABC):
     def step(self, step: int, batch: dict, gen: torch.Generator) -> dict:
         """One optimisation step; returns the metrics to log."""
 
-    def prepare(self, say) -> None:
+    def prepare(self, say) -> None:  # noqa: B027 - an optional hook
         """Work done once before the first step, after the plan is printed (`say` prints a line
         on the main process when progress is on)."""
 

@@ -9,12 +9,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..data.dataset import collate
 from ..errors import MotionWorldError
-from ..eval.metrics import chroma_psnr, psnr, ssim
+from ..metrics.image import chroma_psnr, psnr, ssim
+from ..model.bundles import load_vae, save_vae
 from ..model.colour import opponent
 from ..model.tiny_vae import TinyVAE
-from .batches import collate, make_dataset
-from .models import load_vae, save_vae, student_config
+from .batches import BatchSource, make_dataset
+from .models import student_config
 from .trainer import Stage
 
 
@@ -84,7 +86,6 @@ class VAEStage(Stage):
     @torch.no_grad()
     def colour_stats(self, batches: int = 16) -> tuple[tuple, tuple]:
         """Mean and std of the training clips' pixels on each opponent colour axis."""
-        from .batches import BatchSource
 
         source = BatchSource(self.cfg.data, self.cfg.optim.batch_size, self.cfg.seed + 2)
         px = torch.cat([opponent(source.batch(i)["video"]).transpose(0, 2).flatten(1) for i in range(batches)], 1)
@@ -93,7 +94,6 @@ class VAEStage(Stage):
     @torch.no_grad()
     def latent_stats(self, vae: TinyVAE, batches: int = 16) -> tuple[tuple, tuple]:
         """Per-channel mean and std of the encoder's output over training clips."""
-        from .batches import BatchSource
 
         source = BatchSource(self.cfg.data, self.cfg.optim.batch_size, self.cfg.seed + 1)
         z = torch.cat([vae.encode_raw(source.batch(i)["video"].to(self.rt.device)) for i in range(batches)])

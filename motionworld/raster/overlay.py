@@ -5,6 +5,8 @@ import colorsys
 
 import numpy as np
 
+from ..geometry.camera import scale_pixels
+
 OBJECT_COLOURS = np.array([[255, 255, 255], [255, 255, 150], [150, 255, 255], [255, 170, 255], [190, 190, 190]], dtype=np.uint8)
 
 
@@ -58,7 +60,6 @@ PIN_COLOUR = np.array([235, 50, 50], dtype=np.uint8)  # pinned points (red)
 def draw_chunk_tracks(frame: np.ndarray, world, chunk, t: int) -> np.ndarray:
     """Frame t of a session chunk with its visible tracks drawn on (scaled from scene pixels to the
     frame's size): grid tracks in their colours, drags green, pins red, on top."""
-    from ..geometry.camera import scale_pixels
 
     H, W = world.scene.image.shape[:2]
     sx, sy = frame.shape[1] / W, frame.shape[0] / H

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import MotionWorldError
-from .scene import has_student_weights, weights_folder
+from ..errors import MotionWorldError
+from ..scene import has_student_weights, weights_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SCENE = ROOT / "scenes" / "garden" / "scene.yaml"

@@ -2,7 +2,7 @@
 
 The main thread never waits for the model. Each display frame it polls input, feeds the latch the
 worker samples once per chunk, takes the next generated frame when the playback clock says so,
-and draws frame, track overlay, HUD and key list. See `motionworld.player` for the worker side.
+and draws frame, track overlay, HUD and key list. See `motionworld.play.player` for the worker side.
 """
 from __future__ import annotations
 
@@ -14,13 +14,18 @@ from pathlib import Path
 
 import numpy as np
 
+from controllers.drag import pick
+from controllers.pygame_input import PygameInput
+
 from ..errors import MotionWorldError
 from ..geometry.camera import scale_pixels
-from ..player import Frame, PlaybackClock, Player, end_status
+from ..raster.gl import release_thread_context
+from ..raster.overlay import OBJECT_COLOURS
+from ..video import VideoWriter
 from .hud import hud_lines
 from .keymap import help_lines
-from .overlay import OBJECT_COLOURS
-from .video import VideoWriter
+from .player import Frame, PlaybackClock, Player, end_status
+from .screen import Screen, window_to_frame
 
 log = logging.getLogger("motionworld.window")
 
@@ -58,7 +63,6 @@ def open_window(size: tuple[int, int], title: str, fullscreen: bool = False):
 
     if not display_available():
         raise NoDisplayError("no display to open a window on (DISPLAY is not set)")
-    from .gl import release_thread_context
 
     release_thread_context()  # a current headless (EGL) context in this thread would block the window's
     try:
@@ -160,13 +164,11 @@ class Window:
         import pygame
 
         self.pygame, self.ctx = open_window(self.size, self.title, self.fullscreen)
-        from .screen import Screen
 
         font = pygame.font.Font(pygame.font.get_default_font(), 14)
         self.screen = Screen(self.ctx, font)
         self.screen.help.set_lines(["keys"] + help_lines())
         if self.input is None:
-            from controllers.pygame_input import PygameInput
 
             self.input = PygameInput()
 
@@ -193,7 +195,6 @@ class Window:
     # ----- input
     def _frame_xy(self, pos) -> tuple[float, float] | None:
         """A window position in scene pixel coordinates, or None off the picture."""
-        from .screen import window_to_frame
 
         if self.current is None:
             return None
@@ -239,7 +240,6 @@ class Window:
             self.say("gamepad disconnected; keyboard and mouse still work")
 
     def _pick(self, xy) -> tuple[int, float]:
-        from controllers.drag import pick
 
         f = self.current
         sh, sw = self.world.scene.image.shape[:2]

@@ -1,6 +1,6 @@
 """Gymnasium environment `MotionWorld-v0` (optional extra `gym`): an agent walks into a picture.
 
-    import gymnasium, motionworld.gym_env   # importing registers the id
+    import gymnasium, motionworld.play.gym_env   # importing registers the id
     env = gymnasium.make("MotionWorld-v0", scene="scenes/garden/scene.yaml")
 
 One step is one chunk of video (12 frames, 0.75 s; the first is 9): the action is held over it, as
@@ -16,8 +16,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from .geometry.rig import ControlCommand
-from .launch import default_scene
+from ..geometry.rig import ControlCommand
+from .defaults import default_scene
 from .session import Session
 
 ENV_ID = "MotionWorld-v0"
@@ -69,4 +69,4 @@ class MotionWorldEnv(gym.Env):
 
 
 if ENV_ID not in gym.registry:
-    gym.register(id=ENV_ID, entry_point="motionworld.gym_env:MotionWorldEnv")
+    gym.register(id=ENV_ID, entry_point="motionworld.play.gym_env:MotionWorldEnv")

@@ -21,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import strict_json
-from .errors import MotionWorldError
-from .geometry.drag import DragState
-from .geometry.rig import ControlCommand
-from .limits import check_file_size
-from .outputs import check_output_target
+from .. import strict_json
+from ..errors import MotionWorldError
+from ..geometry.drag import DragState
+from ..geometry.rig import ControlCommand
+from ..limits import check_file_size
+from ..outputs import check_output_target
 from .log_schema import FORMAT, check_header, check_line
 
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import Terminated
-from .generators import Chunk
+from ..backends import Chunk
+from ..errors import Terminated
 from .input_log import InputLog, chunk_record
 from .session import Session
 
@@ -75,7 +75,7 @@ class Player:
         self._thread: threading.Thread | None = None
 
     # ----- control (any thread)
-    def start(self) -> "Player":
+    def start(self) -> Player:
         self._thread = threading.Thread(target=self._run, name="motionworld-generator", daemon=True)
         self._thread.start()
         return self

@@ -19,6 +19,9 @@ import numpy as np
 
 from .errors import MotionWorldError
 from .geometry.camera import Camera, scale_pixels
+from .raster.mesh_warp import MeshWarpRenderer
+from .raster.overlay import draw_chunk_tracks
+from .world import _fit
 
 CHUNK_LATENTS = 3  # latent frames per chunk: 12 video frames, 9 for the first
 
@@ -61,7 +64,6 @@ class WarpGenerator:
         self.chunk_index = 0
 
     def start(self, world) -> None:
-        from .render.mesh_warp import MeshWarpRenderer
 
         sc = world.scene
         self.scene_size = (sc.width, sc.height)
@@ -141,7 +143,6 @@ class TrackPreviewGenerator:
         self.chunk_index = 0
 
     def start(self, world) -> None:
-        from .world import _fit
 
         self.world = world
         self.base = np.round(_fit(world.scene.image, self.max_size).astype(np.float32) * self.dim).astype(np.uint8)
@@ -153,7 +154,6 @@ class TrackPreviewGenerator:
         return _frames_for(self.chunk_index, self.chunk_latents)
 
     def step(self, chunk: Chunk) -> np.ndarray:
-        from .render.overlay import draw_chunk_tracks
 
         self.chunk_index += 1
         return np.stack([draw_chunk_tracks(self.base.copy(), self.world, chunk, t) for t in range(len(chunk.times))])

@@ -34,7 +34,7 @@ void main() {
     gl_Position = proj * (views[int(slot + 0.5)] * vec4(pos, 1.0));
     v_uv = uv;
 }
-""" % (1 + MAX_OBJECTS)
+""" % (1 + MAX_OBJECTS)  # noqa: UP031 - braces are GLSL's own
 
 FRAGMENT = """
 #version 330

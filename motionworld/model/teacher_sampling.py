@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from ..model.sampler import joint_guidance, shift_sigma
-from .models import Conditioner, frame_timesteps
+from ..model.conditioning import Conditioner, frame_timesteps
+from .sampler import joint_guidance, shift_sigma
 
 
 def guided_v(dit, x: torch.Tensor, sigma: torch.Tensor, cond_full: torch.Tensor, cond_none: torch.Tensor,

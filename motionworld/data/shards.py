@@ -21,6 +21,7 @@ import numpy as np
 
 from ..checksums import sha256_file
 from ..errors import MotionWorldError
+from .synth import SynthWorlds, split_seeds
 
 FORMAT = "motionworld-synth"
 FORMAT_VERSION = 1
@@ -97,7 +98,6 @@ _WORKER: dict = {}
 
 def _generate_in_worker(args):
     seeds, config = args
-    from .synth import SynthWorlds
 
     if _WORKER.get("config") != config:  # one SynthWorlds (and GL context) per worker process
         _WORKER.update(config=config, worlds=SynthWorlds(**config))
@@ -111,7 +111,6 @@ def write_dataset(out: str | Path, clips: int, *, size: int = 128, frames: int =
 
     `progress(n)` is called as clips finish. Resumes: shards already listed in a manifest written
     with the same settings are kept."""
-    from .synth import SynthWorlds, split_seeds
 
     if clips < 1 or clips_per_shard < 1 or workers < 1:
         raise MotionWorldError("--clips, --clips-per-shard and --workers must be >= 1")

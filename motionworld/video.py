@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import MotionWorldError
-from ..outputs import check_output_target, temporary_beside
+from .errors import MotionWorldError
+from .outputs import check_output_target, temporary_beside
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm", ".mov")
 
@@ -40,7 +40,7 @@ class VideoWriter:
             raise MotionWorldError(f"unsupported output {self.path.name!r}: use .mp4, .mkv, .webm, .mov, .gif or a folder name")
         check_output_target(self.path, folder=self.kind == "png")
 
-    def __enter__(self) -> "VideoWriter":
+    def __enter__(self) -> VideoWriter:
         return self
 
     def write(self, frame: np.ndarray) -> None:

@@ -25,12 +25,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from .errors import MotionWorldError
-from .generators import Chunk, NeuralGenerator, TrackPreviewGenerator, WarpGenerator
-from .geometry.drag import DragState, DragTracker, apply_offsets
-from .geometry.rig import ControlCommand
-from .world import World
-
+from ..backends import Chunk, NeuralGenerator, TrackPreviewGenerator, WarpGenerator
+from ..errors import MotionWorldError
+from ..geometry.drag import DragState, DragTracker, apply_offsets
+from ..geometry.rig import ControlCommand
+from ..world import World
 
 POSES_KEPT = 4096  # c2w of the last 4096 frames (4.3 minutes) are kept; a stream of hours keeps no more
 
@@ -46,7 +45,7 @@ def make_generator(backend, **options):
     if backend == "neural":
         student = options.pop("student", None)
         if student is None:
-            from .model.student import StreamingStudent
+            from ..model.student import StreamingStudent
 
             weights = options.pop("weights", None)
             if weights is None:
@@ -70,7 +69,7 @@ class Session:
         self.reset()
 
     @classmethod
-    def from_spec(cls, spec: dict, controller=None, world: World | None = None) -> "Session":
+    def from_spec(cls, spec: dict, controller=None, world: World | None = None) -> Session:
         """A session from a JSON-able description {"scene": path, "backend": name, "options": {...}}
         (what an input log's header holds; the option "grid" is the world's track grid)."""
         options = dict(spec.get("options") or {})

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...geometry.camera import CV_TO_GL, gl_projection, invert_pose
-from ...render.gl import OffscreenTarget, gl_context
+from ...raster.gl import OffscreenTarget, gl_context
 from . import meshes
 from .textures import TextureBank
 from .world_spec import MAX_MOVING, Solid, WorldSpec
@@ -37,7 +37,7 @@ void main() {
     v_world = world.xyz; v_nrm = mat3(M) * nrm; v_uv = uv; v_z = cam.z;
     f_slot = int(slot + 0.5); f_solid = int(solid + 0.5);
 }
-""" % (1 + MAX_MOVING)
+""" % (1 + MAX_MOVING)  # noqa: UP031 - braces are GLSL's own
 
 # Materials live in a uniform array indexed by solid (3 vec4 each) rather than in vertex
 # attributes: fewer varyings make llvmpipe's triangle setup markedly cheaper.
@@ -73,7 +73,7 @@ void main() {
     vec3 light = ambient * (0.75 + 0.25 * max(-n.y, 0.0)) + sun_color * sun;
     colour = vec4(clamp(albedo * light, 0.0, 1.0), 1.0);
 }
-""" % (3 * MAX_SOLIDS)
+""" % (3 * MAX_SOLIDS)  # noqa: UP031 - braces are GLSL's own
 
 # Multisampled colour needs a separate single-sample pass for the per-pixel data.
 DATA = """

@@ -31,6 +31,7 @@ from torch.utils.data import Dataset
 
 from ..errors import MotionWorldError
 from .shards import read_manifest
+from .synth import SynthWorlds, split_seeds
 
 
 class SynthClipDataset(Dataset):
@@ -53,7 +54,6 @@ class SynthClipDataset(Dataset):
                 self.index += [(path, r) for r in range(s["clips"])]
             self.seeds = None
         else:
-            from .synth import split_seeds
 
             if count is None or count < 1:
                 raise ValueError("on-the-fly generation needs count >= 1")
@@ -92,7 +92,6 @@ class SynthClipDataset(Dataset):
         return item
 
     def _generated(self, i: int) -> dict:
-        from .synth import SynthWorlds
 
         if self._worlds is None:
             self._worlds = SynthWorlds(**self.config)
@@ -122,3 +121,16 @@ class SynthClipDataset(Dataset):
         state = self.__dict__.copy()
         state.update(_pid=None, _handles={}, _worlds=None)
         return state
+
+
+def collate(items: list[dict], frames: int | None = None) -> dict:
+    """Stack items (cut to their first `frames` frames); video becomes float [B, T, 3, H, W] in [0, 1]."""
+    sl = slice(0, frames)
+    return {
+        "video": torch.stack([it["video"][sl] for it in items]).permute(0, 1, 4, 2, 3).float() / 255.0,
+        "tracks": torch.stack([it["tracks"][sl] for it in items]),
+        "visibility": torch.stack([it["visibility"][sl] for it in items]),
+        "object_ids": torch.stack([it["object_ids"] for it in items]),
+        "caption": [it["caption"] for it in items],
+        "seed": [it["seed"] for it in items],
+    }

@@ -4,13 +4,14 @@ strictly (no "big" for a number, no 1e9 for a count), and counts are bounded by 
 make, so a corrupt log is one line naming its line number and key, never a traceback or a hang."""
 from __future__ import annotations
 
-from typing import Literal, Union
+from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
-from .errors import MotionWorldError
-from .limits import MAX_SEED
+from ..errors import MotionWorldError
+from ..limits import MAX_SEED
+from ..strict_yaml import StrictModel
 
 FORMAT = "motionworld-input-log/1"
 MAX_CHUNK_FRAMES = 64  # frames of one chunk (16 latent frames x 4), the most a generator makes
@@ -18,8 +19,8 @@ MAX_EXTRA_TRACKS = 64  # drags and pins of one chunk
 MAX_COORD = 1e6  # pixels and world units in a log; anything larger is not a session's
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+class _Strict(StrictModel):
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)  # JSON: no "2" for 2
 
 
 Coord = Field(ge=-MAX_COORD, le=MAX_COORD)
@@ -112,7 +113,7 @@ class DragRecords(_Strict):
 
 class ChunkLine(_Strict):
     frame: int = Field(ge=0, le=2**40)
-    commands: Union[dict, list]  # a Hold, or one Command per frame: checked by check_line
+    commands: dict | list  # a Hold, or one Command per frame: checked by check_line
     sha256: str | None = Field(None, pattern="^[0-9a-f]{64}$")
     keep: int | None = Field(None, ge=0, le=MAX_CHUNK_FRAMES + 1)
     drag: DragRecords | None = None

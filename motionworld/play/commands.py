@@ -8,24 +8,31 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import MotionWorldError
-from .geometry.paths import FPS
-from .input_log import InputLog, frames_digest, read_log, record_commands, record_drag
-from .launch import default_scene, session_spec
-from .limits import check_seconds
+from controllers import (
+    CombinedController,
+    GamepadController,
+    KeyboardController,
+    MouseController,
+)
+from controllers.drag import DragTool
+from controllers.latch import InputLatch
+from controllers.scripted import ScriptedController
+
+from ..checksums import sha256_file
+from ..errors import MotionWorldError
+from ..geometry.paths import FPS
+from ..limits import check_seconds
+from ..raster.overlay import draw_chunk_tracks
+from ..video import VideoWriter
+from ..world import World
+from .defaults import default_scene, session_spec
+from .input_log import InputLog, frames_digest, kept_frames, read_log, record_commands, record_drag
 from .player import Player, end_status
 from .session import Session
-from .world import World
+from .window import NoDisplayError, Window, display_available
 
 
 def _controls(world: World):
-    from controllers import (
-        CombinedController,
-        GamepadController,
-        KeyboardController,
-        MouseController,
-    )
-
     c = world.scene.spec.controls if world.scene.spec is not None else None
     mouse = MouseController(c.mouse_sensitivity_deg, c.invert_y) if c else MouseController()
     pad = GamepadController(c.gamepad_deadzone, c.gamepad_look_deg) if c else GamepadController()
@@ -42,7 +49,6 @@ def _cache_label(session: Session) -> str:
 
 
 def _log_header(spec: dict, world: World) -> dict:
-    from .checksums import sha256_file
 
     scene_file = Path(spec["scene"])
     return {"session": spec, "scene_sha256": sha256_file(scene_file), "fps": world.fps}
@@ -51,7 +57,6 @@ def _log_header(spec: dict, world: World) -> dict:
 def play(scene=None, *, backend="auto", weights=None, size=384, seed=None, window_size=(1024, 640),
          fullscreen=False, out_dir="captures", log_path=None, max_seconds=None, say=print) -> dict:
     """Open the window on a scene (default: the shipped garden) and run until it is closed."""
-    from .render.window import NoDisplayError, display_available
 
     world = World(scene or default_scene())  # a broken scene is reported first, display or not
     if not display_available():  # before the backend is chosen (and its note said)
@@ -67,10 +72,7 @@ def play(scene=None, *, backend="auto", weights=None, size=384, seed=None, windo
 
 def make_window(session: Session, log_path=None, **window_options):
     """A Window on a session with a controller: input latch, drag tool, input log and player wired up."""
-    from controllers.drag import DragTool
-    from controllers.latch import InputLatch
 
-    from .render.window import Window
 
     world = session.world
     latch, drags = InputLatch(), DragTool()
@@ -93,10 +95,7 @@ def render(scene, output, *, path=None, actions=None, seconds=None, backend="aut
            seed=None, preview_tracks=False, grid=None, log_path=None, progress=True, say=print) -> RenderResult:
     """Render a camera path (a scene path name, a path file or an action string) to a video file,
     through the same Player loop the window uses, without a window."""
-    from controllers.scripted import ScriptedController
 
-    from .render.overlay import draw_chunk_tracks
-    from .render.video import VideoWriter
 
     check_seconds(seconds)
     world = World(scene, grid=grid)
@@ -175,9 +174,6 @@ def replay(log_file, output=None, *, progress=True, say=print) -> ReplayResult:
     """Play an input log again: the same session, the same commands and drags per chunk. Each
     chunk's frames are checked against the digest the log recorded; the frames the viewer saw
     (or the render wrote) are written to `output`."""
-    from .checksums import sha256_file
-    from .input_log import kept_frames
-    from .render.video import VideoWriter
 
     header, lines = read_log(log_file)
     spec = header.get("session")

@@ -9,7 +9,15 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MotionWorldError
+from ..geometry.camera import scale_pixels
+from ..geometry.trackfield import grid_pixels
 from ..limits import MAX_CLIP_FRAMES, MAX_CLIPS
+from ..raster.gl import renderer_name
+from ..raster.overlay import draw_points, track_colors
+from ..video import VideoWriter
+from .shards import write_dataset
+from .synth import SynthWorlds
+from .synth.textures import TextureBank
 
 
 def _check_sizes(args) -> None:
@@ -34,7 +42,6 @@ def _single_threaded_llvmpipe() -> None:
 def synth(args) -> int:
     from tqdm import tqdm
 
-    from .shards import write_dataset
 
     _check_sizes(args)
     if not 2 <= args.grid <= 512:
@@ -54,7 +61,6 @@ def synth(args) -> int:
 
 def _bench_worker(args):
     config, seeds = args
-    from .synth import SynthWorlds
 
     worlds = SynthWorlds(**config)
     worlds.clip(int(seeds[0]) + 10_000)  # warm-up: shader compilation, first uploads
@@ -72,8 +78,6 @@ def bench(args) -> int:
     if args.clips < 1:
         raise MotionWorldError("--clips must be >= 1")
     _single_threaded_llvmpipe()
-    from ..render.gl import renderer_name
-    from .synth.textures import TextureBank
 
     t0 = time.perf_counter()
     TextureBank()
@@ -112,10 +116,6 @@ def preview(args) -> int:
     from PIL import Image
     from tqdm import tqdm
 
-    from ..geometry.camera import scale_pixels
-    from ..geometry.trackfield import grid_pixels
-    from ..render.overlay import draw_points, track_colors
-    from ..render.video import VideoWriter
     from .dataset import SynthClipDataset
 
     ds = SynthClipDataset(args.dataset)

@@ -1,0 +1,53 @@
+"""Weights bundles of the model's parts: which file and manifest kind each part is saved under,
+and loading and saving them (shapes checked against the manifest's config before building)."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from ..errors import MotionWorldError
+from .config import StudentConfig, VAEConfig
+from .modules import TrackVideoModules
+from .tiny_vae import TinyVAE
+from .weights import build_checked, load_bundle, save_bundle
+
+VAE_KIND, TEACHER_KIND, STUDENT_KIND = "motionworld-vae", "motionworld-teacher", "motionworld-student"
+BUNDLE_FILES = {VAE_KIND: "vae.safetensors", TEACHER_KIND: "teacher.safetensors",
+                STUDENT_KIND: "student.safetensors"}
+
+
+def load_vae(folder: str | Path, expect: VAEConfig | None = None) -> TinyVAE:
+    tensors, entry = load_bundle(folder, BUNDLE_FILES[VAE_KIND], kind=VAE_KIND)
+    try:
+        config = VAEConfig.from_dict(entry["config"])
+    except (TypeError, ValueError) as e:
+        raise MotionWorldError(f"{Path(folder) / 'MANIFEST.json'}: bad VAE config ({e})") from None
+
+    def measured_removed(c: VAEConfig) -> VAEConfig:  # statistics a VAE measures on its data, not its shape
+        return dataclasses.replace(c, latent_mean=(), latent_std=(), colour_mean=(), colour_std=())
+
+    bare = measured_removed(config)
+    if expect is not None and bare != measured_removed(expect):
+        raise MotionWorldError(f"{folder}: the VAE there has config {bare}, the model needs {expect}")
+    return build_checked(lambda: TinyVAE(config), tensors, str(Path(folder) / BUNDLE_FILES[VAE_KIND]))
+
+
+def save_vae(folder: str | Path, vae: TinyVAE, extra: dict) -> Path:
+    return save_bundle(folder, vae.state_dict(), vae.config.to_dict(), kind=VAE_KIND, filename=BUNDLE_FILES[VAE_KIND],
+                       extra=extra)
+
+
+def load_modules(folder: str | Path, kind: str) -> tuple[TrackVideoModules, StudentConfig]:
+    """A teacher ("motionworld-teacher") or student ("motionworld-student") exported by a stage."""
+    filename = BUNDLE_FILES[kind]
+    tensors, entry = load_bundle(folder, filename, kind=kind)
+    try:
+        config = StudentConfig.from_dict(entry["config"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise MotionWorldError(f"{Path(folder) / 'MANIFEST.json'}: bad config ({e})") from None
+    return build_checked(lambda: TrackVideoModules(config), tensors, str(Path(folder) / filename)), config
+
+
+def save_teacher(folder: str | Path, modules: TrackVideoModules, config: StudentConfig, extra: dict) -> Path:
+    return save_bundle(folder, modules.state_dict(), config.to_dict(), kind=TEACHER_KIND,
+                       filename=BUNDLE_FILES[TEACHER_KIND], extra=extra)

@@ -1,0 +1,60 @@
+"""Turning a batch into the DiT's inputs: clean latents, condition channels (tracks, the Wan I2V
+image channels) and text, with condition dropout; and per-frame timesteps. Shared by the training
+stages and by teacher sampling."""
+from __future__ import annotations
+
+import torch
+
+from .config import StudentConfig
+from .modules import TrackVideoModules
+from .track_encoder import ID_RANGE, sample_appearance, sinusoidal_codes
+
+
+def frame_timesteps(sigma: torch.Tensor, frames: int) -> torch.Tensor:
+    """Per-frame DiT timesteps [B, F] (0..1000) for per-sample (or per-frame) sigmas; frame 0, the
+    given first frame, is always clean."""
+    t = sigma.float() * 1000.0
+    t = t[:, None].expand(-1, frames).clone() if t.ndim == 1 else t.clone()
+    t[:, 0] = 0.0
+    return t
+
+
+class Conditioner:
+    """Batch -> (clean latents, condition channels, text embeddings), with condition dropout."""
+
+    def __init__(self, modules: TrackVideoModules, config: StudentConfig):
+        self.m, self.c = modules, config
+
+    @torch.no_grad()
+    def latents(self, video: torch.Tensor) -> torch.Tensor:
+        """video [B, T, 3, H, W] in [0, 1] -> latents [B, C, F, h, w] (VAE frozen)."""
+        return self.m.vae.encode(video).transpose(1, 2).float()
+
+    def condition(self, batch: dict, latents: torch.Tensor, gen: torch.Generator, drop_tracks: torch.Tensor,
+                  drop_latent_frames: torch.Tensor | None = None) -> torch.Tensor:
+        """Track features (+ the Wan I2V image channels) [B, extra, F, h, w].
+
+        drop_tracks [B] bool zeroes a sample's tracks; drop_latent_frames [B, F] bool zeroes the
+        tracks of single latent frames (the video frames they cover)."""
+        c = self.c
+        B, _, F, h, w = latents.shape
+        tracks, vis = batch["tracks"], batch["visibility"].clone()
+        vis[drop_tracks.to(vis.device)] = False
+        if drop_latent_frames is not None:
+            frame_of = torch.clamp((torch.arange(vis.shape[1]) + 3) // 4, max=F - 1)  # video frame -> latent
+            vis &= ~drop_latent_frames[:, frame_of, None].to(vis.device)
+        ids = torch.stack([torch.randperm(ID_RANGE, generator=gen)[:tracks.shape[2]] for _ in range(B)])
+        codes = sinusoidal_codes(ids.reshape(-1), c.tracks.code_dim).reshape(B, -1, c.tracks.code_dim).to(vis.device)
+        appearance = None
+        if c.tracks.appearance_dim:  # the first latent frame is the given picture in every stage
+            appearance = sample_appearance(latents[:, :, 0], tracks[:, 0], c.tracks.spatial_stride)
+        feats = self.m.tracks(tracks, vis, codes, c.height, c.width, from_start=True, appearance=appearance)
+        if not c.dit.image_channels:
+            return feats
+        image = latents.new_zeros(B, c.dit.image_channels, F, h, w)
+        image[:, :4, 0] = 1
+        image[:, 4:, 0] = latents[:, :, 0]
+        return torch.cat([image, feats], 1)
+
+    def text(self, captions: list[str], drop: torch.Tensor) -> torch.Tensor:
+        return self.m.text([("" if d else cap) for cap, d in zip(captions, drop.tolist())])

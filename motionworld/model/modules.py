@@ -1,0 +1,36 @@
+"""`TrackVideoModules`: the networks of one track-conditioned video model (causal DiT, track
+encoder, tiny VAE, optional learned text encoder). The student, the teacher and the DMD critic are
+each one, under the prefixes their weights files use."""
+from __future__ import annotations
+
+from torch import nn
+
+from .config import StudentConfig
+from .text_encoder import WordTextEncoder
+from .tiny_vae import TinyVAE
+from .track_encoder import TrackEncoder
+from .transformer import CausalWanTransformer
+
+
+class TrackVideoModules(nn.Module):
+    """dit, tracks, vae and text: the parts a weights file of the student, teacher or critic holds."""
+
+    def __init__(self, config: StudentConfig):
+        super().__init__()
+        c = config
+        if c.dit.track_channels != c.tracks.out_channels:
+            raise ValueError(f"DiT track_channels ({c.dit.track_channels}) != track encoder out_channels "
+                             f"({c.tracks.out_channels})")
+        if c.dit.image_channels not in (0, c.dit.in_channels + 4):
+            raise ValueError(f"image_channels must be 0 or in_channels + 4 (Wan I2V layout), got {c.dit.image_channels}")
+        if c.vae.latent_channels != c.dit.in_channels:
+            raise ValueError("VAE latent channels and DiT in_channels differ")
+        if c.tracks.appearance_dim not in (0, c.vae.latent_channels):
+            raise ValueError(f"track appearance_dim must be 0 or the VAE's latent channels ({c.vae.latent_channels}), "
+                             f"got {c.tracks.appearance_dim}")
+        if c.height % 16 or c.width % 16:
+            raise ValueError(f"resolution {c.width}x{c.height} must be a multiple of 16")
+        self.dit = CausalWanTransformer(c.dit)
+        self.tracks = TrackEncoder(c.tracks)
+        self.vae = TinyVAE(c.vae)
+        self.text = WordTextEncoder(c.text) if c.text.dim == c.dit.text_dim else None
