@@ -1,5 +1,6 @@
-"""Frame generators behind a World: the same chunked interface for the neural student and the
-depth-mesh warp baseline, so the window, `render`, replay and embedding code drive either.
+"""The frame backends (`--backend neural | warp | tracks`): generators behind a World with one
+chunked interface (the neural student, the depth-mesh warp baseline, the tracks preview), so the
+window, `render`, replay and embedding code drive any of them.
 
     gen.start(world)                          # the scene's picture (and prompt) become frame 0
     gen.picture, gen.height, gen.width        # that picture at the generator's resolution
@@ -18,12 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import MotionWorldError
+from .frames import CHUNK_LATENTS, chunk_frames
 from .geometry.camera import Camera, scale_pixels
 from .raster.mesh_warp import MeshWarpRenderer
 from .raster.overlay import draw_chunk_tracks
 from .world import _fit
-
-CHUNK_LATENTS = 3  # latent frames per chunk: 12 video frames, 9 for the first
 
 
 @dataclass
@@ -46,10 +46,6 @@ class Chunk:
         extra_vis = np.all(np.isfinite(self.extra_tracks), axis=-1)
         return (np.concatenate([self.tracks, self.extra_tracks], axis=1),
                 np.concatenate([self.visibility, extra_vis], axis=1))
-
-
-def _frames_for(chunk_index: int, latents: int = CHUNK_LATENTS) -> int:
-    return 4 * latents - 3 if chunk_index == 0 else 4 * latents
 
 
 class WarpGenerator:
@@ -82,7 +78,7 @@ class WarpGenerator:
         return Camera(K, *self.scene_size).resized(self.width, self.height).K
 
     def frames_for_next_chunk(self) -> int:
-        return _frames_for(self.chunk_index, self.chunk_latents)
+        return chunk_frames(self.chunk_index, self.chunk_latents)
 
     def step(self, chunk: Chunk) -> np.ndarray:
         if self.renderer is None:
@@ -151,7 +147,7 @@ class TrackPreviewGenerator:
         self.chunk_index = 0
 
     def frames_for_next_chunk(self) -> int:
-        return _frames_for(self.chunk_index, self.chunk_latents)
+        return chunk_frames(self.chunk_index, self.chunk_latents)
 
     def step(self, chunk: Chunk) -> np.ndarray:
 

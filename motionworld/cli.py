@@ -16,6 +16,7 @@ import numpy as np
 from .data import commands as data_commands
 from .errors import MotionWorldError, SceneError, Terminated
 from .eval.report import grid_video, write_report
+from .frames import CHUNK_LATENTS, is_whole_chunks, whole_chunks_text
 from .geometry.path_io import save_nerfstudio
 from .limits import MAX_CLIP_FRAMES, MAX_CLIPS, MAX_FRAMES, check_seconds, check_seed, limit_malloc_arenas
 from .outputs import check_output_target, replacing
@@ -111,7 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--heldout", type=Path, help="held-out shards (motionworld data synth --split heldout); "
                                                  "default: generated on the fly")
     ev.add_argument("--long-frames", type=int, default=2001,
-                    help="length of the long-horizon stream, 9 + 12k (default 2001: frame 2000 is its last)")
+                    help=f"length of the long-horizon stream, {whole_chunks_text(CHUNK_LATENTS)} (default 2001: frame 2000 is its last)")
     ev.add_argument("--ablation-clips", type=int, default=8)
     ev.add_argument("--teacher-steps", type=int, default=24)
     ev.add_argument("--guidance", default="3,1.5", metavar="W_T,W_M",
@@ -346,10 +347,11 @@ def _eval(args) -> int:
     unknown = set(sections) - {"main", "long", "ablations", "speed"}
     if unknown:
         raise MotionWorldError(f"--sections: unknown {', '.join(sorted(unknown))} (choose main, long, ablations, speed)")
-    if not (1 <= args.clips <= MAX_CLIPS and 9 <= args.frames <= MAX_CLIP_FRAMES and not (args.frames - 9) % 12
-            and 45 <= args.long_frames <= MAX_FRAMES and not (args.long_frames - 9) % 12):
-        raise MotionWorldError(f"--clips must be in [1, {MAX_CLIPS}], --frames 9 + 12k up to {MAX_CLIP_FRAMES} (e.g. 81), "
-                               f"--long-frames 9 + 12k in [45, {MAX_FRAMES}] (e.g. 2001)")
+    whole = whole_chunks_text(CHUNK_LATENTS)
+    if not (1 <= args.clips <= MAX_CLIPS and args.frames <= MAX_CLIP_FRAMES and is_whole_chunks(args.frames, CHUNK_LATENTS)
+            and 45 <= args.long_frames <= MAX_FRAMES and is_whole_chunks(args.long_frames, CHUNK_LATENTS)):
+        raise MotionWorldError(f"--clips must be in [1, {MAX_CLIPS}], --frames {whole} up to {MAX_CLIP_FRAMES} (e.g. 81), "
+                               f"--long-frames {whole} in [45, {MAX_FRAMES}] (e.g. 2001)")
     try:
         w_t, w_m = (float(x) for x in args.guidance.split(","))
     except ValueError:

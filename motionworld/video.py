@@ -15,13 +15,14 @@ from pathlib import Path
 import numpy as np
 
 from .errors import MotionWorldError
+from .frames import FPS
 from .outputs import check_output_target, temporary_beside
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm", ".mov")
 
 
 class VideoWriter:
-    def __init__(self, path: str | Path, fps: float = 16.0, quality: int = 8):
+    def __init__(self, path: str | Path, fps: float = FPS, quality: int = 8):
         self.path = Path(path)
         self.fps = float(fps)
         self.quality = quality
@@ -118,7 +119,7 @@ class VideoWriter:
             self.abort()
 
 
-def write_video(path: str | Path, frames, fps: float = 16.0) -> int:
+def write_video(path: str | Path, frames, fps: float = FPS) -> int:
     """Write an iterable of frames; returns how many were written."""
     with VideoWriter(path, fps) as w:
         for f in frames:

@@ -1,4 +1,4 @@
-"""The classical tracker that EPE is measured with (motionworld/eval/klt.py), on videos whose true
+"""The classical tracker that EPE is measured with (motionworld/metrics/klt.py), on videos whose true
 motion is known: smooth random textures moved by sub-pixel shifts."""
 import torch
 import torch.nn.functional as F

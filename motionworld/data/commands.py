@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MotionWorldError
+from ..frames import FPS
 from ..geometry.camera import scale_pixels
 from ..geometry.trackfield import grid_pixels
 from ..limits import MAX_CLIP_FRAMES, MAX_CLIPS
@@ -140,7 +141,7 @@ def preview(args) -> int:
     output = args.output or Path(args.dataset) / "preview.mp4"
     for i, it in enumerate(items):
         print(f"clip {args.start + i} (seed {it['seed']}): {it['caption']}")
-    with VideoWriter(output, fps=16) as writer:
+    with VideoWriter(output, fps=FPS) as writer:
         for t in tqdm(range(T), desc="preview", unit="frame", disable=None):
             canvas = np.zeros((rows * H * s, cols * W * s, 3), np.uint8)
             for i, it in enumerate(items):

@@ -19,11 +19,11 @@ from dataclasses import replace
 import numpy as np
 import torch
 
+from ..frames import video_frames
 from ..model.attention import FullAttention
 from ..model.config import preset
 from ..model.sampler import few_step, step_levels
 from ..model.student import StreamingStudent
-from ..model.track_encoder import frames_for_latents
 
 
 def _peak_mb(device: torch.device) -> float:
@@ -82,7 +82,7 @@ def _bidirectional_clip(student: StreamingStudent, latents: int = 21) -> float:
     """Seconds to generate one whole clip with full attention over all its latents (no cache)."""
     m, dit = student.modules, student.modules.dit
     h, w = student.height // 8, student.width // 8
-    frames = frames_for_latents(latents, from_start=True)
+    frames = video_frames(latents)
     tracks, vis = DriftingGrid(student.height, student.width).next(frames)
     start = student._sync()
     appearance = None

@@ -18,6 +18,7 @@ from ..data.synth.ground_truth import surface_tracks
 from ..data.synth.motion import CameraMotion
 from ..data.synth.raster import NEAR
 from ..errors import MotionWorldError
+from ..frames import FPS
 from ..geometry.camera import pose_from_ypr, ypr_from_rotation
 
 EVAL_SEED_START = 1000  # held-out worlds 0.. are what training's eval hook watches; the report uses others
@@ -58,7 +59,7 @@ def heldout_items(count: int, frames: int = 81, size: int = 128, root=None, seed
     return items
 
 
-def sway_poses(start: np.ndarray, frames: int, fps: float = 16.0) -> np.ndarray:
+def sway_poses(start: np.ndarray, frames: int, fps: float = FPS) -> np.ndarray:
     """Camera poses [T, 4, 4] that wander near `start`: yaw within ±15°, pitch ±4°, sideways ±0.3
     and forward 0..0.5 units, on incommensurate periods so the stream never simply repeats."""
     t = np.arange(frames) / fps

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from ..errors import MotionWorldError
+from ..frames import chunk_frames
 from ..metrics.image import psnr, ssim
 from ..metrics.klt import track_epe
 from ..model.bundles import TEACHER_KIND, load_modules
@@ -177,7 +178,7 @@ def long_horizon(student, s: EvalSettings, progress=None) -> dict:
 
     item = long_stream(s.long_seed, s.long_frames, s.size)
     chunk = student.layout.chunk
-    first, size = 4 * chunk - 3, 4 * chunk
+    first, size = chunk_frames(0, chunk), chunk_frames(1, chunk)
     ends, warp_ps, _ = _chunk_series(warp_gt(item), item, first, size)
     out = {"frames": s.long_frames, "seed": int(item["seed"]), "warp_psnr": warp_ps, "layouts": {}}
     at_100 = int(np.argmin(np.abs(np.array(ends) - 100)))

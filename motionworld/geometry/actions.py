@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import PathFileError
+from ..frames import FPS
 from ..limits import MAX_FRAMES
 from .paths import CameraPath
 
@@ -115,7 +116,7 @@ def actions_to_c2w(text: str, translation_speed: float = TRANSLATION_SPEED,
     return np.stack(poses)
 
 
-def action_path(text: str, fps: float = 16.0, **speeds):
+def action_path(text: str, fps: float = FPS, **speeds):
     """The action string as a CameraPath (one pose per video frame)."""
 
     return CameraPath.from_poses(actions_to_c2w(text, **speeds), fps=fps, interpolation="linear")

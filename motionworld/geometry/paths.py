@@ -16,10 +16,9 @@ import numpy as np
 from scipy.interpolate import CubicSpline
 from scipy.spatial.transform import Rotation, RotationSpline, Slerp
 
+from ..frames import FPS
 from ..limits import MAX_SECONDS
 from .camera import invert_pose, look_at
-
-FPS = 16
 
 Evaluator = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 

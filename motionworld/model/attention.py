@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from ..frames import CHUNK_LATENTS
 from .rope import Rope3D, apply_rope
 
 
@@ -20,7 +21,7 @@ from .rope import Rope3D, apply_rope
 class BlockCausal:
     """Chunked causal layout in latent frames: `chunk` frames per chunk, `sink` chunks kept from the
     start, `window` most recent chunks (None = every earlier chunk, the 'grow without bound' mode)."""
-    chunk: int = 3
+    chunk: int = CHUNK_LATENTS
     sink: int = 1
     window: int | None = 1
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import torch
 
+from ..frames import latent_of_frame
 from .config import StudentConfig
 from .modules import TrackVideoModules
 from .track_encoder import ID_RANGE, sample_appearance, sinusoidal_codes
@@ -41,7 +42,7 @@ class Conditioner:
         tracks, vis = batch["tracks"], batch["visibility"].clone()
         vis[drop_tracks.to(vis.device)] = False
         if drop_latent_frames is not None:
-            frame_of = torch.clamp((torch.arange(vis.shape[1]) + 3) // 4, max=F - 1)  # video frame -> latent
+            frame_of = torch.clamp(latent_of_frame(torch.arange(vis.shape[1]), c.tracks.temporal_stride), max=F - 1)
             vis &= ~drop_latent_frames[:, frame_of, None].to(vis.device)
         ids = torch.stack([torch.randperm(ID_RANGE, generator=gen)[:tracks.shape[2]] for _ in range(B)])
         codes = sinusoidal_codes(ids.reshape(-1), c.tracks.code_dim).reshape(B, -1, c.tracks.code_dim).to(vis.device)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import MISSING, asdict, dataclass, field, fields
 
+from ..frames import CHUNK_LATENTS, TIME_STRIDE
 from ..limits import MAX_CONFIG_INT
 
 
@@ -119,7 +120,7 @@ class TrackConfig(_JSONConfig):
     hidden: int = 128
     out_channels: int = 16
     spatial_stride: int = 8
-    temporal_stride: int = 4
+    temporal_stride: int = TIME_STRIDE
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ class StudentConfig(_JSONConfig):
     text: TextConfig = field(default_factory=TextConfig)
     height: int = 480
     width: int = 832
-    chunk: int = 3
+    chunk: int = CHUNK_LATENTS
     sink: int = 1
     window: int = 1
     steps: tuple = (1.0, 2 / 3, 1 / 3)  # un-shifted noise levels of the few-step sampler

@@ -4,7 +4,7 @@ sees timestep 1000 s. Levels are shifted: s' = k s / (1 + (k - 1) s).
 - `few_step`: the student's sampler: at each level predict x_0 (1 NFE) and re-noise to the next
   level with fresh noise.
 - `euler`: the teacher's ODE sampler, with `joint_guidance` over three predictions
-  (3 NFE; `train.sampling.guided_v` skips a prediction whose weight is 0).
+  (3 NFE; `teacher_sampling.guided_v` skips a prediction whose weight is 0).
 """
 from __future__ import annotations
 

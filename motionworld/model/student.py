@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ..errors import MotionWorldError, TrackError
+from ..frames import chunk_frames
 from .attention import BlockCausal
 from .bundles import BUNDLE_FILES, STUDENT_KIND, load_modules
 from .config import StudentConfig, preset
@@ -21,7 +22,7 @@ from .modules import TrackVideoModules
 from .rollout import generate_chunk
 from .sampler import shifted_levels
 from .tiny_vae import to_uint8_frames
-from .track_encoder import ID_RANGE, frames_for_latents, sample_appearance, sinusoidal_codes
+from .track_encoder import ID_RANGE, sample_appearance, sinusoidal_codes
 from .weights import save_bundle
 
 
@@ -58,7 +59,7 @@ class StreamingStudent:
         return self.cache.chunk_index if self.cache is not None else 0
 
     def frames_for_next_chunk(self) -> int:
-        return frames_for_latents(self.layout.chunk, from_start=self.chunk_index == 0)
+        return chunk_frames(self.chunk_index, self.layout.chunk)
 
     def configure(self, *, chunk: int | None = None, sink: int | None = None, window: int | None | str = "keep",
                   steps: tuple | None = None) -> None:

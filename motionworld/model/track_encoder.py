@@ -36,11 +36,6 @@ def draw_ids(n: int, generator: torch.Generator | None = None) -> torch.Tensor:
     return torch.randperm(ID_RANGE, generator=generator)[:n]
 
 
-def frames_for_latents(latents: int, from_start: bool, temporal: int = 4) -> int:
-    """Video frames covered by `latents` latent frames (the first latent of a stream covers one frame)."""
-    return temporal * latents - (temporal - 1 if from_start else 0)
-
-
 def sample_appearance(first_latent: torch.Tensor, start: torch.Tensor, stride: int) -> torch.Tensor:
     """The first frame's latent [B, C, h, w] sampled (bilinear) at each track's first-frame pixel
     position [B, N, 2] -> [B, N, C]. Pixel centres are whole numbers (the picture spans -0.5 to

@@ -10,6 +10,7 @@ import numpy as np
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
 from ..errors import MotionWorldError
+from ..frames import FPS
 from ..limits import MAX_SEED
 from ..strict_yaml import StrictModel
 
@@ -68,7 +69,7 @@ class Header(_Strict):
     created: str = ""
     session: SessionSpec
     scene_sha256: str | None = Field(None, pattern="^[0-9a-f]{64}$")
-    fps: float = Field(16.0, gt=0, le=240)
+    fps: float = Field(float(FPS), gt=0, le=240)
 
 
 # --- chunk lines -------------------------------------------------------------------------------

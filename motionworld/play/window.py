@@ -20,7 +20,7 @@ from controllers.pygame_input import PygameInput
 from ..errors import MotionWorldError
 from ..geometry.camera import scale_pixels
 from ..raster.gl import release_thread_context
-from ..raster.overlay import OBJECT_COLOURS
+from ..raster.overlay import MOVING_COLOUR, OBJECT_COLOURS, STILL_COLOUR
 from ..video import VideoWriter
 from .hud import hud_lines
 from .keymap import help_lines
@@ -29,8 +29,6 @@ from .screen import Screen, window_to_frame
 
 log = logging.getLogger("motionworld.window")
 
-MOVING = np.array([60, 230, 60], np.uint8)  # tracks moving in this frame
-STATIC = np.array([235, 50, 50], np.uint8)  # tracks standing still, and pins
 DRAG = np.array([120, 255, 120], np.uint8)
 MOVING_PX = 0.25  # scene pixels per frame below which a track counts as still
 
@@ -105,7 +103,7 @@ def track_overlay(frame: Frame, previous: Frame | None, world) -> tuple[np.ndarr
         prev = cur
     moved = np.hypot(*(cur - prev).T) > MOVING_PX
     ids = world.field.object_ids
-    colours = np.where(moved[:, None], MOVING, STATIC)
+    colours = np.where(moved[:, None], MOVING_COLOUR, STILL_COLOUR)
     on_obj = ids > 0
     colours[on_obj] = OBJECT_COLOURS[(ids[on_obj] - 1) % len(OBJECT_COLOURS)]
     vis = chunk.visibility[t]
@@ -123,7 +121,7 @@ def drag_marks(view, world, frame_shape) -> tuple[np.ndarray, np.ndarray]:
         cols.append(np.repeat(DRAG[None], len(ramp), 0))
     if view.pins:
         xy.append(to_frame(view.pins))
-        cols.append(np.repeat(STATIC[None], len(view.pins), 0))
+        cols.append(np.repeat(STILL_COLOUR[None], len(view.pins), 0))
     return np.concatenate(xy), np.concatenate(cols)
 
 

@@ -22,7 +22,7 @@ from ..errors import MotionWorldError
 from ..geometry.camera import CV_TO_GL, gl_projection, invert_pose
 from .gl import OffscreenTarget, gl_context
 
-MAX_OBJECTS = 8
+MAX_MESH_OBJECTS = 8  # moving objects the warp shader takes (a uniform array per object)
 
 VERTEX = """
 #version 330
@@ -34,7 +34,7 @@ void main() {
     gl_Position = proj * (views[int(slot + 0.5)] * vec4(pos, 1.0));
     v_uv = uv;
 }
-""" % (1 + MAX_OBJECTS)  # noqa: UP031 - braces are GLSL's own
+""" % (1 + MAX_MESH_OBJECTS)  # noqa: UP031 - braces are GLSL's own
 
 FRAGMENT = """
 #version 330
@@ -102,8 +102,8 @@ class MeshWarpRenderer:
         if not np.all(np.isfinite(depth)) or np.any(depth <= 0):
             raise MotionWorldError("warp: depth must be finite and positive everywhere")
         masks = list(object_masks or [])
-        if len(masks) > MAX_OBJECTS:
-            raise MotionWorldError(f"warp: at most {MAX_OBJECTS} objects, got {len(masks)}")
+        if len(masks) > MAX_MESH_OBJECTS:
+            raise MotionWorldError(f"warp: at most {MAX_MESH_OBJECTS} objects, got {len(masks)}")
         self.release()
         H, W = depth.shape
         self.height, self.width = H, W
@@ -151,7 +151,7 @@ class MeshWarpRenderer:
             raise MotionWorldError("warp: camera poses contain NaN or infinity")
         T = len(c2w)
         Ks = np.broadcast_to(self.K if K is None else np.asarray(K, dtype=float), (T, 3, 3))
-        objs = np.repeat(np.eye(4)[None, None], T, axis=0).repeat(1 + MAX_OBJECTS, axis=1)
+        objs = np.repeat(np.eye(4)[None, None], T, axis=0).repeat(1 + MAX_MESH_OBJECTS, axis=1)
         if object_transforms is not None and self.num_objects:
             objs[:, 1:1 + self.num_objects] = np.asarray(object_transforms, dtype=float)[:, :self.num_objects]
         out = np.empty((T, self.height, self.width, 3), np.uint8)

@@ -7,6 +7,10 @@ import numpy as np
 
 from ..geometry.camera import scale_pixels
 
+# MotionStream's convention: green moves (live drags, tracks moving in this frame), red stays (pins,
+# tracks standing still); objects' tracks take their object's colour.
+MOVING_COLOUR = np.array([60, 230, 60], dtype=np.uint8)
+STILL_COLOUR = np.array([235, 50, 50], dtype=np.uint8)
 OBJECT_COLOURS = np.array([[255, 255, 255], [255, 255, 150], [150, 255, 255], [255, 170, 255], [190, 190, 190]], dtype=np.uint8)
 
 
@@ -53,8 +57,6 @@ def draw_points(frame: np.ndarray, xy: np.ndarray, colors: np.ndarray, radius: i
     return frame
 
 
-DRAG_COLOUR = np.array([60, 230, 60], dtype=np.uint8)  # live drag tracks (MotionStream's green)
-PIN_COLOUR = np.array([235, 50, 50], dtype=np.uint8)  # pinned points (red)
 
 
 def draw_chunk_tracks(frame: np.ndarray, world, chunk, t: int) -> np.ndarray:
@@ -70,6 +72,6 @@ def draw_chunk_tracks(frame: np.ndarray, world, chunk, t: int) -> np.ndarray:
     draw_points(frame, scale(chunk.tracks[t]), colors, radius, chunk.visibility[t], depth)
     if chunk.extra_tracks is not None and chunk.extra_tracks.shape[1]:
         kinds = chunk.extra_kinds
-        extra_colors = np.where((kinds == "pin")[:, None], PIN_COLOUR, DRAG_COLOUR).astype(np.uint8)
+        extra_colors = np.where((kinds == "pin")[:, None], STILL_COLOUR, MOVING_COLOUR).astype(np.uint8)
         draw_points(frame, scale(chunk.extra_tracks[t]), extra_colors, radius + 1)
     return frame

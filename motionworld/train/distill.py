@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ..errors import MotionWorldError
+from ..frames import video_frames
 from ..model.attention import BlockCausal
 from ..model.bundles import STUDENT_KIND, TEACHER_KIND, load_modules
 from ..model.conditioning import Conditioner, frame_timesteps
@@ -31,7 +32,7 @@ from .trainer import Stage
 
 def clip_batch(batch: dict, latent_frames: int) -> dict:
     """The batch cut to the video frames that `latent_frames` latent frames cover (4F - 3)."""
-    T = 4 * latent_frames - 3
+    T = video_frames(latent_frames)
     return {**batch, "video": batch["video"][:, :T], "tracks": batch["tracks"][:, :T],
             "visibility": batch["visibility"][:, :T]}
 
@@ -144,7 +145,7 @@ class DistillStage(Stage):
                         **({"ema": self.ema} if self.ema is not None else {})}
         self.optimizers = {"generator": self.g_opt, "critic": self.c_opt}
         lo, hi = cfg.distill.rollout_chunks
-        need = 4 * hi * self.config.chunk - 3
+        need = video_frames(hi * self.config.chunk)
         if cfg.data.frames < need:
             raise MotionWorldError(f"distill.rollout_chunks up to {hi} needs data.frames >= {need}, got {cfg.data.frames}")
 

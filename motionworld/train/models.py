@@ -8,6 +8,7 @@ import dataclasses
 import torch
 
 from ..errors import MotionWorldError
+from ..frames import is_whole_latents
 from ..model.conditioning import frame_timesteps
 from ..model.config import StudentConfig, preset
 from .config import TrainConfig
@@ -32,8 +33,9 @@ def student_config(cfg: TrainConfig) -> StudentConfig:
         c = dataclasses.replace(c, tracks=dataclasses.replace(c.tracks, appearance_dim=dim))
     if (c.height, c.width) != (cfg.data.size, cfg.data.size):
         raise MotionWorldError(f"the model works at {c.width}x{c.height} but data.size is {cfg.data.size}")
-    if (cfg.data.frames - 1) % 4:
-        raise MotionWorldError(f"data.frames must be 1 + 4k (whole latent frames), got {cfg.data.frames}")
+    if not is_whole_latents(cfg.data.frames, c.tracks.temporal_stride):
+        raise MotionWorldError(f"data.frames must be 1 + {c.tracks.temporal_stride}k (whole latent frames), "
+                               f"got {cfg.data.frames}")
     return c
 
 

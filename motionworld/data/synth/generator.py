@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...frames import FPS
 from .caption import caption
 from .ground_truth import surface_tracks
 from .raster import NEAR, WorldRenderer
@@ -50,7 +51,7 @@ class Clip:
     K: np.ndarray  # float32 [3, 3]
     c2w: np.ndarray  # float32 [T, 4, 4] OpenCV axes
     caption: str
-    fps: float = 16.0
+    fps: float = FPS
     timing: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -58,7 +59,7 @@ class Clip:
 
 
 class SynthWorlds:
-    def __init__(self, size: int | tuple[int, int] = 128, frames: int = 81, grid: int = 50, fps: float = 16.0,
+    def __init__(self, size: int | tuple[int, int] = 128, frames: int = 81, grid: int = 50, fps: float = FPS,
                  bank_seed: int = 0, samples: int = 1, bank: TextureBank | None = None):
         self.width, self.height = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
         if min(self.width, self.height) < 16 or frames < 2 or grid < 2:

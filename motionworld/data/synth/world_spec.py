@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from ...frames import FPS
 from ...geometry.camera import intrinsics_from_fov
 from .motion import CameraMotion, ObjectMotion, camera_motion, object_motion
 from .textures import TextureBank
@@ -178,7 +179,7 @@ def _yaw(rng, spread=np.pi) -> np.ndarray:
 
 
 def generate_world(seed: int, bank: TextureBank, width: int = 128, height: int = 128, frames: int = 81,
-                   fps: float = 16.0) -> WorldSpec:
+                   fps: float = FPS) -> WorldSpec:
     """Draw a world from `seed` (same seed, same bank -> the same world)."""
     rng = np.random.default_rng([int(seed), 20261124])
     fov = float(rng.uniform(45, 75))
