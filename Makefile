@@ -25,4 +25,4 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 clean:
-	rm -rf $(VENV) demo.mp4 captures .pytest_cache .hypothesis
+	rm -rf $(VENV) demo.mp4 captures build .pytest_cache .hypothesis *.egg-info

@@ -21,7 +21,7 @@ from .geometry.path_io import save_nerfstudio
 from .limits import MAX_CLIP_FRAMES, MAX_CLIPS, MAX_FRAMES, check_seconds, check_seed, limit_malloc_arenas
 from .outputs import check_output_target, replacing
 from .play import commands
-from .play.defaults import default_scene
+from .play.defaults import SHIPPED_WEIGHTS, scene_path
 from .play.window import NoDisplayError
 from .scene import load_scene
 from .train.config import load_config
@@ -37,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("scenes", nargs="+", type=Path)
 
     def path_args(q):
-        q.add_argument("scene", type=Path)
+        q.add_argument("scene", type=Path, nargs="?", help="a scene.yaml or a shipped scene's name (default: garden)")
         g = q.add_mutually_exclusive_group()
         g.add_argument("--path", help="a path name from the scene, or a file (.yaml segments, nerfstudio .json, "
                                       "RealEstate10K .txt, COLMAP images.txt); default: the scene's default path")
@@ -51,12 +51,12 @@ def _parser() -> argparse.ArgumentParser:
                     "depth mesh; tracks: the projected tracks on the dimmed picture")
 
     def generator_args(q, size):
-        q.add_argument("--weights", type=Path, help="a weights folder for the neural backend (default: weights/)")
+        q.add_argument("--weights", type=Path, help="a weights folder for the neural backend (default: the shipped weights/)")
         q.add_argument("--size", type=int, default=size, help=f"longest side of warp/tracks frames (default {size})")
         q.add_argument("--seed", type=int, help="noise seed of the neural backend (default: the scene's)")
 
     pl = sub.add_parser("play", help="open a window and walk into a scene")
-    pl.add_argument("scene", type=Path, nargs="?", help="a scene.yaml (default: the shipped garden)")
+    pl.add_argument("scene", type=Path, nargs="?", help="a scene.yaml or a shipped scene's name (default: garden)")
     pl.add_argument("--backend", choices=backends, default="auto", help=backend_help)
     generator_args(pl, 384)  # smaller than render's: the warp renderer keeps up with real time on a CPU
     pl.add_argument("--window-size", default="1024x640", help="WIDTHxHEIGHT of the window (default 1024x640)")
@@ -104,7 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true", help="print the figures as one JSON object")
 
     ev = sub.add_parser("eval", help="evaluate a student against baselines on held-out worlds; JSON + Markdown report")
-    ev.add_argument("--student", type=Path, default=Path("weights"), help="student weights folder (default weights/)")
+    ev.add_argument("--student", type=Path, default=SHIPPED_WEIGHTS, help="student weights folder (default: the shipped weights/)")
     ev.add_argument("--teacher", type=Path, help="teacher weights folder (teacher.safetensors); without it the "
                                                   "teacher rows and the guidance sweep are skipped")
     ev.add_argument("--clips", type=int, default=32, help="held-out clips (default 32)")
@@ -179,7 +179,7 @@ def _parser() -> argparse.ArgumentParser:
 def _world_and_path(args):
     _check_grid(args.grid)
     check_seconds(args.seconds)
-    world = World(args.scene, grid=args.grid)
+    world = World(scene_path(args.scene), grid=args.grid)
     spec = args.actions if args.actions is not None else (args.path or world.default_path())
     return world, spec
 
@@ -213,7 +213,7 @@ def _render(args) -> int:
     check_seconds(args.seconds)
     check_seed(args.seed)
     backend = args.backend or ("tracks" if args.preview_tracks else "auto")
-    result = commands.render(args.scene, args.output, path=args.path, actions=args.actions, seconds=args.seconds,
+    result = commands.render(scene_path(args.scene), args.output, path=args.path, actions=args.actions, seconds=args.seconds,
                              backend=backend, weights=args.weights, size=args.size, seed=args.seed,
                              preview_tracks=args.preview_tracks, grid=args.grid, log_path=args.log)
     lat = np.array(result.chunk_latency_s) * 1000
@@ -244,7 +244,7 @@ def _play(args) -> int:
     size = _window_size(args.window_size)
     check_seconds(args.seconds)
     check_seed(args.seed)
-    scene = args.scene or default_scene()
+    scene = scene_path(args.scene)
     try:
         result = commands.play(scene, backend=args.backend, weights=args.weights, size=args.size, seed=args.seed,
                               window_size=size, fullscreen=args.fullscreen, out_dir=args.out_dir, log_path=args.log,

@@ -73,7 +73,6 @@ def play(scene=None, *, backend="auto", weights=None, size=384, seed=None, windo
 def make_window(session: Session, log_path=None, **window_options):
     """A Window on a session with a controller: input latch, drag tool, input log and player wired up."""
 
-
     world = session.world
     latch, drags = InputLatch(), DragTool()
     latch.attach_drags(drags)
@@ -95,7 +94,6 @@ def render(scene, output, *, path=None, actions=None, seconds=None, backend="aut
            seed=None, preview_tracks=False, grid=None, log_path=None, progress=True, say=print) -> RenderResult:
     """Render a camera path (a scene path name, a path file or an action string) to a video file,
     through the same Player loop the window uses, without a window."""
-
 
     check_seconds(seconds)
     world = World(scene, grid=grid)

@@ -1,6 +1,7 @@
 """Which scene and which generator a command uses when the user does not say.
 
-The default scene is the garden shipped in `scenes/`. The backend `auto` follows the scene's
+The default scene is the garden shipped in `scenes/`; a shipped scene can also be named by its
+folder (`motionworld play plaza`). Both are found as package data (`motionworld.shipped`). The backend `auto` follows the scene's
 `generator.backend`: `model` means the neural student with the scene's weights, else the shipped
 `weights/` folder; when neither exists (no trained weights yet), the warp renderer stands in and
 the caller is told so in one line.
@@ -9,18 +10,33 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .. import shipped
 from ..errors import MotionWorldError
 from ..scene import has_student_weights, weights_folder
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SCENE = ROOT / "scenes" / "garden" / "scene.yaml"
-SHIPPED_WEIGHTS = ROOT / "weights"
+DEFAULT_SCENE = shipped.scenes_folder() / "garden" / "scene.yaml"
+SHIPPED_WEIGHTS = shipped.weights_folder()
 
 
 def default_scene() -> Path:
     if not DEFAULT_SCENE.is_file():
         raise MotionWorldError(f"the default scene is missing ({DEFAULT_SCENE}); pass a scene file")
     return DEFAULT_SCENE
+
+
+def shipped_scenes() -> list[str]:
+    return sorted(p.parent.name for p in shipped.scenes_folder().glob("*/scene.yaml"))
+
+
+def scene_path(given: str | Path | None) -> Path:
+    """The scene file a command runs: the one given; a shipped scene named by its folder (`garden`,
+    `plaza`) where no such file or folder exists here; the shipped garden when none is given."""
+    if given is None:
+        return default_scene()
+    given = Path(given)
+    if not given.exists() and given.suffix == "" and len(given.parts) == 1 and given.name in shipped_scenes():
+        return shipped.scenes_folder() / given.name / "scene.yaml"
+    return given
 
 
 def session_spec(scene, backend: str = "auto", weights: str | Path | None = None, size: int | None = None,
