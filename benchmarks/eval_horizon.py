@@ -3,7 +3,7 @@
 `motionworld eval` uses (same seeds, same scoring). The eval table only gives the whole clip; this
 says whether a gap to the teacher opens at once or grows with the horizon.
 
-    python benchmarks/eval_horizon.py --clips 8 weights runs/ship6/weights_ci teacher:trained/teacher:0:1.5
+    python benchmarks/eval_horizon.py --clips 8 weights teacher:trained/teacher:0:1.5  [more weights folders side by side]
 
 A model is a shipped weights folder (its student, in its shipped layout) or
 `teacher:FOLDER:W_T:W_M` (that export's bidirectional teacher, 8 Euler steps, joint guidance).

@@ -12,7 +12,7 @@ Both are at the model's resolution (the warp frames are resized the way the neur
 the picture). A model that walks into the image keeps the walk's row near the still row; one that
 dissolves falls away from it within a second or two.
 
-    python benchmarks/scene_drift.py runs/ship2/weights runs/ship2/weights_dec [--scene scenes/garden/scene.yaml]
+    python benchmarks/scene_drift.py weights [OTHER_WEIGHTS ...] [--scene scenes/garden/scene.yaml]
         [--path walk] [--sink 1 --window 1]
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Teacher training step (forward, backward, AdamW, EMA) with the frozen VAE encoding every batch
 against latents looked up from a cache (`teacher.cache_latents`), same batches, one process.
 
-    python benchmarks/teacher_step.py runs/ship2/teacher/export [--config configs/cpu/teacher.yaml]
+    python benchmarks/teacher_step.py trained/teacher [--config configs/cpu/teacher.yaml]
         [--frames 21] [--threads 2]
 """
 from __future__ import annotations

@@ -9,7 +9,7 @@
   clips, 81 frames, through the VAE: tracker EPE and PSNR), beside the first frame held still. No
   generator can follow tracks better than what the VAE lets the tracker see.
 
-    python benchmarks/vae_colours.py runs/ship/vae/export runs/ship2/vae/export [--clips 8] [--frames 17]
+    python benchmarks/vae_colours.py trained/vae [OTHER_VAE_EXPORT ...] [--clips 8] [--frames 17]
         [--ceiling-clips 8]
 """
 from __future__ import annotations
