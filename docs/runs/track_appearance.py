@@ -4,7 +4,7 @@ appearance and one with ID codes only, and scores each teacher's samples on held
 the tracks re-extracted with the classical tracker, PSNR against the real clip. An untrained teacher
 is the floor.
 
-    python benchmarks/track_appearance.py [--steps 400] [--source squares] [--heldout 8] [--seed 0]
+    python docs/runs/track_appearance.py [--steps 400] [--source squares] [--heldout 8] [--seed 0]
         [--out runs/appearance]
 """
 from __future__ import annotations
