@@ -116,3 +116,55 @@ def test_render_backend_warp(garden, tmp_path, capsys, monkeypatch):
     capsys.readouterr()
     assert main(["render", str(garden), "--seconds", "0.5", "--size", "96", "-o", str(tmp_path / "x.mp4")]) == 0
     assert "no trained weights found" in capsys.readouterr().out
+
+
+def _box_before_a_wall(W=64, H=48):
+    """A wall at depth 4 filling the picture and a box at depth 2 (rows 16-31, columns 24-39)."""
+    rng = np.random.default_rng(1)
+    image = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
+    depth = np.full((H, W), 4.0)
+    depth[16:32, 24:40] = 2.0
+    K = np.array([[50.0, 0, (W - 1) / 2], [0, 50.0, (H - 1) / 2], [0, 0, 1]])
+    box = np.zeros((H, W), bool)
+    box[16:32, 24:40] = True
+    return image, depth, K, box
+
+
+def test_validity_is_zero_exactly_on_the_disocclusion_sheet_and_outside_the_picture():
+    image, depth, K, _ = _box_before_a_wall()
+    warp = MeshWarpRenderer()
+    warp.start(image, depth, K)
+    step = np.eye(4)
+    step[0, 3] = 0.3  # the camera moves 0.3 units right
+    frames, valid = warp.step(np.stack([np.eye(4), step]), validity=True)
+    assert valid.dtype == np.float32 and set(np.unique(valid)) <= {0.0, 1.0}
+    assert (valid[0] == 1).all()  # the first camera sees the picture everywhere
+    # Worked out by ray casting (fx = 50): pixel x sees the box's column x + 7.5 (depth 2) or the
+    # wall's column x + 3.75 (depth 4); the wall behind the box (columns 24-39) was never seen.
+    expect_box_row = np.ones(64)
+    expect_box_row[32:37] = 0  # the wall behind the box: columns 35.75-39.75, the stretched sheet
+    expect_box_row[60:] = 0  # columns past 63.5: outside the picture
+    expect_free_row = np.ones(64)
+    expect_free_row[60:] = 0
+    for y in range(17, 31):  # rows of the box, away from its top and bottom edges
+        np.testing.assert_array_equal(valid[1, y], expect_box_row, err_msg=f"row {y}")
+    for y in [*range(0, 15), *range(33, 48)]:
+        np.testing.assert_array_equal(valid[1, y], expect_free_row, err_msg=f"row {y}")
+    np.testing.assert_array_equal(frames[0], image)
+
+
+def test_validity_is_zero_where_a_moved_object_used_to_be():
+    image, depth, K, box = _box_before_a_wall()
+    warp = MeshWarpRenderer()
+    warp.start(image, depth, K, object_masks=[box])
+    moved = np.eye(4)
+    moved[0, 3] = 0.5  # the box moves 0.5 units right: 12.5 pixels at depth 2
+    frames, valid = warp.step(np.eye(4), object_transforms=moved[None, None], validity=True)
+    row = np.ones(64)
+    row[24:37] = 0  # the box's old place (columns 24-36.5), not covered by the box now at 36.5-51.5
+    for y in range(17, 31):
+        keep = np.r_[0:23, 25:36, 38:51, 53:64]  # away from the pixel centres on an edge
+        np.testing.assert_array_equal(valid[0, y, keep], row[keep], err_msg=f"row {y}")
+    shifted = (image[20, 25:38].astype(int) + image[20, 26:39]) / 2  # 12.5 px: halfway between two pixels
+    assert np.abs(frames[0, 20, 38:51] - shifted).max() <= 1  # the box, moved whole
+    assert (valid[0, :15] == 1).all() and (valid[0, 33:] == 1).all()

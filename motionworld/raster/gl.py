@@ -68,11 +68,11 @@ class OffscreenTarget:
         self._rgba = np.empty((self.height, self.width, 4), np.uint8)
         self._data = np.empty((self.height, self.width, max(data_components, 1)), np.float32)
 
-    def colour_pass(self, clear=(0.0, 0.0, 0.0)):
-        """Bind the buffer that colour draws go to and clear it."""
+    def colour_pass(self, clear=(0.0, 0.0, 0.0), alpha: float = 1.0):
+        """Bind the buffer that colour draws go to and clear it (alpha to `alpha`)."""
         fbo = self.ms_fbo if self.samples > 1 else self.colour_fbo
         fbo.use()
-        fbo.clear(*clear, 1.0, depth=1.0)
+        fbo.clear(*clear, alpha, depth=1.0)
         return fbo
 
     def resolve(self) -> None:
@@ -98,6 +98,10 @@ class OffscreenTarget:
             return rgb.copy()
         out[...] = rgb
         return out
+
+    def last_alpha(self) -> np.ndarray:
+        """The alpha channel of the colour last read by `read_rgb`, uint8 [H, W], row 0 at the top."""
+        return self._rgba[::-1, :, 3].copy()
 
     def read_data(self) -> np.ndarray:
         """Float channels [H, W, C], row 0 at the top of the image."""

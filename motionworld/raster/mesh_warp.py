@@ -4,6 +4,7 @@ from new cameras with moderngl (headless EGL). A generator like the neural one:
     warp = MeshWarpRenderer()
     warp.start(image, depth, K)                 # uint8 [H,W,3], depth [H,W] (camera z), K [3,3]
     frames = warp.step(c2w)                     # c2w [T,4,4] relative to the first camera -> uint8 [T,H,W,3]
+    frames, valid = warp.step(c2w, validity=True)   # and float32 [T,H,W]: 1 where the picture is seen
 
 Mesh: one vertex per pixel centre plus a ring on the image border (x = -0.5 and W - 0.5), so the
 first camera sees every pixel centre exactly at a vertex and reproduces the image bit for bit.
@@ -13,6 +14,13 @@ depth edge may be left uncovered) or kept as a rubber sheet that is always drawn
 surfaces (`"stretch"`, the default: holes take the smeared colours of the two sides). Triangles
 joining different objects (object masks) are sheets that stay with the static world, so a moving
 object separates cleanly from its surroundings and leaves a hole (black) where it was.
+
+Validity: 1 where the picture itself is seen, 0 outside the picture, on holes and on sheets
+stretched to twice their size or more (across a depth edge the camera opened up, and between a
+moving object and its surroundings, so also where the object used to be). A sheet less stretched
+than that still shows the picture's own neighbouring pixels: at the first camera every sheet is one
+pixel wide. It is written as the colour's alpha by the same draw, so each output pixel takes the
+triangle covering its centre (no antialiasing) and the map is exactly 0 or 1.
 """
 from __future__ import annotations
 
@@ -30,9 +38,11 @@ uniform mat4 proj;
 uniform mat4 views[%d];  // per slot: camera-0 point -> this frame's camera (w2c * object * c2w0)
 in vec3 pos; in vec2 uv; in float slot;
 out vec2 v_uv;
+noperspective out vec2 v_uv_screen;  // affine on screen: how much a triangle is stretched there
 void main() {
     gl_Position = proj * (views[int(slot + 0.5)] * vec4(pos, 1.0));
     v_uv = uv;
+    v_uv_screen = uv;
 }
 """ % (1 + MAX_MESH_OBJECTS)  # noqa: UP031 - braces are GLSL's own
 
@@ -41,9 +51,21 @@ FRAGMENT = """
 uniform sampler2D image;
 uniform float behind;  // 0 for real surfaces, 1 for stretched discontinuity triangles
 in vec2 v_uv;
+noperspective in vec2 v_uv_screen;
 out vec4 colour;
+
+float least_texels_per_pixel() {  // the smallest singular value of d(texel)/d(pixel) over the triangle
+    vec2 t = v_uv_screen * vec2(textureSize(image, 0));
+    vec2 dx = dFdx(t), dy = dFdy(t);
+    float s = dot(dx, dx) + dot(dy, dy), d = dx.x * dy.y - dx.y * dy.x;
+    return sqrt(max(0.5 * (s - sqrt(max(s * s - 4.0 * d * d, 0.0))), 0.0));
+}
+
 void main() {
-    colour = vec4(texture(image, v_uv).rgb, 1.0);
+    // alpha = validity: a real surface is the picture seen; so is a sheet stretched to less than
+    // twice its size (at the first camera every sheet is one pixel wide and shows the picture itself)
+    float seen = behind < 0.5 ? 1.0 : step(0.5, least_texels_per_pixel());
+    colour = vec4(texture(image, v_uv).rgb, seen);
     gl_FragDepth = 0.5 * (gl_FragCoord.z + behind);  // surfaces in [0, 0.5), sheets in [0.5, 1)
 }
 """
@@ -137,11 +159,13 @@ class MeshWarpRenderer:
         self.target = OffscreenTarget(ctx, W, H, data_components=0)
         self._resources += [self.prog, self.tex, self.vbo]
 
-    def step(self, c2w: np.ndarray, K: np.ndarray | None = None, object_transforms: np.ndarray | None = None) -> np.ndarray:
+    def step(self, c2w: np.ndarray, K: np.ndarray | None = None, object_transforms: np.ndarray | None = None,
+             validity: bool = False):
         """Render cameras c2w [T,4,4] (or [4,4]) in the same world frame as `start`'s c2w0.
 
         K: [3,3] or [T,3,3] (default: the start K). object_transforms: [T,K,4,4] world transforms
-        of the objects (default: none move). Returns uint8 [T,H,W,3]."""
+        of the objects (default: none move). Returns uint8 [T,H,W,3]; with `validity`, also the
+        validity map float32 [T,H,W] (see the module's docstring)."""
         import moderngl
 
         if self.ctx is None:
@@ -155,6 +179,7 @@ class MeshWarpRenderer:
         if object_transforms is not None and self.num_objects:
             objs[:, 1:1 + self.num_objects] = np.asarray(object_transforms, dtype=float)[:, :self.num_objects]
         out = np.empty((T, self.height, self.width, 3), np.uint8)
+        valid = np.empty((T, self.height, self.width), np.float32) if validity else None
         ctx = self.ctx
         ctx.enable(moderngl.DEPTH_TEST)
         ctx.disable(moderngl.CULL_FACE)
@@ -166,12 +191,14 @@ class MeshWarpRenderer:
             views = w2c[t][None] @ objs[t] @ self.c2w0[None]
             self.prog["proj"].write(np.ascontiguousarray(proj.T, np.float32).tobytes())
             self.prog["views"].write(np.ascontiguousarray(views.transpose(0, 2, 1), np.float32).tobytes())
-            self.target.colour_pass()
+            self.target.colour_pass(alpha=0.0)  # nothing drawn: outside the picture, not valid
             for vao, behind in self.vaos:
                 self.prog["behind"].value = behind
                 vao.render(moderngl.TRIANGLES)
             self.target.read_rgb(out=out[t])
-        return out
+            if validity:
+                valid[t] = self.target.last_alpha() > 127
+        return (out, valid) if validity else out
 
     def release(self) -> None:
         for r in self._resources:
