@@ -14,6 +14,9 @@ Each item is a dict:
     c2w         float32 [T, 4, 4]      OpenCV axes
     caption     str
     seed        int
+    object_slots   uint8   [H, W]            the moving object each frame-0 pixel shows (0 static world)
+    object_motion  float32 [T, 3, 4, 4]      each object's motion since frame 0 (what the warp needs)
+(shards written before 2026-12-03 lack the last two.)
 A seed gives the same clip from shards or on the fly (shards keep depth and tracks as float16).
 The generator (and its GL context) is created lazily in each DataLoader worker process; workers
 that generate must be spawned, not forked (a GL context does not survive fork): `ds.loader(...)`
@@ -88,6 +91,9 @@ class SynthClipDataset(Dataset):
         }
         if self.load_depth:
             item["depth"] = get("depth").astype(np.float32)
+        for name in ("object_slots", "object_motion"):  # absent from shards written before they were
+            if name in f.keys():
+                item[name] = get(name)
         item["caption"] = captions[row]
         return item
 
@@ -97,7 +103,8 @@ class SynthClipDataset(Dataset):
             self._worlds = SynthWorlds(**self.config)
         c = self._worlds.clip(int(self.seeds[i]))
         item = {"video": c.video, "tracks": c.tracks, "visibility": c.visibility, "object_ids": c.object_ids.astype(np.int64),
-                "K": c.K, "c2w": c.c2w, "seed": c.seed, "caption": c.caption}
+                "K": c.K, "c2w": c.c2w, "seed": c.seed, "caption": c.caption,
+                "object_slots": c.object_slots, "object_motion": c.object_motion}
         if self.load_depth:
             item["depth"] = c.depth
         return item

@@ -39,6 +39,8 @@ def clips_to_tensors(clips) -> tuple[dict[str, np.ndarray], dict[str, str]]:
         "K": np.stack([c.K for c in clips]).astype(np.float32),
         "c2w": np.stack([c.c2w for c in clips]).astype(np.float32),
         "seed": np.array([c.seed for c in clips], dtype=np.int64),
+        "object_slots": np.stack([c.object_slots for c in clips]).astype(np.uint8),
+        "object_motion": np.stack([c.object_motion for c in clips]).astype(np.float32),
     }
     return tensors, {"captions": json.dumps([c.caption for c in clips])}
 

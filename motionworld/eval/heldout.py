@@ -13,7 +13,7 @@ import dataclasses
 import numpy as np
 
 from ..data.shards import read_manifest
-from ..data.synth.generator import HELDOUT_SEED_START, SynthWorlds, split_seeds
+from ..data.synth.generator import HELDOUT_SEED_START, SynthWorlds, object_motion, split_seeds
 from ..data.synth.ground_truth import surface_tracks
 from ..data.synth.motion import CameraMotion
 from ..data.synth.raster import NEAR
@@ -52,8 +52,9 @@ def heldout_items(count: int, frames: int = 81, size: int = 128, root=None, seed
         item = {k: (v.numpy() if hasattr(v, "numpy") else v) for k, v in ds[i].items()}
         if len(item["video"]) < frames:
             raise ValueError(f"held-out clip {i} has {len(item['video'])} frames, the evaluation needs {frames}")
-        for key in ("video", "depth", "tracks", "visibility", "c2w"):
-            item[key] = item[key][:frames]
+        for key in ("video", "depth", "tracks", "visibility", "c2w", "object_motion"):
+            if key in item:
+                item[key] = item[key][:frames]
         item["moving_objects"] = bool((item["object_ids"] > 0).any())
         items.append(item)
     return items
@@ -106,4 +107,5 @@ def long_stream(seed: int, frames: int = 2000, size: int = 128, grid: int = 50) 
     tracks, vis, _, ids = surface_tracks(depth, slot0, spec.K, spec.camera.c2w, spec.object_matrices(), grid=grid, near=NEAR)
     return {"video": video, "depth": depth, "tracks": tracks, "visibility": vis, "object_ids": ids,
             "K": spec.K.astype(np.float32), "c2w": poses.astype(np.float32), "seed": world_seed,
-            "caption": "the camera sways and looks around", "moving_objects": False}
+            "caption": "the camera sways and looks around", "moving_objects": False,
+            "object_slots": slot0.astype(np.uint8), "object_motion": object_motion(spec.object_matrices())}

@@ -52,6 +52,16 @@ def markdown(report: dict, command: str) -> str:
             a, c, o = r["all"], r["camera_only"], r["objects"]
             lines.append(f"| {name} | {_f(a.get('epe'))} | {_f(a.get('psnr'))} | {_f(a.get('ssim'), 3)} | "
                          f"{_f(c.get('epe'))} | {_f(o.get('epe'))} | {_f(c.get('psnr'))} | {_f(o.get('psnr'))} |")
+        if any("psnr_seen" in r["all"] for r in main["methods"].values()):
+            lines += ["", "Over the pixels the warp with moved objects sees (its validity map) and over the ones it does "
+                          "not (outside the picture, disocclusions, where objects were): what geometry gives, and what "
+                          "a model has to paint.", "",
+                      "| method | PSNR seen | PSNR unseen | SSIM seen | SSIM unseen |", "|---|---|---|---|---|"]
+            for name, r in main["methods"].items():
+                a = r["all"]
+                if "psnr_seen" in a:
+                    lines.append(f"| {name} | {_f(a['psnr_seen'])} | {_f(a['psnr_unseen'])} | {_f(a['ssim_seen'], 3)} | "
+                                 f"{_f(a['ssim_unseen'], 3)} |")
         if "teacher" in main["methods"]:
             lines += ["", f"The teacher samples {s['teacher_steps']} Euler steps with joint guidance w_t {s['w_t']:g}, "
                           f"w_m {s['w_m']:g}."]

@@ -1,10 +1,12 @@
 """`motionworld eval`: how good the shipped student is, against baselines, on held-out worlds.
 
 Sections of the report (each a function here, each usable alone):
-- `main_table`: first frame held, warp with ground-truth depth, teacher, student, and the student
-  driven by depth-prior tracks; EPE (classical tracker on the generated video against the input
-  tracks, visible points only), PSNR and SSIM against the true frames (frame 0, which is given,
-  left out); over all clips and split into camera-only and camera + moving objects.
+- `main_table`: first frame held, warp with ground-truth depth (objects still, and objects moved
+  by their true masks and motion), that warp with its holes inpainted (OpenCV's Telea), teacher,
+  student, and the student driven by depth-prior tracks; EPE (classical tracker on the generated
+  video against the input tracks, visible points only), PSNR and SSIM against the true frames
+  (frame 0, which is given, left out), also over the pixels the moved warp sees and over those it
+  does not; over all clips and split into camera-only and camera + moving objects.
 - `long_horizon`: one 2,000-frame stream near its start; per-chunk PSNR and EPE for the sink +
   rolling window (c3s1w1), no sink (c3s0w1) and a growing window.
 - `ablations`: chunk 1 vs 3, steps 2 / 3 / 4 (student), and a w_t, w_m sweep (teacher).
@@ -28,7 +30,19 @@ from ..model.student import StreamingStudent
 from ..raster.overlay import draw_points, track_colors
 from .bench import bench_model
 from .heldout import heldout_items, long_stream
-from .methods import hold_first, prior_tracks, stream_student, teacher_video, vae_roundtrip, warp_gt
+from .methods import (
+    hold_first,
+    inpainted,
+    prior_tracks,
+    stream_student,
+    teacher_video,
+    vae_roundtrip,
+    warp_gt,
+    warp_moved,
+)
+
+WARP_MOVED = "warp (true depth, objects moved)"
+WARP_INPAINTED = "warp, objects moved, + inpainting (Telea)"
 
 
 @dataclass
@@ -55,16 +69,23 @@ def _unit(video: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(video)).permute(0, 3, 1, 2).float() / 255.0
 
 
-def score(video: np.ndarray, item: dict, tracks=None, visibility=None) -> dict:
+def score(video: np.ndarray, item: dict, tracks=None, visibility=None, seen=None) -> dict:
     """EPE against the tracks the video was made from (default the item's), PSNR and SSIM against
-    the item's frames; frame 0 is left out of PSNR/SSIM since every method is given it."""
+    the item's frames; frame 0 is left out of PSNR/SSIM since every method is given it. With `seen`
+    (the warp's validity [T, H, W]), PSNR and SSIM also over the pixels the warp sees and over the
+    ones it does not (what geometry gives, and what a model has to paint)."""
     T = min(len(video), len(item["video"]))
     tracks = item["tracks"] if tracks is None else tracks
     visibility = item["visibility"] if visibility is None else visibility
     gen, real = _unit(video[1:T]), _unit(item["video"][1:T])
-    return {"epe": track_epe(torch.from_numpy(video[:T]), torch.from_numpy(np.asarray(tracks[:T], np.float32)),
-                             torch.from_numpy(np.asarray(visibility[:T]))),
-            "psnr": psnr(gen, real), "ssim": ssim(gen, real)}
+    out = {"epe": track_epe(torch.from_numpy(video[:T]), torch.from_numpy(np.asarray(tracks[:T], np.float32)),
+                            torch.from_numpy(np.asarray(visibility[:T]))),
+           "psnr": psnr(gen, real), "ssim": ssim(gen, real)}
+    if seen is not None:
+        mask = torch.from_numpy(np.asarray(seen[1:T]) > 0.5)
+        out.update(psnr_seen=psnr(gen, real, mask), psnr_unseen=psnr(gen, real, ~mask),
+                   ssim_seen=ssim(gen, real, mask), ssim_unseen=ssim(gen, real, ~mask))
+    return out
 
 
 def _mean(rows: list[dict]) -> dict:
@@ -118,23 +139,32 @@ def main_table(student, teacher, items: list[dict], s: EvalSettings, progress=No
     # The true clip itself: its PSNR is infinite, its EPE is the tracker's own error (the floor).
     per_clip: dict[str, list[dict]] = {"true frames (tracker floor)": [], "true frames through the VAE (latent ceiling)": [],
                                        "hold first frame": [], "warp (true depth)": []}
+    with_objects = all("object_slots" in it and "object_motion" in it for it in items)  # older shards lack them
+    if with_objects:
+        per_clip[WARP_MOVED], per_clip[WARP_INPAINTED] = [], []
     if teacher is not None:
         per_clip["teacher"] = []
     per_clip["student"] = []
     per_clip["student, depth prior"] = []
     shipped_layout(student)
     for i, item in enumerate(items):
-        per_clip["true frames (tracker floor)"].append(score(item["video"], item))
-        per_clip["true frames through the VAE (latent ceiling)"].append(score(vae_roundtrip(student.modules.vae, item), item))
-        per_clip["hold first frame"].append(score(hold_first(item), item))
-        per_clip["warp (true depth)"].append(score(warp_gt(item), item))
+        seen = None
+        if with_objects:
+            moved, seen = warp_moved(item)
+            per_clip[WARP_MOVED].append(score(moved, item, seen=seen))
+            per_clip[WARP_INPAINTED].append(score(inpainted(moved, seen), item, seen=seen))
+        per_clip["true frames (tracker floor)"].append(score(item["video"], item, seen=seen))
+        per_clip["true frames through the VAE (latent ceiling)"].append(
+            score(vae_roundtrip(student.modules.vae, item), item, seen=seen))
+        per_clip["hold first frame"].append(score(hold_first(item), item, seen=seen))
+        per_clip["warp (true depth)"].append(score(warp_gt(item), item, seen=seen))
         teacher_frames = None
         if teacher is not None:
             modules, config = teacher
             teacher_frames = teacher_video(modules, config, item, s.teacher_steps, s.w_t, s.w_m, seed=s.seed + i)
-            per_clip["teacher"].append(score(teacher_frames, item))
+            per_clip["teacher"].append(score(teacher_frames, item, seen=seen))
         student_frames = stream_student(student, item, seed=s.seed + i)
-        per_clip["student"].append(score(student_frames, item))
+        per_clip["student"].append(score(student_frames, item, seen=seen))
         if grid is not None and len(grid) < s.grid_clips:
             row = [item["video"][: len(student_frames)], student_frames] + ([teacher_frames] if teacher_frames is not None else [])
             grid.append([_with_tracks(v[: len(student_frames)], item) for v in row])
@@ -142,7 +172,7 @@ def main_table(student, teacher, items: list[dict], s: EvalSettings, progress=No
         # the tracks it was given is kept as well.
         tr, vis = prior_tracks(item)
         prior_video = stream_student(student, item, tr, vis, seed=s.seed + i)
-        row = score(prior_video, item)
+        row = score(prior_video, item, seen=seen)
         row["epe_vs_input"] = score(prior_video, item, tr, vis)["epe"]
         per_clip["student, depth prior"].append(row)
         if progress:

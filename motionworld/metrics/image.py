@@ -1,4 +1,5 @@
-"""Image metrics: PSNR and SSIM (Gaussian window, Wang et al. 2004 constants) on [0, 1] frames."""
+"""Image metrics: PSNR and SSIM (Gaussian window, Wang et al. 2004 constants) on [0, 1] frames,
+over whole frames or over the pixels a mask selects (what a warp sees, or what it does not)."""
 from __future__ import annotations
 
 import torch
@@ -7,9 +8,17 @@ import torch.nn.functional as F
 from ..model.colour import opponent
 
 
-def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    """a, b [..., 3, H, W] in [0, 1]."""
-    mse = F.mse_loss(a.float(), b.float()).item()
+def psnr(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor | None = None) -> float:
+    """a, b [..., 3, H, W] in [0, 1]; with `mask` ([..., H, W] bool) over the selected pixels only
+    (NaN when it selects none)."""
+    err = (a.float() - b.float()).pow(2)
+    if mask is None:
+        mse = err.mean().item()
+    else:
+        keep = mask.bool().unsqueeze(-3).expand_as(err)
+        if not keep.any():
+            return float("nan")
+        mse = err[keep].mean().item()
     return float("inf") if mse == 0 else -10.0 * torch.log10(torch.tensor(mse)).item()
 
 
@@ -28,8 +37,10 @@ def _gauss(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
     return g[:, None] * g[None, :]
 
 
-def ssim(a: torch.Tensor, b: torch.Tensor) -> float:
-    """Mean SSIM over frames and channels; a, b [N, 3, H, W] (or [..., 3, H, W]) in [0, 1]."""
+def ssim(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor | None = None) -> float:
+    """Mean SSIM over frames and channels; a, b [N, 3, H, W] (or [..., 3, H, W]) in [0, 1]. With
+    `mask` ([..., H, W] bool), the mean over windows centred on selected pixels (NaN if none)."""
+    channels = a.shape[-3]
     a = a.float().reshape(-1, 1, *a.shape[-2:])
     b = b.float().reshape(-1, 1, *b.shape[-2:])
     size = min(11, a.shape[-1], a.shape[-2])
@@ -40,4 +51,9 @@ def ssim(a: torch.Tensor, b: torch.Tensor) -> float:
     sab = F.conv2d(a * b, w) - mu_a * mu_b
     c1, c2 = 0.01 ** 2, 0.03 ** 2
     s = ((2 * mu_a * mu_b + c1) * (2 * sab + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (saa + sbb + c2))
-    return float(s.mean())
+    if mask is None:
+        return float(s.mean())
+    r = (size - 1) // 2  # the map covers the windows that fit: centres r pixels in from each side
+    centres = mask.bool().reshape(-1, 1, *mask.shape[-2:])[..., r:r + s.shape[-2], r:r + s.shape[-1]]
+    centres = centres.repeat_interleave(channels, 0)
+    return float(s[centres].mean()) if centres.any() else float("nan")

@@ -29,6 +29,13 @@ HELDOUT_SEED_START = 1_000_000_000
 GENERATOR_VERSION = 1
 
 
+def object_motion(matrices: np.ndarray) -> np.ndarray:
+    """Per-slot world transforms [T, 1 + K, 4, 4] -> each moving object's motion since frame 0
+    [T, K, 4, 4] (a point it carries moves from p to M p), what the warp renderer moves masks by."""
+    moving = matrices[:, 1:]
+    return (moving @ np.linalg.inv(moving[:1])).astype(np.float32)
+
+
 def split_seeds(split: str, start: int, count: int) -> np.ndarray:
     """Seeds `start .. start+count-1` of a split ("train" from 0, "heldout" from HELDOUT_SEED_START)."""
     if split not in ("train", "heldout"):
@@ -53,6 +60,8 @@ class Clip:
     caption: str
     fps: float = FPS
     timing: dict = field(default_factory=dict)
+    object_slots: np.ndarray | None = None  # uint8 [H, W]: the moving object each frame-0 pixel shows (0 static)
+    object_motion: np.ndarray | None = None  # float32 [T, MAX_MOVING, 4, 4]: each object's motion since frame 0
 
     def __len__(self) -> int:
         return len(self.video)
@@ -83,7 +92,8 @@ class SynthWorlds:
         t3 = time.perf_counter()
         return Clip(int(seed), video, depth, tracks, vis, ids, spec.K.astype(np.float32),
                     spec.camera.c2w.astype(np.float32), text, self.fps,
-                    timing={"world": t1 - t0, "render": t2 - t1, "tracks": t3 - t2})
+                    timing={"world": t1 - t0, "render": t2 - t1, "tracks": t3 - t2},
+                    object_slots=slot0.astype(np.uint8), object_motion=object_motion(spec.object_matrices()))
 
     def describe(self) -> dict:
         return {"generator_version": GENERATOR_VERSION, "width": self.width, "height": self.height,
