@@ -7,7 +7,7 @@ from motionworld.model.config import TAEW2_1, TextConfig, TrackConfig, VAEConfig
 from motionworld.model.sampler import euler, few_step, joint_guidance, shift_sigma, shifted_levels, step_levels
 from motionworld.model.text_encoder import WordTextEncoder
 from motionworld.model.tiny_vae import TinyVAE
-from motionworld.model.track_encoder import TrackEncoder, draw_ids, sample_appearance, sinusoidal_codes
+from motionworld.model.track_encoder import TrackEncoder, draw_ids, occluded_tracks, sample_appearance, sinusoidal_codes
 
 # ---------------------------------------------------------------- track encoder
 
@@ -46,6 +46,87 @@ def test_invisible_nan_and_offscreen_tracks_write_nothing():
     torch.testing.assert_close(maps[0, 0, :, 1, 1], codes[0])
     none = enc.rasterize(tracks[None], torch.zeros_like(vis)[None], codes[None], 32, 64)
     assert torch.count_nonzero(none) == 0
+
+
+def test_the_three_track_states_reach_the_encoder_as_three_different_features():
+    """Visible writes the track's code, occluded counts in the occlusion channel, unspecified writes
+    nothing: three different inputs to the convs, and three different features out of them."""
+    enc = TrackEncoder(TrackConfig(code_dim=8, hidden=4, out_channels=2, occlusion=True))
+    torch.nn.init.normal_(enc.proj[0].weight, generator=torch.Generator().manual_seed(0))
+    torch.nn.init.normal_(enc.proj[0].bias, generator=torch.Generator().manual_seed(1))
+    codes = sinusoidal_codes(torch.tensor([5]), 8)
+    at = torch.tensor([[[[12.0, 4.0]]]])  # one track in cell (0, 1)
+    states = {"visible": (True, False), "occluded": (False, True), "unspecified": (False, False)}
+    maps, feats = {}, {}
+    for name, (visible, hidden) in states.items():
+        vis, occ = torch.tensor([[[visible]]]), torch.tensor([[[hidden]]])
+        maps[name] = enc.rasterize(at, vis, codes[None], 8, 16, occluded=occ)[0, 0, :, 0, 1]
+        feats[name] = enc(at[0].expand(5, -1, -1), vis[0].expand(5, -1), codes, 8, 16, from_start=True,
+                          occluded=occ[0].expand(5, -1))[0, :, 1, 0, 1]
+    torch.testing.assert_close(maps["visible"], torch.cat([codes[0], torch.zeros(1)]))
+    torch.testing.assert_close(maps["occluded"], torch.cat([torch.zeros(8), torch.ones(1)]))
+    assert torch.count_nonzero(maps["unspecified"]) == 0
+    names = list(states)
+    for i in range(3):
+        for j in range(i + 1, 3):
+            assert not torch.allclose(feats[names[i]], feats[names[j]]), (names[i], names[j])
+    # a model without the channel cannot tell occluded from unspecified: both write nothing
+    plain = TrackEncoder(TrackConfig(code_dim=8, hidden=4, out_channels=2))
+    hidden = plain.rasterize(at, torch.tensor([[[False]]]), codes[None], 8, 16, occluded=torch.tensor([[[True]]]))
+    assert torch.count_nonzero(hidden) == 0
+
+
+def test_occluded_tracks_are_the_finite_on_screen_invisible_ones():
+    tracks = torch.tensor([[[4.0, 4.0], [4.0, 4.0], [np.nan, 4.0], [-1.0, 4.0], [4.0, 40.0]]])
+    vis = torch.tensor([[True, False, False, False, False]])
+    assert occluded_tracks(tracks, vis, 32, 32).tolist() == [[False, True, False, False, False]]
+
+
+def _with_occlusion(config):
+    import dataclasses
+
+    return dataclasses.replace(config, tracks=dataclasses.replace(config.tracks, occlusion=True))
+
+
+def test_dropped_tracks_are_unspecified_not_occluded(monkeypatch):
+    """Condition dropout in training clears a track's occlusion too: 'no control' is not 'hidden'."""
+    from motionworld.model.conditioning import Conditioner
+    from motionworld.model.config import preset
+    from motionworld.model.modules import TrackVideoModules
+
+    c = _with_occlusion(preset("tiny"))
+    cond = Conditioner(TrackVideoModules(c), c)
+    batch = {"tracks": torch.full((1, 9, 4, 2), 20.0),  # on screen and invisible: occluded in the ground truth
+             "visibility": torch.zeros(1, 9, 4, dtype=torch.bool)}
+    latents = torch.zeros(1, c.dit.in_channels, 3, c.height // 8, c.width // 8)
+    seen, original = [], TrackEncoder.rasterize
+
+    def spy(self, tracks, visibility, codes, height, width, appearance=None, occluded=None):
+        seen.append(occluded)
+        return original(self, tracks, visibility, codes, height, width, appearance, occluded)
+
+    monkeypatch.setattr(TrackEncoder, "rasterize", spy)
+    for drop in (False, True):
+        cond.condition(batch, latents, torch.Generator().manual_seed(0), torch.tensor([drop]))
+    assert seen[0].all() and not seen[1].any()
+
+
+def test_a_student_that_knows_occlusion_tells_hidden_points_from_no_control():
+    from motionworld.model.config import preset
+    from motionworld.model.student import StreamingStudent
+
+    def first_chunk(config, occluded):
+        student = StreamingStudent(config, seed=0)
+        student.start(np.zeros((student.height, student.width, 3), np.uint8), "", seed=0)
+        tracks = np.full((9, 4, 2), 20.0, np.float32)  # on screen, invisible
+        return student.step(tracks, np.zeros((9, 4), bool), occluded=occluded)
+
+    knows = _with_occlusion(preset("tiny"))
+    default, hidden, unspecified = (first_chunk(knows, o) for o in (None, np.ones((9, 4), bool), np.zeros((9, 4), bool)))
+    np.testing.assert_array_equal(default, hidden)  # by default a finite, on-screen, invisible track is hidden
+    assert not np.array_equal(hidden, unspecified)
+    plain = preset("tiny")
+    np.testing.assert_array_equal(first_chunk(plain, np.ones((9, 4), bool)), first_chunk(plain, None))
 
 
 def test_two_tracks_in_one_cell_add_up():

@@ -8,7 +8,7 @@ import torch
 from ..frames import latent_of_frame
 from .config import StudentConfig
 from .modules import TrackVideoModules
-from .track_encoder import ID_RANGE, sample_appearance, sinusoidal_codes
+from .track_encoder import ID_RANGE, occluded_tracks, sample_appearance, sinusoidal_codes
 
 
 def frame_timesteps(sigma: torch.Tensor, frames: int) -> torch.Tensor:
@@ -36,20 +36,28 @@ class Conditioner:
         """Track features (+ the Wan I2V image channels) [B, extra, F, h, w].
 
         drop_tracks [B] bool zeroes a sample's tracks; drop_latent_frames [B, F] bool zeroes the
-        tracks of single latent frames (the video frames they cover)."""
+        tracks of single latent frames (the video frames they cover). Dropped tracks are unspecified,
+        not occluded: with `tracks.occlusion` the ground truth's occluded tracks (`occluded_tracks`)
+        are marked, and a drop clears both."""
         c = self.c
         B, _, F, h, w = latents.shape
         tracks, vis = batch["tracks"], batch["visibility"].clone()
-        vis[drop_tracks.to(vis.device)] = False
+        occluded = occluded_tracks(tracks, vis, c.height, c.width) if c.tracks.occlusion else None
+        kept = torch.ones_like(vis)
+        kept[drop_tracks.to(vis.device)] = False
         if drop_latent_frames is not None:
             frame_of = torch.clamp(latent_of_frame(torch.arange(vis.shape[1]), c.tracks.temporal_stride), max=F - 1)
-            vis &= ~drop_latent_frames[:, frame_of, None].to(vis.device)
+            kept &= ~drop_latent_frames[:, frame_of, None].to(vis.device)
+        vis &= kept
+        if occluded is not None:
+            occluded &= kept
         ids = torch.stack([torch.randperm(ID_RANGE, generator=gen)[:tracks.shape[2]] for _ in range(B)])
         codes = sinusoidal_codes(ids.reshape(-1), c.tracks.code_dim).reshape(B, -1, c.tracks.code_dim).to(vis.device)
         appearance = None
         if c.tracks.appearance_dim:  # the first latent frame is the given picture in every stage
             appearance = sample_appearance(latents[:, :, 0], tracks[:, 0], c.tracks.spatial_stride)
-        feats = self.m.tracks(tracks, vis, codes, c.height, c.width, from_start=True, appearance=appearance)
+        feats = self.m.tracks(tracks, vis, codes, c.height, c.width, from_start=True, appearance=appearance,
+                              occluded=occluded)
         if not c.dit.image_channels:
             return feats
         image = latents.new_zeros(B, c.dit.image_channels, F, h, w)

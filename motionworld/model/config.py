@@ -114,13 +114,17 @@ class TrackConfig(_JSONConfig):
     then 1x1x1 convs (`hidden` wide) to `out_channels` (= the DiT's track_channels).
     `appearance_dim` > 0 (= the VAE's latent channels) also carries, per track, the first frame's
     latent where the track starts, averaged per cell, plus one coverage channel: the first frame
-    moved by the tracks, so the DiT reads where content goes instead of matching IDs across frames."""
+    moved by the tracks, so the DiT reads where content goes instead of matching IDs across frames.
+    `occlusion` adds one channel per frame counting the tracks known to be occluded at each cell, so
+    the three states of a track differ: visible (its code), occluded (this channel), unspecified
+    (nothing). Without it occluded and unspecified tracks both write nothing."""
     code_dim: int = 64
     appearance_dim: int = 0
     hidden: int = 128
     out_channels: int = 16
     spatial_stride: int = 8
     temporal_stride: int = TIME_STRIDE
+    occlusion: bool = False
 
 
 @dataclass(frozen=True)

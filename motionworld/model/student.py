@@ -22,7 +22,7 @@ from .modules import TrackVideoModules
 from .rollout import generate_chunk
 from .sampler import shifted_levels
 from .tiny_vae import to_uint8_frames
-from .track_encoder import ID_RANGE, sample_appearance, sinusoidal_codes
+from .track_encoder import ID_RANGE, occluded_tracks, sample_appearance, sinusoidal_codes
 from .weights import save_bundle
 
 
@@ -143,12 +143,14 @@ class StreamingStudent:
         return time.perf_counter()
 
     @torch.no_grad()
-    def step(self, tracks, visibility, looks: int | None = None) -> np.ndarray:
+    def step(self, tracks, visibility, looks: int | None = None, occluded=None) -> np.ndarray:
         """tracks [T, N, 2] pixel (x, y) in the model's resolution, visibility [T, N]; T = 4C (4C-3 for
         the first chunk). Off-screen or NaN points count as invisible. With a model whose tracks carry
         the first frame's look, the first chunk's first `looks` tracks (default: all of them) keep it
-        for the whole stream and must lead every later chunk; further tracks carry none. Returns
-        uint8 [T, H, W, 3]."""
+        for the whole stream and must lead every later chunk; further tracks carry none. With a model
+        that tells occluded tracks from unspecified ones (`tracks.occlusion`), `occluded` [T, N] says
+        which invisible tracks are hidden behind a surface; by default every finite, on-screen,
+        invisible track is (give NaN for a point to say nothing about it). Returns uint8 [T, H, W, 3]."""
         if not self._started:
             raise MotionWorldError("step() before start()")
         first = self.cache.chunk_index == 0
@@ -162,8 +164,15 @@ class StreamingStudent:
         h, w = self.height // 8, self.width // 8
         timing = {}
         t0 = self._sync()
+        occ = None
+        if self.config.tracks.occlusion:
+            occ = (occluded_tracks(tr, vis, self.height, self.width) if occluded is None
+                   else torch.as_tensor(np.asarray(occluded, dtype=bool)))
+            if occ.shape != vis.shape:
+                raise TrackError(f"occluded must be [{n_frames}, N] like visibility; got {list(occ.shape)}")
+            occ = occ.to(self.device)
         feats = m.tracks(tr.to(self.device), vis.to(self.device), self._codes_for(tr.shape[1]), self.height,
-                         self.width, from_start=first, appearance=self._appearance_for(tr, first, looks))
+                         self.width, from_start=first, appearance=self._appearance_for(tr, first, looks), occluded=occ)
         condition = feats
         if self.config.dit.image_channels:
             image = torch.zeros(1, self.config.dit.image_channels, c, h, w, device=self.device, dtype=feats.dtype)

@@ -4,6 +4,11 @@ visibility, four consecutive video frames are stacked on channels (the VAE's 4x 
 latent 0 is the first frame alone, repeated like the VAE pads it), and 1x1x1 convs map the result
 to the DiT's track channels. Off-screen, NaN and invisible tracks write nothing.
 
+Three states (with `TrackConfig.occlusion`): a visible track writes its code; an occluded one (on
+screen, behind a surface: the engine's z-test knows where it is) counts in an occlusion channel; an
+unspecified one (no control there: off screen, NaN, or dropped in training) writes nothing. Where
+the caller gives no occlusion mask, `occluded_tracks` derives it: finite, on screen, not visible.
+
 With `appearance_dim` (our addition, not in MotionStream) each track also carries the first frame's
 latent sampled where it starts; per cell these are averaged and a coverage channel (1 where any
 visible track landed) follows, so each frame's map is the first frame moved by the tracks, with
@@ -51,19 +56,32 @@ def sample_appearance(first_latent: torch.Tensor, start: torch.Tensor, stride: i
     return sampled[..., 0].transpose(1, 2) * inside[..., None]
 
 
+def occluded_tracks(tracks: torch.Tensor, visibility: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Tracks known to be hidden [..., T, N] bool: a finite position on the picture that is not
+    visible (the engine and the synthetic ground truth give NaN behind the camera and positions off
+    screen for points outside the view, so the rest of the invisible ones are occluded)."""
+    xy = tracks.float()
+    finite = torch.isfinite(xy).all(-1)
+    xy = torch.nan_to_num(xy, nan=-1.0, posinf=-1.0, neginf=-1.0)
+    inside = (xy[..., 0] >= 0) & (xy[..., 0] < width) & (xy[..., 1] >= 0) & (xy[..., 1] < height)
+    return finite & inside & ~visibility.bool()
+
+
 class TrackEncoder(nn.Module):
     def __init__(self, config: TrackConfig):
         super().__init__()
         self.config = config
         c = config
-        per_frame = c.code_dim + (c.appearance_dim + 1 if c.appearance_dim else 0)
+        per_frame = c.code_dim + (c.appearance_dim + 1 if c.appearance_dim else 0) + int(c.occlusion)
         self.proj = nn.Sequential(nn.Conv3d(per_frame * c.temporal_stride, c.hidden, 1), nn.SiLU(),
                                   nn.Conv3d(c.hidden, c.out_channels, 1))
 
     def rasterize(self, tracks: torch.Tensor, visibility: torch.Tensor, codes: torch.Tensor,
-                  height: int, width: int, appearance: torch.Tensor | None = None) -> torch.Tensor:
+                  height: int, width: int, appearance: torch.Tensor | None = None,
+                  occluded: torch.Tensor | None = None) -> torch.Tensor:
         """tracks [B, T, N, 2] pixel (x, y), visibility [B, T, N], codes [B, N, d] (and appearance
-        [B, N, A]) -> [B, T, d (+ A + 1), h, w]: ID codes summed per cell, appearance averaged, coverage."""
+        [B, N, A], occluded [B, T, N]) -> [B, T, d (+ A + 1) (+ 1), h, w]: ID codes summed per cell,
+        appearance averaged, coverage, and (with `occlusion`) the count of occluded tracks."""
         s = self.config.spatial_stride
         b, t = tracks.shape[:2]
         h, w = height // s, width // s
@@ -83,6 +101,12 @@ class TrackEncoder(nn.Module):
         if appearance is not None:
             d, count = codes.shape[-1], grid[..., -1:]
             grid = torch.cat([grid[..., :d], grid[..., d:-1] / count.clamp(min=1), (count > 0).float()], -1)
+        if self.config.occlusion:
+            hidden = torch.zeros(b, t, h * w, 1, device=tracks.device)
+            if occluded is not None:
+                known = (occluded.bool() & ~visibility.bool() & finite & inside)[..., None].float()
+                hidden.scatter_add_(2, cell[..., None], known)
+            grid = torch.cat([grid, hidden], -1)
         return grid.transpose(2, 3).reshape(b, t, -1, h, w)
 
     def pack(self, frames: torch.Tensor, from_start: bool) -> torch.Tensor:
@@ -97,11 +121,14 @@ class TrackEncoder(nn.Module):
         return frames.reshape(b, t // k, k * d, h, w).transpose(1, 2)
 
     def forward(self, tracks: torch.Tensor, visibility: torch.Tensor, codes: torch.Tensor,
-                height: int, width: int, from_start: bool, appearance: torch.Tensor | None = None) -> torch.Tensor:
+                height: int, width: int, from_start: bool, appearance: torch.Tensor | None = None,
+                occluded: torch.Tensor | None = None) -> torch.Tensor:
         """Track features [B, out_channels, T_latent, h, w] for a span of video frames. `appearance`
-        [B, N, appearance_dim] (see `sample_appearance`) is required when the config has one."""
+        [B, N, appearance_dim] (see `sample_appearance`) is required when the config has one.
+        `occluded` [B, T, N] marks tracks known to be hidden (used with `occlusion`; None: none are)."""
         if tracks.ndim == 3:
             tracks, visibility, codes = tracks[None], visibility[None], codes if codes.ndim == 3 else codes[None]
+            occluded = occluded[None] if occluded is not None and occluded.ndim == 2 else occluded
         if codes.ndim == 2:
             codes = codes[None].expand(tracks.shape[0], -1, -1)
         if tracks.shape[-1] != 2 or visibility.shape != tracks.shape[:-1] or codes.shape[1] != tracks.shape[2]:
@@ -113,6 +140,8 @@ class TrackEncoder(nn.Module):
             raise ValueError(f"this track encoder needs appearance [B, N, {want}] for {tracks.shape[2]} tracks, got {got}")
         if not want and appearance is not None:
             raise ValueError("this track encoder has no appearance channels (appearance_dim 0)")
-        maps = self.rasterize(tracks, visibility, codes, height, width, appearance)
+        if occluded is not None and occluded.shape != visibility.shape:
+            raise ValueError(f"occluded must be shaped like visibility {tuple(visibility.shape)}, got {tuple(occluded.shape)}")
+        maps = self.rasterize(tracks, visibility, codes, height, width, appearance, occluded)
         packed = self.pack(maps, from_start).to(self.proj[0].weight.dtype)
         return self.proj(packed)

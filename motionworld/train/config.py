@@ -90,6 +90,7 @@ class TrainConfig(StrictModel):
     chunk: int | None = None         # override the preset's chunk (latent frames)
     shift: float | None = None       # override the preset's timestep shift (Wan's 5 suits 480p; less for smaller frames)
     track_appearance: bool | None = None   # tracks carry the first frame's latent (None: as the preset has it)
+    track_occlusion: bool | None = None    # occluded tracks differ from unspecified ones (None: as the preset)
     seed: int = 0
     out: str = "runs/train"
     init: dict[str, str] = Field(default_factory=dict)   # stage results to start from: vae, teacher, student

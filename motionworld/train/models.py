@@ -31,6 +31,8 @@ def student_config(cfg: TrainConfig) -> StudentConfig:
     if cfg.track_appearance is not None:
         dim = c.vae.latent_channels if cfg.track_appearance else 0
         c = dataclasses.replace(c, tracks=dataclasses.replace(c.tracks, appearance_dim=dim))
+    if cfg.track_occlusion is not None:
+        c = dataclasses.replace(c, tracks=dataclasses.replace(c.tracks, occlusion=cfg.track_occlusion))
     if (c.height, c.width) != (cfg.data.size, cfg.data.size):
         raise MotionWorldError(f"the model works at {c.width}x{c.height} but data.size is {cfg.data.size}")
     if not is_whole_latents(cfg.data.frames, c.tracks.temporal_stride):
