@@ -95,8 +95,9 @@ class WarpGenerator:
 
 
 class NeuralGenerator:
-    """The streaming student. The scene picture is resized to the model's resolution and the tracks
-    are rescaled to match; frames come out at the model's resolution."""
+    """The streaming student. The scene picture is resized to the size the student paints it at
+    (its resolution, or with aspect "picture" the picture's own aspect at its pixel count) and the
+    tracks are rescaled to match; frames come out at that size."""
 
     name = "neural"
 
@@ -108,6 +109,7 @@ class NeuralGenerator:
         from PIL import Image
 
         sc = world.scene
+        self.width, self.height = self.student.size_for(sc.width, sc.height)
         self.sx, self.sy = self.width / sc.width, self.height / sc.height
         image = sc.image
         if image.shape[:2] != (self.height, self.width):

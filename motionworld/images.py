@@ -5,6 +5,7 @@ a file claiming 20000x20000 (or a real 90-megapixel PNG) is a one-line error, no
 """
 from __future__ import annotations
 
+import math
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +22,19 @@ def check_picture_size(width: int, height: int, what: str) -> None:
     if width > MAX_PICTURE_SIDE or height > MAX_PICTURE_SIDE or width * height > MAX_PICTURE_PIXELS:
         raise MotionWorldError(f"{what} is {width}x{height} ({width * height / 1e6:.1f} MP), over the limit of "
                                f"{MAX_PICTURE_PIXELS / 1e6:g} MP and {MAX_PICTURE_SIDE} px a side; scale it down")
+
+
+def size_for_budget(width: int, height: int, pixels: int, multiple: int = 16) -> tuple[int, int]:
+    """(w, h), both multiples of `multiple`, with about `pixels` pixels and the aspect of width x
+    height: the candidate closest in aspect (log ratio), a tenth of the weight on the pixel count."""
+    aspect = width / height
+    best, cost = None, float("inf")
+    for h in range(multiple, 4 * int(math.sqrt(pixels)) + multiple, multiple):
+        w = max(multiple, round(aspect * h / multiple) * multiple)
+        c = abs(math.log(w / h / aspect)) + 0.1 * abs(math.log(w * h / pixels))
+        if c < cost:
+            best, cost = (w, h), c
+    return best
 
 
 @contextmanager

@@ -134,3 +134,39 @@ def test_wan_i2v_style_image_channels_stream(image):
     s = StreamingStudent(cfg, seed=0)
     assert s.modules.dit.patch_embedding.weight.shape[1] == 16 + 20 + 4
     assert [f.shape[0] for f in run(s, image, 2)] == [9, 12]
+
+
+def test_sizes_for_a_pixel_budget_keep_the_aspect():
+    from motionworld.images import size_for_budget
+
+    assert size_for_budget(1920, 1080, 128 * 128) == (176, 96)  # 16:9 -> 1.83
+    assert size_for_budget(640, 480, 128 * 128) == (128, 96)  # 4:3 exactly
+    assert size_for_budget(500, 500, 128 * 128) == (128, 128)
+    w, h = size_for_budget(1080, 1920, 256 * 192)  # portrait
+    assert w % 16 == 0 and h % 16 == 0 and h > w and abs(np.log(w / h / (1080 / 1920))) < 0.05
+
+
+@pytest.mark.parametrize("picture", [(320, 180), (256, 192)], ids=["16:9", "4:3"])
+def test_a_student_with_picture_aspect_renders_frames_of_the_pictures_own_aspect(tmp_path, picture):
+    """`render --backend neural` with a student whose config keeps the picture's aspect: the
+    frames are the picture's shape at about the model's pixel count, not squashed to a square."""
+    import dataclasses
+
+    import imageio.v3 as iio
+
+    from motionworld.cli import main
+    from tests.conftest import write_scene
+
+    config = dataclasses.replace(preset("tiny"), aspect="picture")
+    StreamingStudent(config, seed=0).save(tmp_path / "weights")
+    scene = write_scene(tmp_path / "scene", "version: 1\nimage: picture.png\n", image_size=picture)
+    out = tmp_path / "out.mp4"
+    assert main(["render", str(scene), "--backend", "neural", "--weights", str(tmp_path / "weights"),
+                 "--actions", "w-8", "-o", str(out)]) == 0
+    frames = iio.imread(out)
+    h, w = frames.shape[1:3]
+    assert (w, h) == StreamingStudent(config).size_for(*picture) and w % 16 == 0 and h % 16 == 0
+    assert abs(np.log((w / h) / (picture[0] / picture[1]))) < 0.1 and w != h
+    assert abs(w * h / (config.width * config.height) - 1) < 0.5  # about the model's pixel count
+    fixed = StreamingStudent(preset("tiny"))
+    assert fixed.size_for(*picture) == (fixed.width, fixed.height)  # the shipped kind: a fixed square

@@ -153,6 +153,9 @@ class StudentConfig(_JSONConfig):
     window: int = 1
     steps: tuple = (1.0, 2 / 3, 1 / 3)  # un-shifted noise levels of the few-step sampler
     shift: float = 5.0
+    # "fixed": every picture is resized to width x height (the models trained so far, at 128x128);
+    # "picture": the picture keeps its aspect at about width x height pixels, sides multiples of 16
+    aspect: str = "fixed"
 
     _parts = {"dit": DiTConfig, "vae": VAEConfig, "tracks": TrackConfig, "text": TextConfig}
 

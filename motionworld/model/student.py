@@ -15,6 +15,7 @@ import torch
 
 from ..errors import MotionWorldError, TrackError
 from ..frames import chunk_frames
+from ..images import size_for_budget
 from .attention import BlockCausal
 from .bundles import BUNDLE_FILES, STUDENT_KIND, load_modules
 from .config import StudentConfig, preset
@@ -39,6 +40,9 @@ class StreamingStudent:
         if self.text_encoder is None:
             raise MotionWorldError(f"the DiT expects text of dim {self.config.dit.text_dim}; pass a text_encoder "
                                    "(e.g. UMT5TextEncoder) since the built-in one is sized differently")
+        if self.config.aspect not in ("fixed", "picture"):
+            raise MotionWorldError(f"aspect must be 'fixed' or 'picture', got {self.config.aspect!r}")
+        self._size = (self.config.height, self.config.width)
         self.layout = BlockCausal(self.config.chunk, self.config.sink, self.config.window)
         self.sigmas = shifted_levels(self.config.steps, self.config.shift)
         self.last_timing: dict[str, float] = {}
@@ -48,11 +52,19 @@ class StreamingStudent:
     # ----- configuration
     @property
     def height(self) -> int:
-        return self.config.height
+        """The frames' height: the config's, or (aspect "picture") that of the last start's image."""
+        return self._size[0]
 
     @property
     def width(self) -> int:
-        return self.config.width
+        return self._size[1]
+
+    def size_for(self, width: int, height: int) -> tuple[int, int]:
+        """(w, h) the student paints a width x height picture at: its config's size, or with aspect
+        "picture" the picture's own aspect at about the config's pixel count."""
+        if self.config.aspect == "fixed":
+            return self.config.width, self.config.height
+        return size_for_budget(width, height, self.config.width * self.config.height)
 
     @property
     def chunk_index(self) -> int:
@@ -75,9 +87,13 @@ class StreamingStudent:
     @torch.no_grad()
     def start(self, image: np.ndarray, prompt: str = "", seed: int = 0) -> None:
         image = np.asarray(image)
+        if self.config.aspect == "picture" and image.ndim == 3 and image.shape[0] % 16 == 0 and image.shape[1] % 16 == 0:
+            self._size = image.shape[:2]  # any size the latents tile (8x VAE, 2x patches); see size_for
         if image.shape != (self.height, self.width, 3) or image.dtype != np.uint8:
-            raise MotionWorldError(f"start image must be uint8 [{self.height}, {self.width}, 3] (the model's "
-                                   f"resolution), got {image.dtype} {list(image.shape)}")
+            what = ("sides multiples of 16, e.g. size_for(width, height)" if self.config.aspect == "picture"
+                    else "the model's resolution")
+            raise MotionWorldError(f"start image must be uint8 [{self.height}, {self.width}, 3] ({what}), "
+                                   f"got {image.dtype} {list(image.shape)}")
         m = self.modules
         frame = torch.from_numpy(image).to(self.device).permute(2, 0, 1)[None, None].to(self.dtype) / 255.0
         self.first_latent = m.vae.encode(frame)[:, 0].float()            # [1, C, h, w]
