@@ -104,30 +104,43 @@ class NeuralGenerator:
     def __init__(self, student, seed: int = 0):
         self.student, self.seed = student, int(seed)
         self.height, self.width = student.height, student.width
+        self.warp = None  # for a student that sees the warp of the picture (dit.warp_channels)
 
     def start(self, world) -> None:
-        from PIL import Image
-
         sc = world.scene
         self.width, self.height = self.student.size_for(sc.width, sc.height)
         self.sx, self.sy = self.width / sc.width, self.height / sc.height
-        image = sc.image
+        image, depth, masks = sc.image, sc.depth, [o.mask for o in sc.objects]
         if image.shape[:2] != (self.height, self.width):
-            image = np.array(Image.fromarray(image).resize((self.width, self.height), Image.Resampling.LANCZOS))
-        self.picture = image
-        self.student.start(image, sc.prompt or "", seed=self.seed)
+            image, depth, masks = _resized_to(image, depth, masks, (self.width, self.height))
+        self.picture = np.ascontiguousarray(image)
+        self.student.start(self.picture, sc.prompt or "", seed=self.seed)
+        self.close()
+        if self.student.config.dit.warp_channels:  # the same warp `--backend warp` shows, at the model's size
+            self.scene_size = (sc.width, sc.height)
+            self.warp = MeshWarpRenderer()
+            self.warp.start(self.picture, depth, self._at_model_size(sc.camera.K), sc.start_pose, masks)
+
+    def _at_model_size(self, K: np.ndarray) -> np.ndarray:
+        return Camera(K, *self.scene_size).resized(self.width, self.height).K
 
     def frames_for_next_chunk(self) -> int:
         return self.student.frames_for_next_chunk()
 
     def step(self, chunk: Chunk) -> np.ndarray:
         tracks, visibility = chunk.all_tracks  # drags and pins steer the model like any track
+        warp = valid = None
+        if self.warp is not None:
+            K = np.stack([self._at_model_size(k) for k in chunk.K])
+            warp, valid = self.warp.step(chunk.c2w, K, chunk.object_transforms, validity=True)
         # only the scene's grid tracks start on the picture; drags and pins come and go
         return self.student.step(scale_pixels(tracks, self.sx, self.sy).astype(np.float32), visibility,
-                                 looks=chunk.tracks.shape[1])
+                                 looks=chunk.tracks.shape[1], warp=warp, warp_valid=valid)
 
     def close(self) -> None:
-        pass
+        if self.warp is not None:
+            self.warp.release()
+            self.warp = None
 
 
 class TrackPreviewGenerator:
@@ -162,11 +175,15 @@ class TrackPreviewGenerator:
 
 def _resized(image, depth, masks, max_size):
     """Picture (Lanczos), depth and masks (nearest) with the longest side at max_size."""
-    from PIL import Image
-
     H, W = image.shape[:2]
     s = max_size / max(H, W)
-    size = (max(2, round(W * s)), max(2, round(H * s)))
+    return _resized_to(image, depth, masks, (max(2, round(W * s)), max(2, round(H * s))))
+
+
+def _resized_to(image, depth, masks, size):
+    """Picture (Lanczos), depth and masks (nearest) at size (w, h)."""
+    from PIL import Image
+
     img = np.asarray(Image.fromarray(image).resize(size, Image.Resampling.LANCZOS))
     dep = np.asarray(Image.fromarray(depth.astype(np.float32)).resize(size, Image.Resampling.NEAREST))
     m2 = [np.asarray(Image.fromarray(m.astype(np.uint8) * 255).resize(size, Image.Resampling.NEAREST)) > 127 for m in masks]

@@ -91,3 +91,26 @@ def test_grow_mode_keeps_absolute_positions(model):
             model.forward_chunk(torch.randn(1, 16, 1, 2, 2), 0.0, kv, cache)
             cache.roll()
     assert cache.max_position() == 20 and cache.key_length() == 21
+
+
+def test_cached_chunks_equal_block_causal_pass_with_warp_channels():
+    """Track and warp condition channels together (image | tracks | warp after the latent)."""
+    torch.manual_seed(1)
+    cfg = DiTConfig(num_attention_heads=2, attention_head_dim=16, text_dim=8, freq_dim=16, ffn_dim=32, num_layers=2,
+                    track_channels=3, warp_channels=4)
+    model = CausalWanTransformer(cfg).eval()
+    g = torch.Generator().manual_seed(7)
+    chunk, chunks, h, w = 3, 4, 4, 6
+    f = chunk * chunks
+    x, cond = torch.randn(1, 16, f, h, w, generator=g), torch.randn(1, 7, f, h, w, generator=g)
+    t, text = torch.rand(1, f, generator=g) * 1000, torch.randn(1, 5, 8, generator=g)
+    layout = BlockCausal(chunk, 1, 1)
+    with torch.no_grad():
+        whole = model(x, t, text, condition=cond, attention=layout)
+        cache, kv, parts = model.new_cache(layout, 1, h, w), model.text_kv(text), []
+        for i in range(chunks):
+            s = slice(i * chunk, (i + 1) * chunk)
+            parts.append(model.forward_chunk(x[:, :, s], t[:, s], kv, cache, condition=cond[:, :, s]))
+            model.forward_chunk(x[:, :, s], t[:, s], kv, cache, condition=cond[:, :, s], write_only=True)
+            cache.roll()
+    torch.testing.assert_close(torch.cat(parts, 2), whole, rtol=1e-4, atol=1e-5)

@@ -363,3 +363,30 @@ def test_levels_and_samplers_recover_the_target():
     out = few_step(oracle, noise, sig, lambda: torch.randn(target.shape, generator=g))
     torch.testing.assert_close(out, target)
     torch.testing.assert_close(euler(oracle, noise, sig), target, rtol=1e-5, atol=1e-5)
+
+
+def test_training_conditions_carry_the_warp_and_its_dropout():
+    """Conditioner: a batch's warp and validity become the DiT's warp channels; a batch without a
+    warp, and a dropped one, say the geometry gives nothing (validity 0)."""
+    import dataclasses
+
+    from motionworld.model.conditioning import Conditioner
+    from motionworld.model.config import WarpConfig, preset
+    from motionworld.model.modules import TrackVideoModules
+
+    c = preset("tiny")
+    c = dataclasses.replace(c, dit=dataclasses.replace(c.dit, warp_channels=4), warp=WarpConfig(widths=(8, 8, 8), out_channels=4))
+    cond = Conditioner(TrackVideoModules(c), c)
+    g = torch.Generator().manual_seed(0)
+    T = 9
+    batch = {"tracks": torch.full((1, T, 3, 2), 10.0), "visibility": torch.ones(1, T, 3, dtype=torch.bool),
+             "warp": torch.rand(1, T, 3, 64, 64, generator=g), "warp_valid": torch.ones(1, T, 64, 64)}
+    latents = torch.zeros(1, c.dit.in_channels, 3, 8, 8)
+    keep = torch.tensor([False])
+    full = cond.condition(batch, latents, torch.Generator().manual_seed(1), keep)
+    assert full.shape[1] == c.dit.track_channels + 4
+    none = cond.condition({k: batch[k] for k in ("tracks", "visibility")}, latents, torch.Generator().manual_seed(1), keep)
+    dropped = cond.condition(batch, latents, torch.Generator().manual_seed(1), keep, drop_warp=torch.tensor([True]))
+    torch.testing.assert_close(none, dropped)
+    torch.testing.assert_close(full[:, :4], none[:, :4])  # the track channels are the same
+    assert not torch.allclose(full[:, 4:], none[:, 4:])

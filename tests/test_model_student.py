@@ -170,3 +170,74 @@ def test_a_student_with_picture_aspect_renders_frames_of_the_pictures_own_aspect
     assert abs(w * h / (config.width * config.height) - 1) < 0.5  # about the model's pixel count
     fixed = StreamingStudent(preset("tiny"))
     assert fixed.size_for(*picture) == (fixed.width, fixed.height)  # the shipped kind: a fixed square
+
+
+def _with_warp(config, channels=8):
+    import dataclasses
+
+    from motionworld.model.config import WarpConfig
+
+    return dataclasses.replace(config, dit=dataclasses.replace(config.dit, warp_channels=channels),
+                               warp=WarpConfig(widths=(8, 8, 8), out_channels=channels))
+
+
+def _first_chunk(student, image, warp=None, valid=None):
+    """The first chunk's latents (what the DiT made, before the decoder, which at random weights
+    may round every frame to black)."""
+    student.start(image, "a garden", seed=3)
+    latents, decode = [], student.decoder
+    student.decoder = lambda z: (latents.append(z.clone()), decode(z))[1]
+    n = student.frames_for_next_chunk()
+    tracks = np.tile(np.array([[[8.0, 8.0], [40.0, 20.0]]], np.float32), (n, 1, 1))
+    student.step(tracks, np.ones((n, 2), bool), warp=warp, warp_valid=valid)
+    return latents[0].numpy()
+
+
+def test_an_extended_checkpoint_with_zero_warp_channels_gives_exactly_the_old_outputs(image):
+    from motionworld.model.bundles import extend_modules
+
+    old = StreamingStudent("tiny", seed=0)
+    grown_config = _with_warp(old.config)
+    grown = StreamingStudent(grown_config, extend_modules(old.modules, grown_config))
+    g = np.random.default_rng(0)
+    warp = g.integers(0, 256, (9, 64, 64, 3), dtype=np.uint8)
+    valid = (g.random((9, 64, 64)) > 0.3).astype(np.float32)
+    np.testing.assert_array_equal(_first_chunk(grown, image, warp, valid), _first_chunk(old, image))
+    assert "warp" in grown.last_timing and "tracks" in grown.last_timing
+
+
+def test_the_warp_steers_the_student_only_where_it_is_valid(image):
+    student = StreamingStudent(_with_warp(preset("tiny")), seed=0)  # fresh: warp channels not zero
+    g = np.random.default_rng(1)
+    warp = g.integers(0, 256, (9, 64, 64, 3), dtype=np.uint8)
+    valid = np.zeros((9, 64, 64), np.float32)
+    valid[:, :, :32] = 1
+    other = warp.copy()
+    other[:, :, 32:] = 255 - other[:, :, 32:]  # differs only where the warp is not valid
+    base = _first_chunk(student, image, warp, valid)
+    np.testing.assert_array_equal(_first_chunk(student, image, other, valid), base)
+    assert not np.array_equal(_first_chunk(student, image, 255 - warp, valid), base)
+    np.testing.assert_array_equal(_first_chunk(student, image), _first_chunk(student, image, warp, valid * 0))
+    with pytest.raises(TrackError, match="needs warp uint8"):
+        _first_chunk(student, image, warp[:4], valid[:4])
+
+
+def test_the_neural_backend_gives_a_warp_student_the_chunks_warp(tmp_path, garden, monkeypatch):
+    """render --backend neural renders each chunk's warp (objects moved) at the model's size and
+    hands it, with its validity, to a student that sees the warp."""
+    from motionworld.cli import main
+
+    student = StreamingStudent(_with_warp(preset("tiny")), seed=0)
+    student.save(tmp_path / "weights")
+    seen = []
+    original = StreamingStudent.step
+
+    def spy(self, tracks, visibility, looks=None, occluded=None, warp=None, warp_valid=None):
+        seen.append((warp.shape, float(warp_valid.mean()), float(warp_valid[0].min())))
+        return original(self, tracks, visibility, looks, occluded, warp, warp_valid)
+
+    monkeypatch.setattr(StreamingStudent, "step", spy)
+    assert main(["render", str(garden), "--backend", "neural", "--weights", str(tmp_path / "weights"),
+                 "--actions", "w-20", "-o", str(tmp_path / "out.mp4")]) == 0
+    assert [s[0] for s in seen] == [(9, 64, 64, 3), (12, 64, 64, 3)]
+    assert seen[0][2] == 1.0 and 0 < seen[1][1] <= 1  # frame 0 is the picture itself, all valid

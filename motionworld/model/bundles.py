@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import torch
+
 from ..errors import MotionWorldError
 from .config import StudentConfig, VAEConfig
 from .modules import TrackVideoModules
@@ -46,6 +48,29 @@ def load_modules(folder: str | Path, kind: str) -> tuple[TrackVideoModules, Stud
     except (KeyError, TypeError, ValueError) as e:
         raise MotionWorldError(f"{Path(folder) / 'MANIFEST.json'}: bad config ({e})") from None
     return build_checked(lambda: TrackVideoModules(config), tensors, str(Path(folder) / filename)), config
+
+
+def extend_modules(old: TrackVideoModules, config: StudentConfig) -> TrackVideoModules:
+    """`old` grown into `config`, which adds condition channels (e.g. `dit.warp_channels`) and
+    their encoders: every tensor of `old` is copied, the patch embedding's new input channels start
+    at zero, so the grown model gives exactly the old one's outputs until it is trained (as
+    `load_wan_weights(extend_channels=True)` does for Wan checkpoints)."""
+    new = TrackVideoModules(config)
+    own, src = new.state_dict(), old.state_dict()
+    key = "dit.patch_embedding.weight"
+    for name, value in src.items():
+        if name not in own:
+            raise MotionWorldError(f"cannot extend: {name} is not in the new configuration")
+        if name == key and value.shape[1] < own[name].shape[1] and value.shape[2:] == own[name].shape[2:]:
+            grown = torch.zeros_like(own[name])
+            grown[:, :value.shape[1]] = value
+            value = grown
+        if value.shape != own[name].shape:
+            raise MotionWorldError(f"cannot extend: {name} is {tuple(value.shape)}, the new configuration has "
+                                   f"{tuple(own[name].shape)}")
+        own[name] = value
+    new.load_state_dict(own)
+    return new
 
 
 def save_teacher(folder: str | Path, modules: TrackVideoModules, config: StudentConfig, extra: dict) -> Path:

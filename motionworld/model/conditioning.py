@@ -32,13 +32,14 @@ class Conditioner:
         return self.m.vae.encode(video).transpose(1, 2).float()
 
     def condition(self, batch: dict, latents: torch.Tensor, gen: torch.Generator, drop_tracks: torch.Tensor,
-                  drop_latent_frames: torch.Tensor | None = None) -> torch.Tensor:
+                  drop_latent_frames: torch.Tensor | None = None, drop_warp: torch.Tensor | None = None) -> torch.Tensor:
         """Track features (+ the Wan I2V image channels) [B, extra, F, h, w].
 
         drop_tracks [B] bool zeroes a sample's tracks; drop_latent_frames [B, F] bool zeroes the
         tracks of single latent frames (the video frames they cover). Dropped tracks are unspecified,
         not occluded: with `tracks.occlusion` the ground truth's occluded tracks (`occluded_tracks`)
-        are marked, and a drop clears both."""
+        are marked, and a drop clears both. With `dit.warp_channels`, the warp's features follow
+        the tracks' (`warp`); drop_warp [B] bool hides a sample's warp."""
         c = self.c
         B, _, F, h, w = latents.shape
         tracks, vis = batch["tracks"], batch["visibility"].clone()
@@ -58,12 +59,29 @@ class Conditioner:
             appearance = sample_appearance(latents[:, :, 0], tracks[:, 0], c.tracks.spatial_stride)
         feats = self.m.tracks(tracks, vis, codes, c.height, c.width, from_start=True, appearance=appearance,
                               occluded=occluded)
+        if c.dit.warp_channels:
+            feats = torch.cat([feats, self.warp(batch, latents, drop_warp)], 1)
         if not c.dit.image_channels:
             return feats
         image = latents.new_zeros(B, c.dit.image_channels, F, h, w)
         image[:, :4, 0] = 1
         image[:, 4:, 0] = latents[:, :, 0]
-        return torch.cat([image, feats], 1)
+        return torch.cat([image, feats], 1)  # the DiT's order: image | tracks | warp
+
+    def warp(self, batch: dict, latents: torch.Tensor, drop: torch.Tensor | None = None) -> torch.Tensor:
+        """Warp features [B, warp_channels, F, h, w] from the batch's `warp` [B, T, 3, H, W] in [0, 1]
+        and `warp_valid` [B, T, H, W]. A batch without them, and the samples `drop` [B] marks, get
+        validity 0 everywhere: the model is told the geometry gives nothing."""
+        T = batch["tracks"].shape[1]
+        B, H, W = latents.shape[0], self.c.height, self.c.width
+        warp = batch.get("warp")
+        if warp is None:
+            warp, valid = latents.new_zeros(B, T, 3, H, W), latents.new_zeros(B, T, H, W)
+        else:
+            valid = batch["warp_valid"].to(latents.dtype).clone()
+            if drop is not None:
+                valid[drop.to(valid.device)] = 0
+        return self.m.warp(warp.to(latents.device), valid.to(latents.device), from_start=True)
 
     def text(self, captions: list[str], drop: torch.Tensor) -> torch.Tensor:
         return self.m.text([("" if d else cap) for cap, d in zip(captions, drop.tolist())])

@@ -59,8 +59,9 @@ def _check_value(name: str, value, f) -> None:
 class DiTConfig(_JSONConfig):
     """Hyper-parameters of `CausalWanTransformer`, named as in diffusers' WanTransformer3DModel.
 
-    `in_channels` is the latent channel count; `image_channels` and `track_channels` are extra
-    condition channels concatenated after the latent (in that order) before patchify."""
+    `in_channels` is the latent channel count; `image_channels`, `track_channels` and
+    `warp_channels` are extra condition channels concatenated after the latent (in that order)
+    before patchify."""
     patch_size: tuple = (1, 2, 2)
     num_attention_heads: int = 12
     attention_head_dim: int = 128
@@ -75,6 +76,7 @@ class DiTConfig(_JSONConfig):
     rope_max_seq_len: int = 1024
     image_channels: int = 0
     track_channels: int = 0
+    warp_channels: int = 0
 
     @property
     def dim(self) -> int:
@@ -82,7 +84,7 @@ class DiTConfig(_JSONConfig):
 
     @property
     def patch_in_channels(self) -> int:
-        return self.in_channels + self.image_channels + self.track_channels
+        return self.in_channels + self.image_channels + self.track_channels + self.warp_channels
 
 
 @dataclass(frozen=True)
@@ -140,12 +142,23 @@ class TextConfig(_JSONConfig):
 
 
 @dataclass(frozen=True)
+class WarpConfig(_JSONConfig):
+    """Warp encoder: each video frame's warp of the picture (RGB where valid) and its validity map,
+    through stride-2 convs (`widths`, one per halving: 3 for the VAE's 8x) to the latent grid, 4
+    frames per latent frame stacked, then a 1x1x1 conv to `out_channels` (= the DiT's warp_channels)."""
+    widths: tuple = (16, 32, 32)
+    out_channels: int = 16
+    temporal_stride: int = TIME_STRIDE
+
+
+@dataclass(frozen=True)
 class StudentConfig(_JSONConfig):
     """Everything the streaming student needs: modules, resolution, cache layout and sampling."""
     dit: DiTConfig = field(default_factory=DiTConfig)
     vae: VAEConfig = field(default_factory=VAEConfig)
     tracks: TrackConfig = field(default_factory=TrackConfig)
     text: TextConfig = field(default_factory=TextConfig)
+    warp: WarpConfig = field(default_factory=WarpConfig)  # used when dit.warp_channels > 0
     height: int = 480
     width: int = 832
     chunk: int = CHUNK_LATENTS
@@ -157,7 +170,7 @@ class StudentConfig(_JSONConfig):
     # "picture": the picture keeps its aspect at about width x height pixels, sides multiples of 16
     aspect: str = "fixed"
 
-    _parts = {"dit": DiTConfig, "vae": VAEConfig, "tracks": TrackConfig, "text": TextConfig}
+    _parts = {"dit": DiTConfig, "vae": VAEConfig, "tracks": TrackConfig, "text": TextConfig, "warp": WarpConfig}
 
 
 WAN_1_3B = DiTConfig()  # Wan2.1-T2V-1.3B, diffusers defaults for that checkpoint

@@ -1,5 +1,5 @@
 """`TrackVideoModules`: the networks of one track-conditioned video model (causal DiT, track
-encoder, tiny VAE, optional learned text encoder). The student, the teacher and the DMD critic are
+encoder, tiny VAE, optional learned text encoder, optional warp encoder). The student, the teacher and the DMD critic are
 each one, under the prefixes their weights files use."""
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from .text_encoder import WordTextEncoder
 from .tiny_vae import TinyVAE
 from .track_encoder import TrackEncoder
 from .transformer import CausalWanTransformer
+from .warp_encoder import WarpEncoder
 
 
 class TrackVideoModules(nn.Module):
@@ -34,3 +35,9 @@ class TrackVideoModules(nn.Module):
         self.tracks = TrackEncoder(c.tracks)
         self.vae = TinyVAE(c.vae)
         self.text = WordTextEncoder(c.text) if c.text.dim == c.dit.text_dim else None
+        if c.dit.warp_channels and c.warp.out_channels != c.dit.warp_channels:
+            raise ValueError(f"DiT warp_channels ({c.dit.warp_channels}) != warp encoder out_channels "
+                             f"({c.warp.out_channels})")
+        if c.dit.warp_channels and 2 ** len(c.warp.widths) != 8:
+            raise ValueError(f"the warp encoder must halve 3 times to the VAE's 8x grid, has {len(c.warp.widths)} convs")
+        self.warp = WarpEncoder(c.warp) if c.dit.warp_channels else None

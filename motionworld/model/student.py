@@ -150,6 +150,20 @@ class StreamingStudent:
         extra = self._appearance.new_zeros(1, n - k, self._appearance.shape[2])
         return torch.cat([self._appearance, extra], 1)
 
+    def _warp_features(self, warp, valid, n_frames: int, first: bool) -> torch.Tensor:
+        shape = (n_frames, self.height, self.width)
+        if warp is None:
+            frames, mask = torch.zeros(*shape, 3), torch.zeros(shape)
+        else:
+            frames = torch.as_tensor(np.asarray(warp))
+            mask = torch.as_tensor(np.asarray(valid, dtype=np.float32)) if valid is not None else None
+            if frames.shape != (*shape, 3) or frames.dtype != torch.uint8 or mask is None or mask.shape != shape:
+                raise TrackError(f"chunk {self.chunk_index} needs warp uint8 [{n_frames}, {self.height}, {self.width}, 3] "
+                                 f"and warp_valid [{n_frames}, {self.height}, {self.width}]")
+            frames = frames.float() / 255.0
+        warp_in = frames.permute(0, 3, 1, 2)[None].to(self.device, self.dtype)
+        return self.modules.warp(warp_in, mask[None].to(self.device, self.dtype), from_start=first)
+
     def _noise(self, shape) -> torch.Tensor:
         return torch.randn(shape, generator=self.noise_generator).to(self.device)
 
@@ -159,14 +173,17 @@ class StreamingStudent:
         return time.perf_counter()
 
     @torch.no_grad()
-    def step(self, tracks, visibility, looks: int | None = None, occluded=None) -> np.ndarray:
+    def step(self, tracks, visibility, looks: int | None = None, occluded=None, warp=None, warp_valid=None) -> np.ndarray:
         """tracks [T, N, 2] pixel (x, y) in the model's resolution, visibility [T, N]; T = 4C (4C-3 for
         the first chunk). Off-screen or NaN points count as invisible. With a model whose tracks carry
         the first frame's look, the first chunk's first `looks` tracks (default: all of them) keep it
         for the whole stream and must lead every later chunk; further tracks carry none. With a model
         that tells occluded tracks from unspecified ones (`tracks.occlusion`), `occluded` [T, N] says
         which invisible tracks are hidden behind a surface; by default every finite, on-screen,
-        invisible track is (give NaN for a point to say nothing about it). Returns uint8 [T, H, W, 3]."""
+        invisible track is (give NaN for a point to say nothing about it). With a model that sees the
+        warp of the picture (`dit.warp_channels`), `warp` uint8 [T, H, W, 3] and `warp_valid` [T, H, W]
+        are the chunk's warp frames and validity (`MeshWarpRenderer.step(..., validity=True)`); without
+        them the model is told nothing is known (validity 0). Returns uint8 [T, H, W, 3]."""
         if not self._started:
             raise MotionWorldError("step() before start()")
         first = self.cache.chunk_index == 0
@@ -190,14 +207,18 @@ class StreamingStudent:
         feats = m.tracks(tr.to(self.device), vis.to(self.device), self._codes_for(tr.shape[1]), self.height,
                          self.width, from_start=first, appearance=self._appearance_for(tr, first, looks), occluded=occ)
         condition = feats
+        if self.config.dit.warp_channels:
+            timing["tracks"] = self._sync() - t0
+            t0 = self._sync()  # the warp's encoding is timed on its own: "warp"
+            condition = torch.cat([feats, self._warp_features(warp, warp_valid, n_frames, first).to(feats.dtype)], 1)
         if self.config.dit.image_channels:
             image = torch.zeros(1, self.config.dit.image_channels, c, h, w, device=self.device, dtype=feats.dtype)
             if first:
                 image[:, :4, 0] = 1
                 image[:, 4:, 0] = self.first_latent.to(feats.dtype)
-            condition = torch.cat([image, feats], 1)
+            condition = torch.cat([image, condition], 1)  # the DiT's order: image | tracks | warp
         t1 = self._sync()
-        timing["tracks"] = t1 - t0
+        timing["warp" if self.config.dit.warp_channels else "tracks"] = t1 - t0
 
         shape = (1, self.config.dit.in_channels, c, h, w)
         x0 = generate_chunk(m.dit, self.cache, self.text_kv, condition, shape, self.sigmas, lambda: self._noise(shape),

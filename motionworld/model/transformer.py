@@ -37,7 +37,7 @@ class CausalWanTransformer(nn.Module):
 
     def _inputs(self, latents: torch.Tensor, condition: torch.Tensor | None) -> torch.Tensor:
         c = self.config
-        extra = c.image_channels + c.track_channels
+        extra = c.image_channels + c.track_channels + c.warp_channels
         if latents.shape[1] != c.in_channels:
             raise ValueError(f"expected {c.in_channels} latent channels, got {latents.shape[1]}")
         if extra:
