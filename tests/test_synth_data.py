@@ -156,3 +156,33 @@ def test_worker_processes_write_the_same_shards(dataset, tmp_path):
     ours, theirs = read_manifest(out), read_manifest(dataset)
     assert [s["sha256"] for s in ours["shards"]] == [s["sha256"] for s in theirs["shards"]]
     assert ours["generator"] == theirs["generator"] and ours["captions"] == theirs["captions"]
+
+
+def test_training_warps_are_the_inference_warp_with_a_documented_depth_mix():
+    """data.warps: the same renderer and object handling as `motionworld eval`'s warp row for true
+    depth; degraded depths still reproduce frame 0 (the first camera sees the picture whatever the
+    depth) and differ later; batches carry warps drawn deterministically from the mix."""
+    from motionworld.data.warps import clip_warp
+    from motionworld.eval.heldout import heldout_items
+    from motionworld.eval.methods import warp_moved
+    from motionworld.train.batches import BatchSource
+    from motionworld.train.config import DataConfig
+
+    item = heldout_items(1, frames=17, size=64, seed_start=7)[0]
+    item["depth0"] = item["depth"][0]
+    rng = np.random.default_rng(0)
+    true_warp, true_valid = clip_warp(item, "true", rng)
+    ref_warp, ref_valid = warp_moved(item)
+    np.testing.assert_array_equal(true_warp, ref_warp)
+    np.testing.assert_array_equal(true_valid, ref_valid)
+    for kind in ("disparity", "prior", "object_left_out"):
+        frames, valid = clip_warp(item, kind, np.random.default_rng(1))
+        assert np.abs(frames[0].astype(int) - item["video"][0]).max() <= 1 and (valid[0] == 1).all()
+        assert not np.array_equal(frames[1:], true_warp[1:]), kind
+    cfg = DataConfig(source="synth", size=64, frames=9, count=8, warp=True)
+    source = BatchSource(cfg, batch_size=2, seed=0)
+    a, b = source.batch(3), source.batch(3)
+    assert a["warp"].shape == (2, 9, 3, 64, 64) and a["warp_valid"].shape == (2, 9, 64, 64)
+    torch.testing.assert_close(a["warp"], b["warp"])
+    torch.testing.assert_close(a["warp_valid"], b["warp_valid"])
+    assert float(a["warp_valid"][:, 0].min()) == 1.0

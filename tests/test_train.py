@@ -354,3 +354,19 @@ def test_a_whitened_vae_carries_its_colour_statistics_to_a_warm_started_teacher(
                 "--set", f"init.vae={chain / 'vae' / 'export'}") == 2  # raw-RGB VAE: one-line error
     assert _run("vae", tmp_path / "lum", "--set", "vae.luminance_weight=3",
                 "--set", f"init.vae={chain / 'vae' / 'export'}") == 2  # nothing whitened to weigh
+
+
+def test_a_teacher_that_sees_the_warp_trains_on_warps_made_as_at_inference(tmp_path, chain):
+    """warp_channels + data.warp: synthetic clips' warps (the first frame on its degraded depth,
+    objects moved) reach the teacher's warp channels; its eval hook samples with them too."""
+    from motionworld.model.bundles import TEACHER_KIND, load_modules
+
+    out = tmp_path / "warp_teacher"
+    assert _run("teacher", out, "--steps", "3", "--set", f"init.vae={chain / 'vae' / 'export'}",
+                "--set", "warp_channels=4", "--set", "data.warp=true", "--set", "data.source=synth",
+                "--set", "data.frames=9", "--set", "data.heldout=1", "--set", "eval_every=3") == 0
+    modules, config = load_modules(out / "export", TEACHER_KIND)
+    assert config.dit.warp_channels == 4 and modules.warp is not None
+    logged = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert any("eval/epe" in r for r in logged)
+    assert _run("teacher", tmp_path / "no_data", "--steps", "1", "--set", "warp_channels=4") == 2  # data.warp is off

@@ -16,6 +16,7 @@ Each item is a dict:
     seed        int
     object_slots   uint8   [H, W]            the moving object each frame-0 pixel shows (0 static world)
     object_motion  float32 [T, 3, 4, 4]      each object's motion since frame 0 (what the warp needs)
+    depth0         float32 [H, W]            frame 0's depth alone (with first_depth=True)
 (shards written before 2026-12-03 lack the last two.)
 A seed gives the same clip from shards or on the fly (shards keep depth and tracks as float16).
 The generator (and its GL context) is created lazily in each DataLoader worker process; workers
@@ -40,8 +41,8 @@ from .synth import SynthWorlds, split_seeds
 class SynthClipDataset(Dataset):
     def __init__(self, root: str | Path | None = None, *, count: int | None = None, split: str = "train",
                  seed_start: int = 0, size: int = 128, frames: int = 81, grid: int = 50, bank_seed: int = 0,
-                 load_depth: bool = True):
-        self.load_depth = load_depth
+                 load_depth: bool = True, first_depth: bool = False):
+        self.load_depth, self.first_depth = load_depth, first_depth
         self.root = Path(root) if root is not None else None
         if self.root is not None:
             if count is not None:
@@ -91,6 +92,8 @@ class SynthClipDataset(Dataset):
         }
         if self.load_depth:
             item["depth"] = get("depth").astype(np.float32)
+        if self.first_depth:  # what a warp of the first frame needs, without reading every frame's
+            item["depth0"] = f.get_slice("depth")[row:row + 1, 0:1][0, 0].astype(np.float32)
         for name in ("object_slots", "object_motion"):  # absent from shards written before they were
             if name in f.keys():
                 item[name] = get(name)
@@ -107,6 +110,8 @@ class SynthClipDataset(Dataset):
                 "object_slots": c.object_slots, "object_motion": c.object_motion}
         if self.load_depth:
             item["depth"] = c.depth
+        if self.first_depth:
+            item["depth0"] = c.depth[0]
         return item
 
     def __getitem__(self, i: int) -> dict:

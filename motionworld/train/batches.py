@@ -8,26 +8,48 @@ import torch
 from ..data.dataset import SynthClipDataset, collate
 from ..data.synth import HELDOUT_SEED_START
 from ..data.toy import MovingSquares
+from ..data.warps import choose_kind, clip_warp
 from ..errors import MotionWorldError
 from .config import DataConfig
 
 
 def make_dataset(cfg: DataConfig, heldout: bool = False):
+    if cfg.warp and cfg.source == "squares":
+        raise MotionWorldError("data.warp needs clips with depth and object masks: data.source synth or shards")
     if cfg.source == "squares":
         return MovingSquares(cfg.heldout if heldout else cfg.count, cfg.size, cfg.frames,
                              seed_start=HELDOUT_SEED_START if heldout else 0)
     if cfg.source == "synth" or (heldout and cfg.heldout_path is None):
         return SynthClipDataset(count=cfg.heldout if heldout else cfg.count, split="heldout" if heldout else "train",
-                                size=cfg.size, frames=cfg.frames, load_depth=False)
+                                size=cfg.size, frames=cfg.frames, load_depth=False, first_depth=cfg.warp)
     path = cfg.heldout_path if heldout else cfg.path
     if path is None:
         raise MotionWorldError("data.source 'shards' needs data.path (a folder from `motionworld data synth`)")
-    ds = SynthClipDataset(path, load_depth=False)
+    ds = SynthClipDataset(path, load_depth=False, first_depth=cfg.warp)
     settings = ds.manifest["settings"]["config"]
     if settings["size"] != cfg.size or settings["frames"] < cfg.frames:
         raise MotionWorldError(f"{path}: clips are {settings['size']}px x {settings['frames']} frames; the config "
                                f"asks for {cfg.size}px x {cfg.frames} frames")
     return ds
+
+
+def with_warps(batch: dict, items: list[dict], cfg: DataConfig, rng_key: list[int]) -> dict:
+    """The batch with each clip's warp [B, T, 3, H, W] in [0, 1] and validity [B, T, H, W]
+    (`motionworld.data.warps`), the depth kind drawn per clip from `cfg.warp_depth` by `rng_key`."""
+    mix = cfg.warp_depth.model_dump()
+    warps, valids = [], []
+    for i, it in enumerate(items):
+        if "object_slots" not in it:
+            raise MotionWorldError("data.warp: these clips carry no object masks (shards written before "
+                                   "2026-12-03); write them again with `motionworld data synth`")
+        arrays = {k: (v.numpy() if torch.is_tensor(v) else v) for k, v in it.items()}
+        arrays["video"], arrays["c2w"] = arrays["video"][:cfg.frames], arrays["c2w"][:cfg.frames]
+        arrays["object_motion"] = arrays["object_motion"][:cfg.frames]
+        rng = np.random.default_rng([*rng_key, i])
+        frames, valid = clip_warp(arrays, choose_kind(rng, mix), rng)
+        warps.append(torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255.0)
+        valids.append(torch.from_numpy(valid))
+    return {**batch, "warp": torch.stack(warps), "warp_valid": torch.stack(valids)}
 
 
 def to_device(batch: dict, device) -> dict:
@@ -56,4 +78,5 @@ class BatchSource:
         have = items[0]["video"].shape[0]
         if have < self.cfg.frames:
             raise MotionWorldError(f"clips have {have} frames, the config needs {self.cfg.frames}")
-        return {**collate(items, self.cfg.frames), "index": torch.from_numpy(idx)}  # clip indices, for caches
+        batch = {**collate(items, self.cfg.frames), "index": torch.from_numpy(idx)}  # clip indices, for caches
+        return with_warps(batch, items, self.cfg, [self.seed, step, self.rank, 78]) if self.cfg.warp else batch

@@ -5,13 +5,27 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from ..errors import MotionWorldError
 from ..limits import check_file_size
 from ..strict_yaml import StrictModel, YAMLReadError, field_names, read_yaml, validation_problems
 
 STAGES = ("vae", "teacher", "causal-init", "distill")
+
+
+class WarpDepthMix(StrictModel):
+    """How often each depth a training warp is built from is drawn (`motionworld.data.warps`)."""
+    true: float = Field(0.4, ge=0)
+    disparity: float = Field(0.3, ge=0)
+    prior: float = Field(0.15, ge=0)
+    object_left_out: float = Field(0.15, ge=0)
+
+    @model_validator(mode="after")
+    def _some(self):
+        if self.true + self.disparity + self.prior + self.object_left_out <= 0:
+            raise ValueError("at least one kind of warp depth needs a positive weight")
+        return self
 
 
 class DataConfig(StrictModel):
@@ -22,6 +36,8 @@ class DataConfig(StrictModel):
     frames: int = 9                  # video frames per clip: 1 + 4k (k latent frames after the first)
     count: int = 10_000              # clips drawn from (seeds 0..count-1 of the training split)
     heldout: int = 4                 # held-out clips used by the eval hook
+    warp: bool = False               # batches carry the clip's warp and validity (synth or shards clips)
+    warp_depth: WarpDepthMix = Field(default_factory=WarpDepthMix)
 
 
 class OptimConfig(StrictModel):
@@ -65,6 +81,7 @@ class TeacherStage(StrictModel):
     sample_steps: int = 16           # Euler steps of the eval sampler
     logit_normal: bool = True        # timestep density (else uniform)
     cache_latents: bool = False      # encode every clip once before step 1 (RUN/latents.safetensors)
+    warp_dropout: float = 0.1        # a model that sees the warp is also trained without it (nothing valid)
 
 
 class CausalInitStage(StrictModel):
@@ -91,6 +108,7 @@ class TrainConfig(StrictModel):
     shift: float | None = None       # override the preset's timestep shift (Wan's 5 suits 480p; less for smaller frames)
     track_appearance: bool | None = None   # tracks carry the first frame's latent (None: as the preset has it)
     track_occlusion: bool | None = None    # occluded tracks differ from unspecified ones (None: as the preset)
+    warp_channels: int | None = Field(None, ge=0)  # DiT channels for the warp of the picture (data.warp feeds them)
     seed: int = 0
     out: str = "runs/train"
     init: dict[str, str] = Field(default_factory=dict)   # stage results to start from: vae, teacher, student

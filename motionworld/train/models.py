@@ -31,6 +31,12 @@ def student_config(cfg: TrainConfig) -> StudentConfig:
     if cfg.track_appearance is not None:
         dim = c.vae.latent_channels if cfg.track_appearance else 0
         c = dataclasses.replace(c, tracks=dataclasses.replace(c.tracks, appearance_dim=dim))
+    if cfg.warp_channels is not None:
+        n = cfg.warp_channels
+        c = dataclasses.replace(c, dit=dataclasses.replace(c.dit, warp_channels=n),
+                                warp=dataclasses.replace(c.warp, out_channels=n or c.warp.out_channels))
+    if c.dit.warp_channels and not cfg.data.warp:
+        raise MotionWorldError("the model sees the warp of the picture (warp_channels) but data.warp is off")
     if cfg.track_occlusion is not None:
         c = dataclasses.replace(c, tracks=dataclasses.replace(c.tracks, occlusion=cfg.track_occlusion))
     if (c.height, c.width) != (cfg.data.size, cfg.data.size):

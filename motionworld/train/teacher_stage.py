@@ -21,7 +21,7 @@ from ..model.sampler import shift_sigma
 from ..model.student import TrackVideoModules
 from ..model.teacher_sampling import sample_teacher
 from ..model.tiny_vae import to_uint8_frames
-from .batches import make_dataset, to_device
+from .batches import make_dataset, to_device, with_warps
 from .latent_cache import LatentCache
 from .models import flow_matching_loss, student_config
 from .trainer import Stage
@@ -50,7 +50,8 @@ class FlowMatching(nn.Module):
         drop_text = torch.rand(B, generator=gen) < self.s.text_dropout
         drop_tracks = torch.rand(B, generator=gen) < self.s.track_dropout
         frames = middle_chunk_mask(B, F, self.config.chunk, self.s.chunk_track_dropout, gen) if finetune else None
-        condition = self.cond.condition(batch, lat, gen, drop_tracks, frames)
+        drop_warp = torch.rand(B, generator=gen) < self.s.warp_dropout if self.config.dit.warp_channels else None
+        condition = self.cond.condition(batch, lat, gen, drop_tracks, frames, drop_warp)
         text = self.cond.text(batch["caption"], drop_text)
         u = torch.sigmoid(torch.randn(B, generator=gen)) if self.s.logit_normal else torch.rand(B, generator=gen)
         return flow_matching_loss(self.m.dit, lat, shift_sigma(u, self.config.shift), condition, text, gen)
@@ -115,7 +116,10 @@ def evaluate_samples(modules, config, heldout, cfg, seed: int = 1234) -> dict:
     t = cfg.teacher
     epes, psnrs = [], []
     for i in range(len(heldout)):
-        batch = to_device(collate([heldout[i]], cfg.data.frames), next(modules.parameters()).device)
+        batch = collate([heldout[i]], cfg.data.frames)
+        if cfg.data.warp:
+            batch = with_warps(batch, [heldout[i]], cfg.data, [seed, i])
+        batch = to_device(batch, next(modules.parameters()).device)
         gen = torch.Generator().manual_seed(seed + i)
         x0, _, _ = sample_teacher(modules, config, batch, gen, t.sample_steps, t.guidance_text, t.guidance_motion)
         video = modules.vae.decode(x0.transpose(1, 2))[0]

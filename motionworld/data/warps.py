@@ -1,0 +1,65 @@
+"""Warps of training clips, made as inference makes them: the clip's first frame on its depth mesh,
+its moving objects cut out by their frame-0 masks and moved by their motion, seen from every camera
+of the clip, by the same renderer (`MeshWarpRenderer`) with the same validity map.
+
+The depth the warp is built from is degraded in a documented mix, so a model learns to correct the
+geometry rather than copy its errors (the target is always the true video):
+- `true`: the clip's own depth;
+- `disparity`: its disparity (1 / depth) blurred (Gaussian, sigma 0 to 2 px), with noise (2 % of
+  the mean disparity) and a scale (0.8 to 1.25) and shift (up to 5 % of the mean) error;
+- `prior`: the scene depth prior (a ground plane and a backdrop) in place of the depth, what a user
+  without a depth map gets;
+- `object_left_out`: the true depth, but one moving object is not moved in the warp, so the tracks
+  are the only sign of its motion.
+The tracks stay the true ones here (degrading them too is left to a later step)."""
+from __future__ import annotations
+
+import numpy as np
+from scipy.ndimage import gaussian_filter
+
+from ..geometry.camera import Camera
+from ..geometry.depth import PriorDepth
+from ..raster.mesh_warp import MeshWarpRenderer
+
+KINDS = ("true", "disparity", "prior", "object_left_out")
+DEFAULT_MIX = {"true": 0.4, "disparity": 0.3, "prior": 0.15, "object_left_out": 0.15}
+
+
+def choose_kind(rng: np.random.Generator, mix: dict[str, float]) -> str:
+    kinds = [k for k in KINDS if mix.get(k, 0) > 0]
+    p = np.array([mix[k] for k in kinds], float)
+    return kinds[int(rng.choice(len(kinds), p=p / p.sum()))]
+
+
+def degraded_disparity(depth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Depth whose disparity is blurred, noisy and off in scale and shift (see the module docstring)."""
+    disp = 1.0 / np.maximum(depth.astype(np.float64), 1e-6)
+    mean = float(disp.mean())
+    disp = gaussian_filter(disp, sigma=rng.uniform(0.0, 2.0)) + rng.normal(0.0, 0.02 * mean, disp.shape)
+    disp = rng.uniform(0.8, 1.25) * disp + rng.uniform(-0.05, 0.05) * mean
+    return (1.0 / np.maximum(disp, 0.02 * mean)).astype(np.float32)
+
+
+def clip_warp(item: dict, kind: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(warp uint8 [T, H, W, 3], validity float32 [T, H, W]) of a dataset item (numpy arrays; it
+    needs video, depth0, K, c2w, object_slots and object_motion) with depth of the given kind."""
+    if kind not in KINDS:
+        raise ValueError(f"warp depth kind must be one of {KINDS}, got {kind!r}")
+    video, depth, K = item["video"], np.asarray(item["depth0"], np.float32), np.asarray(item["K"], np.float64)
+    H, W = video.shape[1:3]
+    motion = np.asarray(item["object_motion"], np.float64).copy()
+    if kind == "disparity":
+        depth = degraded_disparity(depth, rng)
+    elif kind == "prior":
+        depth = PriorDepth(PriorDepth.Options()).load(video[0], Camera(K, W, H))
+    elif kind == "object_left_out":
+        present = [k for k in range(motion.shape[1]) if (item["object_slots"] == k + 1).any()]
+        if present:
+            motion[:, int(rng.choice(present))] = np.eye(4)
+    masks = [item["object_slots"] == k + 1 for k in range(motion.shape[1])]
+    warp = MeshWarpRenderer()
+    try:
+        warp.start(video[0], depth, K, np.asarray(item["c2w"][0], np.float64), masks)
+        return warp.step(np.asarray(item["c2w"], np.float64), K, motion, validity=True)
+    finally:
+        warp.release()
