@@ -88,6 +88,30 @@ def test_inpainting_fills_only_what_the_warp_does_not_see(moving):
     assert holes["psnr_seen"] == warp["psnr_seen"]
 
 
+def test_a_student_that_sees_the_warp_is_streamed_with_the_clips_warp(moving, monkeypatch):
+    import dataclasses
+
+    from motionworld.eval.methods import stream_student
+    from motionworld.model.config import WarpConfig, preset
+    from motionworld.model.student import StreamingStudent
+
+    c = preset("tiny")
+    c = dataclasses.replace(c, height=96, width=96, dit=dataclasses.replace(c.dit, warp_channels=4),
+                            warp=WarpConfig(widths=(8, 8, 8), out_channels=4))
+    student, given, original = StreamingStudent(c, seed=0), [], StreamingStudent.step
+
+    def spy(self, tracks, visibility, looks=None, occluded=None, warp=None, warp_valid=None):
+        given.append((warp, warp_valid))
+        return original(self, tracks, visibility, looks, occluded, warp, warp_valid)
+
+    monkeypatch.setattr(StreamingStudent, "step", spy)
+    video = stream_student(student, moving)
+    frames, seen = warp_moved(moving)
+    assert len(video) == 33 and len(given) == 3
+    np.testing.assert_array_equal(np.concatenate([w for w, _ in given]), frames)
+    np.testing.assert_array_equal(np.concatenate([v for _, v in given]), seen)
+
+
 def test_masked_psnr_and_ssim():
     import torch
 

@@ -45,13 +45,14 @@ def warp_gt(item: dict) -> np.ndarray:
         warp.release()
 
 
-def warp_moved(item: dict) -> tuple[np.ndarray, np.ndarray]:
-    """The warp with objects moved as at inference: frames uint8 [T,H,W,3] and validity float32 [T,H,W]."""
+def warp_moved(item: dict, depth: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The warp with objects moved as at inference: frames uint8 [T,H,W,3] and validity float32
+    [T,H,W], from the true depth or `depth` (e.g. `prior_depth(item)`)."""
     slots = item["object_slots"]
     masks = [slots == k for k in range(1, item["object_motion"].shape[1] + 1)]
     warp = MeshWarpRenderer()
     try:
-        warp.start(item["video"][0], item["depth"][0], item["K"], item["c2w"][0], masks)
+        warp.start(item["video"][0], item["depth"][0] if depth is None else depth, item["K"], item["c2w"][0], masks)
         return warp.step(item["c2w"].astype(np.float64), item["K"], item["object_motion"].astype(np.float64),
                          validity=True)
     finally:
@@ -73,13 +74,18 @@ def inpainted(frames: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return out
 
 
+def prior_depth(item: dict) -> np.ndarray:
+    """The scene depth prior for the item's first frame: what a user without a depth map has."""
+    H, W = item["video"].shape[1:3]
+    return PriorDepth(PriorDepth.Options()).load(item["video"][0], Camera(item["K"].astype(np.float64), W, H))
+
+
 def prior_tracks(item: dict, grid: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Tracks [T, N, 2] and visibility from the depth prior instead of the true depth, for the same
     grid of first-frame pixels (N must match the item's tracks)."""
-
     H, W = item["video"].shape[1:3]
     camera = Camera(item["K"].astype(np.float64), W, H)
-    depth = PriorDepth(PriorDepth.Options()).load(item["video"][0], camera)
+    depth = prior_depth(item)
     n = grid or int(round(np.sqrt(item["tracks"].shape[1])))
     field = TrackField(depth, camera, item["c2w"][0].astype(np.float64), grid=n)
     tracks, vis, _ = field.project(item["c2w"].astype(np.float64))
@@ -95,9 +101,10 @@ def vae_roundtrip(vae, item: dict) -> np.ndarray:
     return to_uint8_frames(frames).numpy()[: len(item["video"])]
 
 
-def stream_student(student, item: dict, tracks=None, visibility=None, seed: int = 0) -> np.ndarray:
+def stream_student(student, item: dict, tracks=None, visibility=None, seed: int = 0, warp=None) -> np.ndarray:
     """Stream the item through the student (its current cache layout and levels), chunk by chunk,
-    for as many whole chunks as the clip holds."""
+    for as many whole chunks as the clip holds. A student that sees the warp of the picture gets
+    `warp` ((frames, validity), default `warp_moved(item)`), as the neural backend gives it."""
     tracks = item["tracks"] if tracks is None else tracks
     visibility = item["visibility"] if visibility is None else visibility
     video = item["video"]
@@ -105,13 +112,16 @@ def stream_student(student, item: dict, tracks=None, visibility=None, seed: int 
         raise ValueError(f"a clip of {len(video)} frames is shorter than the student's first chunk")
     if video.shape[1:3] != (student.height, student.width):
         raise ValueError(f"clip is {video.shape[2]}x{video.shape[1]}, the student generates {student.width}x{student.height}")
+    if student.config.dit.warp_channels and warp is None and "object_slots" in item:
+        warp = warp_moved(item)
     student.start(video[0], item.get("caption", ""), seed=seed)
     out, t = [], 0
     while t < len(video):
         n = student.frames_for_next_chunk()
         if t + n > len(video):
             break
-        out.append(student.step(tracks[t:t + n], visibility[t:t + n]))
+        frames, valid = (warp[0][t:t + n], warp[1][t:t + n]) if warp is not None else (None, None)
+        out.append(student.step(tracks[t:t + n], visibility[t:t + n], warp=frames, warp_valid=valid))
         t += n
     return np.concatenate(out)
 

@@ -33,6 +33,7 @@ from .heldout import heldout_items, long_stream
 from .methods import (
     hold_first,
     inpainted,
+    prior_depth,
     prior_tracks,
     stream_student,
     teacher_video,
@@ -148,7 +149,7 @@ def main_table(student, teacher, items: list[dict], s: EvalSettings, progress=No
     per_clip["student, depth prior"] = []
     shipped_layout(student)
     for i, item in enumerate(items):
-        seen = None
+        seen = moved = None
         if with_objects:
             moved, seen = warp_moved(item)
             per_clip[WARP_MOVED].append(score(moved, item, seen=seen))
@@ -163,7 +164,8 @@ def main_table(student, teacher, items: list[dict], s: EvalSettings, progress=No
             modules, config = teacher
             teacher_frames = teacher_video(modules, config, item, s.teacher_steps, s.w_t, s.w_m, seed=s.seed + i)
             per_clip["teacher"].append(score(teacher_frames, item, seen=seen))
-        student_frames = stream_student(student, item, seed=s.seed + i)
+        warp = (moved, seen) if moved is not None else None
+        student_frames = stream_student(student, item, seed=s.seed + i, warp=warp)
         per_clip["student"].append(score(student_frames, item, seen=seen))
         if grid is not None and len(grid) < s.grid_clips:
             row = [item["video"][: len(student_frames)], student_frames] + ([teacher_frames] if teacher_frames is not None else [])
@@ -171,7 +173,8 @@ def main_table(student, teacher, items: list[dict], s: EvalSettings, progress=No
         # Driven by prior tracks, scored like every row against the true motion; how well it followed
         # the tracks it was given is kept as well.
         tr, vis = prior_tracks(item)
-        prior_video = stream_student(student, item, tr, vis, seed=s.seed + i)
+        prior_warp = warp_moved(item, prior_depth(item)) if warp is not None and student.config.dit.warp_channels else None
+        prior_video = stream_student(student, item, tr, vis, seed=s.seed + i, warp=prior_warp)
         row = score(prior_video, item, seen=seen)
         row["epe_vs_input"] = score(prior_video, item, tr, vis)["epe"]
         per_clip["student, depth prior"].append(row)
