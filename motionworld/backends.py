@@ -71,11 +71,9 @@ class WarpGenerator:
         if self.renderer is not None:
             self.renderer.release()
         self.renderer = MeshWarpRenderer(discontinuity=self.discontinuity)
-        self.renderer.start(image, depth, self._at_output_size(sc.camera.K), sc.start_pose, masks)
+        self.renderer.start(image, depth, _resized_K(sc.camera.K, self.scene_size, self.width, self.height),
+                            sc.start_pose, masks)
         self.chunk_index = 0
-
-    def _at_output_size(self, K: np.ndarray) -> np.ndarray:
-        return Camera(K, *self.scene_size).resized(self.width, self.height).K
 
     def frames_for_next_chunk(self) -> int:
         return chunk_frames(self.chunk_index, self.chunk_latents)
@@ -83,7 +81,7 @@ class WarpGenerator:
     def step(self, chunk: Chunk) -> np.ndarray:
         if self.renderer is None:
             raise MotionWorldError("generator: step() before start()")
-        K = np.stack([self._at_output_size(k) for k in chunk.K])
+        K = np.stack([_resized_K(k, self.scene_size, self.width, self.height) for k in chunk.K])
         frames = self.renderer.step(chunk.c2w, K, chunk.object_transforms)
         self.chunk_index += 1
         return frames
@@ -119,10 +117,8 @@ class NeuralGenerator:
         if self.student.config.dit.warp_channels:  # the same warp `--backend warp` shows, at the model's size
             self.scene_size = (sc.width, sc.height)
             self.warp = MeshWarpRenderer()
-            self.warp.start(self.picture, depth, self._at_model_size(sc.camera.K), sc.start_pose, masks)
-
-    def _at_model_size(self, K: np.ndarray) -> np.ndarray:
-        return Camera(K, *self.scene_size).resized(self.width, self.height).K
+            self.warp.start(self.picture, depth, _resized_K(sc.camera.K, self.scene_size, self.width, self.height),
+                            sc.start_pose, masks)
 
     def frames_for_next_chunk(self) -> int:
         return self.student.frames_for_next_chunk()
@@ -131,7 +127,7 @@ class NeuralGenerator:
         tracks, visibility = chunk.all_tracks  # drags and pins steer the model like any track
         warp = valid = None
         if self.warp is not None:
-            K = np.stack([self._at_model_size(k) for k in chunk.K])
+            K = np.stack([_resized_K(k, self.scene_size, self.width, self.height) for k in chunk.K])
             warp, valid = self.warp.step(chunk.c2w, K, chunk.object_transforms, validity=True)
         # only the scene's grid tracks start on the picture; drags and pins come and go
         return self.student.step(scale_pixels(tracks, self.sx, self.sy).astype(np.float32), visibility,
@@ -171,6 +167,11 @@ class TrackPreviewGenerator:
 
     def close(self) -> None:
         pass
+
+
+def _resized_K(K: np.ndarray, scene_size: tuple[int, int], width: int, height: int) -> np.ndarray:
+    """The scene camera's intrinsics at a generator's frame size."""
+    return Camera(K, *scene_size).resized(width, height).K
 
 
 def _resized(image, depth, masks, max_size):

@@ -40,6 +40,21 @@ def degraded_disparity(depth: np.ndarray, rng: np.random.Generator) -> np.ndarra
     return (1.0 / np.maximum(disp, 0.02 * mean)).astype(np.float32)
 
 
+def render_warp(picture: np.ndarray, depth: np.ndarray, K: np.ndarray, c2w: np.ndarray, object_slots: np.ndarray,
+                object_motion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The picture on `depth`, objects cut out by their frame-0 slots and moved by their motion,
+    seen from every camera c2w [T, 4, 4]: (warp uint8 [T, H, W, 3], validity float32 [T, H, W])."""
+    motion = np.asarray(object_motion, np.float64)
+    masks = [object_slots == k + 1 for k in range(motion.shape[1])]
+    c2w = np.asarray(c2w, np.float64)
+    warp = MeshWarpRenderer()
+    try:
+        warp.start(picture, depth, np.asarray(K, np.float64), c2w[0], masks)
+        return warp.step(c2w, np.asarray(K, np.float64), motion, validity=True)
+    finally:
+        warp.release()
+
+
 def clip_warp(item: dict, kind: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """(warp uint8 [T, H, W, 3], validity float32 [T, H, W]) of a dataset item (numpy arrays; it
     needs video, depth0, K, c2w, object_slots and object_motion) with depth of the given kind."""
@@ -56,10 +71,4 @@ def clip_warp(item: dict, kind: str, rng: np.random.Generator) -> tuple[np.ndarr
         present = [k for k in range(motion.shape[1]) if (item["object_slots"] == k + 1).any()]
         if present:
             motion[:, int(rng.choice(present))] = np.eye(4)
-    masks = [item["object_slots"] == k + 1 for k in range(motion.shape[1])]
-    warp = MeshWarpRenderer()
-    try:
-        warp.start(video[0], depth, K, np.asarray(item["c2w"][0], np.float64), masks)
-        return warp.step(np.asarray(item["c2w"], np.float64), K, motion, validity=True)
-    finally:
-        warp.release()
+    return render_warp(video[0], depth, K, item["c2w"], item["object_slots"], motion)

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from ..data.dataset import collate
+from ..data.warps import render_warp
 from ..geometry.camera import Camera
 from ..geometry.depth import PriorDepth
 from ..geometry.trackfield import TrackField
@@ -48,15 +49,8 @@ def warp_gt(item: dict) -> np.ndarray:
 def warp_moved(item: dict, depth: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The warp with objects moved as at inference: frames uint8 [T,H,W,3] and validity float32
     [T,H,W], from the true depth or `depth` (e.g. `prior_depth(item)`)."""
-    slots = item["object_slots"]
-    masks = [slots == k for k in range(1, item["object_motion"].shape[1] + 1)]
-    warp = MeshWarpRenderer()
-    try:
-        warp.start(item["video"][0], item["depth"][0] if depth is None else depth, item["K"], item["c2w"][0], masks)
-        return warp.step(item["c2w"].astype(np.float64), item["K"], item["object_motion"].astype(np.float64),
-                         validity=True)
-    finally:
-        warp.release()
+    return render_warp(item["video"][0], item["depth"][0] if depth is None else depth, item["K"], item["c2w"],
+                       item["object_slots"], item["object_motion"])
 
 
 INPAINT_RADIUS = 3  # pixels around a hole that Telea's method draws from
@@ -80,12 +74,12 @@ def prior_depth(item: dict) -> np.ndarray:
     return PriorDepth(PriorDepth.Options()).load(item["video"][0], Camera(item["K"].astype(np.float64), W, H))
 
 
-def prior_tracks(item: dict, grid: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Tracks [T, N, 2] and visibility from the depth prior instead of the true depth, for the same
-    grid of first-frame pixels (N must match the item's tracks)."""
+def prior_tracks(item: dict, grid: int | None = None, depth: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Tracks [T, N, 2] and visibility from the depth prior (`depth`, default `prior_depth(item)`)
+    instead of the true depth, for the same grid of first-frame pixels (N must match the item's tracks)."""
     H, W = item["video"].shape[1:3]
     camera = Camera(item["K"].astype(np.float64), W, H)
-    depth = prior_depth(item)
+    depth = prior_depth(item) if depth is None else depth
     n = grid or int(round(np.sqrt(item["tracks"].shape[1])))
     field = TrackField(depth, camera, item["c2w"][0].astype(np.float64), grid=n)
     tracks, vis, _ = field.project(item["c2w"].astype(np.float64))

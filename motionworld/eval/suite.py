@@ -172,8 +172,9 @@ def main_table(student, teacher, items: list[dict], s: EvalSettings, progress=No
             grid.append([_with_tracks(v[: len(student_frames)], item) for v in row])
         # Driven by prior tracks, scored like every row against the true motion; how well it followed
         # the tracks it was given is kept as well.
-        tr, vis = prior_tracks(item)
-        prior_warp = warp_moved(item, prior_depth(item)) if warp is not None and student.config.dit.warp_channels else None
+        depth = prior_depth(item)
+        tr, vis = prior_tracks(item, depth=depth)
+        prior_warp = warp_moved(item, depth) if warp is not None and student.config.dit.warp_channels else None
         prior_video = stream_student(student, item, tr, vis, seed=s.seed + i, warp=prior_warp)
         row = score(prior_video, item, seen=seen)
         row["epe_vs_input"] = score(prior_video, item, tr, vis)["epe"]

@@ -206,19 +206,19 @@ class StreamingStudent:
             occ = occ.to(self.device)
         feats = m.tracks(tr.to(self.device), vis.to(self.device), self._codes_for(tr.shape[1]), self.height,
                          self.width, from_start=first, appearance=self._appearance_for(tr, first, looks), occluded=occ)
-        condition = feats
-        if self.config.dit.warp_channels:
-            timing["tracks"] = self._sync() - t0
-            t0 = self._sync()  # the warp's encoding is timed on its own: "warp"
-            condition = torch.cat([feats, self._warp_features(warp, warp_valid, n_frames, first).to(feats.dtype)], 1)
+        parts = [feats]  # the DiT's order: image | tracks | warp
         if self.config.dit.image_channels:
             image = torch.zeros(1, self.config.dit.image_channels, c, h, w, device=self.device, dtype=feats.dtype)
             if first:
                 image[:, :4, 0] = 1
                 image[:, 4:, 0] = self.first_latent.to(feats.dtype)
-            condition = torch.cat([image, condition], 1)  # the DiT's order: image | tracks | warp
+            parts.insert(0, image)
         t1 = self._sync()
-        timing["warp" if self.config.dit.warp_channels else "tracks"] = t1 - t0
+        timing["tracks"] = t1 - t0
+        if self.config.dit.warp_channels:
+            parts.append(self._warp_features(warp, warp_valid, n_frames, first).to(feats.dtype))
+            timing["warp"] = self._sync() - t1
+        condition = parts[0] if len(parts) == 1 else torch.cat(parts, 1)
 
         shape = (1, self.config.dit.in_channels, c, h, w)
         x0 = generate_chunk(m.dit, self.cache, self.text_kv, condition, shape, self.sigmas, lambda: self._noise(shape),
