@@ -95,29 +95,32 @@ class WarpGenerator:
 class NeuralGenerator:
     """The streaming student. The scene picture is resized to the size the student paints it at
     (its resolution, or with aspect "picture" the picture's own aspect at its pixel count) and the
-    tracks are rescaled to match; frames come out at that size."""
+    tracks are rescaled to match. Frames come out at that size, or, with a guided decoder that paints
+    out further (`output_scale`), at that multiple of it, with the warp rendered at the output size."""
 
     name = "neural"
 
     def __init__(self, student, seed: int = 0):
         self.student, self.seed = student, int(seed)
-        self.height, self.width = student.height, student.width
-        self.warp = None  # for a student that sees the warp of the picture (dit.warp_channels)
+        self.height, self.width = student.output_size
+        self.warp = None  # for a student that sees the warp of the picture
 
     def start(self, world) -> None:
         sc = world.scene
-        self.width, self.height = self.student.size_for(sc.width, sc.height)
-        self.sx, self.sy = self.width / sc.width, self.height / sc.height
+        model_w, model_h = self.student.size_for(sc.width, sc.height)
+        scale = self.student.config.vae.output_scale
+        self.width, self.height = model_w * scale, model_h * scale
+        self.sx, self.sy = model_w / sc.width, model_h / sc.height  # tracks: scene -> model pixels
         image, depth, masks = sc.image, sc.depth, [o.mask for o in sc.objects]
-        if image.shape[:2] != (self.height, self.width):
-            image, depth, masks = _resized_to(image, depth, masks, (self.width, self.height))
-        self.picture = np.ascontiguousarray(image)
-        self.student.start(self.picture, sc.prompt or "", seed=self.seed)
+        model_picture = _at_size(image, depth, masks, (model_w, model_h))[0]
+        image, depth, masks = _at_size(image, depth, masks, (self.width, self.height))
+        self.picture = image  # frame 0 as shown, at the output size
+        self.student.start(model_picture, sc.prompt or "", seed=self.seed)
         self.close()
-        if self.student.config.dit.warp_channels:  # the same warp `--backend warp` shows, at the model's size
+        if self.student.sees_warp:  # the same warp `--backend warp` shows, at the output size
             self.scene_size = (sc.width, sc.height)
             self.warp = MeshWarpRenderer()
-            self.warp.start(self.picture, depth, _resized_K(sc.camera.K, self.scene_size, self.width, self.height),
+            self.warp.start(image, depth, _resized_K(sc.camera.K, self.scene_size, self.width, self.height),
                             sc.start_pose, masks)
 
     def frames_for_next_chunk(self) -> int:
@@ -179,6 +182,13 @@ def _resized(image, depth, masks, max_size):
     H, W = image.shape[:2]
     s = max_size / max(H, W)
     return _resized_to(image, depth, masks, (max(2, round(W * s)), max(2, round(H * s))))
+
+
+def _at_size(image, depth, masks, size):
+    """The picture, depth and masks at size (w, h), resized only if they are not already."""
+    if image.shape[:2] == (size[1], size[0]):
+        return np.ascontiguousarray(image), depth, masks
+    return _resized_to(image, depth, masks, size)
 
 
 def _resized_to(image, depth, masks, size):

@@ -146,10 +146,12 @@ def test_sizes_for_a_pixel_budget_keep_the_aspect():
     assert w % 16 == 0 and h % 16 == 0 and h > w and abs(np.log(w / h / (1080 / 1920))) < 0.05
 
 
+@pytest.mark.parametrize("name", ["tiny", "tiny-guided"])
 @pytest.mark.parametrize("picture", [(320, 180), (256, 192)], ids=["16:9", "4:3"])
-def test_a_student_with_picture_aspect_renders_frames_of_the_pictures_own_aspect(tmp_path, picture):
+def test_a_student_with_picture_aspect_renders_frames_of_the_pictures_own_aspect(tmp_path, picture, name):
     """`render --backend neural` with a student whose config keeps the picture's aspect: the
-    frames are the picture's shape at about the model's pixel count, not squashed to a square."""
+    frames are the picture's shape at about the model's pixel count (times a guided decoder's
+    output scale), not squashed to a square."""
     import dataclasses
 
     import imageio.v3 as iio
@@ -157,7 +159,8 @@ def test_a_student_with_picture_aspect_renders_frames_of_the_pictures_own_aspect
     from motionworld.cli import main
     from tests.conftest import write_scene
 
-    config = dataclasses.replace(preset("tiny"), aspect="picture")
+    config = dataclasses.replace(preset(name), aspect="picture")
+    scale = config.vae.output_scale
     StreamingStudent(config, seed=0).save(tmp_path / "weights")
     scene = write_scene(tmp_path / "scene", "version: 1\nimage: picture.png\n", image_size=picture)
     out = tmp_path / "out.mp4"
@@ -165,9 +168,10 @@ def test_a_student_with_picture_aspect_renders_frames_of_the_pictures_own_aspect
                  "--actions", "w-8", "-o", str(out)]) == 0
     frames = iio.imread(out)
     h, w = frames.shape[1:3]
-    assert (w, h) == StreamingStudent(config).size_for(*picture) and w % 16 == 0 and h % 16 == 0
+    model_w, model_h = StreamingStudent(config).size_for(*picture)
+    assert (w, h) == (scale * model_w, scale * model_h) and model_w % 16 == 0 and model_h % 16 == 0
     assert abs(np.log((w / h) / (picture[0] / picture[1]))) < 0.1 and w != h
-    assert abs(w * h / (config.width * config.height) - 1) < 0.5  # about the model's pixel count
+    assert abs(model_w * model_h / (config.width * config.height) - 1) < 0.5  # about the model's pixel count
     fixed = StreamingStudent(preset("tiny"))
     assert fixed.size_for(*picture) == (fixed.width, fixed.height)  # the shipped kind: a fixed square
 
@@ -186,7 +190,7 @@ def _first_chunk(student, image, warp=None, valid=None):
     may round every frame to black)."""
     student.start(image, "a garden", seed=3)
     latents, decode = [], student.decoder
-    student.decoder = lambda z: (latents.append(z.clone()), decode(z))[1]
+    student.decoder = lambda z, *warp: (latents.append(z.clone()), decode(z, *warp))[1]
     n = student.frames_for_next_chunk()
     tracks = np.tile(np.array([[[8.0, 8.0], [40.0, 20.0]]], np.float32), (n, 1, 1))
     student.step(tracks, np.ones((n, 2), bool), warp=warp, warp_valid=valid)

@@ -3,6 +3,7 @@ streaming student that ties them together. Plain dataclasses so a config round-t
 (it is stored in every weights manifest)."""
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import MISSING, asdict, dataclass, field, fields
 
@@ -108,6 +109,15 @@ class VAEConfig(_JSONConfig):
     # steps); whitened pixels train all three at once. Empty = raw RGB (taew2_1).
     colour_mean: tuple = ()
     colour_std: tuple = ()
+    # The guided decoder (`model.guided_decoder`): conv widths of the net that finishes each decoded
+    # frame with the warp of the picture; empty = none (the decode is the frame). `output_scale`:
+    # its frames are this many times the decode's size (8x the latent grid), the detail from the warp.
+    guide_widths: tuple = ()
+    output_scale: int = 1
+
+    @property
+    def guided(self) -> bool:
+        return bool(self.guide_widths)
 
 
 @dataclass(frozen=True)
@@ -182,7 +192,9 @@ SLIM_VAE = VAEConfig(encoder_width=32, encoder_blocks=1, decoder_widths=(96, 48,
 
 def preset(name: str) -> StudentConfig:
     """Named student configurations: 'wan1.3b' (832x480, Wan 1.3B DiT + taew2_1), 'cpu' (the shipped
-    real-time CPU model), 'tiny' (tests)."""
+    real-time CPU model, 128x128), 'cpu-guided' (the geometry-guided CPU model: it sees the warp of
+    the picture, keeps the picture's aspect at 128x96's pixel count and paints frames twice that size),
+    'tiny' and 'tiny-guided' (tests)."""
     if name == "wan1.3b":
         return StudentConfig(dit=DiTConfig(track_channels=16), vae=TAEW2_1, text=TextConfig(dim=4096, max_tokens=512))
     if name == "cpu":
@@ -191,6 +203,18 @@ def preset(name: str) -> StudentConfig:
                           track_channels=32),
             vae=SLIM_VAE, tracks=TrackConfig(hidden=128, out_channels=32, appearance_dim=SLIM_VAE.latent_channels),
             text=TextConfig(dim=256, layers=2, heads=4, max_tokens=32), height=128, width=128)
+    if name == "cpu-guided":  # the geometry-guided CPU model: 128x96 latents' worth, frames painted out to 256x192
+        c = preset("cpu")
+        vae = dataclasses.replace(SLIM_VAE, guide_widths=(16, 16), output_scale=2)
+        return dataclasses.replace(
+            c, dit=dataclasses.replace(c.dit, warp_channels=16), vae=vae, warp=WarpConfig(widths=(16, 32, 32), out_channels=16),
+            tracks=dataclasses.replace(c.tracks, occlusion=True), height=96, width=128, aspect="picture")
+    if name == "tiny-guided":
+        c = preset("tiny")
+        return dataclasses.replace(
+            c, dit=dataclasses.replace(c.dit, warp_channels=4), vae=dataclasses.replace(c.vae, guide_widths=(8,), output_scale=2),
+            warp=WarpConfig(widths=(8, 8, 8), out_channels=4), tracks=dataclasses.replace(c.tracks, occlusion=True),
+            aspect="picture")
     if name == "tiny":
         return StudentConfig(
             dit=DiTConfig(num_attention_heads=2, attention_head_dim=16, text_dim=32, freq_dim=32, ffn_dim=64,
@@ -198,4 +222,7 @@ def preset(name: str) -> StudentConfig:
             vae=VAEConfig(encoder_width=8, encoder_blocks=1, decoder_widths=(16, 8, 8, 8), decoder_blocks=1),
             tracks=TrackConfig(code_dim=16, hidden=16, out_channels=4, appearance_dim=16),
             text=TextConfig(dim=32, layers=1, heads=2, max_tokens=8, hash_buckets=64), height=64, width=64)
-    raise ValueError(f"unknown model preset {name!r} (choose from wan1.3b, cpu, tiny)")
+    raise ValueError(f"unknown model preset {name!r} (choose from {', '.join(PRESETS)})")
+
+
+PRESETS = ("wan1.3b", "cpu", "cpu-guided", "tiny", "tiny-guided")

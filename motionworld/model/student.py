@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from ..errors import MotionWorldError, TrackError
 from ..frames import chunk_frames
@@ -150,19 +151,40 @@ class StreamingStudent:
         extra = self._appearance.new_zeros(1, n - k, self._appearance.shape[2])
         return torch.cat([self._appearance, extra], 1)
 
-    def _warp_features(self, warp, valid, n_frames: int, first: bool) -> torch.Tensor:
-        shape = (n_frames, self.height, self.width)
+    @property
+    def sees_warp(self) -> bool:
+        """Whether the model takes the warp of the picture (as DiT channels or in its guided decoder)."""
+        return bool(self.config.dit.warp_channels) or self.config.vae.guided
+
+    @property
+    def output_size(self) -> tuple[int, int]:
+        """(height, width) of the frames step() returns: the model's size times the guided decoder's
+        output_scale (tracks stay in the model's pixels, the warp comes at this size)."""
+        s = self.config.vae.output_scale
+        return self.height * s, self.width * s
+
+    def _warp_inputs(self, warp, valid, n_frames: int):
+        """The chunk's warp [1, T, 3, H, W] in [0, 1] and validity [1, T, H, W] at the output size;
+        none given = nothing valid."""
+        H, W = self.output_size
         if warp is None:
-            frames, mask = torch.zeros(*shape, 3), torch.zeros(shape)
-        else:
-            frames = torch.as_tensor(np.asarray(warp))
-            mask = torch.as_tensor(np.asarray(valid, dtype=np.float32)) if valid is not None else None
-            if frames.shape != (*shape, 3) or frames.dtype != torch.uint8 or mask is None or mask.shape != shape:
-                raise TrackError(f"chunk {self.chunk_index} needs warp uint8 [{n_frames}, {self.height}, {self.width}, 3] "
-                                 f"and warp_valid [{n_frames}, {self.height}, {self.width}]")
-            frames = frames.float() / 255.0
-        warp_in = frames.permute(0, 3, 1, 2)[None].to(self.device, self.dtype)
-        return self.modules.warp(warp_in, mask[None].to(self.device, self.dtype), from_start=first)
+            return (torch.zeros(1, n_frames, 3, H, W, device=self.device, dtype=self.dtype),
+                    torch.zeros(1, n_frames, H, W, device=self.device, dtype=self.dtype))
+        frames = torch.as_tensor(np.asarray(warp))
+        mask = torch.as_tensor(np.asarray(valid, dtype=np.float32)) if valid is not None else None
+        shape = (n_frames, H, W)
+        if frames.shape != (*shape, 3) or frames.dtype != torch.uint8 or mask is None or mask.shape != shape:
+            raise TrackError(f"chunk {self.chunk_index} needs warp uint8 [{n_frames}, {H}, {W}, 3] "
+                             f"and warp_valid [{n_frames}, {H}, {W}]")
+        frames = frames.permute(0, 3, 1, 2)[None].to(self.device, self.dtype) / 255.0
+        return frames, mask[None].to(self.device, self.dtype)
+
+    def _warp_features(self, warp: torch.Tensor, valid: torch.Tensor, first: bool) -> torch.Tensor:
+        s = self.config.vae.output_scale
+        if s != 1:  # the DiT reads the warp at its own size
+            warp = F.avg_pool2d(warp.flatten(0, 1), s).unflatten(0, warp.shape[:2])
+            valid = F.avg_pool2d(valid.flatten(0, 1)[:, None], s)[:, 0].unflatten(0, valid.shape[:2])
+        return self.modules.warp(warp, valid, from_start=first)
 
     def _noise(self, shape) -> torch.Tensor:
         return torch.randn(shape, generator=self.noise_generator).to(self.device)
@@ -181,9 +203,10 @@ class StreamingStudent:
         that tells occluded tracks from unspecified ones (`tracks.occlusion`), `occluded` [T, N] says
         which invisible tracks are hidden behind a surface; by default every finite, on-screen,
         invisible track is (give NaN for a point to say nothing about it). With a model that sees the
-        warp of the picture (`dit.warp_channels`), `warp` uint8 [T, H, W, 3] and `warp_valid` [T, H, W]
-        are the chunk's warp frames and validity (`MeshWarpRenderer.step(..., validity=True)`); without
-        them the model is told nothing is known (validity 0). Returns uint8 [T, H, W, 3]."""
+        warp of the picture (`dit.warp_channels` or a guided decoder), `warp` uint8 [T, H, W, 3] and
+        `warp_valid` [T, H, W] at the output size (`output_size`) are the chunk's warp frames and
+        validity (`MeshWarpRenderer.step(..., validity=True)`); without them the model is told nothing
+        is known (validity 0). Returns uint8 [T, H, W, 3] at the output size."""
         if not self._started:
             raise MotionWorldError("step() before start()")
         first = self.cache.chunk_index == 0
@@ -215,8 +238,11 @@ class StreamingStudent:
             parts.insert(0, image)
         t1 = self._sync()
         timing["tracks"] = t1 - t0
+        warp_in = None
+        if self.sees_warp:
+            warp_in = self._warp_inputs(warp, warp_valid, n_frames)
         if self.config.dit.warp_channels:
-            parts.append(self._warp_features(warp, warp_valid, n_frames, first).to(feats.dtype))
+            parts.append(self._warp_features(*warp_in, first).to(feats.dtype))
             timing["warp"] = self._sync() - t1
         condition = parts[0] if len(parts) == 1 else torch.cat(parts, 1)
 
@@ -224,7 +250,7 @@ class StreamingStudent:
         x0 = generate_chunk(m.dit, self.cache, self.text_kv, condition, shape, self.sigmas, lambda: self._noise(shape),
                             first_latent=self.first_latent if first else None, timing=timing, clock=self._sync)
         t3 = self._sync()
-        frames = self.decoder(x0.transpose(1, 2))[0]
+        frames = self.decoder(x0.transpose(1, 2), *(warp_in or ()))[0]
         out = to_uint8_frames(frames).numpy()
         timing["decode"] = self._sync() - t3
         timing["total"] = sum(timing.values())

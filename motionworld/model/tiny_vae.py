@@ -5,7 +5,11 @@ own input from the previous frame, TPool (stack `stride` frames on channels, 1x1
 Frame alignment: the encoder puts 3 copies of the first frame in front, so latent 0 is the first
 frame alone and latent k >= 1 covers frames 4k-3..4k (Wan's grouping); the decoder turns T latents
 into 4T frames and drops the first 3, giving 4T-3. `StreamingDecoder` decodes any number of
-latents at a time with O(1) state and returns exactly what the whole-clip decode returns."""
+latents at a time with O(1) state and returns exactly what the whole-clip decode returns.
+
+With a guided decoder (`VAEConfig.guide_widths`) the decode also takes each output frame's warp of
+the picture and its validity, and paints `output_scale` times the decode's size
+(`model.guided_decoder`)."""
 from __future__ import annotations
 
 import torch
@@ -14,6 +18,7 @@ from torch import nn
 
 from .colour import from_opponent, opponent
 from .config import VAEConfig
+from .guided_decoder import GuidedDecoder
 
 
 def conv(n_in: int, n_out: int, stride: int = 1, bias: bool = True) -> nn.Conv2d:
@@ -106,6 +111,9 @@ class TinyVAE(nn.Module):
         self.config = config
         self.encoder = build_encoder(config)
         self.decoder = build_decoder(config)
+        if config.output_scale != 1 and not config.guided:
+            raise ValueError("VAEConfig.output_scale needs a guided decoder (guide_widths)")
+        self.guide = GuidedDecoder(config.guide_widths, config.output_scale) if config.guided else None
         self.time_downscale = 2 ** sum(config.encoder_time_downscale)
         self.time_upscale = 2 ** sum(config.decoder_time_upscale)
 
@@ -161,10 +169,19 @@ class TinyVAE(nn.Module):
         (other lengths are padded at the end with the last frame)."""
         return self.normalise(self.encode_raw(frames))
 
-    def decode(self, latents: torch.Tensor, clamp: bool = True) -> torch.Tensor:
-        """latents [B, T, C, h, w] -> frames [B, 4T-3, 3, 8h, 8w] in [0, 1] (whole clip at once).
-        clamp=False returns the raw output (training: clamping would stop the gradient)."""
+    @property
+    def scale(self) -> int:
+        """Output pixels per latent cell along a side."""
+        return 8 * self.config.output_scale
+
+    def decode(self, latents: torch.Tensor, clamp: bool = True, warp: torch.Tensor | None = None,
+               valid: torch.Tensor | None = None) -> torch.Tensor:
+        """latents [B, T, C, h, w] -> frames [B, 4T-3, 3, s*h, s*w] in [0, 1] (whole clip at once; s =
+        `scale`). A guided decoder takes the frames' warp [B, 4T-3, 3, s*h, s*w] in [0, 1] and validity
+        [B, 4T-3, s*h, s*w] (none: nothing valid). clamp=False returns the raw output (training)."""
         x = self.pixels_out(self.decode_pixels(latents))
+        if self.guide is not None:
+            x = self.guide(x, warp, valid)
         return x.clamp(0, 1) if clamp else x
 
     def decode_pixels(self, latents: torch.Tensor) -> torch.Tensor:
@@ -186,10 +203,15 @@ class StreamingDecoder:
         self.memory: dict[int, torch.Tensor] = {}
         self.started = False
 
-    def __call__(self, latents: torch.Tensor) -> torch.Tensor:
-        """latents [B, T, C, h, w] -> frames [B, 4T (first call: 4T-3), 3, H, W] in [0, 1]."""
+    def __call__(self, latents: torch.Tensor, warp: torch.Tensor | None = None,
+                 valid: torch.Tensor | None = None) -> torch.Tensor:
+        """latents [B, T, C, h, w] -> frames [B, 4T (first call: 4T-3), 3, H, W] in [0, 1]; a guided
+        decoder also takes those frames' warp and validity (see `TinyVAE.decode`)."""
         x = _run(self.vae.decoder, self.vae.denormalise(latents.to(self.vae.decoder[1].weight.dtype)), self.memory)
         if not self.started:
             x = x[:, self.vae.frames_to_trim:]
             self.started = True
-        return self.vae.pixels_out(x).clamp(0, 1)
+        x = self.vae.pixels_out(x)
+        if self.vae.guide is not None:
+            x = self.vae.guide(x, warp, valid)
+        return x.clamp(0, 1)
