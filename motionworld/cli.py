@@ -90,9 +90,11 @@ def _parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bench", help="measure streaming speed (generated fps, latency split, memory)")
     b.add_argument("--model", action="store_true", help="benchmark the streaming student (the only target so far)")
-    b.add_argument("--preset", default="cpu", help="model preset with random weights: cpu (default), tiny, wan1.3b")
+    b.add_argument("--preset", default="cpu-guided", help="model preset with random weights: cpu-guided (default: the "
+                   "geometry-guided CPU model), cpu (unguided, 128x128), tiny, tiny-guided, wan1.3b")
     b.add_argument("--weights", type=Path, help="a weights folder (student.safetensors + MANIFEST.json) instead")
-    b.add_argument("--size", help="WIDTHxHEIGHT, multiples of 16 (default: the preset's)")
+    b.add_argument("--size", help="WIDTHxHEIGHT of the model, multiples of 16 (default: the preset's; a guided preset "
+                   "paints frames output_scale times that)")
     b.add_argument("--steps", type=int, default=3)
     b.add_argument("--chunk", type=int, default=3, help="latent frames per chunk (default 3)")
     b.add_argument("--sink", type=int, default=1, help="sink chunks (default 1)")

@@ -40,7 +40,7 @@ from .synth import SynthWorlds, split_seeds
 
 class SynthClipDataset(Dataset):
     def __init__(self, root: str | Path | None = None, *, count: int | None = None, split: str = "train",
-                 seed_start: int = 0, size: int = 128, frames: int = 81, grid: int = 50, bank_seed: int = 0,
+                 seed_start: int = 0, size: int | tuple[int, int] = 128, frames: int = 81, grid: int = 50, bank_seed: int = 0,
                  load_depth: bool = True, first_depth: bool = False):
         self.load_depth, self.first_depth = load_depth, first_depth
         self.root = Path(root) if root is not None else None

@@ -1,14 +1,19 @@
 """`motionworld bench --model`: streaming speed of the student, measured the way a player sees it.
 
-Figures (all from one run): per-chunk latency split (track encode, each DiT step, the clean cache
-pass, VAE decode), throughput in generated frames per second over the steady chunks, first-frame
+Figures (all from one run): per-chunk latency split (track encode; for a model that sees the warp
+of the picture, rendering that warp (OpenGL, at the output size) and encoding it; each DiT step, the
+clean cache pass, the (guided) decode), throughput in generated frames per second over the steady chunks, first-frame
 latency (start() plus the first chunk; cold = the process's first stream, warm = after a 2-chunk
 warm-up stream), peak memory after 10 chunks and at the end, the median chunk latency over chunks
 10-59 and over the last 50 chunks plus the median of every block of 100 chunks (single chunks are
 too noisy on a shared CPU),
 and, measured in the same run, the speed of two comparison modes: no sink with a window that grows
 to 6 chunks (Self-Forcing's sliding window, c3s0w6), and re-running the bidirectional DiT with full
-attention over a whole 81-frame clip (21 latents) with the same number of steps."""
+attention over a whole 81-frame clip (21 latents) with the same number of steps. For a guided
+model, also the throughput of the unguided 128x128 CPU preset (`cpu`) in the same run, as a ratio.
+
+The default preset is the geometry-guided CPU model (`cpu-guided`: 128x96 latents' worth, frames
+painted out to 256x192), so `motionworld bench --model` with no flags measures it."""
 from __future__ import annotations
 
 import resource
@@ -18,6 +23,7 @@ from dataclasses import replace
 
 import numpy as np
 import torch
+from PIL import Image
 
 from ..frames import video_frames
 from ..model.attention import FullAttention
@@ -52,23 +58,62 @@ class DriftingGrid:
         return tracks, vis
 
 
+class SwayingWarp:
+    """The warp of a picture on a wall with a box in front, the camera swaying sideways and stepping
+    back and forth: rendered for real (`MeshWarpRenderer`, validity included) at the output size."""
+
+    def __init__(self, picture: np.ndarray):
+        from ..raster.mesh_warp import MeshWarpRenderer
+
+        H, W = picture.shape[:2]
+        depth = np.full((H, W), 4.0, np.float32)
+        depth[H // 4:3 * H // 4, W // 3:2 * W // 3] = 2.0
+        self.K = np.array([[W, 0, W / 2], [0, W, H / 2], [0, 0, 1]], np.float64)
+        self.renderer = MeshWarpRenderer()
+        self.renderer.start(picture, depth, self.K, np.eye(4))
+        self.frame = 0
+
+    def next(self, frames: int):
+        t = self.frame + np.arange(frames)
+        self.frame += frames
+        c2w = np.tile(np.eye(4), (frames, 1, 1))
+        c2w[:, 0, 3], c2w[:, 2, 3] = 0.2 * np.sin(t / 9), 0.3 * np.sin(t / 23)
+        return self.renderer.step(c2w, self.K, validity=True)
+
+    def close(self) -> None:
+        self.renderer.release()
+
+
 def _stream(student: StreamingStudent, image: np.ndarray, chunks: int, progress=None):
     grid = DriftingGrid(student.height, student.width)
+    warp = None
+    if student.sees_warp:
+        H, W = student.output_size
+        picture = np.asarray(Image.fromarray(image).resize((W, H), Image.Resampling.BILINEAR))
+        warp = SwayingWarp(picture)
     t0 = time.perf_counter()
     student.start(image, "a garden path between brick walls", seed=0)
     records, frames = [], 0
     for i in range(chunks):
         start = time.perf_counter()
-        out = student.step(*grid.next(student.frames_for_next_chunk()))
+        n = student.frames_for_next_chunk()
+        timing = {}
+        frames_in = {}
+        if warp is not None:
+            frames_in["warp"], frames_in["warp_valid"] = warp.next(n)
+            timing["warp_render"] = time.perf_counter() - start
+        out = student.step(*grid.next(n), **frames_in)
         elapsed = student._sync() - start
         frames += out.shape[0]
-        records.append({"wall": elapsed, "frames": out.shape[0], **student.last_timing})
+        records.append({"wall": elapsed, "frames": out.shape[0], **timing, **student.last_timing})
         if i == 0:
             first_latency = student._sync() - t0
         if i == 9:
             peak_10 = _peak_mb(student.device)
         if progress is not None:
             progress.update(1)
+    if warp is not None:
+        warp.close()
     return records, first_latency, (peak_10 if chunks >= 10 else _peak_mb(student.device))
 
 
@@ -92,8 +137,11 @@ def _bidirectional_clip(student: StreamingStudent, latents: int = 21) -> float:
                      student._codes_for(tracks.shape[1]), student.height, student.width, from_start=True,
                      appearance=appearance)
     cond = feats
+    warp = student._warp_inputs(None, None, frames) if student.sees_warp else ()  # the cost does not depend on it either
+    if dit.config.warp_channels:
+        cond = torch.cat([cond, student._warp_features(*warp, first=True).to(cond.dtype)], 1)
     if dit.config.image_channels:
-        cond = torch.cat([feats.new_zeros(1, dit.config.image_channels, latents, h, w), feats], 1)
+        cond = torch.cat([feats.new_zeros(1, dit.config.image_channels, latents, h, w), cond], 1)
     pt, ph, pw = dit.config.patch_size
     full = FullAttention(dit.rope, latents // pt, h // ph, w // pw)
     shape = (1, dit.config.in_channels, latents, h, w)
@@ -106,11 +154,15 @@ def _bidirectional_clip(student: StreamingStudent, latents: int = 21) -> float:
                         full).float()
 
     x0 = few_step(predict, noise(), student.sigmas, noise)
-    m.vae.decode(x0.transpose(1, 2))
+    m.vae.decode(x0.transpose(1, 2), warp=warp[0] if warp else None, valid=warp[1] if warp else None)
     return student._sync() - start
 
 
-def bench_model(config: str = "cpu", weights=None, height: int | None = None, width: int | None = None,
+DEFAULT_PRESET = "cpu-guided"
+UNGUIDED = {"cpu-guided": "cpu", "tiny-guided": "tiny"}  # what a guided preset is compared with (weights: cpu)
+
+
+def bench_model(config: str = DEFAULT_PRESET, weights=None, height: int | None = None, width: int | None = None,
                 steps: int = 3, chunk: int = 3, sink: int = 1, window: int | None = 1, chunks: int = 500,
                 device: str = "cpu", dtype: str = "float32", compare: bool = True, compare_chunks: int = 40,
                 progress: bool = True) -> dict:
@@ -134,13 +186,15 @@ def bench_model(config: str = "cpu", weights=None, height: int | None = None, wi
     records, first_latency, peak_10 = _stream(student, image, chunks, bar)
     peak_end = _peak_mb(student.device)
     steady = records[1:] if len(records) > 1 else records
-    parts = [k for k in records[-1] if k not in ("wall", "frames", "total")]
+    parts = [k for k in records[-1] if k not in ("wall", "frames", "total")]  # in the order they run
     split = {k: statistics.mean(r.get(k, 0.0) for r in steady) for k in parts}
     early = [r["wall"] for r in records[10:60]] or [records[-1]["wall"]]
     late = [r["wall"] for r in records[-50:]]
     result = {
         "config": config if weights is None else str(weights),
-        "device": str(student.device), "dtype": dtype, "height": student.height, "width": student.width,
+        "device": str(student.device), "dtype": dtype, "height": student.output_size[0],
+        "width": student.output_size[1], "model_height": student.height, "model_width": student.width,
+        "guided": student.config.vae.guided, "sees_warp": student.sees_warp,
         "chunk": chunk, "sink": sink, "window": window, "steps": steps, "chunks": chunks,
         "parameters_m": round(sum(p.numel() for p in student.modules.parameters()) / 1e6, 2),
         "fps": _steady_fps(records),
@@ -164,6 +218,15 @@ def bench_model(config: str = "cpu", weights=None, height: int | None = None, wi
         result["compare"]["bidirectional_clip_s"] = clip
         result["ratio_to_s0w6"] = result["fps"] / result["compare"][f"c{chunk}s0w6_fps"]
         result["ratio_to_bidirectional"] = result["fps"] / result["compare"]["bidirectional_81_frames_fps"]
+        if student.sees_warp and student.device.type == "cpu":  # what the warp and the bigger frames cost
+            name = UNGUIDED.get(config if weights is None else "", "cpu")
+            base = StreamingStudent(name, device=device, dtype=torch_dtype, seed=0)
+            base.configure(chunk=chunk, sink=sink, window=window, steps=step_levels(steps))
+            base_image = (np.random.default_rng(0).random((base.height, base.width, 3)) * 255).astype(np.uint8)
+            unguided, _, _ = _stream(base, base_image, compare_chunks, bar)
+            result["compare"]["unguided"] = {"preset": name, "width": base.width, "height": base.height,
+                                             "fps": _steady_fps(unguided)}
+            result["ratio_to_unguided"] = result["fps"] / result["compare"]["unguided"]["fps"]
     bar.close()
     return result
 
@@ -173,7 +236,10 @@ def format_report(r: dict) -> str:
     window = "grow" if r["window"] is None else r["window"]
     lines = [
         f"model {r['config']} ({r['parameters_m']} M parameters) on {r['device']} {r['dtype']}, "
-        f"{r['width']}x{r['height']}, c{r['chunk']}s{r['sink']}w{window}, {r['steps']} steps, {r['chunks']} chunks",
+        f"{r['width']}x{r['height']} frames" + (f" from a {r['model_width']}x{r['model_height']} model"
+                                                if (r['width'], r['height']) != (r['model_width'], r['model_height']) else "")
+        + (" that sees the warp of the picture" if r["sees_warp"] else "")
+        + f", c{r['chunk']}s{r['sink']}w{window}, {r['steps']} steps, {r['chunks']} chunks",
         "per-chunk split (mean over steady chunks): " + ", ".join(f"{k} {ms(v)}" for k, v in r["split_s"].items()),
         f"throughput: {r['fps']:.1f} generated frames/s ({r['frames_per_chunk']} frames per chunk)",
         f"first-frame latency: {r['first_frame_latency_s']:.3f} s (the process's first stream: "
@@ -189,4 +255,8 @@ def format_report(r: dict) -> str:
         lines.append(f"same run: {w6[:-4]} {c[w6]:.1f} frames/s (ratio {r['ratio_to_s0w6']:.2f}x); bidirectional "
                      f"81-frame clip {c['bidirectional_clip_s']:.2f} s = {c['bidirectional_81_frames_fps']:.1f} "
                      f"frames/s (ratio {r['ratio_to_bidirectional']:.2f}x)")
+        if "unguided" in c:
+            u = c["unguided"]
+            lines.append(f"same run, the unguided {u['preset']} preset at {u['width']}x{u['height']}: {u['fps']:.1f} "
+                         f"frames/s (this model runs at {r['ratio_to_unguided']:.2f}x its speed)")
     return "\n".join(lines)

@@ -18,20 +18,43 @@ BUNDLE_FILES = {VAE_KIND: "vae.safetensors", TEACHER_KIND: "teacher.safetensors"
                 STUDENT_KIND: "student.safetensors"}
 
 
+def _measured_removed(c: VAEConfig) -> VAEConfig:  # statistics a VAE measures on its data, not its shape
+    return dataclasses.replace(c, latent_mean=(), latent_std=(), colour_mean=(), colour_std=())
+
+
+def _check_vae(folder, have: VAEConfig, expect: VAEConfig) -> None:
+    if _measured_removed(have) != _measured_removed(expect):
+        raise MotionWorldError(f"{folder}: the VAE there has config {_measured_removed(have)}, the model needs {expect}")
+
+
 def load_vae(folder: str | Path, expect: VAEConfig | None = None) -> TinyVAE:
     tensors, entry = load_bundle(folder, BUNDLE_FILES[VAE_KIND], kind=VAE_KIND)
     try:
         config = VAEConfig.from_dict(entry["config"])
     except (TypeError, ValueError) as e:
         raise MotionWorldError(f"{Path(folder) / 'MANIFEST.json'}: bad VAE config ({e})") from None
-
-    def measured_removed(c: VAEConfig) -> VAEConfig:  # statistics a VAE measures on its data, not its shape
-        return dataclasses.replace(c, latent_mean=(), latent_std=(), colour_mean=(), colour_std=())
-
-    bare = measured_removed(config)
-    if expect is not None and bare != measured_removed(expect):
-        raise MotionWorldError(f"{folder}: the VAE there has config {bare}, the model needs {expect}")
+    if expect is not None:
+        _check_vae(folder, config, expect)
     return build_checked(lambda: TinyVAE(config), tensors, str(Path(folder) / BUNDLE_FILES[VAE_KIND]))
+
+
+def unguided(c: VAEConfig) -> VAEConfig:
+    """The VAE config without a guided decoder."""
+    return dataclasses.replace(c, guide_widths=(), output_scale=1)
+
+
+def load_vae_for(folder: str | Path, expect: VAEConfig) -> TinyVAE:
+    """The VAE exported in `folder`, as a model configured with `expect` needs it: one without a
+    guided decoder gets a fresh guide when `expect` has one (an untrained guide barely changes the
+    frames; `model.guided_decoder`)."""
+    vae = load_vae(folder)
+    if vae.config.guided or not expect.guided:
+        _check_vae(folder, vae.config, expect)
+        return vae
+    _check_vae(folder, vae.config, unguided(expect))
+    grown = TinyVAE(dataclasses.replace(vae.config, guide_widths=expect.guide_widths, output_scale=expect.output_scale))
+    grown.load_state_dict({**grown.state_dict(), **vae.state_dict()})
+    return grown
 
 
 def save_vae(folder: str | Path, vae: TinyVAE, extra: dict) -> Path:

@@ -96,7 +96,7 @@ class StreamingStudent:
             raise MotionWorldError(f"start image must be uint8 [{self.height}, {self.width}, 3] ({what}), "
                                    f"got {image.dtype} {list(image.shape)}")
         m = self.modules
-        frame = torch.from_numpy(image).to(self.device).permute(2, 0, 1)[None, None].to(self.dtype) / 255.0
+        frame = torch.tensor(image).to(self.device).permute(2, 0, 1)[None, None].to(self.dtype) / 255.0
         self.first_latent = m.vae.encode(frame)[:, 0].float()            # [1, C, h, w]
         text = self.text_encoder([prompt])
         self.text_kv = m.dit.text_kv(text.to(self.device))

@@ -184,6 +184,11 @@ class TinyVAE(nn.Module):
             x = self.guide(x, warp, valid)
         return x.clamp(0, 1) if clamp else x
 
+    def decode_plain(self, latents: torch.Tensor) -> torch.Tensor:
+        """The decode without the guided decoder: frames [B, 4T-3, 3, 8h, 8w] in [0, 1] at the model's
+        size (what training stages that work there compare)."""
+        return self.pixels_out(self.decode_pixels(latents)).clamp(0, 1)
+
     def decode_pixels(self, latents: torch.Tensor) -> torch.Tensor:
         """The decoder's own output (in the space `pixels_in` maps to), unclamped: what training compares."""
         return _run(self.decoder, self.denormalise(latents.to(self.decoder[1].weight.dtype)), None)[:, self.frames_to_trim:]

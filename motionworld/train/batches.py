@@ -16,12 +16,16 @@ from .config import DataConfig
 def make_dataset(cfg: DataConfig, heldout: bool = False):
     if cfg.warp and cfg.source == "squares":
         raise MotionWorldError("data.warp needs clips with depth and object masks: data.source synth or shards")
+    width, height = cfg.frame_size
+    if width != height and cfg.source != "synth":
+        raise MotionWorldError(f"data.height: clips of another aspect ({width}x{height}) are made on the fly "
+                               "(data.source synth); squares and shards are square")
     if cfg.source == "squares":
         return MovingSquares(cfg.heldout if heldout else cfg.count, cfg.size, cfg.frames,
                              seed_start=HELDOUT_SEED_START if heldout else 0)
     if cfg.source == "synth" or (heldout and cfg.heldout_path is None):
         return SynthClipDataset(count=cfg.heldout if heldout else cfg.count, split="heldout" if heldout else "train",
-                                size=cfg.size, frames=cfg.frames, load_depth=False, first_depth=cfg.warp)
+                                size=cfg.frame_size, frames=cfg.frames, load_depth=False, first_depth=cfg.warp)
     path = cfg.heldout_path if heldout else cfg.path
     if path is None:
         raise MotionWorldError("data.source 'shards' needs data.path (a folder from `motionworld data synth`)")

@@ -21,7 +21,7 @@ from ..model.conditioning import Conditioner, frame_timesteps
 from ..model.sampler import shifted_levels
 from ..model.student import StreamingStudent
 from ..model.teacher_sampling import guidance_nfe, sample_teacher
-from .batches import make_dataset, to_device
+from .batches import make_dataset, to_device, with_warps
 from .models import student_config
 from .trainer import Stage, format_duration
 
@@ -107,7 +107,10 @@ class CausalInitStage(Stage):
             # integers only: Python salts str hashes per process, which would break resume
             seed = hash((self.cfg.seed, 7, i, self.rt.rank)) % (2 ** 62)
             item = data[seed % len(data)]
-            batch = to_device(collate([item], self.cfg.data.frames), self.rt.device)
+            batch = collate([item], self.cfg.data.frames)
+            if self.cfg.data.warp:  # the teacher samples, and the student learns, with the clip's warp
+                batch = with_warps(batch, [item], self.cfg.data, [self.cfg.seed, 7, i, self.rt.rank])
+            batch = to_device(batch, self.rt.device)
             gen = torch.Generator().manual_seed(seed)
             x0, states, _ = sample_teacher(self.teacher, self.config, batch, gen, c.ode_steps, t.guidance_text,
                                            t.guidance_motion, capture=self.levels)

@@ -32,12 +32,18 @@ class DataConfig(StrictModel):
     source: Literal["squares", "synth", "shards"] = "squares"
     path: str | None = None          # shards folder (source: shards)
     heldout_path: str | None = None  # shards folder for evaluation (default: generated held-out seeds)
-    size: int = 64
+    size: int = 64                   # clip width (and height, unless `height` is given)
+    height: int | None = Field(None, ge=16)  # clip height for other aspects (synth clips), e.g. size 128, height 96
     frames: int = 9                  # video frames per clip: 1 + 4k (k latent frames after the first)
     count: int = 10_000              # clips drawn from (seeds 0..count-1 of the training split)
     heldout: int = 4                 # held-out clips used by the eval hook
     warp: bool = False               # batches carry the clip's warp and validity (synth or shards clips)
     warp_depth: WarpDepthMix = Field(default_factory=WarpDepthMix)
+
+    @property
+    def frame_size(self) -> tuple[int, int]:
+        """(width, height) of the clips."""
+        return self.size, self.size if self.height is None else self.height
 
 
 class OptimConfig(StrictModel):
@@ -69,6 +75,9 @@ class VAEStage(StrictModel):
     # Fine-tune only the decoder of init.vae: the encoder, and so the latent space the later stages
     # learnt, stays as it was; `train ship --vae` then puts the new decoder into the shipped models.
     decoder_only: bool = False
+    # Train only the guided decoder (VAEConfig.guide_widths) on the frozen encoder and decoder of
+    # init.vae (one without a guide gets a fresh one): the latents later stages learnt stay.
+    guide_only: bool = False
 
 
 class TeacherStage(StrictModel):

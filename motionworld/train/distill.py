@@ -31,10 +31,11 @@ from .trainer import Stage
 
 
 def clip_batch(batch: dict, latent_frames: int) -> dict:
-    """The batch cut to the video frames that `latent_frames` latent frames cover (4F - 3)."""
+    """The batch cut to the video frames that `latent_frames` latent frames cover (4F - 3), its warp
+    (data.warp) too: the student rolls out and both scores judge with the warp of its frames."""
     T = video_frames(latent_frames)
-    return {**batch, "video": batch["video"][:, :T], "tracks": batch["tracks"][:, :T],
-            "visibility": batch["visibility"][:, :T]}
+    per_frame = ("video", "tracks", "visibility", "warp", "warp_valid")
+    return {**batch, **{k: batch[k][:, :T] for k in per_frame if k in batch}}
 
 
 def rollout(student, config, batch: dict, gen: torch.Generator, chunks: int, exit_step: int,

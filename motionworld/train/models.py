@@ -39,8 +39,12 @@ def student_config(cfg: TrainConfig) -> StudentConfig:
         raise MotionWorldError("the model sees the warp of the picture (warp_channels) but data.warp is off")
     if cfg.track_occlusion is not None:
         c = dataclasses.replace(c, tracks=dataclasses.replace(c.tracks, occlusion=cfg.track_occlusion))
-    if (c.height, c.width) != (cfg.data.size, cfg.data.size):
-        raise MotionWorldError(f"the model works at {c.width}x{c.height} but data.size is {cfg.data.size}")
+    width, height = cfg.data.frame_size
+    scale = c.vae.output_scale if cfg.stage == "vae" else 1  # a guided decoder learns to paint at its output size
+    if (c.height * scale, c.width * scale) != (height, width):
+        what = "a guided VAE paints" if scale != 1 else "the model works at"
+        raise MotionWorldError(f"{what} {c.width * scale}x{c.height * scale} but the data (data.size, data.height) "
+                               f"are {width}x{height}")
     if not is_whole_latents(cfg.data.frames, c.tracks.temporal_stride):
         raise MotionWorldError(f"data.frames must be 1 + {c.tracks.temporal_stride}k (whole latent frames), "
                                f"got {cfg.data.frames}")

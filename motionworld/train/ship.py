@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ..errors import MotionWorldError
-from ..model.bundles import VAE_KIND
+from ..model.bundles import VAE_KIND, unguided
 from ..model.config import StudentConfig, VAEConfig
 from ..model.student import StreamingStudent, TrackVideoModules
 from ..model.weights import MANIFEST, load_bundle, load_into, save_bundle
@@ -93,25 +93,31 @@ def _teacher_agrees(tensors: dict, entry: dict, tolerance: float = 1e-2) -> floa
         g = torch.Generator().manual_seed(0)
         c = config.dit
         x = torch.randn(1, c.in_channels, 4, config.height // 8, config.width // 8, generator=g)
-        cond = torch.randn(1, c.image_channels + c.track_channels, 4, config.height // 8, config.width // 8, generator=g)
+        cond = torch.randn(1, c.image_channels + c.track_channels + c.warp_channels, 4, config.height // 8,
+                           config.width // 8, generator=g)
         text = torch.randn(1, 8, c.text_dim, generator=g)
         with torch.no_grad():
             outs.append(dit(x, torch.full((1, 4), 500.0), text, condition=cond, attention="full").float())
     return float((outs[1] - outs[0]).norm() / outs[0].norm().clamp_min(1e-12))
 
 
-def with_decoder(tensors: dict, entry: dict, vae_folder: str | Path, owner: str) -> dict:
-    """`tensors` (a student's or teacher's) with the decoder of the VAE exported in `vae_folder`,
-    which must share their encoder and latent statistics (a `vae.decoder_only` fine-tune of theirs):
-    a decoder is only interchangeable over the same latent space."""
+def with_decoder(tensors: dict, entry: dict, vae_folder: str | Path, owner: str) -> tuple[dict, dict]:
+    """`tensors` (a student's or teacher's) and their manifest entry with the decoder of the VAE
+    exported in `vae_folder`, which must share their encoder and latent statistics (a
+    `vae.decoder_only` or `vae.guide_only` fine-tune of theirs): a decoder is only interchangeable
+    over the same latent space. A guided decoder comes along (and into the config) with it."""
 
     v_tensors, v_entry = load_bundle(vae_folder, "vae.safetensors", kind=VAE_KIND)
-    if VAEConfig.from_dict(v_entry["config"]) != VAEConfig.from_dict(entry["config"]["vae"]):
+    v_config, own = VAEConfig.from_dict(v_entry["config"]), VAEConfig.from_dict(entry["config"]["vae"])
+    if unguided(v_config) != unguided(own):
         raise MotionWorldError(f"{vae_folder}: its VAE config or latent statistics differ from the {owner}'s; "
-                               "only a decoder fine-tuned with vae.decoder_only can be swapped in")
-    out = dict(tensors)
+                               "only a decoder fine-tuned with vae.decoder_only or vae.guide_only can be swapped in")
+    out = {k: v for k, v in tensors.items() if not k.startswith("vae.guide.")}
     for name, value in v_tensors.items():
         key = f"vae.{name}"
+        if name.startswith("guide."):
+            out[key] = value
+            continue
         if key not in tensors:
             raise MotionWorldError(f"{vae_folder}: {name} has no counterpart in the {owner}")
         # Exports made before frozen parts were kept out of the EMA carry ~1e-7 of rounding drift.
@@ -119,7 +125,7 @@ def with_decoder(tensors: dict, entry: dict, vae_folder: str | Path, owner: str)
             raise MotionWorldError(f"{vae_folder}: its encoder ({name}) differs from the one the {owner} was trained "
                                    "on; only a decoder fine-tuned with vae.decoder_only can be swapped in")
         out[key] = value.to(tensors[key].dtype)
-    return out
+    return out, {**entry, "config": {**entry["config"], "vae": v_config.to_dict()}}
 
 
 def ship(student: str | Path, out: str | Path = "weights", teacher: str | Path | None = None, fp16: bool = True,
@@ -135,7 +141,7 @@ def ship(student: str | Path, out: str | Path = "weights", teacher: str | Path |
     tensors, entry = load_bundle(student, STUDENT_FILE)
     decoder = {}
     if vae is not None:
-        tensors = with_decoder(tensors, entry, vae, "student")
+        tensors, entry = with_decoder(tensors, entry, vae, "student")
         decoder = {"decoder_from": recipe(vae, say)}
     stored, check = tensors, None
     if fp16:
@@ -149,7 +155,7 @@ def ship(student: str | Path, out: str | Path = "weights", teacher: str | Path |
     if teacher is not None:
         t_tensors, t_entry = load_bundle(Path(teacher), TEACHER_FILE)
         if vae is not None:
-            t_tensors = with_decoder(t_tensors, t_entry, vae, "teacher")
+            t_tensors, t_entry = with_decoder(t_tensors, t_entry, vae, "teacher")
         error = _teacher_agrees(t_tensors, t_entry) if fp16 else None
         half = fp16 and error <= max_teacher_error
         if fp16 and not half:

@@ -15,7 +15,7 @@ from ..data.dataset import collate
 from ..errors import MotionWorldError
 from ..metrics.image import psnr
 from ..metrics.klt import track_epe
-from ..model.bundles import TEACHER_KIND, load_modules, load_vae, save_teacher
+from ..model.bundles import TEACHER_KIND, load_modules, load_vae_for, save_teacher
 from ..model.conditioning import Conditioner
 from ..model.sampler import shift_sigma
 from ..model.student import TrackVideoModules
@@ -63,7 +63,7 @@ class TeacherStage(Stage):
         self.config = student_config(cfg)
         self.m = TrackVideoModules(self.config).to(rt.device)
         if "vae" in cfg.init:
-            self.m.vae = load_vae(cfg.init["vae"], self.config.vae).to(rt.device)
+            self.m.vae = load_vae_for(cfg.init["vae"], self.config.vae).to(rt.device)
             self.config = dataclasses.replace(self.config, vae=self.m.vae.config)  # with its latent statistics
         if "teacher" in cfg.init:
             self.warm_start(cfg.init["teacher"])
@@ -122,7 +122,7 @@ def evaluate_samples(modules, config, heldout, cfg, seed: int = 1234) -> dict:
         batch = to_device(batch, next(modules.parameters()).device)
         gen = torch.Generator().manual_seed(seed + i)
         x0, _, _ = sample_teacher(modules, config, batch, gen, t.sample_steps, t.guidance_text, t.guidance_motion)
-        video = modules.vae.decode(x0.transpose(1, 2))[0]
+        video = modules.vae.decode_plain(x0.transpose(1, 2))[0]  # at the data's (the model's) size
         frames = to_uint8_frames(video)
         ids = batch["object_ids"][0]
         epes.append(track_epe(frames, batch["tracks"][0].cpu(), batch["visibility"][0].cpu(),

@@ -181,7 +181,7 @@ def _plan(cfg: TrainConfig, start: int, until: int, world_size: int, source) -> 
     d, o = cfg.data, cfg.optim
     data = f"{len(source.dataset)} clips from {d.path}" if source is not None and d.source == "shards" else f"{d.source} data"
     what = f"steps {start}..{until} of {o.steps}" + (" (resumed)" if start else "")
-    return (f"{cfg.stage}: {what}, batch {o.batch_size} x {d.frames} frames at {d.size}x{d.size} on {world_size} "
+    return (f"{cfg.stage}: {what}, batch {o.batch_size} x {d.frames} frames at {d.frame_size[0]}x{d.frame_size[1]} on {world_size} "
             f"process(es), {data}, lr {o.lr:g}{_decay_words(o)}; "
             f"checkpoints every {cfg.checkpoint_every} steps in {cfg.out}; "
             f"the expected time follows after the first steps")
@@ -285,7 +285,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device:
                 "init": {k: str(Path(v).resolve()) for k, v in cfg.init.items()},
                 "parallel": cfg.optim.parallel if rt.distributed else "none",
                 "data": {"source": cfg.data.source, "path": cfg.data.path, "train_seeds": seeds,
-                         "size": cfg.data.size, "frames": cfg.data.frames},
+                         "size": cfg.data.size, "height": cfg.data.frame_size[1], "frames": cfg.data.frames},
                 "metrics": {**metrics, **last_eval}}
         with stage.full_params():
             if rt.main and until == steps:
