@@ -23,8 +23,8 @@ from ..data.dataset import collate
 from ..errors import MotionWorldError
 from ..metrics.image import chroma_psnr, psnr, ssim
 from ..model.bundles import load_vae_for, save_vae
-from ..model.guided_decoder import hard_paste
 from ..model.colour import opponent
+from ..model.guided_decoder import hard_paste
 from ..model.tiny_vae import TinyVAE
 from .batches import BatchSource, make_dataset, with_warps
 from .models import student_config
