@@ -362,8 +362,8 @@ def _eval(args) -> int:
         raise MotionWorldError(f"--guidance {args.guidance!r}: the weights must be >= 0")
     from .model.student import StreamingStudent
 
-    size = StreamingStudent.load(args.student).height  # the held-out clips are made at the model's size (square)
-    settings = EvalSettings(clips=args.clips, frames=args.frames, size=size,
+    height, size = StreamingStudent.load(args.student).output_size  # held-out clips are made at the frames' size
+    settings = EvalSettings(clips=args.clips, frames=args.frames, size=size, height=height,
                             heldout_root=None if args.heldout is None else str(args.heldout),
                             long_frames=args.long_frames, ablation_clips=min(args.ablation_clips, args.clips),
                             teacher_steps=args.teacher_steps, w_t=w_t, w_m=w_m, sections=sections,

@@ -112,6 +112,34 @@ def test_a_student_that_sees_the_warp_is_streamed_with_the_clips_warp(moving, mo
     np.testing.assert_array_equal(np.concatenate([v for _, v in given]), seen)
 
 
+def test_a_guided_student_is_evaluated_at_its_output_size_beside_a_hard_paste_of_the_warp(moving, monkeypatch):
+    """A student whose guided decoder paints out 2x: the held-out clip is at the frames' size, its DiT
+    gets the first frame and the tracks at the model's (half) size, and the hard-paste row keeps
+    exactly the warp's pixels where the warp sees the picture."""
+    import dataclasses
+
+    from motionworld.eval.suite import STUDENT_PASTED, EvalSettings, main_table
+    from motionworld.model.config import preset
+    from motionworld.model.student import StreamingStudent
+
+    c = dataclasses.replace(preset("tiny-guided"), height=48, width=48)
+    student, seen_tracks, original = StreamingStudent(c, seed=0), [], StreamingStudent.step
+
+    def spy(self, tracks, visibility, looks=None, occluded=None, warp=None, warp_valid=None):
+        seen_tracks.append(np.asarray(tracks))
+        return original(self, tracks, visibility, looks, occluded, warp, warp_valid)
+
+    monkeypatch.setattr(StreamingStudent, "step", spy)
+    table = main_table(student, None, [moving], EvalSettings(clips=1, frames=33, size=96))
+    rows = table["methods"]
+    assert {"student", STUDENT_PASTED, "true frames through the VAE (latent ceiling)"} <= set(rows)
+    np.testing.assert_allclose(seen_tracks[0], (moving["tracks"][:9] + 0.5) / 2 - 0.5, rtol=0, atol=1e-5)
+    assert student.height == 48 and student.output_size == (96, 96)
+    pasted, warp = rows[STUDENT_PASTED]["all"], rows["warp (true depth, objects moved)"]["all"]
+    assert pasted["psnr_seen"] == pytest.approx(warp["psnr_seen"], abs=1e-6)
+    assert pasted["psnr_unseen"] != pytest.approx(warp["psnr_unseen"])  # painted there, not black
+
+
 def test_masked_psnr_and_ssim():
     import torch
 
@@ -188,6 +216,7 @@ def test_eval_command_end_to_end(tmp_path):
     assert set(methods) == {"true frames (tracker floor)", "true frames through the VAE (latent ceiling)",
                             "hold first frame", "warp (true depth)", "warp (true depth, objects moved)",
                             "warp, objects moved, + inpainting (Telea)", "teacher", "student", "student, depth prior"}
+    # (an unguided student that does not see the warp has no hard-paste row)
     assert all("psnr_seen" in r["all"] and "ssim_unseen" in r["all"] for r in methods.values())
     assert "| method | PSNR seen | PSNR unseen |" in (out / "report.md").read_text()
     vae_row = methods["true frames through the VAE (latent ceiling)"]["all"]

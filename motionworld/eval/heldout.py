@@ -38,7 +38,7 @@ def check_heldout_shards(root, count: int, frames: int, size: int) -> None:
                                f"evaluation needs {count} of {frames} frames at {size}px")
 
 
-def heldout_items(count: int, frames: int = 81, size: int = 128, root=None, seed_start: int = EVAL_SEED_START) -> list[dict]:
+def heldout_items(count: int, frames: int = 81, size: int | tuple[int, int] = 128, root=None, seed_start: int = EVAL_SEED_START) -> list[dict]:
     """`count` held-out clips as dataset items (numpy arrays; see SynthClipDataset)."""
     from ..data.dataset import SynthClipDataset
 
@@ -90,7 +90,7 @@ class _Frozen:
         return np.repeat(self.motion.matrices(np.zeros(1)), len(times), axis=0)
 
 
-def long_stream(seed: int, frames: int = 2000, size: int = 128, grid: int = 50) -> dict:
+def long_stream(seed: int, frames: int = 2000, size: int | tuple[int, int] = 128, grid: int = 50) -> dict:
     """A held-out world with its objects held still, seen along `sway_poses`: an item like the
     dataset's (video, depth, tracks, visibility, object_ids, K, c2w, caption)."""
 

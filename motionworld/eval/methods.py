@@ -11,16 +11,23 @@ camera and tracks (uint8 [T, H, W, 3], frame 0 the given picture):
   the strongest cheap baseline for what geometry cannot give;
 - `vae_roundtrip`: the true clip encoded and decoded by the model's VAE: what a model that produced
   the true latents exactly would show, so the ceiling of every latent method here;
-- `stream_student`: the streaming student, chunk by chunk through its sink + rolling cache;
+- `stream_student`: the streaming student, chunk by chunk through its sink + rolling cache (with
+  `finish=hard_paste`, its frames with the warp's valid pixels pasted over them instead of its
+  guided decoder: the baseline a guided decoder has to beat);
 - `teacher_video`: the bidirectional teacher over the whole clip with joint guidance;
 - `prior_tracks`: the tracks a user would get without ground-truth depth (the scene depth prior
   lifted through the true cameras; it knows nothing of moving objects, so their points move with
   the static world), to drive the student with.
+
+Clips are at the frames' size. For a model whose guided decoder paints out further
+(`VAEConfig.output_scale`), `model_view` is what its DiT sees of a clip: the picture at the model's
+size (resized as the neural backend resizes it) and the tracks in its pixels.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from ..data.dataset import collate
 from ..data.warps import render_warp
@@ -86,29 +93,65 @@ def prior_tracks(item: dict, grid: int | None = None, depth: np.ndarray | None =
     return tracks, vis
 
 
-@torch.no_grad()
-def vae_roundtrip(vae, item: dict) -> np.ndarray:
+def model_view(item: dict, scale: int, frames: bool = False) -> dict:
+    """The item as a model painting out `scale` x its size sees it: tracks in its pixels, the first
+    frame (with `frames`, every frame) resized to its size as the neural backend resizes pictures."""
+    if scale == 1:
+        return item
+    from PIL import Image
 
+    video = item["video"] if frames else item["video"][:1]
+    H, W = item["video"].shape[1] // scale, item["video"].shape[2] // scale
+    small = np.stack([np.asarray(Image.fromarray(f).resize((W, H), Image.Resampling.LANCZOS)) for f in video])
+    # pixel (x, y) of a frame `scale` x bigger -> the model's: centres map to centres
+    return {**item, "video": small, "tracks": (item["tracks"] + 0.5) / scale - 0.5}
+
+
+def _unit_frames(video: np.ndarray, like: torch.Tensor) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(video)).permute(0, 3, 1, 2).to(like.device, like.dtype)[None] / 255.0
+
+
+def _warp_tensors(warp, like: torch.Tensor):
+    frames, valid = warp
+    return _unit_frames(frames, like), torch.from_numpy(np.asarray(valid, np.float32)).to(like.device, like.dtype)[None]
+
+
+@torch.no_grad()
+def vae_roundtrip(vae, item: dict, warp=None) -> np.ndarray:
+    """The true clip through the VAE; a guided one encodes it at the model's size and decodes with
+    `warp` ((frames, validity) at the clip's size, default `warp_moved(item)`)."""
     weight = next(vae.parameters())
-    video = torch.from_numpy(item["video"]).permute(0, 3, 1, 2).to(weight.device, weight.dtype) / 255.0
-    frames = vae.decode(vae.encode(video[None]))[0]
+    scale = vae.config.output_scale
+    video = _unit_frames(model_view(item, scale, frames=True)["video"], weight)
+    kwargs = {}
+    if vae.config.guided:
+        kwargs["warp"], kwargs["valid"] = _warp_tensors(warp if warp is not None else warp_moved(item), weight)
+    frames = vae.decode(vae.encode(video), **kwargs)[0]
     return to_uint8_frames(frames).numpy()[: len(item["video"])]
 
 
-def stream_student(student, item: dict, tracks=None, visibility=None, seed: int = 0, warp=None) -> np.ndarray:
+def stream_student(student, item: dict, tracks=None, visibility=None, seed: int = 0, warp=None,
+                   finish=None) -> np.ndarray:
     """Stream the item through the student (its current cache layout and levels), chunk by chunk,
-    for as many whole chunks as the clip holds. A student that sees the warp of the picture gets
-    `warp` ((frames, validity), default `warp_moved(item)`), as the neural backend gives it."""
+    for as many whole chunks as the clip holds; the clip is at the student's output size. A student
+    that sees the warp of the picture gets `warp` ((frames, validity), default `warp_moved(item)`),
+    as the neural backend gives it. `finish` (e.g. `hard_paste`) replaces its guided decoder."""
     tracks = item["tracks"] if tracks is None else tracks
     visibility = item["visibility"] if visibility is None else visibility
     video = item["video"]
+    scale = student.config.vae.output_scale
     if len(video) < student.frames_for_next_chunk():
         raise ValueError(f"a clip of {len(video)} frames is shorter than the student's first chunk")
-    if video.shape[1:3] != (student.height, student.width):
-        raise ValueError(f"clip is {video.shape[2]}x{video.shape[1]}, the student generates {student.width}x{student.height}")
-    if student.config.dit.warp_channels and warp is None and "object_slots" in item:
+    H, W = video.shape[1:3]
+    if H % (16 * scale) or W % (16 * scale) or (student.config.aspect == "fixed" and (H, W) != student.output_size):
+        raise ValueError(f"clip is {W}x{H}, the student generates {student.output_size[1]}x{student.output_size[0]}")
+    if student.sees_warp and warp is None and "object_slots" in item:
         warp = warp_moved(item)
-    student.start(video[0], item.get("caption", ""), seed=seed)
+    view = model_view({**item, "tracks": np.asarray(tracks, np.float32)}, scale)
+    tracks = view["tracks"]
+    student.start(view["video"][0], item.get("caption", ""), seed=seed)
+    if finish is not None:
+        student.decoder.finish = finish
     out, t = [], 0
     while t < len(video):
         n = student.frames_for_next_chunk()
@@ -122,14 +165,31 @@ def stream_student(student, item: dict, tracks=None, visibility=None, seed: int 
 
 @torch.no_grad()
 def teacher_video(modules, config, item: dict, steps: int = 24, w_t: float = 3.0, w_m: float = 1.5,
-                  seed: int = 0) -> np.ndarray:
+                  seed: int = 0, warp=None) -> np.ndarray:
     """The bidirectional teacher's sample of the whole clip (joint guidance: 1 NFE per step, plus one
-    per non-zero weight)."""
+    per non-zero weight). A teacher that sees the warp gets `warp` (default `warp_moved(item)`), at
+    its own size for its DiT and at the clip's for its guided decoder."""
 
     T = len(item["video"])
-    sample = {k: (torch.from_numpy(v) if isinstance(v, np.ndarray) else v) for k, v in item.items()}
+    vae = modules.vae
+    scale = vae.config.output_scale
+    if (config.dit.warp_channels or vae.config.guided) and warp is None:
+        warp = warp_moved(item)
+    view = model_view(item, scale)  # the first frame at the model's size is all the sampler reads of the video
+    sample = {k: (torch.from_numpy(v) if isinstance(v, np.ndarray) else v) for k, v in view.items()}
+    sample["video"] = sample["video"][:1].expand(T, -1, -1, -1)
     batch = collate([sample], T)
+    weight = next(modules.parameters())
+    if warp is not None and config.dit.warp_channels:
+        frames, valid = _warp_tensors(warp, weight)
+        if scale != 1:
+            frames = F.avg_pool2d(frames[0], scale)[None]
+            valid = F.avg_pool2d(valid[0][:, None], scale)[:, 0][None]
+        batch["warp"], batch["warp_valid"] = frames, valid
     gen = torch.Generator().manual_seed(seed)
     x0, _, _ = sample_teacher(modules, config, batch, gen, steps, w_t, w_m)
-    video = modules.vae.decode(x0.transpose(1, 2))[0]
+    kwargs = {}
+    if vae.config.guided:
+        kwargs["warp"], kwargs["valid"] = _warp_tensors(warp, weight)
+    video = vae.decode(x0.transpose(1, 2), **kwargs)[0]
     return to_uint8_frames(video).numpy()[:T]

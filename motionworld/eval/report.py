@@ -42,7 +42,8 @@ def markdown(report: dict, command: str) -> str:
     s = report["settings"]
     main = report.get("main")
     if main:
-        lines += [f"Held-out synthetic worlds: {s['clips']} clips of {s['frames']} frames at {s['size']}x{s['size']} "
+        size = f"{s['size']}x{s.get('height') or s['size']}"
+        lines += [f"Held-out synthetic worlds: {s['clips']} clips of {s['frames']} frames at {size} "
                   f"(held-out seeds {main['seeds'][0]}..{main['seeds'][-1]}); EPE: a classical Lucas-Kanade tracker "
                   "on the generated video against the input tracks, visible points only; PSNR/SSIM against the "
                   "true frames, frame 0 (given) left out.", "",

@@ -25,6 +25,7 @@ from ..frames import chunk_frames
 from ..metrics.image import psnr, ssim
 from ..metrics.klt import track_epe
 from ..model.bundles import TEACHER_KIND, load_modules
+from ..model.guided_decoder import hard_paste
 from ..model.sampler import step_levels
 from ..model.student import StreamingStudent
 from ..raster.overlay import draw_points, track_colors
@@ -44,13 +45,20 @@ from .methods import (
 
 WARP_MOVED = "warp (true depth, objects moved)"
 WARP_INPAINTED = "warp, objects moved, + inpainting (Telea)"
+STUDENT_PASTED = "student, hard paste of the warp"
+
+
+def clip_size(s: EvalSettings):
+    """(width, height) of the held-out clips: an int when square (as shards store it)."""
+    return s.size if s.height in (None, s.size) else (s.size, s.height)
 
 
 @dataclass
 class EvalSettings:
     clips: int = 32
     frames: int = 81
-    size: int = 128
+    size: int = 128  # the clips' width (the student's frames' size)
+    height: int | None = None  # their height, if not square
     heldout_root: str | None = None  # shards from `motionworld data synth --split heldout`; default: on the fly
     seed: int = 0  # noise seed of the generators
     seed_start: int = 1000  # first held-out world (those before are what training's eval hook watches)
@@ -146,6 +154,9 @@ def main_table(student, teacher, items: list[dict], s: EvalSettings, progress=No
     if teacher is not None:
         per_clip["teacher"] = []
     per_clip["student"] = []
+    pasted = with_objects and student.sees_warp
+    if pasted:
+        per_clip[STUDENT_PASTED] = []
     per_clip["student, depth prior"] = []
     shipped_layout(student)
     for i, item in enumerate(items):
@@ -156,17 +167,21 @@ def main_table(student, teacher, items: list[dict], s: EvalSettings, progress=No
             per_clip[WARP_INPAINTED].append(score(inpainted(moved, seen), item, seen=seen))
         per_clip["true frames (tracker floor)"].append(score(item["video"], item, seen=seen))
         per_clip["true frames through the VAE (latent ceiling)"].append(
-            score(vae_roundtrip(student.modules.vae, item), item, seen=seen))
+            score(vae_roundtrip(student.modules.vae, item, (moved, seen) if moved is not None else None), item, seen=seen))
         per_clip["hold first frame"].append(score(hold_first(item), item, seen=seen))
         per_clip["warp (true depth)"].append(score(warp_gt(item), item, seen=seen))
         teacher_frames = None
         if teacher is not None:
             modules, config = teacher
-            teacher_frames = teacher_video(modules, config, item, s.teacher_steps, s.w_t, s.w_m, seed=s.seed + i)
+            teacher_frames = teacher_video(modules, config, item, s.teacher_steps, s.w_t, s.w_m, seed=s.seed + i,
+                                           warp=(moved, seen) if moved is not None else None)
             per_clip["teacher"].append(score(teacher_frames, item, seen=seen))
         warp = (moved, seen) if moved is not None else None
         student_frames = stream_student(student, item, seed=s.seed + i, warp=warp)
         per_clip["student"].append(score(student_frames, item, seen=seen))
+        if pasted:  # the same stream (same seed), the decoded frames with the warp pasted over them
+            per_clip[STUDENT_PASTED].append(score(stream_student(student, item, seed=s.seed + i, warp=warp,
+                                                                 finish=hard_paste), item, seen=seen))
         if grid is not None and len(grid) < s.grid_clips:
             row = [item["video"][: len(student_frames)], student_frames] + ([teacher_frames] if teacher_frames is not None else [])
             grid.append([_with_tracks(v[: len(student_frames)], item) for v in row])
@@ -174,7 +189,7 @@ def main_table(student, teacher, items: list[dict], s: EvalSettings, progress=No
         # the tracks it was given is kept as well.
         depth = prior_depth(item)
         tr, vis = prior_tracks(item, depth=depth)
-        prior_warp = warp_moved(item, depth) if warp is not None and student.config.dit.warp_channels else None
+        prior_warp = warp_moved(item, depth) if warp is not None and student.sees_warp else None
         prior_video = stream_student(student, item, tr, vis, seed=s.seed + i, warp=prior_warp)
         row = score(prior_video, item, seen=seen)
         row["epe_vs_input"] = score(prior_video, item, tr, vis)["epe"]
@@ -210,7 +225,7 @@ def long_horizon(student, s: EvalSettings, progress=None) -> dict:
     renderer's PSNR on the same chunks is kept too, since what the camera sees changes along the
     stream (a drop both share is the view, not the model)."""
 
-    item = long_stream(s.long_seed, s.long_frames, s.size)
+    item = long_stream(s.long_seed, s.long_frames, clip_size(s))
     chunk = student.layout.chunk
     first, size = chunk_frames(0, chunk), chunk_frames(1, chunk)
     ends, warp_ps, _ = _chunk_series(warp_gt(item), item, first, size)
@@ -290,19 +305,19 @@ def evaluate(student_dir, teacher_dir=None, settings: EvalSettings | None = None
 
     s = settings or EvalSettings()
     student = StreamingStudent.load(student_dir)
-    if student.height != student.width or student.height != s.size:
-        raise MotionWorldError(f"the held-out worlds are {s.size}x{s.size}; this student makes "
-                               f"{student.width}x{student.height}")
+    H, W = student.output_size
+    if (W, H) != (s.size, s.height or s.size):
+        raise MotionWorldError(f"the held-out worlds are {s.size}x{s.height or s.size}; this student makes {W}x{H}")
     teacher = None
     if teacher_dir is not None:
         modules, config = load_modules(teacher_dir, TEACHER_KIND)
-        if (config.height, config.width) != (student.height, student.width):
+        if (config.height * config.vae.output_scale, config.width * config.vae.output_scale) != (H, W):
             raise MotionWorldError(f"the teacher works at {config.width}x{config.height}, the student at "
                                    f"{student.width}x{student.height}")
         teacher = (modules.eval(), config)
     report = {"date": time.strftime("%Y-%m-%d"), "settings": asdict(s), "student": str(student_dir),
               "teacher": None if teacher_dir is None else str(teacher_dir)}
-    items = (heldout_items(s.clips, s.frames, s.size, s.heldout_root, s.seed_start)
+    items = (heldout_items(s.clips, s.frames, clip_size(s), s.heldout_root, s.seed_start)
              if {"main", "ablations", "speed"} & set(s.sections) else [])
     if "main" in s.sections:
         report["main"] = main_table(student, teacher, items, s, progress, grid)

@@ -202,6 +202,7 @@ class StreamingDecoder:
 
     def __init__(self, vae: TinyVAE):
         self.vae = vae
+        self.finish = vae.guide  # what turns decoded frames and the warp into frames (e.g. `hard_paste`)
         self.reset()
 
     def reset(self) -> None:
@@ -217,6 +218,6 @@ class StreamingDecoder:
             x = x[:, self.vae.frames_to_trim:]
             self.started = True
         x = self.vae.pixels_out(x)
-        if self.vae.guide is not None:
-            x = self.vae.guide(x, warp, valid)
+        if self.finish is not None:
+            x = self.finish(x, warp, valid)
         return x.clamp(0, 1)
