@@ -45,7 +45,8 @@ def test_every_stage_carries_the_guided_decoder_and_the_vae_stage_scores_it_agai
         assert np.isfinite(metrics[key])
     for run, name in (("teacher", "teacher.safetensors"), ("ci", "student.safetensors"), ("distill", "student.safetensors")):
         config = _entry(guided_chain / run / "export", name)["config"]
-        assert config["vae"]["output_scale"] == 2 and config["dit"]["warp_channels"] == 4
+        assert config["vae"]["output_scale"] == 2 and config["dit"]["warp_channels"] == 17  # VAE latents + validity
+        assert config["warp"]["encoder"] == "vae"
 
 
 def test_causal_init_and_dmd_see_the_warp_of_every_clip(guided_chain, tmp_path, monkeypatch):

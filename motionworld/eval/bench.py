@@ -30,6 +30,7 @@ from ..model.attention import FullAttention
 from ..model.config import preset
 from ..model.sampler import few_step, step_levels
 from ..model.student import StreamingStudent
+from ..raster.mesh_warp import MeshWarpRenderer
 
 
 def _peak_mb(device: torch.device) -> float:
@@ -63,8 +64,6 @@ class SwayingWarp:
     back and forth: rendered for real (`MeshWarpRenderer`, validity included) at the output size."""
 
     def __init__(self, picture: np.ndarray):
-        from ..raster.mesh_warp import MeshWarpRenderer
-
         H, W = picture.shape[:2]
         depth = np.full((H, W), 4.0, np.float32)
         depth[H // 4:3 * H // 4, W // 3:2 * W // 3] = 2.0

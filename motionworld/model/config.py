@@ -153,12 +153,16 @@ class TextConfig(_JSONConfig):
 
 @dataclass(frozen=True)
 class WarpConfig(_JSONConfig):
-    """Warp encoder: each video frame's warp of the picture (RGB where valid) and its validity map,
-    through stride-2 convs (`widths`, one per halving: 3 for the VAE's 8x) to the latent grid, 4
-    frames per latent frame stacked, then a 1x1x1 conv to `out_channels` (= the DiT's warp_channels)."""
+    """Warp encoder: what the DiT reads of each video frame's warp of the picture (RGB where valid)
+    and its validity map. `encoder` "learned": stride-2 convs (`widths`, one per halving: 3 for the
+    VAE's 8x) to the latent grid, 4 frames per latent frame stacked, then a 1x1x1 conv to
+    `out_channels` (= the DiT's warp_channels). "vae": the model's own VAE encoder (frozen) on the
+    warp where valid, plus the validity per latent cell: latent_channels + 1 channels, in the space
+    the DiT predicts, which a micro model learns to use far sooner (`docs/model.md`)."""
     widths: tuple = (16, 32, 32)
     out_channels: int = 16
     temporal_stride: int = TIME_STRIDE
+    encoder: str = "learned"
 
 
 @dataclass(frozen=True)
@@ -207,13 +211,13 @@ def preset(name: str) -> StudentConfig:
         c = preset("cpu")
         vae = dataclasses.replace(SLIM_VAE, guide_widths=(16, 16), output_scale=2)
         return dataclasses.replace(
-            c, dit=dataclasses.replace(c.dit, warp_channels=16), vae=vae, warp=WarpConfig(widths=(16, 32, 32), out_channels=16),
+            c, dit=dataclasses.replace(c.dit, warp_channels=17), vae=vae, warp=WarpConfig(out_channels=17, encoder="vae"),
             tracks=dataclasses.replace(c.tracks, occlusion=True), height=96, width=128, aspect="picture")
     if name == "tiny-guided":
         c = preset("tiny")
         return dataclasses.replace(
-            c, dit=dataclasses.replace(c.dit, warp_channels=4), vae=dataclasses.replace(c.vae, guide_widths=(8,), output_scale=2),
-            warp=WarpConfig(widths=(8, 8, 8), out_channels=4), tracks=dataclasses.replace(c.tracks, occlusion=True),
+            c, dit=dataclasses.replace(c.dit, warp_channels=17), vae=dataclasses.replace(c.vae, guide_widths=(8,), output_scale=2),
+            warp=WarpConfig(out_channels=17, encoder="vae"), tracks=dataclasses.replace(c.tracks, occlusion=True),
             aspect="picture")
     if name == "tiny":
         return StudentConfig(

@@ -10,7 +10,7 @@ from .text_encoder import WordTextEncoder
 from .tiny_vae import TinyVAE
 from .track_encoder import TrackEncoder
 from .transformer import CausalWanTransformer
-from .warp_encoder import WarpEncoder
+from .warp_encoder import LatentWarpEncoder, WarpEncoder
 
 
 class TrackVideoModules(nn.Module):
@@ -38,6 +38,13 @@ class TrackVideoModules(nn.Module):
         if c.dit.warp_channels and c.warp.out_channels != c.dit.warp_channels:
             raise ValueError(f"DiT warp_channels ({c.dit.warp_channels}) != warp encoder out_channels "
                              f"({c.warp.out_channels})")
-        if c.dit.warp_channels and 2 ** len(c.warp.widths) != 8:
+        if c.warp.encoder not in ("learned", "vae"):
+            raise ValueError(f"warp encoder must be 'learned' or 'vae', got {c.warp.encoder!r}")
+        if c.dit.warp_channels and c.warp.encoder == "vae" and c.dit.warp_channels != c.vae.latent_channels + 1:
+            raise ValueError(f"a warp read through the VAE gives latent_channels + 1 = {c.vae.latent_channels + 1} "
+                             f"channels; the DiT has warp_channels {c.dit.warp_channels}")
+        if c.dit.warp_channels and c.warp.encoder == "learned" and 2 ** len(c.warp.widths) != 8:
             raise ValueError(f"the warp encoder must halve 3 times to the VAE's 8x grid, has {len(c.warp.widths)} convs")
-        self.warp = WarpEncoder(c.warp) if c.dit.warp_channels else None
+        self.warp = None
+        if c.dit.warp_channels:
+            self.warp = WarpEncoder(c.warp) if c.warp.encoder == "learned" else LatentWarpEncoder(c.warp, self.vae)

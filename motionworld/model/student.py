@@ -110,6 +110,7 @@ class StreamingStudent:
             self.cache = m.dit.new_cache(self.layout, 1, h, w)
         self.cache.reset()
         self.decoder = m.vae.streaming_decoder()
+        self.warp_memory: dict = {}  # a warp encoder's state across chunks (the VAE-encoder kind has one)
         self._started = True
 
     def _token_layout(self) -> BlockCausal:
@@ -122,6 +123,7 @@ class StreamingStudent:
             raise MotionWorldError("reset() before start()")
         self.cache.reset()
         self.decoder.reset()
+        self.warp_memory = {}
 
     def _codes_for(self, n: int) -> torch.Tensor:
         if n > ID_RANGE:
@@ -184,7 +186,7 @@ class StreamingStudent:
         if s != 1:  # the DiT reads the warp at its own size
             warp = F.avg_pool2d(warp.flatten(0, 1), s).unflatten(0, warp.shape[:2])
             valid = F.avg_pool2d(valid.flatten(0, 1)[:, None], s)[:, 0].unflatten(0, valid.shape[:2])
-        return self.modules.warp(warp, valid, from_start=first)
+        return self.modules.warp(warp, valid, from_start=first, memory=self.warp_memory)
 
     def _noise(self, shape) -> torch.Tensor:
         return torch.randn(shape, generator=self.noise_generator).to(self.device)

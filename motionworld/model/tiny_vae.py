@@ -164,6 +164,18 @@ class TinyVAE(nn.Module):
             x = torch.cat([x, x[:, -1:].expand(-1, k - x.shape[1] % k, -1, -1, -1)], 1)
         return _run(self.encoder, x.to(self.encoder[0].weight.dtype), None)
 
+    def encode_chunk(self, frames: torch.Tensor, from_start: bool, memory: dict | None = None) -> torch.Tensor:
+        """Causal encode of a stream's frames [B, T, 3, H, W] (T a multiple of 4, or 1 + 4k from its
+        start), with `memory` (a dict kept between calls) carrying the MemBlocks' last frames: the
+        calls together give exactly `encode` of the whole clip."""
+        k = self.time_downscale
+        x = self.pixels_in(frames.to(self.encoder[0].weight.dtype))
+        if from_start:
+            x = torch.cat([x[:, :1].expand(-1, k - 1, -1, -1, -1), x], 1)
+        if x.shape[1] % k:
+            raise ValueError(f"a chunk of {frames.shape[1]} frames does not fill whole latent frames")
+        return self.normalise(_run(self.encoder, x, memory))
+
     def encode(self, frames: torch.Tensor) -> torch.Tensor:
         """frames [B, T, 3, H, W] in [0, 1] -> latents [B, T_lat, C, H/8, W/8]; T = 1 + 4k -> 1 + k latents
         (other lengths are padded at the end with the last frame)."""

@@ -78,6 +78,9 @@ class VAEStage(StrictModel):
     # Train only the guided decoder (VAEConfig.guide_widths) on the frozen encoder and decoder of
     # init.vae (one without a guide gets a fresh one): the latents later stages learnt stay.
     guide_only: bool = False
+    # A guided decoder also learns without the warp (validity 0 on this fraction of clips): what a
+    # stream gives it when the geometry shows nothing, e.g. the camera turned away.
+    warp_dropout: float = Field(0.0, ge=0, le=1)
 
 
 class TeacherStage(StrictModel):

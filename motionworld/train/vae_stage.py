@@ -117,7 +117,10 @@ class VAEStage(Stage):
     def step(self, step, batch, gen):
         video = batch["video"].to(self.rt.device)
         if self.guided:
-            loss, recon = self.net(video, batch["warp"].to(self.rt.device), batch["warp_valid"].to(self.rt.device))
+            valid = batch["warp_valid"].to(self.rt.device)
+            hide = torch.rand(valid.shape[0], generator=gen) < self.cfg.vae.warp_dropout
+            valid = valid * (~hide).to(valid.device, valid.dtype)[:, None, None, None]
+            loss, recon = self.net(video, batch["warp"].to(self.rt.device), valid)
         else:
             loss, recon = self.net(video)
         norm = self.apply(self.optimizer, loss, self.trained, self.net)
