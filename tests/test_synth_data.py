@@ -186,3 +186,26 @@ def test_training_warps_are_the_inference_warp_with_a_documented_depth_mix():
     torch.testing.assert_close(a["warp"], b["warp"])
     torch.testing.assert_close(a["warp_valid"], b["warp_valid"])
     assert float(a["warp_valid"][:, 0].min()) == 1.0
+
+
+def test_training_tracks_are_made_from_the_same_degraded_depth_as_the_warp():
+    """With disparity or prior depth the clip's tracks are the engine's tracks of that depth (same
+    grid of frame-0 pixels, objects moved), not the true ones; with true depth and with an object
+    left out of the warp they stay the true tracks."""
+    from motionworld.data.warps import clip_warp
+
+    from motionworld.eval.heldout import heldout_items
+
+    item = heldout_items(1, frames=17, size=64, seed_start=7)[0]
+    item["depth0"] = item["depth"][0]
+    for kind in ("true", "object_left_out"):
+        *_, tracks, vis = clip_warp(item, kind, np.random.default_rng(1), with_tracks=True)
+        np.testing.assert_array_equal(tracks, item["tracks"])
+        np.testing.assert_array_equal(vis, item["visibility"])
+    for kind in ("disparity", "prior"):
+        *_, tracks, vis = clip_warp(item, kind, np.random.default_rng(1), with_tracks=True)
+        assert tracks.shape == item["tracks"].shape and vis.shape == item["visibility"].shape
+        np.testing.assert_allclose(tracks[0], item["tracks"][0], atol=1e-3)  # the same first-frame pixels
+        moved = np.isfinite(tracks[-1]).all(-1) & item["visibility"][-1]
+        error = np.linalg.norm(tracks[-1][moved] - item["tracks"][-1][moved], axis=-1)
+        assert error.mean() > 0.05, kind  # the wrong depth moves them wrongly

@@ -11,7 +11,9 @@ geometry rather than copy its errors (the target is always the true video):
   without a depth map gets;
 - `object_left_out`: the true depth, but one moving object is not moved in the warp, so the tracks
   are the only sign of its motion.
-The tracks stay the true ones here (degrading them too is left to a later step)."""
+The tracks are degraded with the same depth (`degraded_tracks`): with `disparity` and `prior` the
+engine's tracks of that depth (`TrackField`, objects moved by their masks and motion, as at
+inference) replace the true ones; with `true` and `object_left_out` they stay the true ones."""
 from __future__ import annotations
 
 import numpy as np
@@ -19,6 +21,7 @@ from scipy.ndimage import gaussian_filter
 
 from ..geometry.camera import Camera
 from ..geometry.depth import PriorDepth
+from ..geometry.trackfield import TrackField
 from ..raster.mesh_warp import MeshWarpRenderer
 
 KINDS = ("true", "disparity", "prior", "object_left_out")
@@ -55,9 +58,24 @@ def render_warp(picture: np.ndarray, depth: np.ndarray, K: np.ndarray, c2w: np.n
         warp.release()
 
 
-def clip_warp(item: dict, kind: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def degraded_tracks(item: dict, depth: np.ndarray, motion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The engine's tracks of the item's grid of frame-0 pixels made from `depth` instead of the true
+    depth (objects cut out by their frame-0 slots and moved by `motion`): (tracks float32 [T, N, 2],
+    visibility bool [T, N]), as `world` makes them at inference."""
+    H, W = item["video"].shape[1:3]
+    n = int(round(np.sqrt(item["tracks"].shape[1])))
+    masks = [item["object_slots"] == k + 1 for k in range(motion.shape[1])]
+    field = TrackField(depth, Camera(np.asarray(item["K"], np.float64), W, H), np.asarray(item["c2w"][0], np.float64),
+                       grid=n, object_masks=masks)
+    tracks, vis, _ = field.project(np.asarray(item["c2w"], np.float64), object_transforms=motion)
+    return tracks, vis
+
+
+def clip_warp(item: dict, kind: str, rng: np.random.Generator, with_tracks: bool = False):
     """(warp uint8 [T, H, W, 3], validity float32 [T, H, W]) of a dataset item (numpy arrays; it
-    needs video, depth0, K, c2w, object_slots and object_motion) with depth of the given kind."""
+    needs video, depth0, K, c2w, object_slots and object_motion) with depth of the given kind. With
+    `with_tracks`, also (tracks, visibility) made from that depth (`degraded_tracks`), or the item's
+    own where the depth is the true one."""
     if kind not in KINDS:
         raise ValueError(f"warp depth kind must be one of {KINDS}, got {kind!r}")
     video, depth, K = item["video"], np.asarray(item["depth0"], np.float32), np.asarray(item["K"], np.float64)
@@ -71,4 +89,9 @@ def clip_warp(item: dict, kind: str, rng: np.random.Generator) -> tuple[np.ndarr
         present = [k for k in range(motion.shape[1]) if (item["object_slots"] == k + 1).any()]
         if present:
             motion[:, int(rng.choice(present))] = np.eye(4)
-    return render_warp(video[0], depth, K, item["c2w"], item["object_slots"], motion)
+    warp = render_warp(video[0], depth, K, item["c2w"], item["object_slots"], motion)
+    if not with_tracks:
+        return warp
+    if kind in ("disparity", "prior"):
+        return (*warp, *degraded_tracks(item, depth, np.asarray(item["object_motion"], np.float64)))
+    return (*warp, np.asarray(item["tracks"], np.float32), np.asarray(item["visibility"], bool))

@@ -39,21 +39,25 @@ def make_dataset(cfg: DataConfig, heldout: bool = False):
 
 def with_warps(batch: dict, items: list[dict], cfg: DataConfig, rng_key: list[int]) -> dict:
     """The batch with each clip's warp [B, T, 3, H, W] in [0, 1] and validity [B, T, H, W]
-    (`motionworld.data.warps`), the depth kind drawn per clip from `cfg.warp_depth` by `rng_key`."""
+    (`motionworld.data.warps`), the depth kind drawn per clip from `cfg.warp_depth` by `rng_key`;
+    its tracks and visibility are made from that depth too (the video, the target, stays true)."""
     mix = cfg.warp_depth.model_dump()
-    warps, valids = [], []
+    warps, valids, tracks, vis = [], [], [], []
     for i, it in enumerate(items):
         if "object_slots" not in it:
             raise MotionWorldError("data.warp: these clips carry no object masks (shards written before "
                                    "2026-12-03); write them again with `motionworld data synth`")
         arrays = {k: (v.numpy() if torch.is_tensor(v) else v) for k, v in it.items()}
-        arrays["video"], arrays["c2w"] = arrays["video"][:cfg.frames], arrays["c2w"][:cfg.frames]
-        arrays["object_motion"] = arrays["object_motion"][:cfg.frames]
+        for key in ("video", "c2w", "object_motion", "tracks", "visibility"):
+            arrays[key] = arrays[key][:cfg.frames]
         rng = np.random.default_rng([*rng_key, i])
-        frames, valid = clip_warp(arrays, choose_kind(rng, mix), rng)
+        frames, valid, tr, vi = clip_warp(arrays, choose_kind(rng, mix), rng, with_tracks=True)
         warps.append(torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255.0)
         valids.append(torch.from_numpy(valid))
-    return {**batch, "warp": torch.stack(warps), "warp_valid": torch.stack(valids)}
+        tracks.append(torch.from_numpy(np.ascontiguousarray(tr, np.float32)))
+        vis.append(torch.from_numpy(np.ascontiguousarray(vi, bool)))
+    return {**batch, "warp": torch.stack(warps), "warp_valid": torch.stack(valids),
+            "tracks": torch.stack(tracks).to(batch["tracks"].dtype), "visibility": torch.stack(vis)}
 
 
 def to_device(batch: dict, device) -> dict:
