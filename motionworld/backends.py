@@ -119,7 +119,7 @@ class NeuralGenerator:
         self.close()
         if self.student.sees_warp:  # the same warp `--backend warp` shows, at the output size
             self.scene_size = (sc.width, sc.height)
-            self.warp = MeshWarpRenderer()
+            self.warp = MeshWarpRenderer(mesh_step=scale)  # one mesh vertex per model pixel, the colour at full size
             self.warp.start(image, depth, _resized_K(sc.camera.K, self.scene_size, self.width, self.height),
                             sc.start_pose, masks)
 

@@ -193,7 +193,6 @@ def test_training_tracks_are_made_from_the_same_degraded_depth_as_the_warp():
     grid of frame-0 pixels, objects moved), not the true ones; with true depth and with an object
     left out of the warp they stay the true tracks."""
     from motionworld.data.warps import clip_warp
-
     from motionworld.eval.heldout import heldout_items
 
     item = heldout_items(1, frames=17, size=64, seed_start=7)[0]

@@ -168,3 +168,30 @@ def test_validity_is_zero_where_a_moved_object_used_to_be():
     shifted = (image[20, 25:38].astype(int) + image[20, 26:39]) / 2  # 12.5 px: halfway between two pixels
     assert np.abs(frames[0, 20, 38:51] - shifted).max() <= 1  # the box, moved whole
     assert (valid[0, :15] == 1).all() and (valid[0, 33:] == 1).all()
+
+
+def test_a_coarser_mesh_keeps_the_first_camera_exact_and_the_motion_close():
+    """mesh_step=2: one vertex per 2x2 pixels (the guided student's warp: one per model pixel) keeps
+    frame 0 bit for bit and moves the picture like the per-pixel mesh, up to its edges."""
+    rng = np.random.default_rng(0)
+    W, H = 64, 48
+    image = (rng.random((H, W, 3)) * 255).astype(np.uint8)
+    depth = np.full((H, W), 4.0)
+    depth[12:36, 20:44] = 2.0  # a box in front of a wall
+    K = np.array([[W, 0, W / 2], [0, W, H / 2], [0, 0, 1]], float)
+    poses = np.tile(np.eye(4), (3, 1, 1))
+    poses[1:, 0, 3] = [0.05, 0.15]
+    out = {}
+    for step in (1, 2):
+        warp = MeshWarpRenderer(mesh_step=step)
+        warp.start(image, depth, K)
+        out[step] = warp.step(poses, validity=True)
+        warp.release()
+    np.testing.assert_array_equal(out[2][0][0], image)
+    assert (out[2][1][0] == 1).all()
+    agree = (out[1][1] == out[2][1]).mean()
+    assert agree > 0.97  # validity differs only along the box's edges
+    both = (out[1][1] > 0) & (out[2][1] > 0)
+    assert np.abs(out[1][0].astype(int) - out[2][0])[both].mean() < 8
+    with pytest.raises(MotionWorldError, match="mesh blocks"):
+        MeshWarpRenderer(mesh_step=5).start(image, depth, K)

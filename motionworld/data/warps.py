@@ -44,13 +44,14 @@ def degraded_disparity(depth: np.ndarray, rng: np.random.Generator) -> np.ndarra
 
 
 def render_warp(picture: np.ndarray, depth: np.ndarray, K: np.ndarray, c2w: np.ndarray, object_slots: np.ndarray,
-                object_motion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                object_motion: np.ndarray, mesh_step: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """The picture on `depth`, objects cut out by their frame-0 slots and moved by their motion,
-    seen from every camera c2w [T, 4, 4]: (warp uint8 [T, H, W, 3], validity float32 [T, H, W])."""
+    seen from every camera c2w [T, 4, 4]: (warp uint8 [T, H, W, 3], validity float32 [T, H, W]);
+    `mesh_step` as `MeshWarpRenderer`'s."""
     motion = np.asarray(object_motion, np.float64)
     masks = [object_slots == k + 1 for k in range(motion.shape[1])]
     c2w = np.asarray(c2w, np.float64)
-    warp = MeshWarpRenderer()
+    warp = MeshWarpRenderer(mesh_step=mesh_step)
     try:
         warp.start(picture, depth, np.asarray(K, np.float64), c2w[0], masks)
         return warp.step(c2w, np.asarray(K, np.float64), motion, validity=True)
@@ -71,7 +72,7 @@ def degraded_tracks(item: dict, depth: np.ndarray, motion: np.ndarray) -> tuple[
     return tracks, vis
 
 
-def clip_warp(item: dict, kind: str, rng: np.random.Generator, with_tracks: bool = False):
+def clip_warp(item: dict, kind: str, rng: np.random.Generator, with_tracks: bool = False, mesh_step: int = 1):
     """(warp uint8 [T, H, W, 3], validity float32 [T, H, W]) of a dataset item (numpy arrays; it
     needs video, depth0, K, c2w, object_slots and object_motion) with depth of the given kind. With
     `with_tracks`, also (tracks, visibility) made from that depth (`degraded_tracks`), or the item's
@@ -89,7 +90,7 @@ def clip_warp(item: dict, kind: str, rng: np.random.Generator, with_tracks: bool
         present = [k for k in range(motion.shape[1]) if (item["object_slots"] == k + 1).any()]
         if present:
             motion[:, int(rng.choice(present))] = np.eye(4)
-    warp = render_warp(video[0], depth, K, item["c2w"], item["object_slots"], motion)
+    warp = render_warp(video[0], depth, K, item["c2w"], item["object_slots"], motion, mesh_step)
     if not with_tracks:
         return warp
     if kind in ("disparity", "prior"):

@@ -63,12 +63,12 @@ class SwayingWarp:
     """The warp of a picture on a wall with a box in front, the camera swaying sideways and stepping
     back and forth: rendered for real (`MeshWarpRenderer`, validity included) at the output size."""
 
-    def __init__(self, picture: np.ndarray):
+    def __init__(self, picture: np.ndarray, mesh_step: int = 1):
         H, W = picture.shape[:2]
         depth = np.full((H, W), 4.0, np.float32)
         depth[H // 4:3 * H // 4, W // 3:2 * W // 3] = 2.0
         self.K = np.array([[W, 0, W / 2], [0, W, H / 2], [0, 0, 1]], np.float64)
-        self.renderer = MeshWarpRenderer()
+        self.renderer = MeshWarpRenderer(mesh_step=mesh_step)
         self.renderer.start(picture, depth, self.K, np.eye(4))
         self.frame = 0
 
@@ -89,7 +89,7 @@ def _stream(student: StreamingStudent, image: np.ndarray, chunks: int, progress=
     if student.sees_warp:
         H, W = student.output_size
         picture = np.asarray(Image.fromarray(image).resize((W, H), Image.Resampling.BILINEAR))
-        warp = SwayingWarp(picture)
+        warp = SwayingWarp(picture, student.config.vae.output_scale)  # as the neural backend renders it
     t0 = time.perf_counter()
     student.start(image, "a garden path between brick walls", seed=0)
     records, frames = [], 0

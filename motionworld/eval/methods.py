@@ -53,11 +53,12 @@ def warp_gt(item: dict) -> np.ndarray:
         warp.release()
 
 
-def warp_moved(item: dict, depth: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def warp_moved(item: dict, depth: np.ndarray | None = None, mesh_step: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """The warp with objects moved as at inference: frames uint8 [T,H,W,3] and validity float32
-    [T,H,W], from the true depth or `depth` (e.g. `prior_depth(item)`)."""
+    [T,H,W], from the true depth or `depth` (e.g. `prior_depth(item)`); `mesh_step` as the
+    renderer's (a guided student's warp: its output scale, one vertex per model pixel)."""
     return render_warp(item["video"][0], item["depth"][0] if depth is None else depth, item["K"], item["c2w"],
-                       item["object_slots"], item["object_motion"])
+                       item["object_slots"], item["object_motion"], mesh_step)
 
 
 INPAINT_RADIUS = 3  # pixels around a hole that Telea's method draws from
@@ -125,7 +126,8 @@ def vae_roundtrip(vae, item: dict, warp=None) -> np.ndarray:
     video = _unit_frames(model_view(item, scale, frames=True)["video"], weight)
     kwargs = {}
     if vae.config.guided:
-        kwargs["warp"], kwargs["valid"] = _warp_tensors(warp if warp is not None else warp_moved(item), weight)
+        kwargs["warp"], kwargs["valid"] = _warp_tensors(warp if warp is not None else warp_moved(item, mesh_step=scale),
+                                                        weight)
     frames = vae.decode(vae.encode(video), **kwargs)[0]
     return to_uint8_frames(frames).numpy()[: len(item["video"])]
 
@@ -146,7 +148,7 @@ def stream_student(student, item: dict, tracks=None, visibility=None, seed: int 
     if H % (16 * scale) or W % (16 * scale) or (student.config.aspect == "fixed" and (H, W) != student.output_size):
         raise ValueError(f"clip is {W}x{H}, the student generates {student.output_size[1]}x{student.output_size[0]}")
     if student.sees_warp and warp is None and "object_slots" in item:
-        warp = warp_moved(item)
+        warp = warp_moved(item, mesh_step=scale)
     view = model_view({**item, "tracks": np.asarray(tracks, np.float32)}, scale)
     tracks = view["tracks"]
     student.start(view["video"][0], item.get("caption", ""), seed=seed)
@@ -174,7 +176,7 @@ def teacher_video(modules, config, item: dict, steps: int = 24, w_t: float = 3.0
     vae = modules.vae
     scale = vae.config.output_scale
     if (config.dit.warp_channels or vae.config.guided) and warp is None:
-        warp = warp_moved(item)
+        warp = warp_moved(item, mesh_step=scale)
     view = model_view(item, scale)  # the first frame at the model's size is all the sampler reads of the video
     sample = {k: (torch.from_numpy(v) if isinstance(v, np.ndarray) else v) for k, v in view.items()}
     sample["video"] = sample["video"][:1].expand(T, -1, -1, -1)

@@ -159,24 +159,25 @@ def main_table(student, teacher, items: list[dict], s: EvalSettings, progress=No
         per_clip[STUDENT_PASTED] = []
     per_clip["student, depth prior"] = []
     shipped_layout(student)
+    step = student.config.vae.output_scale  # the model's warp: one mesh vertex per model pixel, as at inference
     for i, item in enumerate(items):
-        seen = moved = None
+        seen = moved = warp = None
         if with_objects:
-            moved, seen = warp_moved(item)
+            moved, seen = warp_moved(item)  # the baseline rows: a vertex per pixel
             per_clip[WARP_MOVED].append(score(moved, item, seen=seen))
             per_clip[WARP_INPAINTED].append(score(inpainted(moved, seen), item, seen=seen))
+            warp = (moved, seen) if step == 1 else warp_moved(item, mesh_step=step)
         per_clip["true frames (tracker floor)"].append(score(item["video"], item, seen=seen))
         per_clip["true frames through the VAE (latent ceiling)"].append(
-            score(vae_roundtrip(student.modules.vae, item, (moved, seen) if moved is not None else None), item, seen=seen))
+            score(vae_roundtrip(student.modules.vae, item, warp), item, seen=seen))
         per_clip["hold first frame"].append(score(hold_first(item), item, seen=seen))
         per_clip["warp (true depth)"].append(score(warp_gt(item), item, seen=seen))
         teacher_frames = None
         if teacher is not None:
             modules, config = teacher
             teacher_frames = teacher_video(modules, config, item, s.teacher_steps, s.w_t, s.w_m, seed=s.seed + i,
-                                           warp=(moved, seen) if moved is not None else None)
+                                           warp=warp)
             per_clip["teacher"].append(score(teacher_frames, item, seen=seen))
-        warp = (moved, seen) if moved is not None else None
         student_frames = stream_student(student, item, seed=s.seed + i, warp=warp)
         per_clip["student"].append(score(student_frames, item, seen=seen))
         if pasted:  # the same stream (same seed), the decoded frames with the warp pasted over them
@@ -189,7 +190,7 @@ def main_table(student, teacher, items: list[dict], s: EvalSettings, progress=No
         # the tracks it was given is kept as well.
         depth = prior_depth(item)
         tr, vis = prior_tracks(item, depth=depth)
-        prior_warp = warp_moved(item, depth) if warp is not None and student.sees_warp else None
+        prior_warp = warp_moved(item, depth, step) if warp is not None and student.sees_warp else None
         prior_video = stream_student(student, item, tr, vis, seed=s.seed + i, warp=prior_warp)
         row = score(prior_video, item, seen=seen)
         row["epe_vs_input"] = score(prior_video, item, tr, vis)["epe"]

@@ -39,6 +39,9 @@ class DataConfig(StrictModel):
     heldout: int = 4                 # held-out clips used by the eval hook
     warp: bool = False               # batches carry the clip's warp and validity (synth or shards clips)
     warp_depth: WarpDepthMix = Field(default_factory=WarpDepthMix)
+    # Pixels per warp mesh vertex (MeshWarpRenderer.mesh_step): inference puts one vertex per model
+    # pixel, so clips at a guided decoder's output size (its VAE stage) use its output_scale, 1 elsewhere.
+    warp_mesh_step: int = Field(1, ge=1, le=8)
 
     @property
     def frame_size(self) -> tuple[int, int]:

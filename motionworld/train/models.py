@@ -14,6 +14,11 @@ from ..model.config import StudentConfig, preset
 from .config import TrainConfig
 
 
+def scale_for(c: StudentConfig, stage: str) -> int:
+    """How many times the model's size a stage's clips are: a guided VAE's output scale, else 1."""
+    return c.vae.output_scale if stage == "vae" else 1
+
+
 def student_config(cfg: TrainConfig) -> StudentConfig:
     c = preset(cfg.model)
     if cfg.vae_model is not None:
@@ -39,8 +44,11 @@ def student_config(cfg: TrainConfig) -> StudentConfig:
         raise MotionWorldError("the model sees the warp of the picture (warp_channels) but data.warp is off")
     if cfg.track_occlusion is not None:
         c = dataclasses.replace(c, tracks=dataclasses.replace(c.tracks, occlusion=cfg.track_occlusion))
+    if cfg.data.warp and cfg.data.warp_mesh_step != scale_for(c, cfg.stage):
+        raise MotionWorldError(f"data.warp_mesh_step must be {scale_for(c, cfg.stage)} here: inference puts one warp mesh "
+                               "vertex per model pixel (a guided VAE's clips are output_scale times the model's size)")
     width, height = cfg.data.frame_size
-    scale = c.vae.output_scale if cfg.stage == "vae" else 1  # a guided decoder learns to paint at its output size
+    scale = scale_for(c, cfg.stage)  # a guided decoder learns to paint at its output size
     if (c.height * scale, c.width * scale) != (height, width):
         what = "a guided VAE paints" if scale != 1 else "the model works at"
         raise MotionWorldError(f"{what} {c.width * scale}x{c.height * scale} but the data (data.size, data.height) "
