@@ -25,8 +25,7 @@ from motionworld.eval.heldout import heldout_items
 from motionworld.eval.methods import inpainted
 from motionworld.metrics.image import psnr, ssim
 from motionworld.model.bundles import load_vae
-from motionworld.model.guided_decoder import hard_paste
-from motionworld.train.vae_stage import downscaled
+from motionworld.model.guided_decoder import downscaled, hard_paste, upsampled
 
 
 def _scores(out: torch.Tensor, video: torch.Tensor, seen: torch.Tensor) -> list[float]:
@@ -54,7 +53,7 @@ def main() -> None:
         video = torch.from_numpy(item["video"]).permute(0, 3, 1, 2).float()[None] / 255.0
         latents = vae.encode(downscaled(video, s))
         plain = vae.pixels_out(vae.decode_pixels(latents)).clamp(0, 1)
-        upsampled = hard_paste(plain, video, torch.zeros(video.shape[:2] + video.shape[3:]))
+        plain_up = upsampled(plain, video.shape[-2:])
         for kind in KINDS:
             frames, valid = clip_warp(item, kind, np.random.default_rng([7, i]), mesh_step=s)
             warp = torch.from_numpy(frames).permute(0, 3, 1, 2).float()[None] / 255.0
@@ -62,7 +61,7 @@ def main() -> None:
             seen = v[0] > 0.5
             methods = {"guided decoder": vae.decode(latents, warp=warp, valid=v),
                        "hard paste of the warp": hard_paste(plain, warp, v).clamp(0, 1),
-                       "plain decode, upsampled": upsampled,
+                       "plain decode, upsampled": plain_up,
                        "warp + inpainting (Telea)": torch.from_numpy(inpainted(frames, valid)).permute(0, 3, 1, 2).float()[None] / 255.0}
             for name, out in methods.items():
                 rows.setdefault(kind, {}).setdefault(name, []).append(_scores(out[0], video[0], seen))

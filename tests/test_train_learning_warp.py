@@ -10,10 +10,10 @@ import torch
 from motionworld.data.dataset import collate
 from motionworld.metrics.image import psnr
 from motionworld.model.bundles import load_vae
+from motionworld.model.guided_decoder import downscaled
 from motionworld.train.batches import make_dataset, with_warps
 from motionworld.train.config import load_config
 from motionworld.train.trainer import train
-from motionworld.train.vae_stage import downscaled
 
 pytestmark = [pytest.mark.slow, pytest.mark.display]
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"

@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..data.dataset import collate
 from ..data.warps import render_warp
 from ..geometry.camera import Camera
 from ..geometry.depth import PriorDepth
 from ..geometry.trackfield import TrackField
+from ..model.guided_decoder import downscaled
 from ..model.teacher_sampling import sample_teacher
 from ..model.tiny_vae import to_uint8_frames
 from ..raster.mesh_warp import MeshWarpRenderer
@@ -183,11 +183,8 @@ def teacher_video(modules, config, item: dict, steps: int = 24, w_t: float = 3.0
     batch = collate([sample], T)
     weight = next(modules.parameters())
     if warp is not None and config.dit.warp_channels:
-        frames, valid = _warp_tensors(warp, weight)
-        if scale != 1:
-            frames = F.avg_pool2d(frames[0], scale)[None]
-            valid = F.avg_pool2d(valid[0][:, None], scale)[:, 0][None]
-        batch["warp"], batch["warp_valid"] = frames, valid
+        frames, valid = _warp_tensors(warp, weight)  # the teacher's DiT reads it at its own size
+        batch["warp"], batch["warp_valid"] = downscaled(frames, scale), downscaled(valid[:, :, None], scale)[:, :, 0]
     gen = torch.Generator().manual_seed(seed)
     x0, _, _ = sample_teacher(modules, config, batch, gen, steps, w_t, w_m)
     kwargs = {}

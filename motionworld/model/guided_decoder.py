@@ -25,6 +25,21 @@ from torch import nn
 GATE_BIAS = -2.0
 
 
+def downscaled(frames: torch.Tensor, scale: int) -> torch.Tensor:
+    """Per-frame maps [B, T, C, H, W] averaged over scale x scale cells: what the model's size sees
+    of a frame `scale` times bigger."""
+    if scale == 1:
+        return frames
+    return F.avg_pool2d(frames.flatten(0, 1), scale).unflatten(0, frames.shape[:2])
+
+
+def upsampled(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Per-frame maps [B, T, C, h, w] resized bilinearly to size (H, W)."""
+    if frames.shape[-2:] == tuple(size):
+        return frames
+    return F.interpolate(frames.flatten(0, 1), size=size, mode="bilinear", align_corners=False).unflatten(0, frames.shape[:2])
+
+
 class GuidedDecoder(nn.Module):
     def __init__(self, widths: tuple, scale: int = 1):
         super().__init__()
@@ -54,11 +69,8 @@ class GuidedDecoder(nn.Module):
                                  f"[{b}, {t}, {H}, {W}]; got {tuple(warp.shape)}, "
                                  f"{None if valid is None else tuple(valid.shape)}")
             warp_hi, valid_hi = warp.to(dtype).flatten(0, 1), valid.to(dtype).flatten(0, 1)[:, None]
-        if self.scale == 1:
-            warp_lo, valid_lo = warp_hi * valid_hi, valid_hi
-        else:
-            valid_lo = F.avg_pool2d(valid_hi, self.scale)
-            warp_lo = F.avg_pool2d(warp_hi * valid_hi, self.scale)  # colour * coverage, averaged over the cell
+        valid_lo = downscaled(valid_hi[None], self.scale)[0]
+        warp_lo = downscaled((warp_hi * valid_hi)[None], self.scale)[0]  # colour * coverage, averaged over the cell
         shown = warp_lo / valid_lo.clamp_min(1e-3) * (valid_lo > 0)  # mean colour of the valid part of a cell
         x = torch.cat([dec, warp_lo, valid_lo, (shown - dec) * valid_lo], 1)
         res_gate = self.head(self.body(x))
@@ -74,11 +86,6 @@ class GuidedDecoder(nn.Module):
 def hard_paste(decoded: torch.Tensor, warp: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     """The baseline the guided decoder has to beat: the decoded frames [B, T, 3, h, w] upsampled
     (bilinear) to the warp's size, with every valid warp pixel pasted over them."""
-    b, t = decoded.shape[:2]
-    H, W = warp.shape[-2:]
-    up = decoded.flatten(0, 1)
-    if up.shape[-2:] != (H, W):
-        up = F.interpolate(up, size=(H, W), mode="bilinear", align_corners=False)
-    up = up.unflatten(0, (b, t))
+    up = upsampled(decoded, warp.shape[-2:])
     v = (valid > 0.5).to(up.dtype)[:, :, None]
     return up * (1 - v) + warp.to(up.dtype) * v

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..errors import MotionWorldError, TrackError
 from ..frames import chunk_frames
@@ -20,6 +19,7 @@ from ..images import size_for_budget
 from .attention import BlockCausal
 from .bundles import BUNDLE_FILES, STUDENT_KIND, load_modules
 from .config import StudentConfig, preset
+from .guided_decoder import downscaled
 from .modules import TrackVideoModules
 from .rollout import generate_chunk
 from .sampler import shifted_levels
@@ -182,10 +182,8 @@ class StreamingStudent:
         return frames, mask[None].to(self.device, self.dtype)
 
     def _warp_features(self, warp: torch.Tensor, valid: torch.Tensor, first: bool) -> torch.Tensor:
-        s = self.config.vae.output_scale
-        if s != 1:  # the DiT reads the warp at its own size
-            warp = F.avg_pool2d(warp.flatten(0, 1), s).unflatten(0, warp.shape[:2])
-            valid = F.avg_pool2d(valid.flatten(0, 1)[:, None], s)[:, 0].unflatten(0, valid.shape[:2])
+        s = self.config.vae.output_scale  # the DiT reads the warp at its own size
+        warp, valid = downscaled(warp, s), downscaled(valid[:, :, None], s)[:, :, 0]
         return self.modules.warp(warp, valid, from_start=first, memory=self.warp_memory)
 
     def _noise(self, shape) -> torch.Tensor:

@@ -156,25 +156,28 @@ class TinyVAE(nn.Module):
         return z if stats is None else z * stats[1] + stats[0]
 
     def encode_raw(self, frames: torch.Tensor) -> torch.Tensor:
-        """The encoder's own output (before latent normalisation)."""
+        """The encoder's own output (before latent normalisation) of a whole clip; a clip that does not
+        fill whole latent frames is padded at the end with its last frame."""
         k = self.time_downscale
-        frames = self.pixels_in(frames.to(self.encoder[0].weight.dtype))
-        x = torch.cat([frames[:, :1].expand(-1, k - 1, -1, -1, -1), frames], 1)
+        short = -(frames.shape[1] + k - 1) % k
+        if short:
+            frames = torch.cat([frames, frames[:, -1:].expand(-1, short, -1, -1, -1)], 1)
+        return self._encode_raw(frames, True, None)
+
+    def _encode_raw(self, frames: torch.Tensor, from_start: bool, memory: dict | None) -> torch.Tensor:
+        k = self.time_downscale
+        x = self.pixels_in(frames.to(self.encoder[0].weight.dtype))
+        if from_start:  # latent 0 is the first frame alone: 3 copies of it in front
+            x = torch.cat([x[:, :1].expand(-1, k - 1, -1, -1, -1), x], 1)
         if x.shape[1] % k:
-            x = torch.cat([x, x[:, -1:].expand(-1, k - x.shape[1] % k, -1, -1, -1)], 1)
-        return _run(self.encoder, x.to(self.encoder[0].weight.dtype), None)
+            raise ValueError(f"a chunk of {frames.shape[1]} frames does not fill whole latent frames")
+        return _run(self.encoder, x, memory)
 
     def encode_chunk(self, frames: torch.Tensor, from_start: bool, memory: dict | None = None) -> torch.Tensor:
         """Causal encode of a stream's frames [B, T, 3, H, W] (T a multiple of 4, or 1 + 4k from its
         start), with `memory` (a dict kept between calls) carrying the MemBlocks' last frames: the
         calls together give exactly `encode` of the whole clip."""
-        k = self.time_downscale
-        x = self.pixels_in(frames.to(self.encoder[0].weight.dtype))
-        if from_start:
-            x = torch.cat([x[:, :1].expand(-1, k - 1, -1, -1, -1), x], 1)
-        if x.shape[1] % k:
-            raise ValueError(f"a chunk of {frames.shape[1]} frames does not fill whole latent frames")
-        return self.normalise(_run(self.encoder, x, memory))
+        return self.normalise(self._encode_raw(frames, from_start, memory))
 
     def encode(self, frames: torch.Tensor) -> torch.Tensor:
         """frames [B, T, 3, H, W] in [0, 1] -> latents [B, T_lat, C, H/8, W/8]; T = 1 + 4k -> 1 + k latents

@@ -16,7 +16,6 @@ import dataclasses
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..data.dataset import collate
@@ -24,7 +23,7 @@ from ..errors import MotionWorldError
 from ..metrics.image import chroma_psnr, psnr, ssim
 from ..model.bundles import load_vae_for, save_vae
 from ..model.colour import opponent
-from ..model.guided_decoder import hard_paste
+from ..model.guided_decoder import downscaled, hard_paste, upsampled
 from ..model.tiny_vae import TinyVAE
 from .batches import BatchSource, make_dataset, with_warps
 from .models import student_config
@@ -46,13 +45,6 @@ class _Reconstruction(nn.Module):
             diff = diff * diff.new_tensor([self.luminance, 1.0, 1.0]).view(3, 1, 1)
         loss = self.l1 * diff.abs().mean() + self.l2 * diff.pow(2).mean()
         return loss, self.vae.pixels_out(out)
-
-
-def downscaled(video: torch.Tensor, scale: int) -> torch.Tensor:
-    """[B, T, 3, H, W] averaged over scale x scale cells (what the model's size sees of a frame)."""
-    if scale == 1:
-        return video
-    return F.avg_pool2d(video.flatten(0, 1), scale).unflatten(0, video.shape[:2])
 
 
 class _GuidedReconstruction(nn.Module):
@@ -151,7 +143,7 @@ class VAEStage(Stage):
             video, warp, valid = (batch[k].to(self.rt.device) for k in ("video", "warp", "warp_valid"))
             latents = vae.encode(downscaled(video, vae.config.output_scale))
             plain = vae.pixels_out(vae.decode_pixels(latents)).clamp(0, 1)
-            up = hard_paste(plain, warp, torch.zeros_like(valid))
+            up = upsampled(plain, warp.shape[-2:])
             for name, out in (("guided", vae.decode(latents, warp=warp, valid=valid)), ("upsampled", up),
                               ("hard_paste", hard_paste(plain, warp, valid).clamp(0, 1))):
                 seen = valid > 0.5
