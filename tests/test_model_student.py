@@ -1,4 +1,5 @@
 """StreamingStudent: the streaming API, determinism, reset, save/load with the manifest."""
+import dataclasses
 import json
 
 import numpy as np
@@ -185,7 +186,7 @@ def _with_warp(config, channels=8):
                                warp=WarpConfig(widths=(8, 8, 8), out_channels=channels))
 
 
-def _first_chunk(student, image, warp=None, valid=None):
+def _first_chunk(student, image, warp=None, valid=None, visible=(True, True)):
     """The first chunk's latents (what the DiT made, before the decoder, which at random weights
     may round every frame to black)."""
     student.start(image, "a garden", seed=3)
@@ -193,7 +194,7 @@ def _first_chunk(student, image, warp=None, valid=None):
     student.decoder = lambda z, *warp: (latents.append(z.clone()), decode(z, *warp))[1]
     n = student.frames_for_next_chunk()
     tracks = np.tile(np.array([[[8.0, 8.0], [40.0, 20.0]]], np.float32), (n, 1, 1))
-    student.step(tracks, np.ones((n, 2), bool), warp=warp, warp_valid=valid)
+    student.step(tracks, np.tile(np.array(visible), (n, 1)), warp=warp, warp_valid=valid)
     return latents[0].numpy()
 
 
@@ -245,3 +246,21 @@ def test_the_neural_backend_gives_a_warp_student_the_chunks_warp(tmp_path, garde
                  "--actions", "w-20", "-o", str(tmp_path / "out.mp4")]) == 0
     assert [s[0] for s in seen] == [(9, 64, 64, 3), (12, 64, 64, 3)]
     assert seen[0][2] == 1.0 and 0 < seen[1][1] <= 1  # frame 0 is the picture itself, all valid
+
+
+def test_an_extended_checkpoint_with_an_occlusion_count_gives_exactly_the_old_outputs(image):
+    from motionworld.errors import MotionWorldError
+    from motionworld.model.bundles import extend_modules
+
+    old = StreamingStudent("tiny", seed=0)
+    grown_config = dataclasses.replace(
+        _with_warp(old.config), tracks=dataclasses.replace(old.config.tracks, occlusion=True))
+    grown = StreamingStudent(grown_config, extend_modules(old.modules, grown_config))
+    g = np.random.default_rng(0)
+    warp = g.integers(0, 256, (9, 64, 64, 3), dtype=np.uint8)
+    valid = (g.random((9, 64, 64)) > 0.3).astype(np.float32)
+    hidden = (True, False)  # the second track is on screen and hidden: the grown model counts it
+    np.testing.assert_array_equal(_first_chunk(grown, image, warp, valid, hidden), _first_chunk(old, image, visible=hidden))
+    deeper = dataclasses.replace(old.config, dit=dataclasses.replace(old.config.dit, num_layers=3))
+    with pytest.raises(MotionWorldError, match="is new"):
+        extend_modules(old.modules, deeper)

@@ -74,26 +74,43 @@ def load_modules(folder: str | Path, kind: str) -> tuple[TrackVideoModules, Stud
 
 
 def extend_modules(old: TrackVideoModules, config: StudentConfig) -> TrackVideoModules:
-    """`old` grown into `config`, which adds condition channels (e.g. `dit.warp_channels`) and
-    their encoders: every tensor of `old` is copied, the patch embedding's new input channels start
-    at zero, so the grown model gives exactly the old one's outputs until it is trained (as
-    `load_wan_weights(extend_channels=True)` does for Wan checkpoints)."""
+    """`old` grown into `config`, which adds condition channels (e.g. `dit.warp_channels`), their
+    encoders, or the track encoder's occlusion channel: every tensor of `old` is copied and the new
+    input channels start at zero, so the grown model gives exactly the old one's outputs until it
+    is trained (as `load_wan_weights(extend_channels=True)` does for Wan checkpoints)."""
     new = TrackVideoModules(config)
     own, src = new.state_dict(), old.state_dict()
-    key = "dit.patch_embedding.weight"
     for name, value in src.items():
         if name not in own:
             raise MotionWorldError(f"cannot extend: {name} is not in the new configuration")
-        if name == key and value.shape[1] < own[name].shape[1] and value.shape[2:] == own[name].shape[2:]:
+        if name == "dit.patch_embedding.weight" and value.shape[1] < own[name].shape[1] \
+                and value.shape[2:] == own[name].shape[2:]:
             grown = torch.zeros_like(own[name])
             grown[:, :value.shape[1]] = value
             value = grown
+        elif name == "tracks.proj.0.weight" and value.shape != own[name].shape:
+            value = _with_occlusion_inputs(value, own[name], old.tracks.config, config.tracks)
         if value.shape != own[name].shape:
             raise MotionWorldError(f"cannot extend: {name} is {tuple(value.shape)}, the new configuration has "
                                    f"{tuple(own[name].shape)}")
         own[name] = value
+    fresh = [n for n in own if n not in src and not n.startswith(("warp.", "vae.guide."))]
+    if fresh:  # e.g. more layers: not a growth of inputs, the old model's outputs would not carry over
+        raise MotionWorldError(f"cannot extend: {fresh[0]} is new and not a condition input's encoder")
     new.load_state_dict(own)
     return new
+
+
+def _with_occlusion_inputs(value: torch.Tensor, target: torch.Tensor, old, new) -> torch.Tensor:
+    """The track encoder's first conv grown by the occlusion count, the last of each frame's
+    inputs (frames are stacked `temporal_stride` at a time, see `TrackEncoder.pack`)."""
+    if old.occlusion or not new.occlusion or dataclasses.replace(old, occlusion=True) != new:
+        return value  # not a growth this knows: the shape check refuses it
+    k = new.temporal_stride
+    d_old = value.shape[1] // k
+    grown = torch.zeros_like(target).view(target.shape[0], k, d_old + 1, *target.shape[2:])
+    grown[:, :, :d_old] = value.view(value.shape[0], k, d_old, *value.shape[2:])
+    return grown.view_as(target)
 
 
 def save_teacher(folder: str | Path, modules: TrackVideoModules, config: StudentConfig, extra: dict) -> Path:

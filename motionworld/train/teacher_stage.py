@@ -15,7 +15,7 @@ from ..data.dataset import collate
 from ..errors import MotionWorldError
 from ..metrics.image import psnr
 from ..metrics.klt import track_epe
-from ..model.bundles import TEACHER_KIND, load_modules, load_vae_for, save_teacher
+from ..model.bundles import TEACHER_KIND, extend_modules, load_modules, load_vae_for, save_teacher
 from ..model.conditioning import Conditioner
 from ..model.sampler import shift_sigma
 from ..model.student import TrackVideoModules
@@ -84,12 +84,15 @@ class TeacherStage(Stage):
     def warm_start(self, folder: str) -> None:
         """Start from an exported teacher's DiT, track and text encoders (not its VAE: this run's comes
         from init.vae). The way to move a trained teacher onto a new VAE, whose latents it re-learns
-        faster than a fresh model learns everything."""
+        faster than a fresh model learns everything, or onto a configuration that adds condition
+        inputs (the warp channels, the tracks' occlusion count): those start at zero (`extend_modules`)."""
         old, old_config = load_modules(folder, TEACHER_KIND)
-        for part in ("dit", "tracks", "text"):
-            if getattr(old_config, part) != getattr(self.config, part):
-                raise MotionWorldError(f"init.teacher {folder}: its {part} config differs from this run's "
-                                       f"({getattr(old_config, part)} vs {getattr(self.config, part)})")
+        if any(getattr(old_config, p) != getattr(self.config, p) for p in ("dit", "tracks", "text")):
+            try:
+                old = extend_modules(old, dataclasses.replace(self.config, vae=old_config.vae))
+            except MotionWorldError as e:
+                raise MotionWorldError(f"init.teacher {folder}: its configuration is neither this run's nor one "
+                                       f"this run's grows from ({e})") from None
         self.m.load_state_dict({k: v for k, v in old.state_dict().items() if not k.startswith("vae.")}, strict=False)
 
     def step(self, step, batch, gen):
