@@ -23,21 +23,34 @@ from .outputs import check_output_target, replacing
 from .play import commands
 from .play.defaults import SHIPPED_WEIGHTS, scene_path
 from .play.window import NoDisplayError
+from .images import read_rgb
+from .picture_scene import depth_model, is_picture, scene_text
 from .scene import load_scene
 from .train.config import load_config
 from .train.log import plot_log
 from .world import World
+
+SCENE_HELP = ("a scene.yaml, a picture (its scene is made on the fly: see `scene new`) or a shipped scene's name "
+              "(default: garden)")
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="motionworld", description="Walk into a still image.")
     sub = p.add_subparsers(dest="command", required=True)
 
-    v = sub.add_parser("validate", help="check scene files; one line per problem")
+    v = sub.add_parser("validate", help="check scene files (or pictures); one line per problem")
     v.add_argument("scenes", nargs="+", type=Path)
 
+    sc = sub.add_parser("scene", help="scene files: write one for a picture")
+    scsub = sc.add_subparsers(dest="scene_command", required=True)
+    sn = scsub.add_parser("new", help="write a commented scene file for a picture (beside it: photo.jpg -> photo.yaml, "
+                                      "which `play photo.jpg` then plays)")
+    sn.add_argument("picture", type=Path)
+    sn.add_argument("-o", "--output", type=Path, help="where to write it (default: beside the picture, same name, .yaml)")
+    sn.add_argument("--force", action="store_true", help="replace an existing file")
+
     def path_args(q):
-        q.add_argument("scene", type=Path, nargs="?", help="a scene.yaml or a shipped scene's name (default: garden)")
+        q.add_argument("scene", type=Path, nargs="?", help=SCENE_HELP)
         g = q.add_mutually_exclusive_group()
         g.add_argument("--path", help="a path name from the scene, or a file (.yaml segments, nerfstudio .json, "
                                       "RealEstate10K .txt, COLMAP images.txt); default: the scene's default path")
@@ -56,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
         q.add_argument("--seed", type=int, help="noise seed of the neural backend (default: the scene's)")
 
     pl = sub.add_parser("play", help="open a window and walk into a scene")
-    pl.add_argument("scene", type=Path, nargs="?", help="a scene.yaml or a shipped scene's name (default: garden)")
+    pl.add_argument("scene", type=Path, nargs="?", help=SCENE_HELP)
     pl.add_argument("--backend", choices=backends, default="auto", help=backend_help)
     generator_args(pl, 384)  # smaller than render's: the warp renderer keeps up with real time on a CPU
     pl.add_argument("--window-size", default="1024x640", help="WIDTHxHEIGHT of the window (default 1024x640)")
@@ -203,9 +216,30 @@ def _validate(args) -> int:
                 print(f"error: {p}", file=sys.stderr)
             continue
         names = ", ".join(s.paths) or "none"
-        print(f"ok: {path} ({s.width}x{s.height}, depth {s.spec.depth.get('source', 'prior')}, "
+        print(f"ok: {path} ({s.width}x{s.height}, depth {s.depth_label}, "
               f"{len(s.objects)} object(s), paths: {names})")
     return 2 if bad else 0
+
+
+def _scene(args) -> int:
+    picture, out = args.picture, args.output or args.picture.with_suffix(".yaml")
+    if not is_picture(picture):
+        raise MotionWorldError(f"{picture}: not a picture (png, jpg, webp, bmp, tif, gif); `scene new` writes the "
+                               "scene file of a picture")
+    if out.exists() and not args.force:
+        raise MotionWorldError(f"{out} exists; edit it, or pass --force to replace it")
+    read_rgb(picture)  # a missing or broken picture is said before anything is written
+    text = scene_text(picture, out, model=depth_model())
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    try:
+        load_scene(tmp)
+    except SceneError:
+        tmp.unlink()
+        raise
+    tmp.replace(out)
+    print(f"wrote {out}: edit it (depth, prompt, objects, paths), then `motionworld play {picture}`")
+    return 0
 
 
 def _render(args) -> int:
@@ -450,7 +484,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args) -> int:
-    handlers = {"play": _play, "replay": _replay, "eval": _eval, "validate": _validate, "render": _render, "tracks": _tracks, "path": _path, "bench": _bench,
+    handlers = {"play": _play, "replay": _replay, "eval": _eval, "validate": _validate, "scene": _scene, "render": _render, "tracks": _tracks, "path": _path, "bench": _bench,
                 "data": _data, "train": _train}
     try:
         return handlers[args.command](args)

@@ -23,6 +23,15 @@ from .geometry.object_path import ObjectKeyframe, ObjectPath
 from .geometry.path_io import load_path_file
 from .images import read_mask, read_rgb
 from .limits import check_file_size
+from .picture_scene import (
+    DEPTH_MODEL_ENV,
+    PICTURE_SUFFIXES,
+    companion_scene,
+    depth_label,
+    depth_model,
+    is_picture,
+    scene_text,
+)
 from .scene_schema import PathSpec, SceneSpec
 from .strict_yaml import YAMLReadError, field_names, key_path, read_yaml, validation_problems
 
@@ -51,7 +60,9 @@ class Scene:
     objects: list[SceneObject] = field(default_factory=list)
     paths: dict[str, P.CameraPath] = field(default_factory=dict)
     spec: SceneSpec | None = None
-    file: Path | None = None
+    file: Path | None = None  # the scene file, or the picture a scene was made for on the fly
+    depth_label: str = ""     # where the depth came from, for the HUD: 'prior', 'file garden_depth.png', ...
+    note: str = ""            # how a picture's scene was made (said once by play and render)
 
     @property
     def width(self) -> int:
@@ -63,7 +74,9 @@ class Scene:
 
     @property
     def name(self) -> str:
-        return self.file.parent.name if self.file else "scene"
+        if self.file is None:
+            return "scene"
+        return self.file.stem if is_picture(self.file) else self.file.parent.name
 
     @property
     def focus_depth(self) -> float:
@@ -87,7 +100,7 @@ class Scene:
         if img.ndim != 3 or img.shape[-1] != 3:
             raise MotionWorldError(f"image must be [H, W, 3], got shape {img.shape}")
         camera = Camera.from_fov(img.shape[1], img.shape[0], fov_deg)
-        start = np.eye(4)
+        start, given = np.eye(4), depth is not None
         if depth is None:
             prior = PriorDepth(PriorDepth.Options(**prior_options))
             depth = prior.load(img, camera)
@@ -97,7 +110,8 @@ class Scene:
             raise MotionWorldError(f"depth shape {depth.shape} does not match image {img.shape[:2]}")
         if not np.all(np.isfinite(depth)) or np.any(depth <= 0):
             raise MotionWorldError("depth must be finite and positive everywhere")
-        return cls(image=img, depth=depth, camera=camera, start_pose=start, prompt=prompt)
+        return cls(image=img, depth=depth, camera=camera, start_pose=start, prompt=prompt,
+                   depth_label="given" if given else "prior")
 
 
 # --- loading -----------------------------------------------------------------------------------
@@ -320,9 +334,38 @@ def _scaled(path: P.CameraPath, scale: float) -> P.CameraPath:
 
 def _load(path: Path) -> Scene:
     path = Path(path)
+    if is_picture(path):
+        return _load_picture(path)
     data, root = _parse_yaml(path)
+    return _build(data, root, path)
+
+
+def _load_picture(picture: Path) -> Scene:
+    """The scene of a picture: its `photo.yaml` companion, else the one `scene new` would write."""
+    if not picture.is_file():
+        raise SceneError([Problem(str(picture), None, "", "picture not found")])
+    if picture.suffix.lower() not in PICTURE_SUFFIXES:  # its first bytes are a picture's
+        raise SceneError([Problem(str(picture), None, "", "a picture, not a scene file: give it its format's "
+                                  f"suffix ({', '.join(PICTURE_SUFFIXES)}) to play it")])
+    companion = companion_scene(picture)
+    if companion is not None:
+        scene = _load(companion)
+        scene.note = f"{picture.name}: playing the scene file beside it, {companion.name} (depth: {scene.depth_label})"
+        return scene
+    model = depth_model()
+    data, root = read_yaml(scene_text(picture, model=model))
+    scene = _build(data, root, picture, base=picture.parent)
+    how = (f"the estimator in {model} ({DEPTH_MODEL_ENV})" if model else
+           "the prior, a guess (a ground plane and a backdrop); for the picture's own depth, "
+           f"`motionworld scene new {picture.name}` writes a scene file to give a depth map in")
+    scene.note = f"{picture.name}: a scene made on the fly, depth from {how}"
+    return scene
+
+
+def _build(data, root, path: Path, base: Path | None = None) -> Scene:
+    """A Scene from parsed scene data; problems are reported against `path`."""
     col = _Collector(path, root)
-    base = path.parent
+    base = path.parent if base is None else base
     known = field_names(SceneSpec)
     try:
         spec = SceneSpec.model_validate(data)
@@ -362,7 +405,8 @@ def _load(path: Path) -> Scene:
     if depth is None:
         raise SceneError(col.problems)
     scene = Scene(image=image, depth=depth, camera=camera, start_pose=start, prompt=spec.prompt,
-                  objects=objects, spec=spec, file=path.resolve())
+                  objects=objects, spec=spec, file=path.resolve(),
+                  depth_label=depth_label(str(spec.depth.get("source", "prior")), spec.depth))
     for name, pspec in spec.paths.items():
         built = build_path(pspec, scene, base, report=col.add, loc=("paths", name))
         if built is not None:

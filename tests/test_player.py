@@ -213,9 +213,10 @@ def test_hud_says_what_a_player_needs():
 
     lines = hud_lines(backend="neural", size=(128, 128), generation_fps=9.5, display_fps=60, frame_index=40,
                       timing=ChunkTiming(12, 1.26, {"camera+tracks": 0.06, "generate": 1.2}, 0.0),
-                      playback_rate=0.6, c2w=np.eye(4), cache="c3s1w1, 3 steps", paused=True, recording=True)
+                      playback_rate=0.6, c2w=np.eye(4), cache="c3s1w1, 3 steps", paused=True, recording=True,
+                      depth="file garden_depth.png")
     text = "\n".join(lines)
-    for part in ("neural", "128x128", "c3s1w1", "9.5 fps", "display", "1260 ms", "generate 1200", "0.60x",
+    for part in ("neural", "128x128", "c3s1w1", "depth file garden_depth.png", "9.5 fps", "display", "1260 ms", "generate 1200", "0.60x",
                  "heading", "PAUSED", "REC", "? keys"):
         assert part in text, part
 

@@ -59,6 +59,8 @@ def play(scene=None, *, backend="auto", weights=None, size=384, seed=None, windo
     """Open the window on a scene (default: the shipped garden) and run until it is closed."""
 
     world = World(scene or default_scene())  # a broken scene is reported first, display or not
+    if world.scene.note:
+        say(world.scene.note)
     if not display_available():  # before the backend is chosen (and its note said)
         raise NoDisplayError("no display to open a window on (DISPLAY is not set)")
     spec, note = session_spec(world.scene, backend, weights, size, seed)
@@ -97,6 +99,8 @@ def render(scene, output, *, path=None, actions=None, seconds=None, backend="aut
 
     check_seconds(seconds)
     world = World(scene, grid=grid)
+    if world.scene.note:
+        say(world.scene.note)
     writer = VideoWriter(output, fps=world.fps)  # a bad output name fails before any work
     spec_path = actions if actions is not None else (path or world.default_path())
     camera_path = world.absolute(spec_path)

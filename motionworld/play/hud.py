@@ -8,11 +8,13 @@ from ..geometry.camera import ypr_from_rotation
 
 def hud_lines(*, backend: str, size: tuple[int, int], generation_fps: float | None, display_fps: float,
               timing, playback_rate: float, c2w: np.ndarray | None, cache: str, paused: bool, recording: bool,
-              frame_index: int, messages: list[str] = (), input_hz: float | None = None) -> list[str]:
+              frame_index: int, messages: list[str] = (), input_hz: float | None = None,
+              depth: str = "") -> list[str]:
     h, w = size
     gen = "--" if generation_fps is None else f"{generation_fps:5.1f}"
     polled = "" if input_hz is None else f"   input {input_hz:3.0f} Hz"
-    lines = [f"{backend}  {w}x{h}  {cache}",
+    depth = f"  depth {depth}" if depth else ""
+    lines = [f"{backend}  {w}x{h}  {cache}{depth}",
              f"generated {gen} fps   display {display_fps:3.0f} fps{polled}   frame {frame_index}"]
     if timing is not None:
         split = "  ".join(f"{k} {v * 1000:.0f}" for k, v in timing.split.items())

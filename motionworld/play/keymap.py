@@ -14,7 +14,7 @@ CONTROLS = [
     ("gamepad", "left stick move, right stick look, triggers down / up, stick click sprint (hot-plug)"),
     ("Space", "pause / resume"),
     ("R", "restart from the first frame"),
-    ("Tab", "show / hide the track overlay"),
+    ("Tab", "show / hide the track overlay (hidden at first)"),
     ("H", "show / hide the HUD"),
     ("F8", "save the input log so far (replay it with `motionworld replay`)"),
     ("F9", "start / stop recording an MP4 of the generated frames"),

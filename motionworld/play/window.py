@@ -138,7 +138,7 @@ class Window:
         self.drag_tool = drag_tool
         self.cache_label = cache_label
         self.display_fps_cap = display_fps
-        self.show_points, self.show_hud, self.show_help = True, True, False
+        self.show_points, self.show_hud, self.show_help = False, True, False  # Tab shows the tracks
         self.clock = PlaybackClock(world.fps)
         self.recorder: VideoWriter | None = None
         self.recording_path: Path | None = None
@@ -365,7 +365,8 @@ class Window:
                           c2w=None if self.current is None else self.current.c2w, cache=self.cache_label,
                           paused=self.player.paused, recording=self.recorder is not None,
                           frame_index=-1 if self.current is None else self.current.index,
-                          messages=[m for _, m in self.messages], input_hz=self.input_hz)
+                          messages=[m for _, m in self.messages], input_hz=self.input_hz,
+                          depth=self.world.scene.depth_label)
         return self.screen.hud.set_lines(lines)
 
     def step(self) -> None:

@@ -1,0 +1,115 @@
+"""A picture where a scene file is expected: the scene made on the fly, `scene new`, and the order
+depth comes from (a photo.yaml beside it, the configured estimator, the prior)."""
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from motionworld import SceneError, load_scene
+from motionworld.picture_scene import DEPTH_MODEL_ENV, is_picture, scene_text
+
+COFFEE = Path(__import__("skimage").data.__file__).parent / "coffee.png"  # a real photograph, 600x400
+
+
+def _cli(*args, cwd=None, env=None):
+    return subprocess.run([sys.executable, "-m", "motionworld", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, env=env)
+
+
+@pytest.fixture
+def photo(tmp_path, monkeypatch):
+    monkeypatch.delenv(DEPTH_MODEL_ENV, raising=False)
+    path = tmp_path / "coffee.jpg"
+    Image.open(COFFEE).convert("RGB").resize((300, 200)).save(path, quality=92)
+    return path
+
+
+def test_a_picture_is_a_scene_of_its_own_with_the_prior_and_says_so(photo):
+    scene = load_scene(photo)
+    assert scene.image.shape == (200, 300, 3) and scene.depth.shape == (200, 300)
+    assert scene.name == "coffee" and scene.depth_label == "prior" and not scene.objects
+    assert {"walk", "look"} <= set(scene.paths) and scene.spec.controls.default_path == "walk"
+    assert "made on the fly" in scene.note and "prior" in scene.note and "scene new coffee.jpg" in scene.note
+
+
+def test_a_picture_is_known_by_its_bytes_whatever_its_name(tmp_path, photo):
+    renamed = tmp_path / "holiday.yaml"
+    shutil.copy(photo, renamed)
+    assert is_picture(renamed) and not is_picture(Path(__file__))
+    with pytest.raises(SceneError, match="a picture, not a scene file: give it its format's suffix"):
+        load_scene(renamed)  # not "cannot read scene file: 'utf-8' codec can't decode byte 0xff"
+
+
+def test_scene_new_writes_the_scene_that_plays_and_keeps_an_existing_one(photo):
+    made = load_scene(photo)
+    run = _cli("scene", "new", photo)
+    assert run.returncode == 0, run.stderr
+    written = photo.with_suffix(".yaml")
+    text = written.read_text()
+    assert text == scene_text(photo) and text.startswith("# The scene of coffee.jpg")
+    assert "source: file" in text and "source: estimator" in text  # the other depth sources, commented out
+    # What plays now is the file beside the picture: the same scene as the one made on the fly.
+    beside = load_scene(photo)
+    assert beside.file == written.resolve() and "scene file beside it" in beside.note
+    np.testing.assert_array_equal(beside.depth, made.depth)
+    np.testing.assert_array_equal(beside.start_pose, made.start_pose)
+    written.write_text(text.replace("prompt: ''", "prompt: 'a cup of coffee'"))
+    again = _cli("scene", "new", photo)
+    assert again.returncode == 2 and "exists" in again.stderr and "--force" in again.stderr
+    assert "a cup of coffee" in written.read_text()  # nothing lost
+    assert _cli("scene", "new", photo, "--force").returncode == 0 and "a cup of coffee" not in written.read_text()
+
+
+def test_a_scene_file_beside_the_picture_gives_its_depth(photo):
+    depth = np.linspace(2.0, 9.0, 200 * 300, dtype=np.float32).reshape(200, 300)
+    np.save(photo.with_name("coffee_depth.npy"), depth)
+    photo.with_suffix(".yaml").write_text(
+        scene_text(photo).replace("  source: prior", "  source: file\n  path: coffee_depth.npy\n  # source: prior"))
+    scene = load_scene(photo)
+    np.testing.assert_array_equal(scene.depth, depth)
+    assert scene.depth_label == "file coffee_depth.npy" and "coffee_depth.npy" in scene.note
+
+
+def test_scene_new_elsewhere_names_the_picture_relative_to_it(photo, tmp_path):
+    (tmp_path / "scenes").mkdir()
+    out = tmp_path / "scenes" / "cafe.yaml"
+    assert _cli("scene", "new", photo, "-o", out).returncode == 0
+    assert "image: '../coffee.jpg'" in out.read_text()
+    assert load_scene(out).image.shape == (200, 300, 3)
+
+
+def test_the_configured_estimator_is_used_and_its_problems_named(photo, tmp_path, monkeypatch):
+    monkeypatch.setenv(DEPTH_MODEL_ENV, str(tmp_path / "no_such_model"))
+    assert "source: estimator" in scene_text(photo, model=str(tmp_path / "no_such_model"))
+    with pytest.raises(SceneError, match="estimator model folder not found") as e:
+        load_scene(photo)
+    assert str(e.value.problems[0]).startswith(f"{photo}:")  # the picture the scene was made for
+
+
+def test_broken_and_missing_pictures_give_one_line(tmp_path):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    run = _cli("validate", broken)
+    assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1 and str(broken) in run.stderr
+    missing = _cli("render", tmp_path / "gone.png", "-o", tmp_path / "x.mp4")
+    assert missing.returncode == 2 and "picture not found" in missing.stderr and not (tmp_path / "x.mp4").exists()
+    assert _cli("scene", "new", tmp_path / "gone.png").returncode == 2
+    assert not (tmp_path / "gone.yaml").exists()
+
+
+def test_render_a_photo_in_one_command_then_replay_it(photo, tmp_path):
+    out, log = tmp_path / "walk.mp4", tmp_path / "walk.jsonl"
+    run = _cli("render", photo, "-o", out, "--backend", "warp", "--seconds", "0.5", "--size", "240", "--log", log)
+    assert run.returncode == 0, run.stderr
+    assert "made on the fly, depth from the prior" in run.stdout
+    import imageio.v3 as iio
+
+    frames = iio.imread(out)
+    assert frames.shape[1:] == (160, 240, 3)  # the picture's own aspect
+    again = _cli("replay", log, "-o", tmp_path / "again.mp4")
+    assert again.returncode == 0, again.stderr
+    assert "bit-exact" in again.stdout, again.stdout
