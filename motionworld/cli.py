@@ -18,13 +18,13 @@ from .errors import MotionWorldError, SceneError, Terminated
 from .eval.report import grid_video, write_report
 from .frames import CHUNK_LATENTS, is_whole_chunks, whole_chunks_text
 from .geometry.path_io import save_nerfstudio
+from .images import read_rgb
 from .limits import MAX_CLIP_FRAMES, MAX_CLIPS, MAX_FRAMES, check_seconds, check_seed, limit_malloc_arenas
 from .outputs import check_output_target, replacing
+from .picture_scene import depth_model, is_picture, scene_text
 from .play import commands
 from .play.defaults import SHIPPED_WEIGHTS, scene_path
 from .play.window import NoDisplayError
-from .images import read_rgb
-from .picture_scene import depth_model, is_picture, scene_text
 from .scene import load_scene
 from .train.config import load_config
 from .train.log import plot_log
