@@ -133,7 +133,7 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--guidance", default="3,1.5", metavar="W_T,W_M",
                     help="the teacher row's joint guidance, text and motion weights (default 3,1.5, MotionStream's; "
                          "use the guidance the student was distilled with); the ablations sweep others")
-    ev.add_argument("--sections", default="main,long,ablations,speed", help="comma-separated subset (default all)")
+    ev.add_argument("--sections", default="main,long,away,ablations,speed", help="comma-separated subset (default all)")
     ev.add_argument("--out", type=Path, default=Path("reports/eval"), help="report folder (default reports/eval)")
     ev.add_argument("--grid", type=Path, help="also write the held-out grid video here (e.g. docs/heldout.mp4)")
 
@@ -380,9 +380,10 @@ def _eval(args) -> int:
     from .eval.suite import EvalSettings, evaluate
 
     sections = [x.strip() for x in args.sections.split(",") if x.strip()]
-    unknown = set(sections) - {"main", "long", "ablations", "speed"}
+    unknown = set(sections) - {"main", "long", "away", "ablations", "speed"}
     if unknown:
-        raise MotionWorldError(f"--sections: unknown {', '.join(sorted(unknown))} (choose main, long, ablations, speed)")
+        raise MotionWorldError(f"--sections: unknown {', '.join(sorted(unknown))} (choose main, long, away, ablations, "
+                               "speed)")
     whole = whole_chunks_text(CHUNK_LATENTS)
     if not (1 <= args.clips <= MAX_CLIPS and args.frames <= MAX_CLIP_FRAMES and is_whole_chunks(args.frames, CHUNK_LATENTS)
             and 45 <= args.long_frames <= MAX_FRAMES and is_whole_chunks(args.long_frames, CHUNK_LATENTS)):

@@ -6,7 +6,7 @@ import pytest
 
 from motionworld.eval.heldout import heldout_items, long_stream, sway_poses
 from motionworld.eval.methods import hold_first, inpainted, prior_tracks, warp_gt, warp_moved
-from motionworld.eval.report import markdown, quality_bar
+from motionworld.eval.report import markdown, quality_bar, write_report
 from motionworld.eval.suite import score
 
 pytestmark = pytest.mark.display  # synthetic worlds and the warp baseline render with headless GL
@@ -183,24 +183,60 @@ def test_long_stream_stays_near_its_start():
 
 
 def _report():
-    row = lambda e, p: {"all": {"epe": e, "psnr": p, "ssim": 0.5, "clips": 2},  # noqa: E731
-                        "camera_only": {"epe": e, "psnr": p, "ssim": 0.5, "clips": 1},
-                        "objects": {"epe": e, "psnr": p, "ssim": 0.5, "clips": 1}}
+    def row(e, p, ssim=0.5, seen=None, unseen=None):
+        a = {"epe": e, "psnr": p, "ssim": ssim, "clips": 2}
+        if seen is not None:
+            a.update(psnr_seen=seen, psnr_unseen=unseen, ssim_seen=ssim, ssim_unseen=ssim)
+        return {"all": a, "camera_only": {**a, "clips": 1}, "objects": {**a, "clips": 1}}
+
     return {"student": "weights", "date": "2026-11-24", "settings": {"clips": 2, "frames": 81, "size": 128, "teacher_steps": 24,
                                                                       "w_t": 0.0, "w_m": 1.5},
-            "main": {"seeds": [1, 2], "methods": {"hold first frame": row(6.0, 14.0), "teacher": row(2.0, 18.0),
-                                                   "student": row(3.0, 17.5)}},
+            "main": {"seeds": [1, 2], "methods": {
+                "hold first frame": row(6.0, 14.0), "teacher": row(2.0, 18.0),
+                "warp (true depth, objects moved)": row(2.5, 15.0, 0.6, seen=25.0, unseen=8.0),
+                "warp, objects moved, + inpainting (Telea)": row(2.5, 16.5, 0.62, seen=25.0, unseen=12.0),
+                "student": row(3.0, 17.5, 0.63, seen=24.5, unseen=13.0)}},
+            "speed": {"student": {"frames_per_s": 23.5, "size": "256x192", "first_frame_latency_s": 0.4,
+                                  "layout": "c3s1w1", "steps": 3}},
+            "away": {"frames": 321, "seed": 9, "away_span": [24, 264], "chunk_end": [8, 20],
+                     "warp_psnr": [30.0, 29.0], "warp": {"before": 30.0, "away": 6.0, "after": 28.0},
+                     "layouts": {"c3s1w1": {"chunk_end": [8, 20], "psnr": [25.0, 24.0], "epe": [1.0, 1.1],
+                                            "psnr_before": 25.0, "psnr_away": 14.0, "psnr_after": 23.5}}},
             "long_horizon": {"frames": 2000, "seed": 5, "layouts": {"c3s1w1": {
                 "chunk_end": [8, 20], "psnr": [18.0, 16.5], "epe": [1.0, 1.2], "seconds": 60,
                 "psnr_at_100": 18.0, "psnr_at_end": 16.5, "epe_at_100": 1.0, "epe_at_end": 1.2}}}}
 
 
-def test_quality_bar_and_markdown():
-    bar = quality_bar(_report())
-    assert [ok for _, ok, _ in bar] == [True, True, False]  # 1.5 dB lost over the long stream
+def test_quality_bar_and_markdown(tmp_path):
+    bar = dict((what.split(":")[0], ok) for what, ok, _ in quality_bar(_report()))
+    assert bar == {"student beats the held first frame on PSNR and EPE": True, "student EPE within 2x the teacher's": True,
+                   "motion": True,                # 3.0 <= 1.25 x 2.5 px
+                   "fidelity": False,             # 17.5 dB is 1.0 above the warp + inpainting, not 1.5
+                   "the picture is kept": True,   # 24.5 within 1 dB of 25.0
+                   "holes": True,                 # 13.0 > 12.0
+                   "with the sink, PSNR at frame 1999 within 1 dB of frame 100": False,  # 1.5 dB lost
+                   "speed": True}
     text = markdown(_report(), "motionworld eval")
-    assert "| student | 3.00 | 17.50 |" in text and "NOT met: with the sink" in text
+    assert "| student | 3.00 | 17.50 |" in text and "NOT met: with the sink" in text and "NOT met: fidelity" in text
     assert "24 Euler steps with joint guidance w_t 0, w_m 1.5" in text
+    assert "| c3s1w1 | 25.00 | 14.00 | 23.50 |" in text and "| warp (true depth) | 30.00 | 6.00 | 28.00 |" in text
+    slow = _report()
+    slow["speed"]["student"].update(frames_per_s=30.0, size="128x128")  # fast, but smaller than the bar's frames
+    assert [ok for what, ok, _ in quality_bar(slow) if what.startswith("speed")] == [False]
+    paths = write_report(_report(), tmp_path, "motionworld eval")
+    assert paths["away"].name == "away_and_back.png" and paths["away"].stat().st_size > 0
+
+
+def test_the_walk_away_stream_leaves_the_first_view_and_comes_back_to_it():
+    from motionworld.eval.heldout import away_and_back_poses, away_frames
+    from motionworld.geometry.camera import ypr_from_rotation
+
+    n = away_frames()
+    assert n >= 20 * 16 and (n - 9) % 12 == 0
+    poses = away_and_back_poses(np.eye(4), n)
+    yaw = np.array([ypr_from_rotation(p[:3, :3])[0] for p in poses])
+    assert np.abs(yaw[:20]).max() < 1e-6 and (yaw > 100).sum() >= 10 * 16  # 10 s with the first view behind
+    np.testing.assert_allclose(poses[-40:], np.repeat(np.eye(4)[None], 40, 0), atol=1e-9)  # back where it began
 
 
 @pytest.mark.slow
@@ -230,7 +266,10 @@ def test_eval_command_end_to_end(tmp_path):
     assert methods["student"]["all"]["clips"] == 2 and np.isfinite(methods["student"]["all"]["psnr"])
     assert set(report["long_horizon"]["layouts"]) == {"c3s1w1", "c3s0w1", "grow"}
     assert len(report["ablations"]["teacher_guidance"]) == 5 and report["speed"]["student"]["frames_per_s"] > 0
+    assert set(report["away"]["layouts"]) == {"c3s1w1", "c3s0w1", "grow"} and report["away"]["frames"] == 321
+    assert all(np.isfinite(r["psnr_after"]) for r in report["away"]["layouts"].values())
     assert (out / "long_horizon.png").stat().st_size > 0 and (tmp_path / "grid.mp4").stat().st_size > 0
+    assert (out / "away_and_back.png").stat().st_size > 0
     assert "Quality bar" in (out / "report.md").read_text() and report["command"].startswith("motionworld eval")
     assert (report["settings"]["w_t"], report["settings"]["w_m"]) == (0.0, 1.5)
     assert main(["eval", "--student", str(tmp_path / "student"), "--sections", "main,bogus"]) == 2

@@ -1,10 +1,11 @@
 """The evaluation's data: held-out synthetic worlds (a seed range training never uses) and the long
-stream for the horizon test.
+streams for the horizon tests.
 
 Held-out clips come from `SynthClipDataset(split="heldout")`: generated on the fly, or read from
 shards written with `motionworld data synth --split heldout`. The long stream is one held-out world
 made static, with a camera that keeps moving but stays near its start (it sways, turns back and
-forth, steps forward and back), so most of what it sees stays what the first frame showed.
+forth, steps forward and back), so most of what it sees stays what the first frame showed. The walk-away stream turns its back on
+the first view for 10 s and comes back to it: what a cache that forgot the picture cannot repaint.
 """
 from __future__ import annotations
 
@@ -79,6 +80,44 @@ def sway_poses(start: np.ndarray, frames: int, fps: float = FPS) -> np.ndarray:
     return np.stack(out)
 
 
+# The walk-away stream's timeline, seconds: the first view held, a turn away, ~10 s elsewhere, the
+# turn back, the first view held again.
+AWAY_HOLD, AWAY_TURN, AWAY_STAY = 1.5, 2.5, 10.0
+AWAY_YAW_DEG = 120.0
+
+
+def away_and_back_poses(start: np.ndarray, frames: int, fps: float = FPS) -> np.ndarray:
+    """Camera poses [T, 4, 4] that hold the first view, turn 120° away and walk a little there for
+    10 s (the first view wholly out of sight), then come back and hold the first view again."""
+    t = np.arange(frames) / fps
+    x0, y0, z0 = start[:3, 3]
+    yaw0, pitch0, roll0 = ypr_from_rotation(start[:3, :3])
+    leave, back = AWAY_HOLD, AWAY_HOLD + AWAY_TURN + AWAY_STAY
+
+    def ease(u):  # 0 -> 1, smooth at both ends
+        u = np.clip(u, 0.0, 1.0)
+        return u * u * (3 - 2 * u)
+
+    away = ease((t - leave) / AWAY_TURN) - ease((t - back) / AWAY_TURN)  # 0 at the first view, 1 away
+    wander = np.sin(np.pi * np.clip((t - leave - AWAY_TURN) / AWAY_STAY, 0, 1))  # 0 -> 1 -> 0 while away
+    yaw = yaw0 + AWAY_YAW_DEG * away + 12.0 * np.sin(2 * np.pi * t / 5.0) * wander
+    a = np.radians(yaw0)
+    right = np.array([np.cos(a), 0, -np.sin(a)])
+    out = []
+    for i in range(frames):
+        pos = np.array([x0, y0, z0]) + 0.4 * wander[i] * right
+        out.append(pose_from_ypr(pos, yaw[i], pitch0, roll0))
+    return np.stack(out)
+
+
+def away_frames(fps: float = FPS) -> int:
+    """Frames of the walk-away stream: the whole timeline and the first view held as long again
+    after the return, rounded up to whole chunks (9 + 12k)."""
+    seconds = 2 * AWAY_HOLD + 2 * AWAY_TURN + AWAY_STAY + 2.0
+    n = int(np.ceil(seconds * fps))
+    return 9 + 12 * int(np.ceil((n - 9) / 12))
+
+
 class _Frozen:
     """An object motion held at its pose at t = 0 (moving solids are modelled about their own origin,
     so dropping the motion would put them at the world origin, on the camera)."""
@@ -90,22 +129,24 @@ class _Frozen:
         return np.repeat(self.motion.matrices(np.zeros(1)), len(times), axis=0)
 
 
-def long_stream(seed: int, frames: int = 2000, size: int | tuple[int, int] = 128, grid: int = 50) -> dict:
-    """A held-out world with its objects held still, seen along `sway_poses`: an item like the
-    dataset's (video, depth, tracks, visibility, object_ids, K, c2w, caption)."""
+def long_stream(seed: int, frames: int = 2000, size: int | tuple[int, int] = 128, grid: int = 50,
+                poses=sway_poses, caption: str = "the camera sways and looks around") -> dict:
+    """A held-out world with its objects held still, seen along `poses(start, frames, fps)`
+    (`sway_poses`, or `away_and_back_poses`): an item like the dataset's (video, depth, tracks,
+    visibility, object_ids, K, c2w, caption)."""
 
     worlds = SynthWorlds(size=size, frames=frames, grid=grid)
     world_seed = int(split_seeds("heldout", seed, 1)[0])
     spec = worlds.world(world_seed)
-    poses = sway_poses(spec.camera.c2w[0], frames, spec.fps)
+    poses = poses(spec.camera.c2w[0], frames, spec.fps)
     # Objects and the sun hold still: over two minutes a drifting sun would change what the first
     # frame showed, which no model could know.
-    spec = dataclasses.replace(spec, camera=CameraMotion(poses, "sways and looks around", "sway"),
+    spec = dataclasses.replace(spec, camera=CameraMotion(poses, caption, "sway"),
                                motions=[_Frozen(m) for m in spec.motions],
                                lighting=dataclasses.replace(spec.lighting, drift=0.0))
     video, depth, slot0, _ = worlds.renderer.render(spec)
     tracks, vis, _, ids = surface_tracks(depth, slot0, spec.K, spec.camera.c2w, spec.object_matrices(), grid=grid, near=NEAR)
     return {"video": video, "depth": depth, "tracks": tracks, "visibility": vis, "object_ids": ids,
             "K": spec.K.astype(np.float32), "c2w": poses.astype(np.float32), "seed": world_seed,
-            "caption": "the camera sways and looks around", "moving_objects": False,
+            "caption": caption, "moving_objects": False,
             "object_slots": slot0.astype(np.uint8), "object_motion": object_motion(spec.object_matrices())}

@@ -1,5 +1,6 @@
 """Writing an evaluation report: report.json (everything), report.md (the tables and the quality
-bar, for the README), long_horizon.png (per-chunk curves) and a grid video of held-out clips."""
+bar, for the README), long_horizon.png and away_and_back.png (per-chunk curves) and a grid video of
+held-out clips."""
 from __future__ import annotations
 
 import json
@@ -15,25 +16,54 @@ def _f(x, digits=2) -> str:
     return "–" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.{digits}f}"
 
 
+WARP_MOVED = "warp (true depth, objects moved)"
+WARP_INPAINTED = "warp, objects moved, + inpainting (Telea)"
+SPEED_FPS, SPEED_SIZE = 20.0, (256, 192)  # the bench target of the geometry-guided student
+
+
 def quality_bar(report: dict) -> list[tuple[str, bool | None, str]]:
-    """The issue's bar: (what, met?, the numbers). None where a section was not run."""
+    """The quality bar: (what, met?, the numbers), for the sections that were run. Against the held
+    picture and the teacher (the first shipped student's bar), and against the warp and the warp
+    with classical inpainting (the geometry-guided student's, issue 27)."""
     out = []
     m = report.get("main", {}).get("methods", {})
-    if "student" in m and "hold first frame" in m:
-        st, hold = m["student"]["all"], m["hold first frame"]["all"]
+    st = m.get("student", {}).get("all")
+    if st and "hold first frame" in m:
+        hold = m["hold first frame"]["all"]
         out.append(("student beats the held first frame on PSNR and EPE",
                     st["psnr"] > hold["psnr"] and st["epe"] < hold["epe"],
                     f"PSNR {_f(st['psnr'])} vs {_f(hold['psnr'])} dB, EPE {_f(st['epe'])} vs {_f(hold['epe'])} px"))
-    if "student" in m and "teacher" in m:
-        st, te = m["student"]["all"], m["teacher"]["all"]
+    if st and "teacher" in m:
+        te = m["teacher"]["all"]
         out.append(("student EPE within 2x the teacher's", st["epe"] <= 2 * te["epe"],
                     f"{_f(st['epe'])} vs {_f(te['epe'])} px ({_f(st['epe'] / te['epe'])}x)"))
+    if st and WARP_MOVED in m and WARP_INPAINTED in m:
+        wm, wi = m[WARP_MOVED]["all"], m[WARP_INPAINTED]["all"]
+        out.append(("motion: student EPE at most 1.25x the warp's (objects moved)", st["epe"] <= 1.25 * wm["epe"],
+                    f"{_f(st['epe'])} vs {_f(wm['epe'])} px ({_f(st['epe'] / wm['epe'])}x)"))
+        out.append(("fidelity: student PSNR at least 1.5 dB above the warp + inpainting, and SSIM above it",
+                    st["psnr"] >= wi["psnr"] + 1.5 and st["ssim"] > wi["ssim"],
+                    f"PSNR {_f(st['psnr'])} vs {_f(wi['psnr'])} dB ({_f(st['psnr'] - wi['psnr'])} dB), "
+                    f"SSIM {_f(st['ssim'], 3)} vs {_f(wi['ssim'], 3)}"))
+        if "psnr_seen" in st:
+            out.append(("the picture is kept: PSNR over the pixels the warp sees within 1 dB of the warp's",
+                        st["psnr_seen"] >= wm["psnr_seen"] - 1.0,
+                        f"{_f(st['psnr_seen'])} vs {_f(wm['psnr_seen'])} dB"))
+            out.append(("holes: PSNR over the pixels the warp does not see above classical inpainting's",
+                        st["psnr_unseen"] > wi["psnr_unseen"],
+                        f"{_f(st['psnr_unseen'])} vs {_f(wi['psnr_unseen'])} dB"))
     lh = report.get("long_horizon", {}).get("layouts", {}).get("c3s1w1")
     if lh:
         drop = lh["psnr_at_100"] - lh["psnr_at_end"]
         out.append((f"with the sink, PSNR at frame {report['long_horizon']['frames'] - 1} within 1 dB of frame 100",
                     drop <= 1.0, f"{_f(lh['psnr_at_100'])} dB near frame 100, {_f(lh['psnr_at_end'])} dB at the end "
                                  f"({_f(-drop)} dB)"))
+    sp = report.get("speed", {}).get("student")
+    if sp:
+        w, h = (int(v) for v in sp["size"].split("x"))
+        out.append((f"speed: at least {SPEED_FPS:g} generated frames/s at {SPEED_SIZE[0]}x{SPEED_SIZE[1]} or more",
+                    sp["frames_per_s"] >= SPEED_FPS and w * h >= SPEED_SIZE[0] * SPEED_SIZE[1],
+                    f"{_f(sp['frames_per_s'], 1)} frames/s at {sp['size']}"))
     return out
 
 
@@ -87,6 +117,18 @@ def markdown(report: dict, command: str) -> str:
                          f"{_f(any_layout['warp_psnr_at_end'])} | | | |")
         lines += ["", "\"Near frame 100\" is the mean of the three chunks around it, \"at the end\" of the last three."]
         lines.append("")
+    aw = report.get("away")
+    if aw:
+        a, b = aw["away_span"]
+        lines += [f"Walk away and come back: a {aw['frames']}-frame stream (held-out world {aw['seed']}, static): the "
+                  f"camera holds the first view, turns 120° away at frame {a}, looks around there for 10 s, and is "
+                  f"back on the first view from frame {b}; PSNR per chunk (`away_and_back.png`, the grey curve the "
+                  "warp's).", "",
+                  "| layout | PSNR before | PSNR away | PSNR after the return |", "|---|---|---|---|"]
+        for name, r in aw["layouts"].items():
+            lines.append(f"| {name} | {_f(r['psnr_before'])} | {_f(r['psnr_away'])} | {_f(r['psnr_after'])} |")
+        w = aw["warp"]
+        lines += [f"| warp (true depth) | {_f(w['before'])} | {_f(w['away'])} | {_f(w['after'])} |", ""]
     ab = report.get("ablations")
     if ab:
         lines += [f"Ablations on {ab['clips']} clips:", "", "| variant | EPE px | PSNR dB | SSIM |", "|---|---|---|---|"]
@@ -116,34 +158,42 @@ def markdown(report: dict, command: str) -> str:
     return "\n".join(lines)
 
 
-def plot_long_horizon(report: dict, path: Path, width: int = 900, height: int = 520) -> None:
-    """Two panels (PSNR, EPE) of per-chunk curves, one colour per cache layout."""
+def plot_curves(section: dict, path: Path, width: int = 900, height: int = 520) -> None:
+    """Two panels (PSNR, EPE) of per-chunk curves, one colour per cache layout, the warp's PSNR in
+    grey where the section has it, and a shaded span where it has one (the walk-away stream's)."""
     from PIL import Image, ImageDraw, ImageFont
 
-    layouts = report["long_horizon"]["layouts"]
-    colours = {"c3s1w1": (30, 120, 220), "c3s0w1": (220, 60, 40), "grow": (40, 160, 60)}
+    layouts = section["layouts"]
+    colours = {"c3s1w1": (30, 120, 220), "c3s0w1": (220, 60, 40), "grow": (40, 160, 60), "warp": (150, 150, 150)}
+    curves = {name: (r["chunk_end"], {"psnr": r["psnr"], "epe": r["epe"]}) for name, r in layouts.items()}
+    if "warp_psnr" in section:
+        ends = next(iter(layouts.values()))["chunk_end"]
+        curves["warp"] = (ends, {"psnr": section["warp_psnr"], "epe": []})
     img = Image.new("RGB", (width, height), "white")
     d = ImageDraw.Draw(img)
     font = ImageFont.load_default(size=13)  # the default bitmap-size font draws spaces almost zero-wide
     panels = [("psnr", "PSNR dB per chunk"), ("epe", "EPE px per chunk")]
     ph = (height - 40) // 2
+    xmax = max(max(ends) for ends, _ in curves.values())
     for p, (key, title) in enumerate(panels):
         top, left, right = 20 + p * ph, 60, width - 20
         bottom = top + ph - 30
-        values = [v for r in layouts.values() for v in r[key] if v == v and math.isfinite(v)]
+        values = [v for _, c in curves.values() for v in c[key] if v == v and math.isfinite(v)]
         if not values:
             continue
         lo, hi = min(values), max(values)
         hi = hi if hi > lo else lo + 1
-        xmax = max(max(r["chunk_end"]) for r in layouts.values())
+        if "away_span" in section:
+            a, b = (left + x / xmax * (right - left) for x in section["away_span"])
+            d.rectangle([a, top, b, bottom], fill=(238, 238, 238))
         d.rectangle([left, top, right, bottom], outline=(160, 160, 160))
         d.text((left + 4, top + 2), title, fill=(0, 0, 0), font=font)
         d.text((4, top), f"{hi:.1f}", fill=(0, 0, 0), font=font)
         d.text((4, bottom - 10), f"{lo:.1f}", fill=(0, 0, 0), font=font)
         d.text((right - 60, bottom + 4), f"frame {xmax}", fill=(0, 0, 0), font=font)
-        for i, (name, r) in enumerate(layouts.items()):
+        for i, (name, (ends, c)) in enumerate(curves.items()):
             pts = [(left + (x / xmax) * (right - left), bottom - (v - lo) / (hi - lo) * (bottom - top))
-                   for x, v in zip(r["chunk_end"], r[key]) if v == v and math.isfinite(v)]
+                   for x, v in zip(ends, c[key]) if v == v and math.isfinite(v)]
             if len(pts) > 1:
                 d.line(pts, fill=colours.get(name, (0, 0, 0)), width=2)
             d.text((left + 150 + 90 * i, top + 2), name, fill=colours.get(name, (0, 0, 0)), font=font)
@@ -176,7 +226,8 @@ def write_report(report: dict, out: Path, command: str) -> dict[str, Path]:
     report = {**report, "command": command}
     paths["json"].write_text(json.dumps(_strict(report), indent=1, allow_nan=False))
     paths["markdown"].write_text(markdown(report, command))
-    if "long_horizon" in report:
-        paths["plot"] = out / "long_horizon.png"
-        plot_long_horizon(report, paths["plot"])
+    for key, name in (("long_horizon", "long_horizon.png"), ("away", "away_and_back.png")):
+        if key in report:
+            paths[key] = out / name
+            plot_curves(report[key], paths[key])
     return paths

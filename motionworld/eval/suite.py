@@ -9,6 +9,8 @@ Sections of the report (each a function here, each usable alone):
   does not; over all clips and split into camera-only and camera + moving objects.
 - `long_horizon`: one 2,000-frame stream near its start; per-chunk PSNR and EPE for the sink +
   rolling window (c3s1w1), no sink (c3s0w1) and a growing window.
+- `away_and_back`: a stream whose camera turns its back on the first view for 10 s and returns;
+  per-chunk PSNR and EPE per layout, against the warp's, before, away and after.
 - `ablations`: chunk 1 vs 3, steps 2 / 3 / 4 (student), and a w_t, w_m sweep (teacher).
 - `speed`: the bench figures of the student and the teacher's time per clip, and their ratio.
 """
@@ -21,7 +23,7 @@ import numpy as np
 import torch
 
 from ..errors import MotionWorldError
-from ..frames import chunk_frames
+from ..frames import FPS, chunk_frames
 from ..metrics.image import psnr, ssim
 from ..metrics.klt import track_epe
 from ..model.bundles import TEACHER_KIND, load_modules
@@ -30,7 +32,7 @@ from ..model.sampler import step_levels
 from ..model.student import StreamingStudent
 from ..raster.overlay import draw_points, track_colors
 from .bench import bench_model
-from .heldout import heldout_items, long_stream
+from .heldout import AWAY_HOLD, AWAY_STAY, AWAY_TURN, away_and_back_poses, away_frames, heldout_items, long_stream
 from .methods import (
     hold_first,
     inpainted,
@@ -42,9 +44,8 @@ from .methods import (
     warp_gt,
     warp_moved,
 )
+from .report import WARP_INPAINTED, WARP_MOVED
 
-WARP_MOVED = "warp (true depth, objects moved)"
-WARP_INPAINTED = "warp, objects moved, + inpainting (Telea)"
 STUDENT_PASTED = "student, hard paste of the warp"
 
 
@@ -71,7 +72,7 @@ class EvalSettings:
     guidance_sweep: list = field(default_factory=lambda: [[0.0, 0.0], [3.0, 0.0], [0.0, 1.5], [3.0, 1.5], [5.0, 3.0]])
     bench_chunks: int = 100
     grid_clips: int = 4  # held-out clips in the grid video
-    sections: list = field(default_factory=lambda: ["main", "long", "ablations", "speed"])
+    sections: list = field(default_factory=lambda: ["main", "long", "away", "ablations", "speed"])
 
 
 def _unit(video: np.ndarray) -> torch.Tensor:
@@ -161,11 +162,12 @@ def main_table(student, teacher, items: list[dict], s: EvalSettings, progress=No
     shipped_layout(student)
     step = student.config.vae.output_scale  # the model's warp: one mesh vertex per model pixel, as at inference
     for i, item in enumerate(items):
-        seen = moved = warp = None
+        seen = moved = warp = filled = None
         if with_objects:
             moved, seen = warp_moved(item)  # the baseline rows: a vertex per pixel
             per_clip[WARP_MOVED].append(score(moved, item, seen=seen))
-            per_clip[WARP_INPAINTED].append(score(inpainted(moved, seen), item, seen=seen))
+            filled = inpainted(moved, seen)
+            per_clip[WARP_INPAINTED].append(score(filled, item, seen=seen))
             warp = (moved, seen) if step == 1 else warp_moved(item, mesh_step=step)
         per_clip["true frames (tracker floor)"].append(score(item["video"], item, seen=seen))
         per_clip["true frames through the VAE (latent ceiling)"].append(
@@ -183,8 +185,10 @@ def main_table(student, teacher, items: list[dict], s: EvalSettings, progress=No
         if pasted:  # the same stream (same seed), the decoded frames with the warp pasted over them
             per_clip[STUDENT_PASTED].append(score(stream_student(student, item, seed=s.seed + i, warp=warp,
                                                                  finish=hard_paste), item, seen=seen))
-        if grid is not None and len(grid) < s.grid_clips:
-            row = [item["video"][: len(student_frames)], student_frames] + ([teacher_frames] if teacher_frames is not None else [])
+        if grid is not None and len(grid) < s.grid_clips:  # truth | warp + inpainting | student | teacher
+            baseline = [filled] if filled is not None else [warp_gt(item)]
+            row = ([item["video"][: len(student_frames)]] + baseline + [student_frames]
+                   + ([teacher_frames] if teacher_frames is not None else []))
             grid.append([_with_tracks(v[: len(student_frames)], item) for v in row])
         # Driven by prior tracks, scored like every row against the true motion; how well it followed
         # the tracks it was given is kept as well.
@@ -246,6 +250,39 @@ def long_horizon(student, s: EvalSettings, progress=None) -> dict:
                                 "warp_psnr_at_end": float(np.mean(warp_ps[-3:]))}
         if progress:
             progress(f"long horizon: {name} done ({seconds:.0f} s)")
+    shipped_layout(student)
+    return out
+
+
+def away_and_back(student, s: EvalSettings, progress=None) -> dict:
+    """The walk-away stream (`away_and_back_poses`): the camera holds the first view, turns its back
+    on it for 10 s and comes back. Per-chunk PSNR and EPE per cache layout, the warp's PSNR (which
+    knows the first view again on return, and nothing while away), and the summary: PSNR over the
+    chunks before the turn, while away and after the return."""
+
+    frames = away_frames()
+    item = long_stream(s.long_seed, frames, clip_size(s), poses=away_and_back_poses,
+                       caption="the camera turns away and comes back")
+    chunk = student.layout.chunk
+    first, size = chunk_frames(0, chunk), chunk_frames(1, chunk)
+    ends, warp_ps, _ = _chunk_series(warp_gt(item), item, first, size)
+    fps = FPS
+    leave, back = AWAY_HOLD * fps, (AWAY_HOLD + 2 * AWAY_TURN + AWAY_STAY) * fps
+    starts = [0] + [e + 1 for e in ends[:-1]]
+    phase = {"before": [i for i, e in enumerate(ends) if e < leave],
+             "away": [i for i, (a, e) in enumerate(zip(starts, ends)) if a >= leave + AWAY_TURN * fps and e < back - AWAY_TURN * fps],
+             "after": [i for i, a in enumerate(starts) if a >= back]}
+    out = {"frames": frames, "seed": int(item["seed"]), "chunk_end": ends, "warp_psnr": warp_ps,
+           "away_span": [int(leave), int(back)], "layouts": {}}
+    out["warp"] = {k: float(np.mean([warp_ps[i] for i in v])) for k, v in phase.items()}
+    for name, sink, window in (("c3s1w1", 1, 1), ("c3s0w1", 0, 1), ("grow", 1, None)):
+        student.configure(chunk=chunk, sink=sink, window=window, steps=step_levels(3))
+        video = stream_student(student, item, seed=s.seed)
+        _, ps, es = _chunk_series(video, item, first, size)
+        out["layouts"][name] = {"chunk_end": ends, "psnr": ps, "epe": es,
+                                **{f"psnr_{k}": float(np.mean([ps[i] for i in v])) for k, v in phase.items()}}
+        if progress:
+            progress(f"walk away and back: {name} done")
     shipped_layout(student)
     return out
 
@@ -324,6 +361,8 @@ def evaluate(student_dir, teacher_dir=None, settings: EvalSettings | None = None
         report["main"] = main_table(student, teacher, items, s, progress, grid)
     if "long" in s.sections:
         report["long_horizon"] = long_horizon(student, s, progress)
+    if "away" in s.sections:
+        report["away"] = away_and_back(student, s, progress)
     if "ablations" in s.sections:
         report["ablations"] = ablations(student, teacher, items, s, progress)
     if "speed" in s.sections:
