@@ -1,11 +1,15 @@
 """Takes docs/window.png: the play window on the garden, walking in with the track overlay and HUD.
 
-    xvfb-run -s "-screen 0 1280x800x24" .venv/bin/python docs/make_window_screenshot.py
+    xvfb-run -s "-screen 0 1280x800x24" .venv/bin/python docs/make_window_screenshot.py [--backend neural]
+
+`--backend neural` (with `--weights DIR`, default the shipped weights) shows the student; the
+default is the warp renderer.
 
 Input is injected through pygame's event queue, as a person would type it: a tap of W (the
 latch holds it for the first chunk: a short step in), then the ball grabbed and pulled up and to the right, a point on the wall pinned, and F12
 once 64 frames have been shown (the drag is still held, so its green line shows).
 """
+import argparse
 import shutil
 import sys
 from pathlib import Path
@@ -21,8 +25,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--backend", choices=("warp", "neural"), default="warp")
+    p.add_argument("--weights", type=Path, default=ROOT / "weights")
+    p.add_argument("--out", type=Path, default=ROOT / "docs" / "window.png")
+    args = p.parse_args()
     world = World(ROOT / "scenes/garden/scene.yaml")
-    session = Session(world, "warp", controller=commands._controls(world))
+    options = {"weights": str(args.weights)} if args.backend == "neural" else {}
+    session = Session(world, args.backend, controller=commands._controls(world), **options)
     out = ROOT / "captures" / "docs"
     window = commands.make_window(session, size=(1024, 640), out_dir=out)
     done = {}
@@ -59,8 +69,8 @@ def main() -> int:
     if not shots:
         print("no screenshot was taken", file=sys.stderr)
         return 1
-    shutil.copy(shots[0], ROOT / "docs" / "window.png")
-    print(f"wrote {ROOT / 'docs' / 'window.png'}")
+    shutil.copy(shots[0], args.out)
+    print(f"wrote {args.out}")
     return 0
 
 
