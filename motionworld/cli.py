@@ -229,15 +229,9 @@ def _scene(args) -> int:
     if out.exists() and not args.force:
         raise MotionWorldError(f"{out} exists; edit it, or pass --force to replace it")
     read_rgb(picture)  # a missing or broken picture is said before anything is written
-    text = scene_text(picture, out, model=depth_model())
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    try:
+    with replacing(out) as tmp:  # the file appears only once it is written and its scene loads
+        tmp.write_text(scene_text(picture, out, model=depth_model()), encoding="utf-8")
         load_scene(tmp)
-    except SceneError:
-        tmp.unlink()
-        raise
-    tmp.replace(out)
     print(f"wrote {out}: edit it (depth, prompt, objects, paths), then `motionworld play {picture}`")
     return 0
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from .images import SUPPORTED as PICTURE_SUFFIXES
 
 DEPTH_MODEL_ENV = "MOTIONWORLD_DEPTH_MODEL"
-_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*", b"P6", b"P5")
+_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*")  # the formats images.SUPPORTED reads
 
 
 def is_picture(path: str | Path) -> bool:

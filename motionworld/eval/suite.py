@@ -266,11 +266,11 @@ def away_and_back(student, s: EvalSettings, progress=None) -> dict:
     chunk = student.layout.chunk
     first, size = chunk_frames(0, chunk), chunk_frames(1, chunk)
     ends, warp_ps, _ = _chunk_series(warp_gt(item), item, first, size)
-    fps = FPS
-    leave, back = AWAY_HOLD * fps, (AWAY_HOLD + 2 * AWAY_TURN + AWAY_STAY) * fps
+    leave, back = AWAY_HOLD * FPS, (AWAY_HOLD + 2 * AWAY_TURN + AWAY_STAY) * FPS  # back: on the first view again
+    turn = AWAY_TURN * FPS
     starts = [0] + [e + 1 for e in ends[:-1]]
     phase = {"before": [i for i, e in enumerate(ends) if e < leave],
-             "away": [i for i, (a, e) in enumerate(zip(starts, ends)) if a >= leave + AWAY_TURN * fps and e < back - AWAY_TURN * fps],
+             "away": [i for i, (a, e) in enumerate(zip(starts, ends)) if a >= leave + turn and e < back - turn],
              "after": [i for i, a in enumerate(starts) if a >= back]}
     out = {"frames": frames, "seed": int(item["seed"]), "chunk_end": ends, "warp_psnr": warp_ps,
            "away_span": [int(leave), int(back)], "layouts": {}}
