@@ -137,9 +137,9 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", type=Path, default=Path("reports/eval"), help="report folder (default reports/eval)")
     ev.add_argument("--grid", type=Path, help="also write the held-out grid video here (e.g. docs/heldout.mp4)")
 
-    tr = sub.add_parser("train", help="train a stage: vae | teacher | causal-init | distill; plot a log")
+    tr = sub.add_parser("train", help="train a stage: vae | teacher | causal-init | distill | guide; plot a log")
     tsub = tr.add_subparsers(dest="stage", required=True)
-    for stage in ("vae", "teacher", "causal-init", "distill"):
+    for stage in ("vae", "teacher", "causal-init", "distill", "guide"):
         ts = tsub.add_parser(stage, help=f"run the {stage} stage")
         ts.add_argument("--config", type=Path, required=True, help="a YAML file, e.g. configs/micro/{stage}.yaml")
         ts.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in the run folder")
@@ -151,7 +151,7 @@ def _parser() -> argparse.ArgumentParser:
         ts.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config value, e.g. --set optim.lr=3e-4 (YAML value syntax)")
     sh = tsub.add_parser("ship", help="assemble the shipped weights folder (float16 where it does not change the frames)")
-    sh.add_argument("--student", type=Path, required=True, help="a causal-init or distill export folder")
+    sh.add_argument("--student", type=Path, required=True, help="a causal-init, distill or guide export folder")
     sh.add_argument("--teacher", type=Path, help="a teacher export folder, shipped too (for motionworld eval)")
     sh.add_argument("--out", type=Path, default=Path("weights"), help="default weights/")
     sh.add_argument("--float32", action="store_true", help="keep float32")

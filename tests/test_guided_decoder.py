@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from motionworld.model.config import preset
-from motionworld.model.guided_decoder import hard_paste
+from motionworld.model.guided_decoder import GuidedDecoder, hard_paste, pull_push_fill
 from motionworld.model.tiny_vae import TinyVAE
 
 
@@ -57,6 +57,59 @@ def test_where_nothing_is_valid_the_guide_paints_and_an_untrained_one_is_the_ups
         out = vae.decode(latents, clamp=False, warp=warp, valid=valid)
     gate = torch.sigmoid(torch.tensor(-2.0))
     torch.testing.assert_close(out, up + gate * valid[:, :, None] * (warp - up))
+
+
+def test_pull_push_fill_keeps_the_valid_pixels_and_fills_holes_from_their_surroundings():
+    g = torch.Generator().manual_seed(0)
+    frames = torch.rand(2, 3, 24, 40, generator=g)
+    valid = (torch.rand(2, 1, 24, 40, generator=g) > 0.5).float()
+    valid[..., 5:15, 10:30] = 0  # a big hole
+    out = pull_push_fill(frames, valid)
+    assert torch.allclose(out * valid, frames * valid, atol=1e-6)
+    assert out.min() >= 0 and out.max() <= 1  # every filled pixel is a mean of seen ones
+    left = torch.zeros(1, 1, 24, 40)
+    left[..., :20] = 1
+    red = torch.zeros(1, 3, 24, 40)
+    red[:, 0, :, :20] = 1  # red where seen, black (unseen, so never used) on the right
+    filled = pull_push_fill(red, left)
+    assert torch.allclose(filled[:, 0], torch.ones(1, 24, 40), atol=1e-5) and filled[:, 1:].abs().max() < 1e-6
+    assert torch.equal(pull_push_fill(frames, torch.zeros_like(valid)), torch.zeros_like(frames))  # nothing to fill from
+
+
+def test_a_guide_with_the_fill_paints_holes_with_it_only_where_something_is_seen():
+    torch.manual_seed(0)
+    guide = GuidedDecoder((8,), scale=2, fill=True).eval()
+    decoded = torch.rand(1, 2, 3, 8, 12)
+    warp, valid = torch.rand(1, 2, 3, 16, 24), torch.zeros(1, 2, 16, 24)
+    valid[0, 0, :, :12] = 1  # frame 0: the left half seen; frame 1: nothing
+    with torch.no_grad():
+        out = guide(decoded, warp, valid)
+        up = F.interpolate(decoded[0], size=(16, 24), mode="bilinear", align_corners=False)[None]
+        fill = pull_push_fill(warp[0], valid[0][:, None])[None]
+    g = torch.sigmoid(torch.tensor(-2.0))  # both gates start at 12 %, the head's weights at zero
+    paint = up + g * (fill - up)
+    torch.testing.assert_close(out[:, 0], (paint + g * valid[:, :, None] * (warp - paint))[:, 0])
+    torch.testing.assert_close(out[:, 1], up[:, 1])  # no fill from a frame with nothing valid
+
+
+def test_a_guide_grown_by_the_fill_starts_from_the_old_one():
+    from motionworld.train.guide_stage import grown_guide
+
+    torch.manual_seed(0)
+    old = GuidedDecoder((8, 8), scale=2)
+    with torch.no_grad():
+        for p in old.parameters():
+            p.normal_(0, 0.3)
+    new = GuidedDecoder((8, 8), scale=2, fill=True)
+    assert grown_guide(new, old) == "the student's guide, grown by the fill inputs (at zero)"
+    with torch.no_grad():
+        new.head.bias[4] = -30.0  # the fill gate shut: the grown guide is the old one exactly
+        decoded, warp = torch.rand(1, 2, 3, 8, 12), torch.rand(1, 2, 3, 16, 24)
+        valid = (torch.rand(1, 2, 16, 24) > 0.3).float()
+        torch.testing.assert_close(new(decoded, warp, valid), old(decoded, warp, valid))
+    same = GuidedDecoder((8, 8), scale=2)
+    assert grown_guide(same, old) == "the student's guide" and torch.equal(same.head.weight, old.head.weight)
+    assert grown_guide(GuidedDecoder((16,), scale=2, fill=True), old).startswith("fresh")
 
 
 def test_hard_paste_keeps_every_valid_warp_pixel_and_the_upsampled_decode_elsewhere():

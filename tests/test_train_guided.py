@@ -120,3 +120,31 @@ def test_a_guide_alone_trains_on_a_frozen_vae_and_ships_into_an_unguided_student
     shipped = StreamingStudent.load(tmp_path / "w1")
     assert shipped.config.vae.guided and shipped.output_size == (128, 128) and shipped.sees_warp
     assert all(torch.equal(shipped.modules.vae.state_dict()[k], v) for k, v in after.items())
+
+
+def test_the_guide_stage_learns_on_the_students_own_decodes_and_ships(guided_chain, tmp_path):
+    """The frozen student streams clips; its guide, grown by the fill inputs, trains on its plain
+    decodes; everything but the guide stays the student's, and the export ships and renders."""
+    from safetensors.torch import load_file
+
+    student = guided_chain / "distill" / "export"
+    assert _run("guide", tmp_path / "guide", "--steps", "4", "--set", "eval_every=4",
+                "--set", f"init.student={student}") == 0
+    entry = _entry(tmp_path / "guide" / "export", "student.safetensors")
+    assert entry["config"]["vae"]["guide_fill"] is True
+    assert entry["guide_started_from"] == "the student's guide, grown by the fill inputs (at zero)"
+    for key in ("eval/psnr", "eval/psnr_unseen", "eval/hard_paste_psnr", "eval/student_guide_psnr",
+                "eval/warp_filled_psnr_unseen"):
+        assert np.isfinite(entry["metrics"][key])
+    before, after = load_file(student / "student.safetensors"), load_file(tmp_path / "guide" / "export" / "student.safetensors")
+    assert all(torch.equal(before[k], after[k]) for k in before if not k.startswith("vae.guide."))
+    assert after["vae.guide.body.0.weight"].shape[1] == 16  # its inputs grew by the fill's six
+    out = tmp_path / "weights"
+    assert main(["train", "ship", "--student", str(tmp_path / "guide" / "export"), "--out", str(out)]) == 0
+    assert main(["render", "--backend", "neural", "--weights", str(out), "--actions", "w-4", "-o",
+                 str(tmp_path / "walk.mp4")]) == 0
+    # a student without a guided decoder has nothing for this stage to train
+    bare = tmp_path / "bare"
+    from motionworld.model.student import StreamingStudent
+    StreamingStudent("tiny", seed=0).save(bare)
+    assert _run("guide", tmp_path / "g2", "--set", f"init.student={bare}") == 2

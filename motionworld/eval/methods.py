@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from ..data.dataset import collate
+from ..data.views import model_view
 from ..data.warps import render_warp
 from ..geometry.camera import Camera
 from ..geometry.depth import PriorDepth
@@ -92,20 +93,6 @@ def prior_tracks(item: dict, grid: int | None = None, depth: np.ndarray | None =
     field = TrackField(depth, camera, item["c2w"][0].astype(np.float64), grid=n)
     tracks, vis, _ = field.project(item["c2w"].astype(np.float64))
     return tracks, vis
-
-
-def model_view(item: dict, scale: int, frames: bool = False) -> dict:
-    """The item as a model painting out `scale` x its size sees it: tracks in its pixels, the first
-    frame (with `frames`, every frame) resized to its size as the neural backend resizes pictures."""
-    if scale == 1:
-        return item
-    from PIL import Image
-
-    video = item["video"] if frames else item["video"][:1]
-    H, W = item["video"].shape[1] // scale, item["video"].shape[2] // scale
-    small = np.stack([np.asarray(Image.fromarray(f).resize((W, H), Image.Resampling.LANCZOS)) for f in video])
-    # pixel (x, y) of a frame `scale` x bigger -> the model's: centres map to centres
-    return {**item, "video": small, "tracks": (item["tracks"] + 0.5) / scale - 0.5}
 
 
 def _unit_frames(video: np.ndarray, like: torch.Tensor) -> torch.Tensor:

@@ -40,7 +40,7 @@ def load_vae(folder: str | Path, expect: VAEConfig | None = None) -> TinyVAE:
 
 def unguided(c: VAEConfig) -> VAEConfig:
     """The VAE config without a guided decoder."""
-    return dataclasses.replace(c, guide_widths=(), output_scale=1)
+    return dataclasses.replace(c, guide_widths=(), output_scale=1, guide_fill=False)
 
 
 def load_vae_for(folder: str | Path, expect: VAEConfig) -> TinyVAE:
@@ -52,7 +52,8 @@ def load_vae_for(folder: str | Path, expect: VAEConfig) -> TinyVAE:
         _check_vae(folder, vae.config, expect)
         return vae
     _check_vae(folder, vae.config, unguided(expect))
-    grown = TinyVAE(dataclasses.replace(vae.config, guide_widths=expect.guide_widths, output_scale=expect.output_scale))
+    grown = TinyVAE(dataclasses.replace(vae.config, guide_widths=expect.guide_widths, output_scale=expect.output_scale,
+                                        guide_fill=expect.guide_fill))
     grown.load_state_dict({**grown.state_dict(), **vae.state_dict()})
     return grown
 

@@ -114,6 +114,8 @@ class VAEConfig(_JSONConfig):
     # its frames are this many times the decode's size (8x the latent grid), the detail from the warp.
     guide_widths: tuple = ()
     output_scale: int = 1
+    # The guide also paints with the warp filled across its holes (`guided_decoder.pull_push_fill`).
+    guide_fill: bool = False
 
     @property
     def guided(self) -> bool:

@@ -113,7 +113,7 @@ class TinyVAE(nn.Module):
         self.decoder = build_decoder(config)
         if config.output_scale != 1 and not config.guided:
             raise ValueError("VAEConfig.output_scale needs a guided decoder (guide_widths)")
-        self.guide = GuidedDecoder(config.guide_widths, config.output_scale) if config.guided else None
+        self.guide = GuidedDecoder(config.guide_widths, config.output_scale, config.guide_fill) if config.guided else None
         self.time_downscale = 2 ** sum(config.encoder_time_downscale)
         self.time_upscale = 2 ** sum(config.decoder_time_upscale)
 

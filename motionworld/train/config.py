@@ -11,7 +11,7 @@ from ..errors import MotionWorldError
 from ..limits import check_file_size
 from ..strict_yaml import StrictModel, YAMLReadError, field_names, read_yaml, validation_problems
 
-STAGES = ("vae", "teacher", "causal-init", "distill")
+STAGES = ("vae", "teacher", "causal-init", "distill", "guide")
 
 
 class WarpDepthMix(StrictModel):
@@ -114,8 +114,18 @@ class DistillStage(StrictModel):
     timestep_max: float = 0.98
 
 
+class GuideStage(StrictModel):
+    rollouts: int = Field(64, ge=1)  # clips the frozen student streams before the first step
+    frames_per_clip: int = Field(8, ge=1)  # frames of each chosen rollout in a step's batch
+    widths: list[int] | None = None  # the guide's conv widths (default: the student's guide's)
+    fill: bool = True                # the guide also reads the warp filled across its holes
+    warp_dropout: float = Field(0.05, ge=0, le=1)  # clips whose warp is hidden (validity 0)
+    l1_weight: float = 1.0
+    l2_weight: float = 1.0
+
+
 class TrainConfig(StrictModel):
-    stage: Literal["vae", "teacher", "causal-init", "distill"]
+    stage: Literal["vae", "teacher", "causal-init", "distill", "guide"]
     model: str = "tiny"              # a model preset (motionworld.model.config.preset)
     vae_model: str | None = None     # use another preset's VAE (e.g. "cpu": the slim VAE)
     size: int | None = None          # override the preset's resolution (square)
@@ -136,6 +146,7 @@ class TrainConfig(StrictModel):
     teacher: TeacherStage = Field(default_factory=TeacherStage)
     causal_init: CausalInitStage = Field(default_factory=CausalInitStage)
     distill: DistillStage = Field(default_factory=DistillStage)
+    guide: GuideStage = Field(default_factory=GuideStage)
 
 
 def load_config(path: str | Path, overrides: dict | None = None) -> TrainConfig:

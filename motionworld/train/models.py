@@ -16,7 +16,7 @@ from .config import TrainConfig
 
 def scale_for(c: StudentConfig, stage: str) -> int:
     """How many times the model's size a stage's clips are: a guided VAE's output scale, else 1."""
-    return c.vae.output_scale if stage == "vae" else 1
+    return c.vae.output_scale if stage in ("vae", "guide") else 1
 
 
 def student_config(cfg: TrainConfig) -> StudentConfig:

@@ -47,7 +47,7 @@ def recipe(folder: str | Path, say=print) -> list[dict]:
                           **{k: entry.get(k) for k in ("stage", "command", "invocations", "steps", "seed", "data",
                                                      "metrics", "init")}})
             todo.extend((Path(p), f"{f} init.{key}") for key, p in (entry.get("init") or {}).items())
-    order = {"vae": 0, "teacher": 1, "causal-init": 2, "distill": 3}
+    order = {"vae": 0, "teacher": 1, "causal-init": 2, "distill": 3, "guide": 4}
     return sorted(chain, key=lambda c: order.get(c["stage"], 9))
 
 

@@ -127,7 +127,8 @@ def _stage_class(name: str):
     import importlib
 
     module, cls = {"vae": ("vae_stage", "VAEStage"), "teacher": ("teacher_stage", "TeacherStage"),
-                   "causal-init": ("causal_init", "CausalInitStage"), "distill": ("distill", "DistillStage")}[name]
+                   "causal-init": ("causal_init", "CausalInitStage"), "distill": ("distill", "DistillStage"),
+                   "guide": ("guide_stage", "GuideStage")}[name]
     return getattr(importlib.import_module(f"{__package__}.{module}"), cls)
 
 
