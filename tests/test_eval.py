@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from motionworld.eval.heldout import heldout_items, long_stream, sway_poses
-from motionworld.eval.methods import hold_first, inpainted, prior_tracks, warp_gt, warp_moved
+from motionworld.eval.methods import hold_first, inpainted, prior_tracks, pull_push_filled, warp_gt, warp_moved
 from motionworld.eval.report import markdown, quality_bar, write_report
 from motionworld.eval.suite import score
 
@@ -86,6 +86,9 @@ def test_inpainting_fills_only_what_the_warp_does_not_see(moving):
     holes, warp = score(filled, item, seen=seen), score(frames, item, seen=seen)
     assert holes["psnr_unseen"] > warp["psnr_unseen"] + 1  # black holes against a plausible fill
     assert holes["psnr_seen"] == warp["psnr_seen"]
+    pushed = pull_push_filled(frames, seen)  # the pyramid fill: the same contract
+    np.testing.assert_array_equal(pushed[keep], frames[keep])
+    assert score(pushed, item, seen=seen)["psnr_unseen"] > warp["psnr_unseen"] + 1
 
 
 def test_a_student_that_sees_the_warp_is_streamed_with_the_clips_warp(moving, monkeypatch):
@@ -220,6 +223,12 @@ def test_quality_bar_and_markdown(tmp_path):
     assert "| student | 3.00 | 17.50 |" in text and "NOT met: with the sink" in text and "NOT met: fidelity" in text
     assert "24 Euler steps with joint guidance w_t 0, w_m 1.5" in text
     assert "| c3s1w1 | 25.00 | 14.00 | 23.50 |" in text and "| warp (true depth) | 30.00 | 6.00 | 28.00 |" in text
+    stronger = _report()  # a pull-push fill better than Telea in the holes becomes the bar
+    stronger["main"]["methods"]["warp, objects moved, + pull-push fill"] = _report()["main"]["methods"][
+        "warp, objects moved, + inpainting (Telea)"]
+    stronger["main"]["methods"]["warp, objects moved, + pull-push fill"]["all"].update(psnr=15.0, psnr_unseen=13.5)
+    holes = [(ok, text) for what, ok, text in quality_bar(stronger) if what.startswith("holes")]
+    assert holes == [(False, "13.00 vs 13.50 dB (pull-push)")]
     slow = _report()
     slow["speed"]["student"].update(frames_per_s=30.0, size="128x128")  # fast, but smaller than the bar's frames
     assert [ok for what, ok, _ in quality_bar(slow) if what.startswith("speed")] == [False]
@@ -257,7 +266,8 @@ def test_eval_command_end_to_end(tmp_path):
     methods = report["main"]["methods"]
     assert set(methods) == {"true frames (tracker floor)", "true frames through the VAE (latent ceiling)",
                             "hold first frame", "warp (true depth)", "warp (true depth, objects moved)",
-                            "warp, objects moved, + inpainting (Telea)", "teacher", "student", "student, depth prior"}
+                            "warp, objects moved, + inpainting (Telea)", "warp, objects moved, + pull-push fill",
+                            "teacher", "student", "student, depth prior"}
     # (an unguided student that does not see the warp has no hard-paste row)
     assert all("psnr_seen" in r["all"] and "ssim_unseen" in r["all"] for r in methods.values())
     assert "| method | PSNR seen | PSNR unseen |" in (out / "report.md").read_text()

@@ -38,13 +38,14 @@ from .methods import (
     inpainted,
     prior_depth,
     prior_tracks,
+    pull_push_filled,
     stream_student,
     teacher_video,
     vae_roundtrip,
     warp_gt,
     warp_moved,
 )
-from .report import WARP_INPAINTED, WARP_MOVED
+from .report import WARP_FILLED, WARP_INPAINTED, WARP_MOVED
 
 STUDENT_PASTED = "student, hard paste of the warp"
 
@@ -151,7 +152,7 @@ def main_table(student, teacher, items: list[dict], s: EvalSettings, progress=No
                                        "hold first frame": [], "warp (true depth)": []}
     with_objects = all("object_slots" in it and "object_motion" in it for it in items)  # older shards lack them
     if with_objects:
-        per_clip[WARP_MOVED], per_clip[WARP_INPAINTED] = [], []
+        per_clip[WARP_MOVED], per_clip[WARP_INPAINTED], per_clip[WARP_FILLED] = [], [], []
     if teacher is not None:
         per_clip["teacher"] = []
     per_clip["student"] = []
@@ -168,6 +169,7 @@ def main_table(student, teacher, items: list[dict], s: EvalSettings, progress=No
             per_clip[WARP_MOVED].append(score(moved, item, seen=seen))
             filled = inpainted(moved, seen)
             per_clip[WARP_INPAINTED].append(score(filled, item, seen=seen))
+            per_clip[WARP_FILLED].append(score(pull_push_filled(moved, seen), item, seen=seen))
             warp = (moved, seen) if step == 1 else warp_moved(item, mesh_step=step)
         per_clip["true frames (tracker floor)"].append(score(item["video"], item, seen=seen))
         per_clip["true frames through the VAE (latent ceiling)"].append(
