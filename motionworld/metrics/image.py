@@ -57,3 +57,23 @@ def ssim(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor | None = None) -> 
     centres = mask.bool().reshape(-1, 1, *mask.shape[-2:])[..., r:r + s.shape[-2], r:r + s.shape[-1]]
     centres = centres.repeat_interleave(channels, 0)
     return float(s[centres].mean()) if centres.any() else float("nan")
+
+
+SPLIT_METRICS = ("psnr", "psnr_seen", "psnr_unseen", "ssim")
+
+
+def split_scores(out: torch.Tensor, real: torch.Tensor, seen: torch.Tensor) -> tuple[float, ...]:
+    """One clip [1, T, 3, H, W]: PSNR over all pixels, over those `seen` ([1, T, H, W] bool, the
+    warp's validity) selects and over the others, and SSIM (the order of SPLIT_METRICS)."""
+    return psnr(out, real), psnr(out, real, mask=seen), psnr(out, real, mask=~seen), ssim(out[0], real[0])
+
+
+def mean_split_scores(rows: dict[str, list[tuple]], main: str) -> dict[str, float]:
+    """Per method, the mean of each of SPLIT_METRICS over clips (NaN, e.g. nothing unseen, left
+    out): `main`'s under the metric's own name, the others' as METHOD_METRIC."""
+    out = {}
+    for name, scores in rows.items():
+        for j, metric in enumerate(SPLIT_METRICS):
+            values = [s[j] for s in scores if s[j] == s[j]]
+            out[metric if name == main else f"{name}_{metric}"] = sum(values) / len(values) if values else float("nan")
+    return out

@@ -31,7 +31,7 @@ from ..data.dataset import collate
 from ..data.views import model_view
 from ..errors import MotionWorldError
 from ..frames import chunk_frames
-from ..metrics.image import psnr, ssim
+from ..metrics.image import mean_split_scores, psnr, split_scores
 from ..model.bundles import STUDENT_KIND, load_modules
 from ..model.guided_decoder import GuidedDecoder, hard_paste, pull_push_fill
 from ..model.student import StreamingStudent
@@ -198,17 +198,9 @@ class GuideStage(Stage):
             outs = {"guided": guide(decoded, warp, valid), "student_guide": before(decoded, warp, valid),
                     "hard_paste": hard_paste(decoded, warp, valid),
                     "warp_filled": pull_push_fill(warp[0], valid[0][:, None])[None]}
-            seen = valid > 0.5
             for name, out in outs.items():
-                out = out.clamp(0, 1)
-                rows[name].append((psnr(out, video), psnr(out, video, mask=seen), psnr(out, video, mask=~seen),
-                                   ssim(out[0], video[0])))
-        out = {}
-        for name, scores in rows.items():
-            for j, metric in enumerate(("psnr", "psnr_seen", "psnr_unseen", "ssim")):
-                values = [s[j] for s in scores if s[j] == s[j]]
-                out[metric if name == "guided" else f"{name}_{metric}"] = sum(values) / len(values) if values else float("nan")
-        return out
+                rows[name].append(split_scores(out.clamp(0, 1), video, valid > 0.5))
+        return mean_split_scores(rows, main="guided")
 
     def export(self, folder: Path, extra: dict) -> Path:
         modules = copy.deepcopy(self.frozen)

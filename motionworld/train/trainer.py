@@ -182,7 +182,9 @@ def _plan(cfg: TrainConfig, start: int, until: int, world_size: int, source) -> 
     d, o = cfg.data, cfg.optim
     data = f"{len(source.dataset)} clips from {d.path}" if source is not None and d.source == "shards" else f"{d.source} data"
     what = f"steps {start}..{until} of {o.steps}" + (" (resumed)" if start else "")
-    return (f"{cfg.stage}: {what}, batch {o.batch_size} x {d.frames} frames at {d.frame_size[0]}x{d.frame_size[1]} on {world_size} "
+    batch = (f"{o.batch_size} rollouts x {cfg.guide.frames_per_clip} frames" if cfg.stage == "guide"
+             else f"{o.batch_size} x {d.frames} frames")
+    return (f"{cfg.stage}: {what}, batch {batch} at {d.frame_size[0]}x{d.frame_size[1]} on {world_size} "
             f"process(es), {data}, lr {o.lr:g}{_decay_words(o)}; "
             f"checkpoints every {cfg.checkpoint_every} steps in {cfg.out}; "
             f"the expected time follows after the first steps")

@@ -20,7 +20,7 @@ from torch import nn
 
 from ..data.dataset import collate
 from ..errors import MotionWorldError
-from ..metrics.image import chroma_psnr, psnr, ssim
+from ..metrics.image import chroma_psnr, mean_split_scores, psnr, split_scores, ssim
 from ..model.bundles import load_vae_for, save_vae
 from ..model.colour import opponent
 from ..model.guided_decoder import downscaled, hard_paste, upsampled
@@ -146,16 +146,8 @@ class VAEStage(Stage):
             up = upsampled(plain, warp.shape[-2:])
             for name, out in (("guided", vae.decode(latents, warp=warp, valid=valid)), ("upsampled", up),
                               ("hard_paste", hard_paste(plain, warp, valid).clamp(0, 1))):
-                seen = valid > 0.5
-                rows[name].append((psnr(out, video), psnr(out, video, mask=seen), psnr(out, video, mask=~seen),
-                                   ssim(out[0], video[0])))
-        out = {}
-        for name, scores in rows.items():
-            for j, metric in enumerate(("psnr", "psnr_seen", "psnr_unseen", "ssim")):
-                values = [s[j] for s in scores if s[j] == s[j]]
-                out[f"{metric}" if name == "guided" else f"{name}_{metric}"] = (
-                    sum(values) / len(values) if values else float("nan"))
-        return out
+                rows[name].append(split_scores(out, video, valid > 0.5))
+        return mean_split_scores(rows, main="guided")
 
     @torch.no_grad()
     def colour_stats(self, batches: int = 16) -> tuple[tuple, tuple]:
