@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from ..data.dataset import collate
-from ..data.views import model_view
+from ..data.views import model_view, stream_clip
 from ..data.warps import render_warp
 from ..geometry.camera import Camera
 from ..geometry.depth import PriorDepth
@@ -129,35 +129,11 @@ def vae_roundtrip(vae, item: dict, warp=None) -> np.ndarray:
 
 def stream_student(student, item: dict, tracks=None, visibility=None, seed: int = 0, warp=None,
                    finish=None) -> np.ndarray:
-    """Stream the item through the student (its current cache layout and levels), chunk by chunk,
-    for as many whole chunks as the clip holds; the clip is at the student's output size. A student
-    that sees the warp of the picture gets `warp` ((frames, validity), default `warp_moved(item)`),
-    as the neural backend gives it. `finish` (e.g. `hard_paste`) replaces its guided decoder."""
-    tracks = item["tracks"] if tracks is None else tracks
-    visibility = item["visibility"] if visibility is None else visibility
-    video = item["video"]
-    scale = student.config.vae.output_scale
-    if len(video) < student.frames_for_next_chunk():
-        raise ValueError(f"a clip of {len(video)} frames is shorter than the student's first chunk")
-    H, W = video.shape[1:3]
-    if H % (16 * scale) or W % (16 * scale) or (student.config.aspect == "fixed" and (H, W) != student.output_size):
-        raise ValueError(f"clip is {W}x{H}, the student generates {student.output_size[1]}x{student.output_size[0]}")
+    """`data.views.stream_clip`, with the warp a student that sees it gets by default: the item's
+    warp with its objects moved, one mesh vertex per model pixel (`warp_moved`)."""
     if student.sees_warp and warp is None and "object_slots" in item:
-        warp = warp_moved(item, mesh_step=scale)
-    view = model_view({**item, "tracks": np.asarray(tracks, np.float32)}, scale)
-    tracks = view["tracks"]
-    student.start(view["video"][0], item.get("caption", ""), seed=seed)
-    if finish is not None:
-        student.decoder.finish = finish
-    out, t = [], 0
-    while t < len(video):
-        n = student.frames_for_next_chunk()
-        if t + n > len(video):
-            break
-        frames, valid = (warp[0][t:t + n], warp[1][t:t + n]) if warp is not None else (None, None)
-        out.append(student.step(tracks[t:t + n], visibility[t:t + n], warp=frames, warp_valid=valid))
-        t += n
-    return np.concatenate(out)
+        warp = warp_moved(item, mesh_step=student.config.vae.output_scale)
+    return stream_clip(student, item, tracks, visibility, seed, warp, finish)
 
 
 @torch.no_grad()

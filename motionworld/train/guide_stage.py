@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from ..data.dataset import collate
-from ..data.views import model_view
+from ..data.views import stream_clip
 from ..errors import MotionWorldError
 from ..frames import chunk_frames
 from ..metrics.image import mean_split_scores, psnr, split_scores
@@ -143,23 +143,16 @@ class GuideStage(Stage):
         warp = (batch["warp"][0] * 255).round().to(torch.uint8)  # exact: the warp was made in uint8
         valid = batch["warp_valid"][0] > 0.5
         video = (batch["video"][0] * 255).round().to(torch.uint8)
-        view = model_view({"video": video.permute(0, 2, 3, 1).numpy(), "tracks": batch["tracks"][0].numpy()},
-                          self.student_config.vae.output_scale)
-        student = StreamingStudent(self.student_config, self.frozen, device=self.rt.device)
-        student.start(view["video"][0], batch["caption"][0], seed=seed)
         decoded = []
 
         def keep(x, warp_frames, warp_valid):  # the frames it returns are not fed back: the cache holds latents
             decoded.append(x[0].half().cpu())
             return x
 
-        student.decoder.finish = keep
-        vis, t = batch["visibility"][0].numpy(), 0
-        while t < T:
-            n = student.frames_for_next_chunk()
-            frames = warp[t:t + n].permute(0, 2, 3, 1).numpy()
-            student.step(view["tracks"][t:t + n], vis[t:t + n], warp=frames, warp_valid=valid[t:t + n].numpy())
-            t += n
+        clip = {"video": video.permute(0, 2, 3, 1).numpy(), "tracks": batch["tracks"][0].numpy(),
+                "visibility": batch["visibility"][0].numpy(), "caption": batch["caption"][0]}
+        stream_clip(StreamingStudent(self.student_config, self.frozen, device=self.rt.device), clip, seed=seed,
+                    warp=(warp.permute(0, 2, 3, 1).numpy(), valid.numpy()), finish=keep)
         return {"decoded": torch.cat(decoded), "warp": warp, "valid": valid, "video": video}
 
     def _frames(self, rollouts: list[dict], picks) -> tuple:
