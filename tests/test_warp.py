@@ -195,3 +195,26 @@ def test_a_coarser_mesh_keeps_the_first_camera_exact_and_the_motion_close():
     assert np.abs(out[1][0].astype(int) - out[2][0])[both].mean() < 8
     with pytest.raises(MotionWorldError, match="mesh blocks"):
         MeshWarpRenderer(mesh_step=5).start(image, depth, K)
+
+
+def test_a_coarser_mesh_sees_a_slanted_floor_as_the_per_pixel_one_does():
+    """A floor seen at a grazing angle grows in depth by more than edge_ratio over two pixels but not
+    over one: the coarse mesh must keep it a surface (seen), not a sheet that the camera walking
+    forward stretches into a hole (the eighth run's plaza: 23 % of a clip's pixels lost)."""
+    W, H = 128, 96
+    image = (np.random.default_rng(1).random((H, W, 3)) * 255).astype(np.uint8)
+    K = np.array([[W, 0, W / 2], [0, W, H / 2], [0, 0, 1]], float)
+    rows = np.maximum(np.arange(H) + 0.5 - H / 2, 20.0)  # a wall, then from row 20 below the centre a floor
+    depth = 1.5 * K[1, 1] / rows[:, None] * np.ones((1, W))  # the floor 1.5 below the camera
+    step_one, step_two = depth[:-1] / depth[1:], depth[:-2] / depth[2:]
+    assert step_one.max() < 1.05 < step_two.max()  # the case this is about
+    poses = np.tile(np.eye(4), (2, 1, 1))
+    poses[1, 2, 3] = 2.5  # walking forward
+    seen = {}
+    for step in (1, 2):
+        warp = MeshWarpRenderer(mesh_step=step)
+        warp.start(image, depth, K)
+        seen[step] = warp.step(poses, validity=True)[1][1] > 0
+        warp.release()
+    assert seen[1].mean() > 0.9
+    assert (seen[1] & ~seen[2]).mean() < 0.03

@@ -13,7 +13,8 @@ front surface wins at edges) and samples the picture affinely on screen, which k
 camera exact: the colour keeps the picture's full resolution while the rasteriser draws s² times
 fewer triangles (the guided student's warp at twice the model's size uses s = 2: one vertex per
 model pixel, 3x faster on the CPU's software renderer).
-Triangles across a depth discontinuity (largest/smallest corner depth > 1 + `edge_ratio`) are
+Triangles across a depth discontinuity (largest/smallest corner depth > (1 + `edge_ratio`) per
+pixel their corners are apart, so a coarse mesh keeps a slanted floor as a surface) are
 either dropped (`discontinuity="drop"`: holes show black; at the identity pose a pixel right on a
 depth edge may be left uncovered) or kept as a rubber sheet that is always drawn behind real
 surfaces (`"stretch"`, the default: holes take the smeared colours of the two sides). Triangles
@@ -117,7 +118,9 @@ def _grid_mesh(depth: np.ndarray, K: np.ndarray, label: np.ndarray, edge_ratio: 
     dz = d.ravel()[tris]
     labs = lab.ravel()[tris]
     same_object = (labs[:, 0] == labs[:, 1]) & (labs[:, 1] == labs[:, 2])
-    smooth = dz.max(1) <= dz.min(1) * (1.0 + edge_ratio)
+    # edge_ratio is per pixel: corners `step` pixels apart may differ by it `step` times over, so a
+    # coarse mesh keeps a slanted floor as surface exactly where a per-pixel one does
+    smooth = dz.max(1) <= dz.min(1) * (1.0 + edge_ratio) ** step
     surface = tris[same_object & smooth]
     sheets = np.concatenate([tris[same_object & ~smooth], tris[~same_object] + len(verts)])
     return np.concatenate([verts, static]).astype(np.float32), surface.astype(np.int32), sheets.astype(np.int32)
