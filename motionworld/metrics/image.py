@@ -47,10 +47,10 @@ def _band(n: int, g: torch.Tensor) -> torch.Tensor:
     return band
 
 
-def _blur(x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
-    """The valid part of x [N, 1, H, W] filtered by the separable window (11 + 11 taps, not 121)."""
-    H, W = x.shape[-2:]
-    return _band(H, g).T @ (x @ _band(W, g))
+def _blur(x: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+    """The valid part of x [N, 1, H, W] filtered by the separable window (11 + 11 taps, not 121),
+    `rows` = `_band(H, g)` and `cols` = `_band(W, g)`."""
+    return rows.T @ (x @ cols)
 
 
 def ssim_map(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -59,10 +59,11 @@ def ssim_map(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     a = a.float().reshape(-1, 1, *a.shape[-2:])
     b = b.float().reshape(-1, 1, *b.shape[-2:])
     g = _gauss(min(11, a.shape[-1], a.shape[-2])).to(a.device)
-    mu_a, mu_b = _blur(a, g), _blur(b, g)
-    saa = _blur(a * a, g) - mu_a ** 2
-    sbb = _blur(b * b, g) - mu_b ** 2
-    sab = _blur(a * b, g) - mu_a * mu_b
+    bands = _band(a.shape[-2], g), _band(a.shape[-1], g)  # made once for the five filterings
+    mu_a, mu_b = _blur(a, *bands), _blur(b, *bands)
+    saa = _blur(a * a, *bands) - mu_a ** 2
+    sbb = _blur(b * b, *bands) - mu_b ** 2
+    sab = _blur(a * b, *bands) - mu_a * mu_b
     c1, c2 = 0.01 ** 2, 0.03 ** 2
     return ((2 * mu_a * mu_b + c1) * (2 * sab + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (saa + sbb + c2))
 

@@ -13,8 +13,8 @@ front surface wins at edges) and samples the picture affinely on screen, which k
 camera exact: the colour keeps the picture's full resolution while the rasteriser draws s² times
 fewer triangles (the guided student's warp at twice the model's size uses s = 2: one vertex per
 model pixel, 3x faster on the CPU's software renderer).
-Triangles across a depth discontinuity (largest/smallest corner depth > (1 + `edge_ratio`) per
-pixel their corners are apart, so a coarse mesh keeps a slanted floor as a surface) are
+Triangles across a depth discontinuity (largest/smallest corner depth > (1 + `edge_ratio`) to the
+power of the corners' spacing in pixels, so a coarse mesh keeps a slanted floor a surface) are
 either dropped (`discontinuity="drop"`: holes show black; at the identity pose a pixel right on a
 depth edge may be left uncovered) or kept as a rubber sheet that is always drawn behind real
 surfaces (`"stretch"`, the default: holes take the smeared colours of the two sides). Triangles
