@@ -170,7 +170,7 @@ def test_masked_psnr_and_ssim():
 
 def test_ssim_is_the_2d_gaussian_window_of_wang_et_al():
     """The separable, matrix-product form equals SSIM written out with the 11x11 window as a 2-D
-    convolution (the textbook form, 8x slower on the CPU), also at odd sizes."""
+    convolution (the textbook form, about 4.5x slower on this CPU), also at odd sizes."""
     import torch
     import torch.nn.functional as F
 
