@@ -15,6 +15,7 @@ import numpy as np
 
 from .data import commands as data_commands
 from .errors import MotionWorldError, SceneError, Terminated
+from .eval.heldout import AWAY_STAY
 from .eval.report import grid_video, write_report
 from .frames import CHUNK_LATENTS, is_whole_chunks, whole_chunks_text
 from .geometry.path_io import save_nerfstudio
@@ -128,6 +129,8 @@ def _parser() -> argparse.ArgumentParser:
                                                  "default: generated on the fly")
     ev.add_argument("--long-frames", type=int, default=2001,
                     help=f"length of the long-horizon stream, {whole_chunks_text(CHUNK_LATENTS)} (default 2001: frame 2000 is its last)")
+    ev.add_argument("--away-seconds", type=float, default=AWAY_STAY,
+                    help=f"how long the walk-away stream keeps the first view out of sight, in [2, 60] s (default {AWAY_STAY:g})")
     ev.add_argument("--ablation-clips", type=int, default=8)
     ev.add_argument("--teacher-steps", type=int, default=24)
     ev.add_argument("--guidance", default="3,1.5", metavar="W_T,W_M",
@@ -383,6 +386,8 @@ def _eval(args) -> int:
             and 45 <= args.long_frames <= MAX_FRAMES and is_whole_chunks(args.long_frames, CHUNK_LATENTS)):
         raise MotionWorldError(f"--clips must be in [1, {MAX_CLIPS}], --frames {whole} up to {MAX_CLIP_FRAMES} (e.g. 81), "
                                f"--long-frames {whole} in [45, {MAX_FRAMES}] (e.g. 2001)")
+    if not 2 <= args.away_seconds <= 60:  # at least one whole chunk while away; also refuses nan
+        raise MotionWorldError(f"--away-seconds {args.away_seconds:g}: must be in [2, 60]")
     try:
         w_t, w_m = (float(x) for x in args.guidance.split(","))
     except ValueError:
@@ -394,7 +399,7 @@ def _eval(args) -> int:
     height, size = StreamingStudent.load(args.student).output_size  # held-out clips are made at the frames' size
     settings = EvalSettings(clips=args.clips, frames=args.frames, size=size, height=height,
                             heldout_root=None if args.heldout is None else str(args.heldout),
-                            long_frames=args.long_frames, ablation_clips=min(args.ablation_clips, args.clips),
+                            long_frames=args.long_frames, away_seconds=args.away_seconds, ablation_clips=min(args.ablation_clips, args.clips),
                             teacher_steps=args.teacher_steps, w_t=w_t, w_m=w_m, sections=sections,
                             grid_clips=4 if args.grid else 0)
     grid: list = []

@@ -270,6 +270,10 @@ def test_the_walk_away_stream_leaves_the_first_view_and_comes_back_to_it():
     yaw = np.array([ypr_from_rotation(p[:3, :3])[0] for p in poses])
     assert np.abs(yaw[:20]).max() < 1e-6 and (yaw > 100).sum() >= 10 * 16  # 10 s with the first view behind
     np.testing.assert_allclose(poses[-40:], np.repeat(np.eye(4)[None], 40, 0), atol=1e-9)  # back where it began
+    short = away_frames(stay=2.0)  # a shorter stay (eval --away-seconds): the same timeline, 8 s less away
+    assert (short - 9) % 12 == 0 and n - 8 * 16 <= short < n - 8 * 16 + 12
+    yaw = np.array([ypr_from_rotation(p[:3, :3])[0] for p in away_and_back_poses(np.eye(4), short, stay=2.0)])
+    assert (yaw > 100).sum() >= 2 * 16 and (yaw > 100).sum() < 4 * 16 and abs(yaw[-1]) < 1e-6
 
 
 @pytest.mark.slow
@@ -284,7 +288,7 @@ def test_eval_command_end_to_end(tmp_path):
     save_teacher(tmp_path / "teacher", TrackVideoModules(student.config), student.config, {"note": "random"})
     out = tmp_path / "report"
     assert main(["eval", "--student", str(tmp_path / "student"), "--teacher", str(tmp_path / "teacher"),
-                 "--clips", "2", "--frames", "21", "--long-frames", "45", "--ablation-clips", "1",
+                 "--clips", "2", "--frames", "21", "--long-frames", "45", "--away-seconds", "2", "--ablation-clips", "1",
                  "--teacher-steps", "1", "--guidance", "0,1.5", "--out", str(out), "--grid", str(tmp_path / "grid.mp4")]) == 0
     report = json.loads((out / "report.json").read_text())
     methods = report["main"]["methods"]
@@ -300,11 +304,13 @@ def test_eval_command_end_to_end(tmp_path):
     assert methods["student"]["all"]["clips"] == 2 and np.isfinite(methods["student"]["all"]["psnr"])
     assert set(report["long_horizon"]["layouts"]) == {"c3s1w1", "c3s0w1", "grow"}
     assert len(report["ablations"]["teacher_guidance"]) == 5 and report["speed"]["student"]["frames_per_s"] > 0
-    assert set(report["away"]["layouts"]) == {"c3s1w1", "c3s0w1", "grow"} and report["away"]["frames"] == 321
+    assert set(report["away"]["layouts"]) == {"c3s1w1", "c3s0w1", "grow"} and report["away"]["frames"] == 201
     assert all(np.isfinite(r["psnr_after"]) for r in report["away"]["layouts"].values())
     assert (out / "long_horizon.png").stat().st_size > 0 and (tmp_path / "grid.mp4").stat().st_size > 0
     assert (out / "away_and_back.png").stat().st_size > 0
+    assert "looks around there for 2 s" in (out / "report.md").read_text()
     assert "Quality bar" in (out / "report.md").read_text() and report["command"].startswith("motionworld eval")
     assert (report["settings"]["w_t"], report["settings"]["w_m"]) == (0.0, 1.5)
     assert main(["eval", "--student", str(tmp_path / "student"), "--sections", "main,bogus"]) == 2
     assert main(["eval", "--student", str(tmp_path / "student"), "--guidance", "3"]) == 2
+    assert main(["eval", "--student", str(tmp_path / "student"), "--away-seconds", "nan"]) == 2

@@ -4,8 +4,9 @@ streams for the horizon tests.
 Held-out clips come from `SynthClipDataset(split="heldout")`: generated on the fly, or read from
 shards written with `motionworld data synth --split heldout`. The long stream is one held-out world
 made static, with a camera that keeps moving but stays near its start (it sways, turns back and
-forth, steps forward and back), so most of what it sees stays what the first frame showed. The walk-away stream turns its back on
-the first view for 10 s and comes back to it: what a cache that forgot the picture cannot repaint.
+forth, steps forward and back), so most of what it sees stays what the first frame showed. The
+walk-away stream turns its back on the first view for 10 s (by default) and comes back to it: what a
+cache that forgot the picture cannot repaint.
 """
 from __future__ import annotations
 
@@ -86,20 +87,20 @@ AWAY_HOLD, AWAY_TURN, AWAY_STAY = 1.5, 2.5, 10.0
 AWAY_YAW_DEG = 120.0
 
 
-def away_and_back_poses(start: np.ndarray, frames: int, fps: float = FPS) -> np.ndarray:
+def away_and_back_poses(start: np.ndarray, frames: int, fps: float = FPS, stay: float = AWAY_STAY) -> np.ndarray:
     """Camera poses [T, 4, 4] that hold the first view, turn 120° away and walk a little there for
-    10 s (the first view wholly out of sight), then come back and hold the first view again."""
+    `stay` seconds (the first view wholly out of sight), then come back and hold the first view again."""
     t = np.arange(frames) / fps
     x0, y0, z0 = start[:3, 3]
     yaw0, pitch0, roll0 = ypr_from_rotation(start[:3, :3])
-    leave, back = AWAY_HOLD, AWAY_HOLD + AWAY_TURN + AWAY_STAY
+    leave, back = AWAY_HOLD, AWAY_HOLD + AWAY_TURN + stay
 
     def ease(u):  # 0 -> 1, smooth at both ends
         u = np.clip(u, 0.0, 1.0)
         return u * u * (3 - 2 * u)
 
     away = ease((t - leave) / AWAY_TURN) - ease((t - back) / AWAY_TURN)  # 0 at the first view, 1 away
-    wander = np.sin(np.pi * np.clip((t - leave - AWAY_TURN) / AWAY_STAY, 0, 1))  # 0 -> 1 -> 0 while away
+    wander = np.sin(np.pi * np.clip((t - leave - AWAY_TURN) / stay, 0, 1))  # 0 -> 1 -> 0 while away
     yaw = yaw0 + AWAY_YAW_DEG * away + 12.0 * np.sin(2 * np.pi * t / 5.0) * wander
     a = np.radians(yaw0)
     right = np.array([np.cos(a), 0, -np.sin(a)])
@@ -110,10 +111,10 @@ def away_and_back_poses(start: np.ndarray, frames: int, fps: float = FPS) -> np.
     return np.stack(out)
 
 
-def away_frames(fps: float = FPS) -> int:
-    """Frames of the walk-away stream: the whole timeline and the first view held as long again
-    after the return, rounded up to whole chunks (9 + 12k)."""
-    seconds = 2 * AWAY_HOLD + 2 * AWAY_TURN + AWAY_STAY + 2.0
+def away_frames(fps: float = FPS, stay: float = AWAY_STAY) -> int:
+    """Frames of the walk-away stream (`stay` seconds away): the whole timeline and the first view
+    held as long again after the return, rounded up to whole chunks (9 + 12k)."""
+    seconds = 2 * AWAY_HOLD + 2 * AWAY_TURN + stay + 2.0
     n = int(np.ceil(seconds * fps))
     return 9 + 12 * int(np.ceil((n - 9) / 12))
 

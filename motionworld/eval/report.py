@@ -130,7 +130,7 @@ def markdown(report: dict, command: str) -> str:
     if aw:
         a, b = aw["away_span"]
         lines += [f"Walk away and come back: a {aw['frames']}-frame stream (held-out world {aw['seed']}, static): the "
-                  f"camera holds the first view, turns 120° away at frame {a}, looks around there for 10 s, and is "
+                  f"camera holds the first view, turns 120° away at frame {a}, looks around there for {aw.get('away_seconds', 10.0):g} s, and is "
                   f"back on the first view from frame {b}; PSNR per chunk (`away_and_back.png`, the grey curve the "
                   "warp's).", "",
                   "| layout | PSNR before | PSNR away | PSNR after the return |", "|---|---|---|---|"]

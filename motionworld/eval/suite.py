@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
+from functools import partial
 
 import numpy as np
 import torch
@@ -69,6 +70,7 @@ class EvalSettings:
     w_m: float = 1.5
     long_frames: int = 2001  # 9 + 12k: the stream ends on a whole chunk
     long_seed: int = 5000  # a held-out world index far from the clips'
+    away_seconds: float = AWAY_STAY  # how long the walk-away stream keeps the first view out of sight
     ablation_clips: int = 8
     guidance_sweep: list = field(default_factory=lambda: [[0.0, 0.0], [3.0, 0.0], [0.0, 1.5], [3.0, 1.5], [5.0, 3.0]])
     bench_chunks: int = 100
@@ -259,23 +261,23 @@ def long_horizon(student, s: EvalSettings, progress=None) -> dict:
 
 def away_and_back(student, s: EvalSettings, progress=None) -> dict:
     """The walk-away stream (`away_and_back_poses`): the camera holds the first view, turns its back
-    on it for 10 s and comes back. Per-chunk PSNR and EPE per cache layout, the warp's PSNR (which
+    on it for `s.away_seconds` and comes back. Per-chunk PSNR and EPE per cache layout, the warp's PSNR (which
     knows the first view again on return, and nothing while away), and the summary: PSNR over the
     chunks before the turn, while away and after the return."""
 
-    frames = away_frames()
-    item = long_stream(s.long_seed, frames, clip_size(s), poses=away_and_back_poses,
+    frames = away_frames(stay=s.away_seconds)
+    item = long_stream(s.long_seed, frames, clip_size(s), poses=partial(away_and_back_poses, stay=s.away_seconds),
                        caption="the camera turns away and comes back")
     chunk = student.layout.chunk
     first, size = chunk_frames(0, chunk), chunk_frames(1, chunk)
     ends, warp_ps, _ = _chunk_series(warp_gt(item), item, first, size)
-    leave, back = AWAY_HOLD * FPS, (AWAY_HOLD + 2 * AWAY_TURN + AWAY_STAY) * FPS  # back: on the first view again
+    leave, back = AWAY_HOLD * FPS, (AWAY_HOLD + 2 * AWAY_TURN + s.away_seconds) * FPS  # back: on the first view again
     turn = AWAY_TURN * FPS
     starts = [0] + [e + 1 for e in ends[:-1]]
     phase = {"before": [i for i, e in enumerate(ends) if e < leave],
              "away": [i for i, (a, e) in enumerate(zip(starts, ends)) if a >= leave + turn and e < back - turn],
              "after": [i for i, a in enumerate(starts) if a >= back]}
-    out = {"frames": frames, "seed": int(item["seed"]), "chunk_end": ends, "warp_psnr": warp_ps,
+    out = {"frames": frames, "away_seconds": s.away_seconds, "seed": int(item["seed"]), "chunk_end": ends, "warp_psnr": warp_ps,
            "away_span": [int(leave), int(back)], "layouts": {}}
     out["warp"] = {k: float(np.mean([warp_ps[i] for i in v])) for k, v in phase.items()}
     for name, sink, window in (("c3s1w1", 1, 1), ("c3s0w1", 0, 1), ("grow", 1, None)):
