@@ -260,6 +260,26 @@ def test_quality_bar_and_markdown(tmp_path):
     assert paths["away"].name == "away_and_back.png" and paths["away"].stat().st_size > 0
 
 
+def test_the_report_compares_clip_by_clip_with_the_stronger_fill():
+    from motionworld.eval.report import paired
+
+    def clip(p, seen, unseen, ssim):
+        return {"epe": 1.0, "psnr": p, "psnr_seen": seen, "psnr_unseen": unseen, "ssim": ssim}
+
+    report = _report()
+    report["main"]["per_clip"] = {  # the student ahead on one clip of three; a clip with no holes (NaN unseen)
+        "warp, objects moved, + inpainting (Telea)": [clip(20, 30, 15, 0.7), clip(18, 28, 12, 0.6), clip(25, 30, float("nan"), 0.8)],
+        "student": [clip(23, 30, 18, 0.72), clip(17, 27, 12, 0.5), clip(24, 29, float("nan"), 0.7)],
+        "hold first frame": [clip(10, 10, 10, 0.1)] * 3}
+    got = paired(report["main"]["per_clip"], "student", "warp, objects moved, + inpainting (Telea)")
+    assert got["psnr"][0] == pytest.approx(1 / 3) and got["psnr"][2:] == (1, 3)
+    assert got["psnr"][1] == pytest.approx(np.std([3, -1, -1], ddof=1) / np.sqrt(3))
+    assert got["psnr_unseen"][0] == pytest.approx(1.5) and got["psnr_unseen"][2:] == (1, 2)  # NaN clips left out
+    text = markdown(report, "motionworld eval")
+    assert "Clip by clip against the stronger fill (warp, objects moved, + inpainting (Telea))" in text
+    assert "| student | +0.33 ± 1.33 (1/3) | -0.67 ± 0.33 (0/3) | +1.50 ± 1.50 (1/2) | -0.060 ± 0.040 (1/3) |" in text
+
+
 def test_the_walk_away_stream_leaves_the_first_view_and_comes_back_to_it():
     from motionworld.eval.heldout import away_and_back_poses, away_frames
     from motionworld.geometry.camera import ypr_from_rotation

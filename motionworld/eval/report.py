@@ -22,6 +22,39 @@ WARP_FILLED = "warp, objects moved, + pull-push fill"
 SPEED_FPS, SPEED_SIZE = 20.0, (256, 192)  # the bench target of the geometry-guided student
 
 
+def stronger_fill(methods: dict) -> str:
+    """The stronger classical fill of the warp's holes by PSNR: Telea, or the pull-push fill where
+    measured and better."""
+    fills = [name for name in (WARP_INPAINTED, WARP_FILLED) if name in methods]
+    return max(fills, key=lambda name: methods[name]["all"]["psnr"])
+
+
+PAIRED_FIGURES = (("psnr", "PSNR"), ("psnr_seen", "PSNR seen"), ("psnr_unseen", "PSNR unseen"), ("ssim", "SSIM"))
+
+
+def paired(per_clip: dict, method: str, against: str) -> dict[str, tuple[float, float, int, int]]:
+    """`method` minus `against` clip by clip, per figure: (mean, standard error of the mean, clips
+    where `method` is ahead, clips where both are finite). A mean can hide that most clips are lost."""
+    def finite(x):  # report.json writes NaN as null
+        return isinstance(x, (int, float)) and math.isfinite(x)
+
+    out = {}
+    for key, _ in PAIRED_FIGURES:
+        d = np.array([a[key] - b[key] for a, b in zip(per_clip[method], per_clip[against])
+                      if finite(a.get(key)) and finite(b.get(key))])
+        if len(d):
+            se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
+            out[key] = (float(d.mean()), se, int((d > 0).sum()), len(d))
+    return out
+
+
+def _paired_cell(pair, digits: int) -> str:
+    if pair is None:
+        return ""
+    mean, se, ahead, clips = pair
+    return f"{mean:+.{digits}f} ± {_f(se, digits)} ({ahead}/{clips})"
+
+
 def quality_bar(report: dict) -> list[tuple[str, bool | None, str]]:
     """The quality bar: (what, met?, the numbers), for the sections that were run. Against the held
     picture and the teacher (the first shipped student's bar), and against the warp and the warp
@@ -40,9 +73,8 @@ def quality_bar(report: dict) -> list[tuple[str, bool | None, str]]:
                     f"{_f(st['epe'])} vs {_f(te['epe'])} px ({_f(st['epe'] / te['epe'])}x)"))
     if st and WARP_MOVED in m and WARP_INPAINTED in m:
         wm = m[WARP_MOVED]["all"]
-        # the stronger classical fill of the warp's holes, by PSNR (Telea; the pull-push fill where measured)
         fills = [name for name in (WARP_INPAINTED, WARP_FILLED) if name in m]
-        best = max(fills, key=lambda name: m[name]["all"]["psnr"])
+        best = stronger_fill(m)
         wi, which = m[best]["all"], "Telea" if best == WARP_INPAINTED else "pull-push"
         truth = m.get("true frames (tracker floor)", {}).get("all", {}).get("epe")
         out.append(("motion: student EPE at most 1.25x the warp's (objects moved)", st["epe"] <= 1.25 * wm["epe"],
@@ -102,6 +134,18 @@ def markdown(report: dict, command: str) -> str:
                 if "psnr_seen" in a:
                     lines.append(f"| {name} | {_f(a['psnr_seen'])} | {_f(a['psnr_unseen'])} | {_f(a['ssim_seen'], 3)} | "
                                  f"{_f(a['ssim_unseen'], 3)} |")
+        per_clip, methods = main.get("per_clip", {}), main["methods"]
+        if WARP_INPAINTED in per_clip and "student" in per_clip:
+            fill = stronger_fill(methods)
+            lines += ["", f"Clip by clip against the stronger fill ({fill}): each row's figure minus the fill's on the "
+                          "same clip, mean ± standard error over the clips, and (in brackets) the clips where the row "
+                          "is ahead.", "", "| method | " + " | ".join(n for _, n in PAIRED_FIGURES) + " |",
+                      "|---|" + "---|" * len(PAIRED_FIGURES)]
+            for name in ("student", "teacher"):
+                if name in per_clip:
+                    pairs = paired(per_clip, name, fill)
+                    lines.append(f"| {name} | " + " | ".join(_paired_cell(pairs.get(k), 3 if k == "ssim" else 2)
+                                                               for k, _ in PAIRED_FIGURES) + " |")
         if "teacher" in main["methods"]:
             lines += ["", f"The teacher samples {s['teacher_steps']} Euler steps with joint guidance w_t {s['w_t']:g}, "
                           f"w_m {s['w_m']:g}."]
