@@ -81,7 +81,8 @@ def test_teacher_latent_cache_encodes_once_and_trains_like_encoding_every_step(t
     from motionworld.train.runtime import Runtime
     from motionworld.train.teacher_stage import TeacherStage
 
-    init = ["--set", f"init.vae={chain / 'vae' / 'export'}", "--set", "eval_every=0", "--steps", "4"]
+    # 64 clips to draw from, not the config's 10,000: the cache encodes every one of them up front
+    init = ["--set", f"init.vae={chain / 'vae' / 'export'}", "--set", "eval_every=0", "--steps", "4", "--set", "data.count=64"]
     assert _run("teacher", tmp_path / "cached", *init, "--set", "teacher.cache_latents=true") == 0
     assert "latent cache: encoding the first 13 frames of" in capsys.readouterr().out
     assert _run("teacher", tmp_path / "plain", *init) == 0
@@ -90,7 +91,8 @@ def test_teacher_latent_cache_encodes_once_and_trains_like_encoding_every_step(t
     for k in a:  # the same batches and noise; only the encoder's batch size (float rounding) differs
         torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5)
 
-    overrides = {"init.vae": str(chain / "vae" / "export"), "out": str(tmp_path / "cached"), "teacher.cache_latents": True}
+    overrides = {"init.vae": str(chain / "vae" / "export"), "out": str(tmp_path / "cached"), "teacher.cache_latents": True,
+                 "data.count": 64}
     stage = TeacherStage(load_config(MICRO / "teacher.yaml", overrides), Runtime())
     lines = []
     stage.prepare(lines.append)
@@ -168,7 +170,8 @@ def test_fsdp_shards_train_identically_and_resume_exactly(tmp_path, chain):
     from safetensors.torch import load_file
 
     base = {"optim.parallel": "fsdp", "optim.steps": 8, "optim.ema": 0.9, "eval_every": 0, "checkpoint_every": 4,
-            "init.vae": str(chain / "vae" / "export"), "teacher.cache_latents": True}  # each rank encodes half
+            "init.vae": str(chain / "vae" / "export"), "teacher.cache_latents": True,  # each rank encodes half
+            "data.count": 64}  # of 64 clips, not the config's 10,000
     d0, d1 = _spawn(MICRO / "teacher.yaml", {**base, "out": str(tmp_path / "straight")}, tmp_path)
     assert d0 == d1  # the gathered full weights agree on both ranks
     _spawn(MICRO / "teacher.yaml", {**base, "out": str(tmp_path / "resumed")}, tmp_path, stop_after=5)
