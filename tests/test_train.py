@@ -111,6 +111,27 @@ def test_teacher_latent_cache_encodes_once_and_trains_like_encoding_every_step(t
     assert "made for another VAE or data" in lines[0] and stage.latent_cache.latents.shape[2] == 3  # 9 frames -> 3 latents
 
 
+def test_worker_processes_make_the_same_batches_ahead_of_the_trainer(tmp_path, chain, capsys):
+    from safetensors.torch import load_file
+
+    from motionworld.train.batches import BatchSource, made_ahead
+    from motionworld.train.config import DataConfig
+
+    init = ["--set", f"init.vae={chain / 'vae' / 'export'}", "--set", "eval_every=0", "--steps", "3"]
+    assert _run("teacher", tmp_path / "here", *init) == 0
+    assert _run("teacher", tmp_path / "ahead", *init, "--set", "data.workers=2") == 0
+    assert "(2 worker process(es) each making clips ahead)" in capsys.readouterr().out
+    a = load_file(tmp_path / "here" / "export" / "teacher.safetensors")
+    b = load_file(tmp_path / "ahead" / "export" / "teacher.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    # synthetic clips with their warps (each worker renders with its own GL context), from step 5 on as a resume would
+    source = BatchSource(DataConfig(source="synth", size=32, frames=5, count=20, warp=True), 2, seed=3)
+    here, ahead = [source.batch(s) for s in (5, 6)], list(made_ahead(source.batch, 5, 7, workers=1))
+    for x, y in zip(here, ahead):
+        assert x.keys() == y.keys() and x["caption"] == y["caption"]
+        assert all(torch.equal(x[k], y[k]) for k in x if torch.is_tensor(x[k]))
+
+
 def test_causal_init_says_what_it_samples_before_the_first_step(tmp_path, chain, capsys):
     assert _run("causal-init", tmp_path / "ci", "--steps", "2", "--set", f"init.teacher={chain / 'teacher' / 'export'}",
                 "--set", "causal_init.trajectories=3") == 0

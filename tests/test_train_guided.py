@@ -143,6 +143,11 @@ def test_the_guide_stage_learns_on_the_students_own_decodes_and_ships(guided_cha
     assert main(["train", "ship", "--student", str(tmp_path / "guide" / "export"), "--out", str(out)]) == 0
     assert main(["render", "--backend", "neural", "--weights", str(out), "--actions", "w-4", "-o",
                  str(tmp_path / "walk.mp4")]) == 0
+    # clips and warps made ahead by two worker processes: the same rollouts, so the same guide, bit for bit
+    assert _run("guide", tmp_path / "ahead", "--steps", "4", "--set", "eval_every=4", "--set", f"init.student={student}",
+                "--set", "data.workers=2") == 0
+    ahead = load_file(tmp_path / "ahead" / "export" / "student.safetensors")
+    assert all(torch.equal(after[k], ahead[k]) for k in after)
     # a student without a guided decoder has nothing for this stage to train
     bare = tmp_path / "bare"
     from motionworld.model.student import StreamingStudent

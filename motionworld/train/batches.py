@@ -89,3 +89,30 @@ class BatchSource:
             raise MotionWorldError(f"clips have {have} frames, the config needs {self.cfg.frames}")
         batch = {**collate(items, self.cfg.frames), "index": torch.from_numpy(idx)}  # clip indices, for caches
         return with_warps(batch, items, self.cfg, [self.seed, step, self.rank, 78]) if self.cfg.warp else batch
+
+
+def _as_is(item):  # a DataLoader's collate_fn that keeps what the worker made (module level: spawn pickles it)
+    return item
+
+
+class _Ahead(torch.utils.data.Dataset):
+    def __init__(self, make, first: int, count: int):
+        self.make, self.first, self.count = make, first, count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, k: int):
+        return self.make(self.first + k)
+
+
+def made_ahead(make, first: int, stop: int, workers: int = 0):
+    """`make(i)` for i in [first, stop), in order: in this process, or by `workers` spawned processes
+    a few ahead of the caller (each with its own GL context for the warps), so that a GPU is not kept
+    waiting on clips and warps made one at a time. The values are the same either way, since `make`
+    (e.g. `BatchSource.batch`) depends on its argument alone; it must pickle."""
+    if workers <= 0:
+        return (make(i) for i in range(first, stop))
+    loader = torch.utils.data.DataLoader(_Ahead(make, first, stop - first), batch_size=None, collate_fn=_as_is,
+                                         num_workers=workers, multiprocessing_context="spawn", prefetch_factor=2)
+    return iter(loader)

@@ -42,6 +42,10 @@ class DataConfig(StrictModel):
     # Pixels per warp mesh vertex (MeshWarpRenderer.mesh_step): inference puts one vertex per model
     # pixel, so clips at a guided decoder's output size (its VAE stage) use its output_scale, 1 elsewhere.
     warp_mesh_step: int = Field(1, ge=1, le=8)
+    # Processes that make the clips and warps ahead of the trainer (spawned DataLoader workers; the
+    # batches are the same as without). 0: the training process makes them between steps, which
+    # keeps a GPU waiting; on a GPU host give it most of the cores.
+    workers: int = Field(0, ge=0, le=64)
 
     @property
     def frame_size(self) -> tuple[int, int]:

@@ -35,7 +35,7 @@ from ..metrics.image import mean_split_scores, psnr, split_scores
 from ..model.bundles import STUDENT_KIND, load_modules
 from ..model.guided_decoder import GuidedDecoder, hard_paste, pull_push_fill
 from ..model.student import StreamingStudent
-from .batches import make_dataset, with_warps
+from .batches import made_ahead, make_dataset, with_warps
 from .trainer import Stage, format_duration
 
 
@@ -78,6 +78,27 @@ def grown_guide(guide: GuidedDecoder, old: GuidedDecoder) -> str:
             target[tuple(slice(0, n) for n in value.shape)] = value
     guide.load_state_dict(own)
     return "the student's guide, grown by the fill inputs (at zero)"
+
+
+class _ClipWithWarp:
+    """Rollout i's clip, its warp and tracks from the depth mix (`with_warps`), and the student's
+    noise seed: the CPU half of a rollout, which `data.workers` processes can make ahead of the
+    streaming. A function of i alone (integer hashes are stable across processes)."""
+
+    def __init__(self, data, cfg, seed: int, salt: int, rank: int, heldout: bool):
+        self.data, self.cfg, self.seed, self.salt, self.rank, self.heldout = data, cfg, seed, salt, rank, heldout
+
+    def __call__(self, i: int) -> dict:
+        seed = hash((self.seed, self.salt, i, self.rank)) % (2 ** 62)
+        item = self.data[i if self.heldout else seed % len(self.data)]
+        T = self.cfg.frames
+        batch = with_warps(collate([item], T), [item], self.cfg, [self.seed, self.salt, i, self.rank])
+        video = (batch["video"][0] * 255).round().to(torch.uint8)
+        clip = {"video": video.permute(0, 2, 3, 1).numpy(), "tracks": batch["tracks"][0].numpy(),
+                "visibility": batch["visibility"][0].numpy(), "caption": batch["caption"][0]}
+        return {"item": clip, "seed": seed, "video": video,
+                "warp": (batch["warp"][0] * 255).round().to(torch.uint8),  # exact: the warp was made in uint8
+                "valid": batch["warp_valid"][0] > 0.5}
 
 
 class GuideStage(Stage):
@@ -123,36 +144,31 @@ class GuideStage(Stage):
         self.heldout = self._rollouts(make_dataset(self.cfg.data, heldout=True), self.cfg.data.heldout, 12, say, heldout=True)
 
     def _rollouts(self, data, count: int, salt: int, say, heldout: bool = False) -> list[dict]:
+        inputs = made_ahead(_ClipWithWarp(data, self.cfg.data, self.cfg.seed, salt, self.rt.rank, heldout), 0, count,
+                            self.cfg.data.workers)
         out, t0 = [], time.perf_counter()
-        for i in range(count):
+        for i, clip in enumerate(inputs):
             if i == 2 and not heldout:
                 each = (time.perf_counter() - t0) / i
                 say(f"guide: {each:.1f} s per rollout, so about {format_duration(each * (count - i))} more before "
                     "the held-out ones and the first step")
-            seed = hash((self.cfg.seed, salt, i, self.rt.rank)) % (2 ** 62)  # integers only: stable across processes
-            out.append(self._rollout(data[i if heldout else seed % len(data)], [self.cfg.seed, salt, i, self.rt.rank], seed))
+            out.append(self._rollout(clip))
         return out
 
     @torch.no_grad()
-    def _rollout(self, item: dict, key: list[int], seed: int) -> dict:
-        """One clip streamed through the student as the neural backend streams it; its plain
-        decodes (before the guide) half [T, 3, h, w], the warp uint8 [T, 3, H, W] and validity bool
-        [T, H, W] it was given, and the true frames uint8 [T, 3, H, W]."""
-        T = self.cfg.data.frames
-        batch = with_warps(collate([item], T), [item], self.cfg.data, key)
-        warp = (batch["warp"][0] * 255).round().to(torch.uint8)  # exact: the warp was made in uint8
-        valid = batch["warp_valid"][0] > 0.5
-        video = (batch["video"][0] * 255).round().to(torch.uint8)
+    def _rollout(self, clip: dict) -> dict:
+        """One clip (`_ClipWithWarp`) streamed through the student as the neural backend streams it;
+        its plain decodes (before the guide) half [T, 3, h, w], the warp uint8 [T, 3, H, W] and
+        validity bool [T, H, W] it was given, and the true frames uint8 [T, 3, H, W]."""
+        warp, valid, video = clip["warp"], clip["valid"], clip["video"]
         decoded = []
 
         def keep(x, warp_frames, warp_valid):  # the frames it returns are not fed back: the cache holds latents
             decoded.append(x[0].half().cpu())
             return x
 
-        clip = {"video": video.permute(0, 2, 3, 1).numpy(), "tracks": batch["tracks"][0].numpy(),
-                "visibility": batch["visibility"][0].numpy(), "caption": batch["caption"][0]}
-        stream_clip(StreamingStudent(self.student_config, self.frozen, device=self.rt.device), clip, seed=seed,
-                    warp=(warp.permute(0, 2, 3, 1).numpy(), valid.numpy()), finish=keep)
+        stream_clip(StreamingStudent(self.student_config, self.frozen, device=self.rt.device), clip["item"],
+                    seed=clip["seed"], warp=(warp.permute(0, 2, 3, 1).numpy(), valid.numpy()), finish=keep)
         return {"decoded": torch.cat(decoded), "warp": warp, "valid": valid, "video": video}
 
     def _frames(self, rollouts: list[dict], picks) -> tuple:

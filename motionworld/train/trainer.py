@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from ..errors import MotionWorldError
-from .batches import BatchSource, make_dataset, to_device, train_seeds
+from .batches import BatchSource, made_ahead, make_dataset, to_device, train_seeds
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .log import JSONLLog
@@ -184,8 +184,9 @@ def _plan(cfg: TrainConfig, start: int, until: int, world_size: int, source) -> 
     what = f"steps {start}..{until} of {o.steps}" + (" (resumed)" if start else "")
     batch = (f"{o.batch_size} rollouts x {cfg.guide.frames_per_clip} frames" if cfg.stage == "guide"
              else f"{o.batch_size} x {d.frames} frames")
+    workers = f" ({d.workers} worker process(es) each making clips ahead)" if d.workers else ""
     return (f"{cfg.stage}: {what}, batch {batch} at {d.frame_size[0]}x{d.frame_size[1]} on {world_size} "
-            f"process(es), {data}, lr {o.lr:g}{_decay_words(o)}; "
+            f"process(es){workers}, {data}, lr {o.lr:g}{_decay_words(o)}; "
             f"checkpoints every {cfg.checkpoint_every} steps in {cfg.out}; "
             f"the expected time follows after the first steps")
 
@@ -243,9 +244,10 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device:
         metrics: dict = {}
         last_eval: dict = {}
         t_start = time.perf_counter()
+        batches = made_ahead(source.batch, start, until, cfg.data.workers) if stage.uses_batches else None
         for step in range(start, until):
             gen = torch.Generator().manual_seed(hash((cfg.seed, step, rt.rank)) % (2 ** 63))
-            batch = to_device(source.batch(step), rt.device) if stage.uses_batches else None
+            batch = to_device(next(batches), rt.device) if stage.uses_batches else None
             lr = _set_lr(stage, step)
             stage.current_step = step
             t0 = time.perf_counter()
