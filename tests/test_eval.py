@@ -271,7 +271,7 @@ def test_the_report_compares_clip_by_clip_with_the_stronger_fill():
     report = _report()
     report["main"]["per_clip"] = {  # the student ahead on one clip of three; a clip with no holes (NaN unseen)
         "warp, objects moved, + inpainting (Telea)": [clip(20, 30, 15, 0.7), clip(18, 28, 12, 0.6), clip(25, 30, float("nan"), 0.8)],
-        "student": [clip(23, 30, 18, 0.72), clip(17, 27, 12, 0.5), clip(24, 29, float("nan"), 0.7)],
+        "student": [clip(23, 30, 18, 0.72), clip(17, 27, 12, 0.5), clip(24, 29, None, 0.7)],  # None: JSON's NaN
         "hold first frame": [clip(10, 10, 10, 0.1)] * 3}
     got = paired(report["main"]["per_clip"], "student", "warp, objects moved, + inpainting (Telea)")
     assert got["psnr"][0] == pytest.approx(1 / 3) and got["psnr"][2:] == (1, 3)

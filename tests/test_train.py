@@ -112,10 +112,14 @@ def test_teacher_latent_cache_encodes_once_and_trains_like_encoding_every_step(t
 
 
 def test_worker_processes_make_the_same_batches_ahead_of_the_trainer(tmp_path, chain, capsys):
+    import multiprocessing
+
     from safetensors.torch import load_file
 
+    from motionworld.data.toy import MovingSquares
     from motionworld.train.batches import BatchSource, made_ahead
     from motionworld.train.config import DataConfig
+    from motionworld.train.guide_stage import _ClipWithWarp
 
     init = ["--set", f"init.vae={chain / 'vae' / 'export'}", "--set", "eval_every=0", "--steps", "3"]
     assert _run("teacher", tmp_path / "here", *init) == 0
@@ -126,10 +130,19 @@ def test_worker_processes_make_the_same_batches_ahead_of_the_trainer(tmp_path, c
     assert all(torch.equal(a[k], b[k]) for k in a)
     # synthetic clips with their warps (each worker renders with its own GL context), from step 5 on as a resume would
     source = BatchSource(DataConfig(source="synth", size=32, frames=5, count=20, warp=True), 2, seed=3)
-    here, ahead = [source.batch(s) for s in (5, 6)], list(made_ahead(source.batch, 5, 7, workers=1))
-    for x, y in zip(here, ahead):
+    here, batches = [source.batch(s) for s in (5, 6, 7)], made_ahead(source.batch, 5, 8, workers=2)
+    ahead = [next(batches)]
+    assert len(multiprocessing.active_children()) >= 2  # made by the two workers, not here
+    ahead += list(batches)
+    assert len(ahead) == 3
+    for x, y in zip(here, ahead):  # in order, though the two workers take turns
         assert x.keys() == y.keys() and x["caption"] == y["caption"]
         assert all(torch.equal(x[k], y[k]) for k in x if torch.is_tensor(x[k]))
+    # an error in a worker comes back as the same one-line error
+    bad = _ClipWithWarp(MovingSquares(2, 32, 9), DataConfig(size=32, frames=9), 0, 11, 0, True)  # squares: no masks
+    with pytest.raises(MotionWorldError, match="^data.warp: these clips carry no object masks") as err:
+        list(made_ahead(bad, 0, 2, workers=1))
+    assert "\n" not in str(err.value)
 
 
 def test_causal_init_says_what_it_samples_before_the_first_step(tmp_path, chain, capsys):

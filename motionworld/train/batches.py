@@ -95,6 +95,14 @@ def _as_is(item):  # a DataLoader's collate_fn that keeps what the worker made (
     return item
 
 
+class _Failed:
+    """A one-line error met in a worker, carried back as a value (a DataLoader would re-raise it with
+    the worker's whole traceback in the message)."""
+
+    def __init__(self, message: str):
+        self.message = message
+
+
 class _Ahead(torch.utils.data.Dataset):
     def __init__(self, make, first: int, count: int):
         self.make, self.first, self.count = make, first, count
@@ -103,16 +111,28 @@ class _Ahead(torch.utils.data.Dataset):
         return self.count
 
     def __getitem__(self, k: int):
-        return self.make(self.first + k)
+        try:
+            return self.make(self.first + k)
+        except MotionWorldError as e:
+            return _Failed(str(e))
+
+
+def _relayed(items):
+    for item in items:
+        if isinstance(item, _Failed):
+            raise MotionWorldError(item.message)
+        yield item
 
 
 def made_ahead(make, first: int, stop: int, workers: int = 0):
     """`make(i)` for i in [first, stop), in order: in this process, or by `workers` spawned processes
     a few ahead of the caller (each with its own GL context for the warps), so that a GPU is not kept
     waiting on clips and warps made one at a time. The values are the same either way, since `make`
-    (e.g. `BatchSource.batch`) depends on its argument alone; it must pickle."""
-    if workers <= 0:
+    (e.g. `BatchSource.batch`) depends on its argument alone; it must pickle. What workers make
+    arrives in shared memory (/dev/shm): keep it only as long as a step needs it, or copy it."""
+    if workers <= 0 or stop <= first:
         return (make(i) for i in range(first, stop))
     loader = torch.utils.data.DataLoader(_Ahead(make, first, stop - first), batch_size=None, collate_fn=_as_is,
-                                         num_workers=workers, multiprocessing_context="spawn", prefetch_factor=2)
-    return iter(loader)
+                                         num_workers=min(workers, stop - first), multiprocessing_context="spawn",
+                                         prefetch_factor=2, generator=torch.Generator())  # not the global RNG
+    return _relayed(iter(loader))

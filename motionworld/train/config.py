@@ -44,7 +44,7 @@ class DataConfig(StrictModel):
     warp_mesh_step: int = Field(1, ge=1, le=8)
     # Processes that make the clips and warps ahead of the trainer (spawned DataLoader workers; the
     # batches are the same as without). 0: the training process makes them between steps, which
-    # keeps a GPU waiting; on a GPU host give it most of the cores.
+    # keeps a GPU waiting; on a GPU host give it most of the cores (and /dev/shm room for a few batches).
     workers: int = Field(0, ge=0, le=64)
 
     @property

@@ -160,7 +160,8 @@ class GuideStage(Stage):
         """One clip (`_ClipWithWarp`) streamed through the student as the neural backend streams it;
         its plain decodes (before the guide) half [T, 3, h, w], the warp uint8 [T, 3, H, W] and
         validity bool [T, H, W] it was given, and the true frames uint8 [T, 3, H, W]."""
-        warp, valid, video = clip["warp"], clip["valid"], clip["video"]
+        # copies: a worker's tensors live in shared memory, and rollouts are kept for the whole run
+        warp, valid, video = clip["warp"].clone(), clip["valid"].clone(), clip["video"].clone()
         decoded = []
 
         def keep(x, warp_frames, warp_valid):  # the frames it returns are not fed back: the cache holds latents

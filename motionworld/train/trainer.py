@@ -280,6 +280,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device:
                         last_eval = {f"eval/{k}": v for k, v in stage.evaluate().items()}
                         log.write({"step": done, **last_eval})
                 rt.barrier()
+        batches = None  # stops the workers (data.workers) before the evaluation and export
         bar.close()
         elapsed = time.perf_counter() - t_start
         rate = (until - start) / elapsed if elapsed > 0 else 0.0
