@@ -12,8 +12,12 @@ import numpy as np
 from ..video import write_video
 
 
+def _finite(x) -> bool:  # report.json writes NaN as null
+    return isinstance(x, (int, float)) and math.isfinite(x)
+
+
 def _f(x, digits=2) -> str:
-    return "–" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.{digits}f}"
+    return f"{x:.{digits}f}" if _finite(x) else "–"
 
 
 WARP_MOVED = "warp (true depth, objects moved)"
@@ -22,11 +26,14 @@ WARP_FILLED = "warp, objects moved, + pull-push fill"
 SPEED_FPS, SPEED_SIZE = 20.0, (256, 192)  # the bench target of the geometry-guided student
 
 
+def _fills(methods: dict) -> list[str]:
+    """The classical fills of the warp's holes the report has: Telea, and the pull-push fill where measured."""
+    return [name for name in (WARP_INPAINTED, WARP_FILLED) if name in methods]
+
+
 def stronger_fill(methods: dict) -> str:
-    """The stronger classical fill of the warp's holes by PSNR: Telea, or the pull-push fill where
-    measured and better."""
-    fills = [name for name in (WARP_INPAINTED, WARP_FILLED) if name in methods]
-    return max(fills, key=lambda name: methods[name]["all"]["psnr"])
+    """The stronger classical fill of the warp's holes, by PSNR."""
+    return max(_fills(methods), key=lambda name: methods[name]["all"]["psnr"])
 
 
 PAIRED_FIGURES = (("psnr", "PSNR"), ("psnr_seen", "PSNR seen"), ("psnr_unseen", "PSNR unseen"), ("ssim", "SSIM"))
@@ -35,13 +42,10 @@ PAIRED_FIGURES = (("psnr", "PSNR"), ("psnr_seen", "PSNR seen"), ("psnr_unseen", 
 def paired(per_clip: dict, method: str, against: str) -> dict[str, tuple[float, float, int, int]]:
     """`method` minus `against` clip by clip, per figure: (mean, standard error of the mean, clips
     where `method` is ahead, clips where both are finite). A mean can hide that most clips are lost."""
-    def finite(x):  # report.json writes NaN as null
-        return isinstance(x, (int, float)) and math.isfinite(x)
-
     out = {}
     for key, _ in PAIRED_FIGURES:
         d = np.array([a[key] - b[key] for a, b in zip(per_clip[method], per_clip[against])
-                      if finite(a.get(key)) and finite(b.get(key))])
+                      if _finite(a.get(key)) and _finite(b.get(key))])
         if len(d):
             se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
             out[key] = (float(d.mean()), se, int((d > 0).sum()), len(d))
@@ -73,7 +77,7 @@ def quality_bar(report: dict) -> list[tuple[str, bool | None, str]]:
                     f"{_f(st['epe'])} vs {_f(te['epe'])} px ({_f(st['epe'] / te['epe'])}x)"))
     if st and WARP_MOVED in m and WARP_INPAINTED in m:
         wm = m[WARP_MOVED]["all"]
-        fills = [name for name in (WARP_INPAINTED, WARP_FILLED) if name in m]
+        fills = _fills(m)
         best = stronger_fill(m)
         wi, which = m[best]["all"], "Telea" if best == WARP_INPAINTED else "pull-push"
         truth = m.get("true frames (tracker floor)", {}).get("all", {}).get("epe")

@@ -278,7 +278,7 @@ def away_and_back(student, s: EvalSettings, progress=None) -> dict:
              "away": [i for i, (a, e) in enumerate(zip(starts, ends)) if a >= leave + turn and e < back - turn],
              "after": [i for i, a in enumerate(starts) if a >= back]}
     out = {"frames": frames, "away_seconds": s.away_seconds, "seed": int(item["seed"]), "chunk_end": ends, "warp_psnr": warp_ps,
-           "away_span": [int(leave), int(back)], "layouts": {}}
+           "away_span": [leave, back], "layouts": {}}
     out["warp"] = {k: float(np.mean([warp_ps[i] for i in v])) for k, v in phase.items()}
     for name, sink, window in (("c3s1w1", 1, 1), ("c3s0w1", 0, 1), ("grow", 1, None)):
         student.configure(chunk=chunk, sink=sink, window=window, steps=step_levels(3))
