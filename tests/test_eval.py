@@ -240,13 +240,14 @@ def test_quality_bar_and_markdown(tmp_path):
     bar = dict((what.split(":")[0], ok) for what, ok, _ in quality_bar(_report()))
     assert bar == {"student beats the held first frame on PSNR and EPE": True, "student EPE within 2x the teacher's": True,
                    "motion": True,                # 3.0 <= 1.25 x 2.5 px
-                   "fidelity": False,             # 17.5 dB is 1.0 above the warp + inpainting, not 1.5
+                   "fidelity": True,              # 17.5 dB and SSIM 0.63 above the warp + inpainting's 16.5, 0.62
                    "the picture is kept": True,   # 24.5 within 1 dB of 25.0
                    "holes": True,                 # 13.0 > 12.0
                    "with the sink, PSNR at frame 1999 within 1 dB of frame 100": False,  # 1.5 dB lost
                    "speed": True}
     text = markdown(_report(), "motionworld eval")
-    assert "| student | 3.00 | 17.50 |" in text and "NOT met: with the sink" in text and "NOT met: fidelity" in text
+    assert "| student | 3.00 | 17.50 |" in text and "NOT met: with the sink" in text and "- met: fidelity" in text
+    assert "the goal, +1.5 dB, not yet" in text
     assert "24 Euler steps with joint guidance w_t 0, w_m 1.5" in text
     assert "| c3s1w1 | 25.00 | 14.00 | 23.50 |" in text and "| warp (true depth) | 30.00 | 6.00 | 28.00 |" in text
     stronger = _report()  # a pull-push fill better than Telea in the holes becomes the bar
@@ -255,6 +256,9 @@ def test_quality_bar_and_markdown(tmp_path):
     stronger["main"]["methods"]["warp, objects moved, + pull-push fill"]["all"].update(psnr=15.0, psnr_unseen=13.5)
     holes = [(ok, text) for what, ok, text in quality_bar(stronger) if what.startswith("holes")]
     assert holes == [(False, "13.00 vs 13.50 dB (pull-push)")]
+    blurred = _report()  # a PSNR win with a lower SSIM does not pass
+    blurred["main"]["methods"]["student"]["all"].update(ssim=0.61)
+    assert [ok for what, ok, _ in quality_bar(blurred) if what.startswith("fidelity")] == [False]
     slow = _report()
     slow["speed"]["student"].update(frames_per_s=30.0, size="128x128")  # fast, but smaller than the bar's frames
     assert [ok for what, ok, _ in quality_bar(slow) if what.startswith("speed")] == [False]

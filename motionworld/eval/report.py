@@ -59,6 +59,9 @@ def _paired_cell(pair, digits: int) -> str:
     return f"{mean:+.{digits}f} ± {_f(se, digits)} ({ahead}/{clips})"
 
 
+FIDELITY_GOAL_DB = 1.5  # over the stronger classical fill: the goal, not the shipping bar
+
+
 def quality_bar(report: dict) -> list[tuple[str, bool | None, str]]:
     """The quality bar: (what, met?, the numbers), for the sections that were run. Against the held
     picture and the teacher (the first shipped student's bar), and against the warp and the warp
@@ -84,10 +87,13 @@ def quality_bar(report: dict) -> list[tuple[str, bool | None, str]]:
         out.append(("motion: student EPE at most 1.25x the warp's (objects moved)", st["epe"] <= 1.25 * wm["epe"],
                     f"{_f(st['epe'])} vs {_f(wm['epe'])} px ({_f(st['epe'] / wm['epe'])}x)"
                     + (f"; the true frames: {_f(truth / wm['epe'])}x" if truth else "")))
-        out.append(("fidelity: student PSNR at least 1.5 dB above the warp + inpainting, and SSIM above it",
-                    st["psnr"] >= wi["psnr"] + 1.5 and st["ssim"] > wi["ssim"],
-                    f"PSNR {_f(st['psnr'])} vs {_f(wi['psnr'])} dB ({which}; {_f(st['psnr'] - wi['psnr'])} dB), "
-                    f"SSIM {_f(st['ssim'], 3)} vs {_f(wi['ssim'], 3)}"))
+        # The shipping bar (issue 36): above the stronger fill on both. +1.5 dB is the goal of a longer
+        # run on a GPU, reported beside it, not a reason to ship nothing.
+        gap = st["psnr"] - wi["psnr"]
+        out.append(("fidelity: student PSNR and SSIM above the stronger classical fill of the warp's holes",
+                    st["psnr"] > wi["psnr"] and st["ssim"] > wi["ssim"],
+                    f"PSNR {_f(st['psnr'])} vs {_f(wi['psnr'])} dB ({which}; {_f(gap)} dB; the goal, +1.5 dB, "
+                    f"{'reached' if gap >= FIDELITY_GOAL_DB else 'not yet'}), SSIM {_f(st['ssim'], 3)} vs {_f(wi['ssim'], 3)}"))
         if "psnr_seen" in st:
             out.append(("the picture is kept: PSNR over the pixels the warp sees within 1 dB of the warp's",
                         st["psnr_seen"] >= wm["psnr_seen"] - 1.0,
@@ -212,6 +218,10 @@ def markdown(report: dict, command: str) -> str:
         lines += ["Quality bar:", ""]
         lines += [f"- {'met' if ok else 'NOT met'}: {what} ({numbers})" for what, ok, numbers in bar]
         lines.append("")
+    if "depth" in report:
+        from .depth_section import markdown_lines
+
+        lines += [""] + markdown_lines(report["depth"])
     return "\n".join(lines)
 
 

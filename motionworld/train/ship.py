@@ -51,6 +51,12 @@ def recipe(folder: str | Path, say=print) -> list[dict]:
     return sorted(chain, key=lambda c: order.get(c["stage"], 9))
 
 
+def _recipe_of(folder: Path, entry: dict, say) -> list[dict]:
+    """The recipe of an export; a folder `ship` wrote (trained/student-guided) already carries its
+    whole recipe, which following its `init` could no longer find."""
+    return entry.get("recipe") or recipe(folder, say)
+
+
 def _half(tensors: dict) -> dict:
     return {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
 
@@ -150,8 +156,11 @@ def ship(student: str | Path, out: str | Path = "weights", teacher: str | Path |
             stored = _half(tensors)
         else:
             say(f"float16 changes the student's frames ({check:.1f} dB < {min_psnr:g} dB): shipping float32")
+    # JSON has no infinity: a student already in float16 (a folder `ship` wrote) gives identical frames
+    recorded = check if check is None or np.isfinite(check) else "identical"
     jobs = [(STUDENT_FILE, stored, entry, {"stored_dtype": "float16" if stored is not tensors else "float32",
-                                           "float16_check_psnr_db": check, "recipe": recipe(student, say), **decoder})]
+                                           "float16_check_psnr_db": recorded, "recipe": _recipe_of(student, entry, say),
+                                           **decoder})]
     if teacher is not None:
         t_tensors, t_entry = load_bundle(Path(teacher), TEACHER_FILE)
         if vae is not None:
@@ -162,7 +171,7 @@ def ship(student: str | Path, out: str | Path = "weights", teacher: str | Path |
             say(f"float16 changes the teacher's output by {error:.2g} (> {max_teacher_error:g}): shipping float32")
         jobs.append((TEACHER_FILE, _half(t_tensors) if half else t_tensors, t_entry,
                      {"stored_dtype": "float16" if half else "float32", "float16_check_relative_error": error,
-                      "recipe": recipe(teacher, say), **decoder}))
+                      "recipe": _recipe_of(teacher, t_entry, say), **decoder}))
     size = sum(sum(v.numel() * v.element_size() for v in t.values()) for _, t, _, _ in jobs)
     if size > LIMIT_BYTES:
         raise MotionWorldError(f"the weights would be {size / 1e6:.1f} MB, over the {LIMIT_BYTES / 1e6:g} MB limit; "
