@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import commands as data_commands
+from .depth_files import save_depth_map, save_preview
 from .errors import MotionWorldError, SceneError, Terminated
 from .eval.heldout import AWAY_STAY
 from .eval.report import grid_video, write_report
@@ -22,15 +23,18 @@ from .geometry.path_io import save_nerfstudio
 from .images import read_rgb
 from .limits import MAX_CLIP_FRAMES, MAX_CLIPS, MAX_FRAMES, check_seconds, check_seed, limit_malloc_arenas
 from .outputs import check_output_target, replacing
-from .picture_scene import depth_model, is_picture, scene_text
+from .picture_scene import is_picture, scene_text
 from .play import commands
 from .play.defaults import SHIPPED_WEIGHTS, scene_path
 from .play.window import NoDisplayError
-from .scene import load_scene
-from .train.config import load_config
+from .scene import load_scene, picture_scene
+from .train.config import STAGES, load_config
 from .train.log import plot_log
 from .world import World
 
+DEPTH_HELP = ("the depth of a picture without a scene file beside it: prior, network (ours), a transformers model "
+              "folder or a hub id (default: MOTIONWORLD_DEPTH_MODEL, else Depth Anything V2 Small where transformers "
+              "has it, else our network, else the prior)")
 SCENE_HELP = ("a scene.yaml, a picture (its scene is made on the fly: see `scene new`) or a shipped scene's name "
               "(default: garden)")
 
@@ -49,6 +53,15 @@ def _parser() -> argparse.ArgumentParser:
     sn.add_argument("picture", type=Path)
     sn.add_argument("-o", "--output", type=Path, help="where to write it (default: beside the picture, same name, .yaml)")
     sn.add_argument("--force", action="store_true", help="replace an existing file")
+    sn.add_argument("--depth", help=DEPTH_HELP)
+
+    dp = sub.add_parser("depth", help="a picture's depth as play gets it: a map a scene reads, and a preview")
+    dp.add_argument("picture", type=Path)
+    dp.add_argument("-o", "--output", type=Path, required=True,
+                    help="the map: .png (16-bit, with the scale to read it by) or .npy (float32 depth)")
+    dp.add_argument("--preview", type=Path, help="the colourised preview beside the picture (default: OUTPUT's "
+                                                 "name + _preview.jpg; 'none' for no preview)")
+    dp.add_argument("--depth", help=DEPTH_HELP)
 
     def path_args(q):
         q.add_argument("scene", type=Path, nargs="?", help=SCENE_HELP)
@@ -65,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
                     "depth mesh; tracks: the projected tracks on the dimmed picture")
 
     def generator_args(q, size):
+        q.add_argument("--depth", help=DEPTH_HELP)
         q.add_argument("--weights", type=Path, help="a weights folder for the neural backend (default: the shipped weights/)")
         q.add_argument("--size", type=int, default=size, help=f"longest side of warp/tracks frames (default {size})")
         q.add_argument("--seed", type=int, help="noise seed of the neural backend (default: the scene's)")
@@ -136,13 +150,18 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--guidance", default="3,1.5", metavar="W_T,W_M",
                     help="the teacher row's joint guidance, text and motion weights (default 3,1.5, MotionStream's; "
                          "use the guidance the student was distilled with); the ablations sweep others")
-    ev.add_argument("--sections", default="main,long,away,ablations,speed", help="comma-separated subset (default all)")
+    ev.add_argument("--sections", default="main,long,away,ablations,speed",
+                    help="comma-separated, from main, long, away, ablations, speed (the default: all of those) and "
+                         "depth (the depth a picture gets: no student needed)")
+    ev.add_argument("--depth-net", type=Path, help="our depth network's folder for the depth section (default: the "
+                                                   "shipped weights' depth.safetensors, where they hold one)")
+    ev.add_argument("--depth-views", type=int, default=32, help="held-out synthetic views of the depth section (default 32)")
     ev.add_argument("--out", type=Path, default=Path("reports/eval"), help="report folder (default reports/eval)")
     ev.add_argument("--grid", type=Path, help="also write the held-out grid video here (e.g. docs/heldout.mp4)")
 
-    tr = sub.add_parser("train", help="train a stage: vae | teacher | causal-init | distill | guide; plot a log")
+    tr = sub.add_parser("train", help="train a stage: vae | teacher | causal-init | distill | guide | depth; plot a log")
     tsub = tr.add_subparsers(dest="stage", required=True)
-    for stage in ("vae", "teacher", "causal-init", "distill", "guide"):
+    for stage in STAGES:
         ts = tsub.add_parser(stage, help=f"run the {stage} stage")
         ts.add_argument("--config", type=Path, required=True, help="a YAML file, e.g. configs/micro/{stage}.yaml")
         ts.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in the run folder")
@@ -232,10 +251,31 @@ def _scene(args) -> int:
     if out.exists() and not args.force:
         raise MotionWorldError(f"{out} exists; edit it, or pass --force to replace it")
     read_rgb(picture)  # a missing or broken picture is said before anything is written
+    made = picture_scene(picture, args.depth)  # the depth the picture plays with
+    print(made.note)
     with replacing(out) as tmp:  # the file appears only once it is written and its scene loads
-        tmp.write_text(scene_text(picture, out, model=depth_model()), encoding="utf-8")
+        tmp.write_text(scene_text(picture, out, depth=made.depth_block), encoding="utf-8")
         load_scene(tmp)
     print(f"wrote {out}: edit it (depth, prompt, objects, paths), then `motionworld play {picture}`")
+    return 0
+
+
+def _depth(args) -> int:
+    picture = args.picture
+    if not is_picture(picture):
+        raise MotionWorldError(f"{picture}: not a picture (png, jpg, webp, bmp, tif, gif)")
+    scene = load_scene(picture, depth=args.depth)
+    print(scene.note or f"{picture.name}: depth {scene.depth_label}")
+    block = save_depth_map(args.output, scene.depth)
+    preview = args.preview or args.output.with_name(args.output.stem + "_preview.jpg")
+    wrote = [str(args.output)]
+    if str(preview) != "none":
+        save_preview(preview, scene.depth, scene.image)
+        wrote.append(str(preview))
+    d = scene.depth
+    print(f"wrote {', '.join(wrote)}: depth {scene.depth_label}, {d.shape[1]}x{d.shape[0]}, "
+          f"{d.min():.3g} to {d.max():.3g} units; a scene reads it with depth: "
+          + "{" + ", ".join(f"{k}: {v}" for k, v in block.items()) + "}")
     return 0
 
 
@@ -247,7 +287,7 @@ def _render(args) -> int:
     check_seed(args.seed)
     backend = args.backend or ("tracks" if args.preview_tracks else "auto")
     result = commands.render(scene_path(args.scene), args.output, path=args.path, actions=args.actions, seconds=args.seconds,
-                             backend=backend, weights=args.weights, size=args.size, seed=args.seed,
+                             backend=backend, weights=args.weights, size=args.size, seed=args.seed, depth=args.depth,
                              preview_tracks=args.preview_tracks, grid=args.grid, log_path=args.log)
     lat = np.array(result.chunk_latency_s) * 1000
     print(f"wrote {args.output} ({result.frames} frames, {result.frames / result.fps:.2f} s at {result.fps:g} fps) in "
@@ -280,6 +320,7 @@ def _play(args) -> int:
     scene = scene_path(args.scene)
     try:
         result = commands.play(scene, backend=args.backend, weights=args.weights, size=args.size, seed=args.seed,
+                               depth=args.depth,
                               window_size=size, fullscreen=args.fullscreen, out_dir=args.out_dir, log_path=args.log,
                               max_seconds=args.seconds)
     except NoDisplayError as e:
@@ -287,7 +328,7 @@ def _play(args) -> int:
             raise
         print(f"{e}; rendering the scene's default path headless to {args.fallback_render} instead")
         r = commands.render(scene, args.fallback_render, backend=args.backend, weights=args.weights, size=args.size,
-                           seed=args.seed)
+                           seed=args.seed, depth=args.depth)
         print(f"wrote {args.fallback_render} ({r.frames} frames in {r.seconds:.1f} s)")
         return 0
     for path in result["saved"]:
@@ -374,13 +415,12 @@ def _bench(args) -> int:
 
 
 def _eval(args) -> int:
-    from .eval.suite import EvalSettings, evaluate
+    from .eval.suite import SECTIONS, EvalSettings, evaluate
 
     sections = [x.strip() for x in args.sections.split(",") if x.strip()]
-    unknown = set(sections) - {"main", "long", "away", "ablations", "speed"}
+    unknown = set(sections) - set(SECTIONS)
     if unknown:
-        raise MotionWorldError(f"--sections: unknown {', '.join(sorted(unknown))} (choose main, long, away, ablations, "
-                               "speed)")
+        raise MotionWorldError(f"--sections: unknown {', '.join(sorted(unknown))} (choose {', '.join(SECTIONS)})")
     whole = whole_chunks_text(CHUNK_LATENTS)
     if not (1 <= args.clips <= MAX_CLIPS and args.frames <= MAX_CLIP_FRAMES and is_whole_chunks(args.frames, CHUNK_LATENTS)
             and 45 <= args.long_frames <= MAX_FRAMES and is_whole_chunks(args.long_frames, CHUNK_LATENTS)):
@@ -394,14 +434,19 @@ def _eval(args) -> int:
         raise MotionWorldError(f"--guidance {args.guidance!r}: expected two numbers W_T,W_M, e.g. 3,1.5") from None
     if not (w_t >= 0 and w_m >= 0):  # also refuses nan
         raise MotionWorldError(f"--guidance {args.guidance!r}: the weights must be >= 0")
+    if not 1 <= args.depth_views <= MAX_CLIPS:
+        raise MotionWorldError(f"--depth-views must be in [1, {MAX_CLIPS}]")
     from .model.student import StreamingStudent
 
-    height, size = StreamingStudent.load(args.student).output_size  # held-out clips are made at the frames' size
+    needs_student = set(sections) - {"depth"}
+    # held-out clips are made at the frames' size
+    height, size = StreamingStudent.load(args.student).output_size if needs_student else (None, 128)
     settings = EvalSettings(clips=args.clips, frames=args.frames, size=size, height=height,
                             heldout_root=None if args.heldout is None else str(args.heldout),
                             long_frames=args.long_frames, away_seconds=args.away_seconds, ablation_clips=min(args.ablation_clips, args.clips),
                             teacher_steps=args.teacher_steps, w_t=w_t, w_m=w_m, sections=sections,
-                            grid_clips=4 if args.grid else 0)
+                            grid_clips=4 if args.grid else 0, depth_views=args.depth_views,
+                            depth_net=None if args.depth_net is None else str(args.depth_net))
     grid: list = []
     report = evaluate(args.student, args.teacher, settings, progress=lambda m: print(m, file=sys.stderr), grid=grid)
     command = "motionworld " + " ".join(str(a) for a in args.argv)
@@ -484,7 +529,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args) -> int:
-    handlers = {"play": _play, "replay": _replay, "eval": _eval, "validate": _validate, "scene": _scene, "render": _render, "tracks": _tracks, "path": _path, "bench": _bench,
+    handlers = {"play": _play, "replay": _replay, "eval": _eval, "validate": _validate, "scene": _scene, "depth": _depth, "render": _render, "tracks": _tracks, "path": _path, "bench": _bench,
                 "data": _data, "train": _train}
     try:
         return handlers[args.command](args)

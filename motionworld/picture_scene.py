@@ -1,9 +1,13 @@
 """A picture given where a scene file is expected: the scene made for it on the fly.
 
-`motionworld play photo.jpg` walks into any picture. Its depth comes, in this order, from
+`motionworld play photo.jpg` walks into any picture. Its depth comes from the first of these that
+works, each step down said in one line with its reason (`depth_candidates`):
 - `photo.yaml` beside the picture, a scene file (its `depth:` source, objects, paths: all of it);
-- the `estimator` depth source, when a local depth model folder is configured
-  (`MOTIONWORLD_DEPTH_MODEL`);
+- what the user asked for: `--depth` or `MOTIONWORLD_DEPTH_MODEL` (`prior`, `network`, a local
+  transformers model folder or a hub id);
+- Depth Anything V2 Small through transformers (`pip install 'motionworld[depth]'`), from the hub
+  cache, or fetched into it once where the hub can be reached;
+- our own depth network, where the shipped weights hold one (`depth.safetensors`);
 - the `prior` (a ground plane and a backdrop: a guess that knows nothing of the picture).
 The scene made on the fly is exactly the file `motionworld scene new photo.jpg` writes next to the
 picture (`scene_text`), so what plays is what the user then edits.
@@ -13,6 +17,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from . import plugins
+from .geometry.depth import HUB_DEPTH_MODEL, has_depth_network
 from .images import SUPPORTED as PICTURE_SUFFIXES
 
 DEPTH_MODEL_ENV = "MOTIONWORLD_DEPTH_MODEL"
@@ -40,33 +46,63 @@ def companion_scene(picture: str | Path) -> Path | None:
 
 
 def depth_model() -> str | None:
-    """The local depth model folder the estimator is configured with, or None."""
+    """The depth the user asked for in MOTIONWORLD_DEPTH_MODEL, or None."""
     folder = os.environ.get(DEPTH_MODEL_ENV, "").strip()
     return folder or None
 
 
-def _depth_block(model: str | None, stem: str) -> str:
-    if model is not None:
-        return (f"  source: estimator           # a monocular depth model from a local folder ({DEPTH_MODEL_ENV})\n"
-                f"  model: {_quoted(model)}\n")
-    return ("  source: prior               # a guess: a ground plane and a backdrop, whatever the picture shows.\n"
-            "  # For the picture's own depth, replace the line above with a depth map:\n"
-            "  #   source: file\n"
-            f"  #   path: {stem}_depth.png   # 16-bit PNG, .npy or .npz, the picture's size\n"
-            "  #   kind: depth             # or disparity\n"
-            "  #   scale: 0.001            # stored value x scale = depth in world units\n"
-            "  # or a depth model from a local folder (transformers):\n"
-            "  #   source: estimator\n"
-            "  #   model: /path/to/depth-anything-small\n")
+def requested_depth(value: str) -> dict:
+    """The scene's `depth:` block for a `--depth` / MOTIONWORLD_DEPTH_MODEL value: a depth source's
+    name (`prior`, `network`), else a transformers model (a local folder or a hub id)."""
+    if value in plugins.names(plugins.DEPTH_SOURCES) and value not in ("file", "estimator"):
+        return {"source": value}
+    return {"source": "estimator", "model": value}
+
+
+def depth_candidates(requested: str | None) -> list[tuple[dict, str, str | None]]:
+    """The depth blocks to try for a picture without a scene file, best first: (block, the words
+    that say where it comes from, why it is skipped without a try or None). The prior, which cannot
+    fail, is last."""
+    import importlib.util
+
+    out: list[tuple[dict, str, str | None]] = []
+    if requested:
+        out.append((requested_depth(requested), f"the depth asked for ({requested})", None))
+    no_transformers = importlib.util.find_spec("transformers") is None
+    out.append(({"source": "estimator", "model": HUB_DEPTH_MODEL}, "Depth Anything V2 Small (transformers, hub cache)",
+                "transformers is not installed (pip install 'motionworld[depth]')" if no_transformers else None))
+    out.append(({"source": "network"}, "our depth network (the shipped weights)",
+                None if has_depth_network() else "the shipped weights hold none (depth.safetensors)"))
+    out.append(({"source": "prior"}, "the prior, a guess (a ground plane and a backdrop)", None))
+    return out
+
+
+def _depth_block(depth: dict, stem: str) -> str:
+    source = depth.get("source", "prior")
+    what = getattr(plugins.load(plugins.DEPTH_SOURCES, source), "summary", "")
+    lines = [f"  source: {source}".ljust(30) + (f"# {what}" if what else "")]
+    lines += [f"  {k}: {_quoted(v) if isinstance(v, str) else v}" for k, v in depth.items() if k != "source"]
+    text = "\n".join(lines) + "\n"
+    if source == "prior":
+        text += ("  # For the picture's own depth, replace the line above with a depth map:\n"
+                 "  #   source: file\n"
+                 f"  #   path: {stem}_depth.png   # 16-bit PNG, .npy or .npz, the picture's size\n"
+                 "  #   kind: depth             # or disparity\n"
+                 "  #   scale: 0.001            # stored value x scale = depth in world units\n"
+                 "  # or a depth network: `source: network` (ours, shipped) or a transformers model\n"
+                 "  #   source: estimator\n"
+                 "  #   model: depth-anything/Depth-Anything-V2-Small-hf   # a hub id or a local folder\n")
+    return text
 
 
 def _quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def scene_text(picture: str | Path, scene_file: str | Path | None = None, model: str | None = None) -> str:
+def scene_text(picture: str | Path, scene_file: str | Path | None = None, depth: dict | None = None) -> str:
     """The commented scene.yaml of a picture: `scene_file` is where it will live (default: beside
-    the picture, as `photo.yaml`); the image is named relative to it."""
+    the picture, as `photo.yaml`); the image is named relative to it; `depth` is its `depth:` block
+    (default: the prior)."""
     picture = Path(picture)
     scene_file = Path(scene_file) if scene_file is not None else picture.with_suffix(".yaml")
     image = os.path.relpath(picture.resolve(), scene_file.resolve().parent)
@@ -79,7 +115,7 @@ version: 1
 image: {_quoted(Path(image).as_posix())}
 prompt: ''                    # what the picture shows, in a few words (the model's text condition)
 depth:
-{_depth_block(model, picture.stem)}camera:
+{_depth_block(depth or {"source": "prior"}, picture.stem)}camera:
   fov_deg: 50                 # vertical field of view the picture was taken with
   move_speed: 1.0             # world units per second (WASD; Shift sprints)
   turn_speed_deg: 60
@@ -109,9 +145,8 @@ controls:
 
 def depth_label(source: str, options: dict) -> str:
     """What the HUD and the notes say of a scene's depth: 'prior', 'file garden_depth.png',
-    'estimator depth-anything-small'."""
-    if source == "file":
-        return f"file {Path(str(options.get('path', ''))).name}"
-    if source == "estimator":
-        return f"estimator {Path(str(options.get('model', ''))).name}"
-    return source
+    'network', 'estimator depth-anything/Depth-Anything-V2-Small-hf' (each source says it)."""
+    try:
+        return plugins.load(plugins.DEPTH_SOURCES, source).label(options)
+    except Exception:  # a third-party source without a label, or one that no longer loads
+        return source

@@ -1,7 +1,8 @@
 """Plugins found by name through Python entry points (controllers, depth sources).
 
-Groups: `motionworld.controllers`, `motionworld.depth_sources`. Third-party packages add their own
-by declaring entry points in these groups. When motionworld runs from a source tree that was not
+Groups: `motionworld.controllers`, `motionworld.depth_sources`. The table below is the one list of the
+built-ins (pyproject.toml declares the same entry points for an installed copy; a test keeps the two
+equal). Third-party packages add their own by declaring entry points in these groups. When motionworld runs from a source tree that was not
 installed (no metadata), the built-in table below stands in for its own entry points.
 """
 from __future__ import annotations
@@ -25,6 +26,7 @@ _BUILTIN = {
     DEPTH_SOURCES: {
         "file": "motionworld.geometry.depth:FileDepth",
         "prior": "motionworld.geometry.depth:PriorDepth",
+        "network": "motionworld.geometry.depth:NetworkDepth",
         "estimator": "motionworld.geometry.depth:EstimatorDepth",
     },
 }

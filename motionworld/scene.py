@@ -24,9 +24,9 @@ from .geometry.path_io import load_path_file
 from .images import read_mask, read_rgb
 from .limits import check_file_size
 from .picture_scene import (
-    DEPTH_MODEL_ENV,
     PICTURE_SUFFIXES,
     companion_scene,
+    depth_candidates,
     depth_label,
     depth_model,
     is_picture,
@@ -63,6 +63,7 @@ class Scene:
     file: Path | None = None  # the scene file, or the picture a scene was made for on the fly
     depth_label: str = ""     # where the depth came from, for the HUD: 'prior', 'file garden_depth.png', ...
     note: str = ""            # how a picture's scene was made (said once by play and render)
+    depth_block: dict | None = None  # a picture's scene made on the fly: the `depth:` it got
 
     @property
     def width(self) -> int:
@@ -332,15 +333,15 @@ def _scaled(path: P.CameraPath, scale: float) -> P.CameraPath:
     return P.CameraPath(path.duration, evaluate)
 
 
-def _load(path: Path) -> Scene:
+def _load(path: Path, depth: str | None = None) -> Scene:
     path = Path(path)
     if is_picture(path):
-        return _load_picture(path)
+        return _load_picture(path, depth)
     data, root = _parse_yaml(path)
     return _build(data, root, path)
 
 
-def _load_picture(picture: Path) -> Scene:
+def _load_picture(picture: Path, depth: str | None = None) -> Scene:
     """The scene of a picture: its `photo.yaml` companion, else the one `scene new` would write."""
     if not picture.is_file():
         raise SceneError([Problem(str(picture), None, "", "picture not found")])
@@ -352,14 +353,36 @@ def _load_picture(picture: Path) -> Scene:
         scene = _load(companion)
         scene.note = f"{picture.name}: playing the scene file beside it, {companion.name} (depth: {scene.depth_label})"
         return scene
-    model = depth_model()
-    data, root = read_yaml(scene_text(picture, model=model))
-    scene = _build(data, root, picture, base=picture.parent)
-    how = (f"the estimator in {model} ({DEPTH_MODEL_ENV})" if model else
-           "the prior, a guess (a ground plane and a backdrop); for the picture's own depth, "
-           f"`motionworld scene new {picture.name}` writes a scene file to give a depth map in")
-    scene.note = f"{picture.name}: a scene made on the fly, depth from {how}"
-    return scene
+    return picture_scene(picture, depth)
+
+
+def picture_scene(picture: Path, requested: str | None = None) -> Scene:
+    """The scene `scene new` would write for a picture, with the first depth source that loads
+    (`picture_scene.depth_candidates`); every step down goes into the note, a line each, with its
+    reason."""
+    steps = []
+    candidates = depth_candidates(requested or depth_model())
+    for i, (block, words, skipped) in enumerate(candidates):
+        if skipped:
+            steps.append(f"{words} skipped: {skipped}")
+            continue
+        data, root = read_yaml(scene_text(picture, depth=block))
+        try:
+            scene = _build(data, root, picture, base=picture.parent)
+        except SceneError as e:
+            depth_problems = [p for p in e.problems if p.key_path.startswith("depth")]
+            if not depth_problems or i == len(candidates) - 1:
+                raise
+            steps.append(f"{words} not used: {depth_problems[0].message}")
+            continue
+        how = words if block["source"] != "prior" else (
+            f"{words}; for the picture's own depth, `motionworld scene new {picture.name}` writes a scene "
+            "file to give a depth map in")
+        scene.note = "\n".join([f"{picture.name}: {step}" for step in steps] +
+                               [f"{picture.name}: a scene made on the fly, depth from {how}"])
+        scene.depth_block = block
+        return scene
+    raise AssertionError("the prior always loads")
 
 
 def _build(data, root, path: Path, base: Path | None = None) -> Scene:
@@ -416,9 +439,11 @@ def _build(data, root, path: Path, base: Path | None = None) -> Scene:
     return scene
 
 
-def load_scene(path: str | Path) -> Scene:
-    """Load and check a scene file; raises SceneError listing every problem found."""
-    return _load(Path(path))
+def load_scene(path: str | Path, depth: str | None = None) -> Scene:
+    """Load and check a scene file; raises SceneError listing every problem found. A picture gets
+    the scene made for it on the fly; `depth` is the depth asked for it (`--depth`: a source's name,
+    a model folder or a hub id), when it has no scene file beside it."""
+    return _load(Path(path), depth)
 
 
 def check_scene(path: str | Path) -> list[Problem]:

@@ -1,4 +1,5 @@
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -6,6 +7,10 @@ import pytest
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+# No test reaches the hub, and none sees a model a developer has in their own hub cache: the hub
+# model is looked up in an empty cache, offline (subprocesses inherit both).
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="motionworld-test-hf-")
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENES = ROOT / "scenes"

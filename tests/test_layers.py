@@ -16,6 +16,7 @@ LAYER_OF = {
     "motionworld.outputs": "base", "motionworld.images": "base", "motionworld.strict_json": "base",
     "motionworld.strict_yaml": "base", "motionworld.video": "base", "motionworld.plugins": "base",
     "motionworld.frames": "base",
+    "motionworld.depth_files": "core",
     "motionworld.model": "model",
     "motionworld.geometry": "core", "motionworld.raster": "core", "motionworld.metrics": "core",
     "motionworld.scene": "core", "motionworld.scene_schema": "core", "motionworld.picture_scene": "core",

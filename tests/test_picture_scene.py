@@ -82,12 +82,19 @@ def test_scene_new_elsewhere_names_the_picture_relative_to_it(photo, tmp_path):
     assert load_scene(out).image.shape == (200, 300, 3)
 
 
-def test_the_configured_estimator_is_used_and_its_problems_named(photo, tmp_path, monkeypatch):
+def test_the_asked_for_depth_is_tried_first_and_each_step_down_said(photo, tmp_path, monkeypatch):
     monkeypatch.setenv(DEPTH_MODEL_ENV, str(tmp_path / "no_such_model"))
-    assert "source: estimator" in scene_text(photo, model=str(tmp_path / "no_such_model"))
-    with pytest.raises(SceneError, match="estimator model folder not found") as e:
-        load_scene(photo)
-    assert str(e.value.problems[0]).startswith(f"{photo}:")  # the picture the scene was made for
+    assert "source: estimator" in scene_text(photo, depth={"source": "estimator", "model": "m"})
+    scene = load_scene(photo)
+    lines = scene.note.splitlines()
+    # asked for -> Depth Anything V2 Small (not in the empty, offline hub cache) -> ... -> what plays
+    assert lines[0] == (f"coffee.jpg: the depth asked for ({tmp_path / 'no_such_model'}) not used: "
+                        f"estimator model folder not found: {tmp_path / 'no_such_model'}")
+    assert lines[1].startswith("coffee.jpg: Depth Anything V2 Small") and "HF_HUB_OFFLINE is set" in lines[1]
+    assert "made on the fly, depth from" in lines[-1] and all(len(line) < 300 for line in lines)
+    # --depth wins over the variable
+    note = load_scene(photo, depth="prior").note
+    assert "\n" not in note and note.startswith("coffee.jpg: a scene made on the fly, depth from the depth asked for (prior)")
 
 
 def test_broken_and_missing_pictures_give_one_line(tmp_path):

@@ -19,20 +19,24 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from ..errors import MotionWorldError
 from ..frames import FPS, chunk_frames
+from ..geometry.depth import has_depth_network, shipped_depth_folder
 from ..metrics.image import masked_mean, psnr, ssim_map
 from ..metrics.klt import track_epe
 from ..model.bundles import TEACHER_KIND, load_modules
+from ..model.depth_net import load_depth_net
 from ..model.guided_decoder import hard_paste
 from ..model.sampler import step_levels
 from ..model.student import StreamingStudent
 from ..raster.overlay import draw_points, track_colors
 from .bench import bench_model
+from .depth_section import depth_section
 from .heldout import AWAY_HOLD, AWAY_STAY, AWAY_TURN, away_and_back_poses, away_frames, heldout_items, long_stream
 from .methods import (
     hold_first,
@@ -76,6 +80,8 @@ class EvalSettings:
     bench_chunks: int = 100
     grid_clips: int = 4  # held-out clips in the grid video
     sections: list = field(default_factory=lambda: ["main", "long", "away", "ablations", "speed"])
+    depth_views: int = 32  # held-out synthetic views of the depth section
+    depth_net: str | None = None  # our depth network's folder (default: the shipped weights', if any)
 
 
 def _unit(video: np.ndarray) -> torch.Tensor:
@@ -342,11 +348,29 @@ def speed(student_dir, student, teacher, item: dict, s: EvalSettings) -> dict:
     return out
 
 
+SECTIONS = ("main", "long", "away", "ablations", "speed", "depth")
+
+
+def depth_report(s: EvalSettings, progress=None) -> dict:
+    """The depth section with our network from `s.depth_net`, else the shipped weights' (if any)."""
+    folder = Path(s.depth_net) if s.depth_net else (shipped_depth_folder() if has_depth_network() else None)
+    net = load_depth_net(folder) if folder is not None else None
+    out = depth_section(net, views=s.depth_views, progress=progress)
+    out["network"] = None if folder is None else str(folder)
+    return out
+
+
 def evaluate(student_dir, teacher_dir=None, settings: EvalSettings | None = None, progress=None,
              grid: list | None = None) -> dict:
     """Run the chosen sections; returns the report (JSON-able). `grid` collects videos (main_table)."""
 
     s = settings or EvalSettings()
+    report = {"date": time.strftime("%Y-%m-%d"), "settings": asdict(s), "student": str(student_dir),
+              "teacher": None if teacher_dir is None else str(teacher_dir)}
+    if "depth" in s.sections:
+        report["depth"] = depth_report(s, progress)
+    if not set(s.sections) - {"depth"}:
+        return report
     student = StreamingStudent.load(student_dir)
     H, W = student.output_size
     if (W, H) != (s.size, s.height or s.size):
@@ -358,8 +382,6 @@ def evaluate(student_dir, teacher_dir=None, settings: EvalSettings | None = None
             raise MotionWorldError(f"the teacher works at {config.width}x{config.height}, the student at "
                                    f"{student.width}x{student.height}")
         teacher = (modules.eval(), config)
-    report = {"date": time.strftime("%Y-%m-%d"), "settings": asdict(s), "student": str(student_dir),
-              "teacher": None if teacher_dir is None else str(teacher_dir)}
     items = (heldout_items(s.clips, s.frames, clip_size(s), s.heldout_root, s.seed_start)
              if {"main", "ablations", "speed"} & set(s.sections) else [])
     if "main" in s.sections:

@@ -1,17 +1,28 @@
 """Depth sources: where the z-depth of the first frame comes from.
 
-Each source is a plugin (entry point group `motionworld.depth_sources`) with an `Options` schema
-(the keys it accepts under the scene's `depth:`) and `load(image, camera) -> depth [H, W] float32`,
-z-depth along the optical axis in world units, every value finite and > 0.
+Each source is a plugin (entry point group `motionworld.depth_sources`; the built-ins are the one
+table in `motionworld.plugins`) with an `Options` schema (the keys it accepts under the scene's
+`depth:`), `load(image, camera) -> depth [H, W] float32` (z-depth along the optical axis in world
+units, every value finite and > 0) and `label(options) -> str` (what the HUD and notes call it).
 
 - `file`: a depth or disparity map from a 16-bit PNG, .npy or .npz, times `scale`.
-- `prior` (the default): a crude ground-plane + backdrop guess from the horizon row. It knows
-  nothing about the image content; it is there so any picture can be walked into at once.
-- `estimator`: a monocular depth model from a local folder through `transformers` (optional
-  extra `depth`). Relative outputs are mapped to [near, far].
+- `prior`: a crude ground-plane + backdrop guess from the horizon row. It knows nothing about the
+  image content; it is there so any picture can be walked into at once.
+- `network`: our own monocular depth network (`model.depth_net`, trained here on synthetic worlds),
+  from the shipped weights or a folder; no extra package, no download.
+- `estimator`: a transformers depth model (optional extra `depth`) from a local folder or a hub id
+  (Depth Anything V2 Small: `HUB_DEPTH_MODEL`), fetched once into the hub cache; never with a
+  model's own code.
+The networks' relative outputs go through `disparity_to_depth`, and `sharpen_depth_edges` turns the
+ramps a network draws across a depth edge into a step, so the warp leaves a hole there instead of
+stretching the picture over it.
 """
 from __future__ import annotations
 
+import json
+import re
+import sys
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -21,6 +32,7 @@ from pydantic import Field
 from ..errors import DepthError, MotionWorldError
 from ..images import check_picture_size, open_image
 from ..scene_schema import SceneModel
+from ..shipped import weights_folder
 from .camera import Camera
 
 
@@ -37,6 +49,7 @@ def _check_depth(depth: np.ndarray, camera: Camera, what: str, key: str = "path"
 
 class FileDepth:
     name = "file"
+    summary = "a depth or disparity map beside the picture"
 
     class Options(SceneModel):
         source: Literal["file"] = "file"
@@ -49,6 +62,10 @@ class FileDepth:
     def __init__(self, options: FileDepth.Options, base_dir: Path):
         self.options = options
         self.path = (base_dir / options.path).resolve()
+
+    @staticmethod
+    def label(options: dict) -> str:
+        return f"file {Path(str(options.get('path', ''))).name}"
 
     def _read(self) -> np.ndarray:
         path, suffix = self.path, self.path.suffix.lower()
@@ -118,6 +135,7 @@ def _npz_member_shape(z, key: str) -> tuple:
 
 class PriorDepth:
     name = "prior"
+    summary = "a guess: a ground plane and a backdrop, whatever the picture shows"
 
     class Options(SceneModel):
         source: Literal["prior"] = "prior"
@@ -127,6 +145,10 @@ class PriorDepth:
 
     def __init__(self, options: PriorDepth.Options, base_dir: Path | None = None):
         self.options = options
+
+    @staticmethod
+    def label(options: dict) -> str:
+        return "prior"
 
     def pitch_deg(self, camera: Camera) -> float:
         """Camera pitch (look up +) that puts the horizon on the chosen row."""
@@ -151,36 +173,53 @@ class PriorDepth:
         return np.clip(depth, 1e-3, far * 4.0).astype(np.float32)
 
 
+HUB_DEPTH_MODEL = "depth-anything/Depth-Anything-V2-Small-hf"  # Apache-2.0, 24.8 M parameters
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
 class EstimatorDepth:
     name = "estimator"
+    summary = "a transformers depth model (local folder or hub id)"
 
     class Options(SceneModel):
         source: Literal["estimator"] = "estimator"
-        model: str = Field(description="local folder of a transformers depth-estimation model")
+        model: str = Field(description="a local folder of a transformers depth-estimation model, or a hub id "
+                                       f"(e.g. {HUB_DEPTH_MODEL}, fetched once into the hub cache)")
         output: Literal["auto", "depth", "disparity"] = "auto"
         near: float = Field(1.0, gt=0, description="depth given to the nearest point of a relative output")
         far: float = Field(30.0, gt=0, description="depth given to the farthest point of a relative output")
         scale: float = Field(1.0, gt=0, description="metric outputs are multiplied by this")
+        sharpen_edges: bool = Field(True, description="a relative output's depth edges become steps (warp holes)")
 
     def __init__(self, options: EstimatorDepth.Options, base_dir: Path):
         self.options = options
-        self.model_dir = (base_dir / options.model).resolve()
+        local = (base_dir / options.model).resolve()
+        self.hub_id = None if local.exists() or not _HUB_ID.match(options.model) else options.model
+        self.model_dir = local
+
+    @staticmethod
+    def label(options: dict) -> str:
+        model = str(options.get("model", ""))
+        return f"estimator {model if _HUB_ID.match(model) and not Path(model).exists() else Path(model).name}"
+
+    def _folder(self) -> Path:
+        if self.hub_id is None:
+            if not self.model_dir.is_dir():
+                raise DepthError(f"estimator model folder not found: {self.model_dir}", "model")
+            return self.model_dir
+        return hub_snapshot(self.hub_id)
 
     def load(self, image: np.ndarray, camera: Camera) -> np.ndarray:
         try:
             import torch
-            from transformers import AutoImageProcessor, AutoModelForDepthEstimation
+            import transformers  # noqa: F401 - the optional extra
         except ImportError:
             raise DepthError("depth source 'estimator' needs transformers: pip install 'motionworld[depth]'", "source") from None
-        if not self.model_dir.is_dir():
-            raise DepthError(f"estimator model folder not found: {self.model_dir}", "model")
+        folder = self._folder()
+        refuse_custom_code(folder)
+        model, processor = _estimator(str(folder))
         from PIL import Image
 
-        try:
-            processor = AutoImageProcessor.from_pretrained(self.model_dir, local_files_only=True)
-            model = AutoModelForDepthEstimation.from_pretrained(self.model_dir, local_files_only=True).eval()
-        except Exception as e:
-            raise DepthError(f"cannot load depth model from {self.model_dir}: {str(e).splitlines()[0]}", "model") from None
         with torch.no_grad():
             inputs = processor(images=Image.fromarray(image), return_tensors="pt")
             pred = model(**inputs).predicted_depth
@@ -191,7 +230,135 @@ class EstimatorDepth:
             output = "depth" if getattr(model.config, "depth_estimation_type", "relative") == "metric" else "disparity"
         if output == "depth":
             return np.clip(pred * self.options.scale, 1e-3, None).astype(np.float32)
-        lo, hi = np.percentile(pred, [1, 99])
-        norm = np.clip((pred - lo) / max(hi - lo, 1e-12), 0.0, 1.0)  # 1 = nearest
-        inv = norm * (1.0 / self.options.near - 1.0 / self.options.far) + 1.0 / self.options.far
-        return (1.0 / inv).astype(np.float32)
+        depth = disparity_to_depth(pred, self.options.near, self.options.far)
+        return sharpen_depth_edges(depth) if self.options.sharpen_edges else depth
+
+
+@lru_cache(maxsize=2)
+def _estimator(folder: str):
+    """(model, processor) of a checked local folder, loaded once per process."""
+    from transformers import AutoImageProcessor, AutoModelForDepthEstimation
+
+    try:
+        processor = AutoImageProcessor.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
+        model = AutoModelForDepthEstimation.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
+    except Exception as e:
+        raise DepthError(f"cannot load depth model from {folder}: {str(e).strip().splitlines()[0]}", "model") from None
+    return model.eval(), processor
+
+
+def refuse_custom_code(folder: Path) -> None:
+    """A model folder whose config asks for its own code (`auto_map`) is refused: a scene is data
+    and never makes motionworld run code, a model's included."""
+    for name in ("config.json", "preprocessor_config.json", "image_processor_config.json"):
+        path = folder / name
+        if not path.is_file():
+            continue
+        try:
+            config = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise DepthError(f"{path}: not a readable model config ({e})", "model") from None
+        if isinstance(config, dict) and config.get("auto_map"):
+            raise DepthError(f"{path} asks to run the model's own code (auto_map); motionworld never runs "
+                             "code that comes with a model", "model")
+
+
+def hub_snapshot(repo_id: str) -> Path:
+    """The local folder of a hub model: from the hub cache, else fetched into it once (the hub's
+    progress bar; a one-line note first). HF_HUB_OFFLINE is respected. Only configs and safetensors
+    weights are fetched, never code or pickles."""
+    try:
+        from huggingface_hub import constants, snapshot_download
+    except ImportError:
+        raise DepthError("depth source 'estimator' needs transformers: pip install 'motionworld[depth]'", "source") from None
+    patterns = ["*.json", "*.safetensors"]
+    try:
+        return Path(snapshot_download(repo_id, allow_patterns=patterns, local_files_only=True))
+    except Exception:  # not in the cache
+        pass
+    if constants.HF_HUB_OFFLINE:
+        raise DepthError(f"{repo_id} is not in the hub cache and HF_HUB_OFFLINE is set", "model")
+    print(f"note: fetching {repo_id} into the hub cache ({constants.HF_HUB_CACHE}), once", file=sys.stderr)
+    try:
+        return Path(snapshot_download(repo_id, allow_patterns=patterns, etag_timeout=5))
+    except Exception as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise DepthError(f"cannot fetch {repo_id} from the hub: {first[:160]}", "model") from None
+
+
+class NetworkDepth:
+    name = "network"
+    summary = "our own depth network (the shipped weights)"
+
+    class Options(SceneModel):
+        source: Literal["network"] = "network"
+        weights: str | None = Field(None, description="a folder with depth.safetensors (default: the shipped weights)")
+        near: float = Field(1.0, gt=0, description="depth given to the nearest point")
+        far: float = Field(30.0, gt=0, description="depth given to the farthest point")
+        sharpen_edges: bool = Field(True, description="depth edges become steps (warp holes), not ramps")
+
+    def __init__(self, options: NetworkDepth.Options, base_dir: Path):
+        self.options = options
+        self.folder = (base_dir / options.weights).resolve() if options.weights else shipped_depth_folder()
+
+    @staticmethod
+    def label(options: dict) -> str:
+        return "network" + (f" {Path(str(options['weights'])).name}" if options.get("weights") else "")
+
+    def load(self, image: np.ndarray, camera: Camera) -> np.ndarray:
+        if not (self.folder / DEPTH_WEIGHTS).is_file():
+            raise DepthError(f"no depth network in {self.folder} (need {DEPTH_WEIGHTS} and MANIFEST.json)", "weights")
+        try:
+            net = _network(str(self.folder))
+        except MotionWorldError as e:
+            raise DepthError(str(e), "weights") from None
+        depth = disparity_to_depth(net.predict(image), self.options.near, self.options.far)
+        return sharpen_depth_edges(depth) if self.options.sharpen_edges else depth
+
+
+DEPTH_WEIGHTS = "depth.safetensors"
+
+
+def shipped_depth_folder() -> Path:
+    return weights_folder()
+
+
+def has_depth_network(folder: Path | None = None) -> bool:
+    folder = shipped_depth_folder() if folder is None else folder
+    return (folder / DEPTH_WEIGHTS).is_file() and (folder / "MANIFEST.json").is_file()
+
+
+@lru_cache(maxsize=2)
+def _network(folder: str):
+    from ..model.depth_net import load_depth_net
+
+    return load_depth_net(folder)
+
+
+def disparity_to_depth(disparity: np.ndarray, near: float = 1.0, far: float = 30.0) -> np.ndarray:
+    """Relative inverse depth (no scale, no offset; larger = nearer) -> depth in [near, far]: the
+    1st and 99th percentiles of the disparity go to 1/far and 1/near and everything between
+    linearly in disparity (3D Photo Inpainting's mapping). Every network's output goes through it."""
+    disparity = np.asarray(disparity, np.float64)
+    lo, hi = np.percentile(disparity, [1, 99])
+    norm = np.clip((disparity - lo) / max(hi - lo, 1e-12), 0.0, 1.0)  # 1 = nearest
+    inv = norm * (1.0 / near - 1.0 / far) + 1.0 / far
+    return (1.0 / inv).astype(np.float32)
+
+
+def sharpen_depth_edges(depth: np.ndarray, radius: int | None = None, ratio: float = 1.15) -> np.ndarray:
+    """Where the depth changes by more than `ratio` within `radius` pixels (a network's soft ramp
+    across an object's outline), each pixel takes the nearer or the farther of its neighbourhood's
+    extremes, whichever it is closer to in disparity. The ramp becomes a step, which the warp splits
+    into a hole; smooth surfaces (a floor, a wall) change too slowly to be touched. The radius must
+    span a ramp: by default 1/200 of the picture's longest side, at least 2 pixels (a network that
+    sees 512 pixels and is upsampled draws ramps a few of its pixels wide)."""
+    from scipy.ndimage import maximum_filter, minimum_filter
+
+    radius = max(2, round(max(depth.shape) / 200)) if radius is None else int(radius)
+    size = 2 * radius + 1
+    near, far = minimum_filter(depth, size=size), maximum_filter(depth, size=size)
+    edge = far > ratio * near
+    inv, inv_near, inv_far = 1.0 / depth, 1.0 / near, 1.0 / far
+    snapped = np.where(inv_near - inv < inv - inv_far, near, far)
+    return np.where(edge, snapped, depth).astype(np.float32)

@@ -23,6 +23,7 @@ from ..errors import MotionWorldError
 from ..geometry.paths import FPS
 from ..limits import check_seconds
 from ..raster.overlay import draw_chunk_tracks
+from ..scene import Scene, load_scene
 from ..video import VideoWriter
 from ..world import World
 from .defaults import default_scene, session_spec
@@ -48,6 +49,11 @@ def _cache_label(session: Session) -> str:
     return f"c{lay.chunk}s{lay.sink}w{window}, {len(student.sigmas) - 1} steps"
 
 
+def _scene(scene, depth: str | None):
+    """A loaded scene (`depth` reaches a picture's scene made on the fly) or the Scene given."""
+    return scene if isinstance(scene, Scene) else load_scene(scene, depth=depth)
+
+
 def _log_header(spec: dict, world: World) -> dict:
 
     scene_file = Path(spec["scene"])
@@ -55,10 +61,11 @@ def _log_header(spec: dict, world: World) -> dict:
 
 
 def play(scene=None, *, backend="auto", weights=None, size=384, seed=None, window_size=(1024, 640),
-         fullscreen=False, out_dir="captures", log_path=None, max_seconds=None, say=print) -> dict:
-    """Open the window on a scene (default: the shipped garden) and run until it is closed."""
+         fullscreen=False, out_dir="captures", log_path=None, max_seconds=None, depth=None, say=print) -> dict:
+    """Open the window on a scene (default: the shipped garden) and run until it is closed. `depth`:
+    what a picture without a scene file gets (`load_scene`)."""
 
-    world = World(scene or default_scene())  # a broken scene is reported first, display or not
+    world = World(_scene(scene or default_scene(), depth))  # a broken scene is reported first, display or not
     if world.scene.note:
         say(world.scene.note)
     if not display_available():  # before the backend is chosen (and its note said)
@@ -93,12 +100,12 @@ class RenderResult:
 
 
 def render(scene, output, *, path=None, actions=None, seconds=None, backend="auto", weights=None, size=640,
-           seed=None, preview_tracks=False, grid=None, log_path=None, progress=True, say=print) -> RenderResult:
+           seed=None, preview_tracks=False, grid=None, log_path=None, progress=True, depth=None, say=print) -> RenderResult:
     """Render a camera path (a scene path name, a path file or an action string) to a video file,
     through the same Player loop the window uses, without a window."""
 
     check_seconds(seconds)
-    world = World(scene, grid=grid)
+    world = World(_scene(scene, depth), grid=grid)
     if world.scene.note:
         say(world.scene.note)
     writer = VideoWriter(output, fps=world.fps)  # a bad output name fails before any work

@@ -11,7 +11,7 @@ from ..errors import MotionWorldError
 from ..limits import check_file_size
 from ..strict_yaml import StrictModel, YAMLReadError, field_names, read_yaml, validation_problems
 
-STAGES = ("vae", "teacher", "causal-init", "distill", "guide")
+STAGES = ("vae", "teacher", "causal-init", "distill", "guide", "depth")
 
 
 class WarpDepthMix(StrictModel):
@@ -128,8 +128,20 @@ class GuideStage(StrictModel):
     l2_weight: float = 1.0
 
 
+class DepthStage(StrictModel):
+    """The depth network (`model.depth_net`) on single views of synthetic worlds (`data.depth_views`);
+    data.size / data.height are the size of its augmented training crops, data.count the world seeds."""
+    render_size: tuple[int, int] = (256, 192)   # views are rendered at this size, then cropped and resized
+    widths: list[int] = Field(default_factory=lambda: [24, 40, 80, 128, 192])
+    blocks: list[int] = Field(default_factory=lambda: [1, 1, 2, 2, 2])
+    decoder: list[int] = Field(default_factory=lambda: [128, 80, 48, 32])
+    heads: int = Field(4, ge=1)
+    gradient_weight: float = Field(0.5, ge=0)   # gradient matching of the residual, beside the SSI L1
+    scales: int = Field(4, ge=1, le=6)
+
+
 class TrainConfig(StrictModel):
-    stage: Literal["vae", "teacher", "causal-init", "distill", "guide"]
+    stage: Literal["vae", "teacher", "causal-init", "distill", "guide", "depth"]
     model: str = "tiny"              # a model preset (motionworld.model.config.preset)
     vae_model: str | None = None     # use another preset's VAE (e.g. "cpu": the slim VAE)
     size: int | None = None          # override the preset's resolution (square)
@@ -151,6 +163,7 @@ class TrainConfig(StrictModel):
     causal_init: CausalInitStage = Field(default_factory=CausalInitStage)
     distill: DistillStage = Field(default_factory=DistillStage)
     guide: GuideStage = Field(default_factory=GuideStage)
+    depth: DepthStage = Field(default_factory=DepthStage)
 
 
 def load_config(path: str | Path, overrides: dict | None = None) -> TrainConfig:

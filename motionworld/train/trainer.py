@@ -128,7 +128,7 @@ def _stage_class(name: str):
 
     module, cls = {"vae": ("vae_stage", "VAEStage"), "teacher": ("teacher_stage", "TeacherStage"),
                    "causal-init": ("causal_init", "CausalInitStage"), "distill": ("distill", "DistillStage"),
-                   "guide": ("guide_stage", "GuideStage")}[name]
+                   "guide": ("guide_stage", "GuideStage"), "depth": ("depth_stage", "DepthStage")}[name]
     return getattr(importlib.import_module(f"{__package__}.{module}"), cls)
 
 
@@ -180,10 +180,11 @@ def format_duration(seconds: float) -> str:
 def _plan(cfg: TrainConfig, start: int, until: int, world_size: int, source) -> str:
     """One line saying what the run will do, before it does it."""
     d, o = cfg.data, cfg.optim
-    data = f"{len(source.dataset)} clips from {d.path}" if source is not None and d.source == "shards" else f"{d.source} data"
+    data = (f"{len(source.dataset)} clips from {d.path}" if source is not None and d.source == "shards"
+            else f"views of {d.count} synthetic worlds" if cfg.stage == "depth" else f"{d.source} data")
     what = f"steps {start}..{until} of {o.steps}" + (" (resumed)" if start else "")
     batch = (f"{o.batch_size} rollouts x {cfg.guide.frames_per_clip} frames" if cfg.stage == "guide"
-             else f"{o.batch_size} x {d.frames} frames")
+             else f"{o.batch_size} views" if cfg.stage == "depth" else f"{o.batch_size} x {d.frames} frames")
     workers = f" ({d.workers} worker process(es) each making clips ahead)" if d.workers else ""
     return (f"{cfg.stage}: {what}, batch {batch} at {d.frame_size[0]}x{d.frame_size[1]} on {world_size} "
             f"process(es){workers}, {data}, lr {o.lr:g}{_decay_words(o)}; "
@@ -285,7 +286,8 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device:
         elapsed = time.perf_counter() - t_start
         rate = (until - start) / elapsed if elapsed > 0 else 0.0
         export = None
-        seeds = train_seeds(source.dataset if source else make_dataset(cfg.data), cfg.data)
+        views_only = cfg.stage == "depth"  # renders its own views: no clip dataset to describe
+        seeds = train_seeds(source.dataset if source else (None if views_only else make_dataset(cfg.data)), cfg.data)
         info = {"stage": cfg.stage, "steps": steps, "seed": cfg.seed, "world_size": rt.world_size,
                 "command": command, "invocations": _invocations(out) if rt.main else [],
                 "init": {k: str(Path(v).resolve()) for k, v in cfg.init.items()},

@@ -179,7 +179,10 @@ def _load_square(path: Path, n: int) -> np.ndarray:
 class TextureBank:
     """Layers [L, n, n, 4] uint8 (RGB + alpha unused) and what each layer is."""
 
-    def __init__(self, seed: int = 0, size: int = 256, per_kind: int = 6, natural: bool = True):
+    def __init__(self, seed: int = 0, size: int = 256, per_kind: int = 6, natural: bool = True,
+                 exclude: tuple[str, ...] = ()):
+        """`exclude`: natural images left out by file name (the depth network never sees the
+        photographs it is evaluated on)."""
         rng = np.random.default_rng([seed, 7331])
         self.size = size
         self.layers: list[TextureLayer] = []
@@ -192,7 +195,7 @@ class TextureBank:
         folder = natural_image_folder() if natural else None
         if folder is not None:
             for name, noun in NATURAL_IMAGES.items():
-                if (folder / name).is_file():
+                if (folder / name).is_file() and name not in exclude:
                     images.append(_load_square(folder / name, size))
                     self.layers.append(TextureLayer("natural", noun, True))
         rgb = np.stack(images)
@@ -217,6 +220,6 @@ class TextureBank:
 
 
 @functools.lru_cache(maxsize=4)
-def texture_bank(seed: int = 0, size: int = 256) -> TextureBank:
-    """The bank for (seed, size), built once per process (it is read-only)."""
-    return TextureBank(seed=seed, size=size)
+def texture_bank(seed: int = 0, size: int = 256, exclude: tuple[str, ...] = ()) -> TextureBank:
+    """The bank for (seed, size, exclude), built once per process (it is read-only)."""
+    return TextureBank(seed=seed, size=size, exclude=tuple(exclude))

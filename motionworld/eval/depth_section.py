@@ -1,0 +1,193 @@
+"""`motionworld eval --sections depth`: how good each depth a picture can get is, and what it does to
+a walk.
+
+For every scene with true depth (held-out synthetic views from `data.depth_views`, and the real
+photographs with known depth found here: the Middlebury motorcycle stereo pair that scikit-image
+ships), each candidate depth is scored against the truth (AbsRel and δ < 1.25, median-scaled and
+scale-and-shift aligned in disparity) and then used as a warp would use it: the picture on that
+depth, median-scaled to the truth (one picture has no scale), is seen from a camera trucked
+sideways, and compared (PSNR) with the true view from there over the pixels the first view sees
+(where the true-depth warp is valid). For the stereo pair the true view is the right image and the
+truck is the baseline; synthetic views are trucked by the same fraction of the picture's width at
+the median depth (7 %).
+
+Candidates: the true depth (the ceiling), the `prior`, a flat plane at one depth, our depth network
+(with and without edge sharpening, and its output mapped with other near/far ratios), and the
+transformers estimator where it loads (Depth Anything V2 Small from the hub cache, or the model
+MOTIONWORLD_DEPTH_MODEL names).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..data.depth_views import DepthViews
+from ..data.synth.generator import HELDOUT_SEED_START
+from ..errors import MotionWorldError
+from ..geometry.camera import Camera
+from ..geometry.depth import (
+    HUB_DEPTH_MODEL,
+    EstimatorDepth,
+    PriorDepth,
+    disparity_to_depth,
+    sharpen_depth_edges,
+)
+from ..metrics.depth import depth_scores, median_scaled
+from ..raster.mesh_warp import MeshWarpRenderer
+
+TRUCK_FRACTION = 0.07  # the motorcycle pair's median disparity is about 7 % of its width
+VIEW_SEED_START = HELDOUT_SEED_START + 1000  # past the depth stage's eval-hook views
+FAR_OVER_NEAR = (10.0, 30.0, 100.0)  # mappings of a relative output tried; 30 is the default (1 to 30)
+
+
+def _translate_x(distance: float) -> np.ndarray:
+    m = np.eye(4)
+    m[0, 3] = distance
+    return m
+
+
+def warp_psnr(image: np.ndarray, depth: np.ndarray, K: np.ndarray, c2w: np.ndarray, truth: np.ndarray,
+              mask: np.ndarray) -> tuple[float, np.ndarray]:
+    """PSNR of the picture on `depth` seen from `c2w` against `truth` over `mask`, and the warp's
+    validity map."""
+    warp = MeshWarpRenderer()
+    try:
+        warp.start(image, depth, K)
+        frame, valid = warp.step(c2w[None], K, validity=True)
+    finally:
+        warp.release()
+    return psnr_over(frame[0], truth, mask), valid[0] > 0.5
+
+
+def psnr_over(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
+    d = a.astype(np.float64)[mask] - b.astype(np.float64)[mask]
+    mse = float(np.mean(d ** 2))
+    return float("inf") if mse == 0 else float(10 * np.log10(255.0 ** 2 / mse))
+
+
+def motorcycle() -> dict | None:
+    """The Middlebury motorcycle pair as scikit-image ships it: left picture, right picture and the
+    left view's true depth (depth = f / disparity, so a truck of 1 unit is the baseline), or None."""
+    try:
+        from skimage import data
+    except ImportError:
+        return None
+    left, right, disparity = data.stereo_motorcycle()
+    valid = np.isfinite(disparity) & (disparity > 0)
+    H, W = disparity.shape
+    f = 995.0  # 3,979 px at the full 2,964-px width, scaled to 741 (Middlebury 2014 calibration)
+    K = np.array([[f, 0, (W - 1) / 2], [0, f, (H - 1) / 2], [0, 0, 1.0]])
+    depth = np.where(valid, f / np.where(valid, disparity, 1.0), np.nan).astype(np.float32)
+    # the warp needs depth everywhere: unknown pixels take their nearest known neighbour's
+    from scipy.ndimage import distance_transform_edt
+
+    _, (iy, ix) = distance_transform_edt(~valid, return_indices=True)
+    filled = depth[iy, ix]
+    return {"name": "motorcycle (Middlebury stereo, real)", "image": left, "truth_view": right, "depth": filled,
+            "valid": valid, "K": K, "truck": 1.0}
+
+
+def synthetic_view(views: DepthViews, seed: int) -> dict:
+    rgb, depth = views.view(seed)
+    H, W = depth.shape
+    spec = views.world(seed)
+    K = spec.K.astype(np.float64)
+    truck = TRUCK_FRACTION * W * float(np.median(depth)) / K[0, 0]
+    c2w0 = spec.camera.c2w[0].astype(np.float64)
+    spec.camera.c2w = np.stack([c2w0, c2w0 @ _translate_x(truck)]).astype(spec.camera.c2w.dtype)
+    frames, _, _, _ = views.renderer.render(spec)
+    return {"name": f"synthetic {seed}", "image": rgb, "truth_view": frames[1], "depth": depth,
+            "valid": np.ones_like(depth, bool), "K": K, "truck": truck}
+
+
+def _estimator(model: str | None):
+    """(EstimatorDepth, None) where it loads, else (None, the reason)."""
+    model = model or HUB_DEPTH_MODEL
+    try:
+        source = EstimatorDepth(EstimatorDepth.Options(model=model), Path.cwd())
+        source.load(np.zeros((32, 32, 3), np.uint8), Camera.from_fov(32, 32, 50))
+        return source, None
+    except MotionWorldError as e:
+        return None, str(e)
+
+
+def candidates(item: dict, net, estimator) -> dict[str, np.ndarray]:
+    image, truth = item["image"], item["depth"]
+    H, W = truth.shape
+    camera = Camera(item["K"], W, H)
+    out = {"true depth": truth, "prior": PriorDepth(PriorDepth.Options()).load(image, camera),
+           "flat plane": np.full_like(truth, float(np.median(truth[item["valid"]])))}
+    if net is not None:
+        disparity = net.predict(image)
+        for ratio in FAR_OVER_NEAR:
+            depth = disparity_to_depth(disparity, 1.0, ratio)
+            if ratio == 30.0:
+                out["our network"] = sharpen_depth_edges(depth)
+                out["our network, edges not sharpened"] = depth
+            else:
+                out[f"our network, far/near {ratio:g}"] = sharpen_depth_edges(depth)
+    if estimator is not None:
+        out["estimator"] = estimator.load(image, camera)
+    return out
+
+
+def score_item(item: dict, net, estimator) -> dict[str, dict]:
+    truth, valid, K = item["depth"], item["valid"], item["K"]
+    c2w = _translate_x(item["truck"])
+    _, seen = warp_psnr(item["image"], truth, K, c2w, item["truth_view"], np.ones_like(valid))
+    mask = seen & valid
+    rows = {}
+    for name, depth in candidates(item, net, estimator).items():
+        scores = depth_scores(depth, truth, valid) if name != "true depth" else {
+            "abs_rel": 0.0, "delta1": 1.0, "abs_rel_ssi": 0.0, "delta1_ssi": 1.0}
+        scaled = median_scaled(depth, truth, valid)
+        scores["warp_psnr"], _ = warp_psnr(item["image"], scaled, K, c2w, item["truth_view"], mask)
+        rows[name] = scores
+    return rows
+
+
+def depth_section(net=None, views: int = 32, size: tuple[int, int] = (256, 192), estimator_model: str | None = None,
+                  progress=None) -> dict:
+    """The depth section of the report: per set (synthetic, each real photograph), each candidate's
+    mean scores, and per item too."""
+    estimator, why = _estimator(estimator_model)
+    say = progress or (lambda m: None)
+    sets: dict[str, dict] = {}
+    synth_rows = []
+    world_views = DepthViews(*size)
+    for i in range(views):
+        synth_rows.append(score_item(synthetic_view(world_views, VIEW_SEED_START + i), net, estimator))
+        say(f"depth: synthetic view {i + 1}/{views}")
+    sets["synthetic"] = {"items": len(synth_rows), "methods": _means(synth_rows), "per_item": synth_rows}
+    real = motorcycle()
+    if real is not None:
+        row = score_item(real, net, estimator)
+        sets[real["name"]] = {"items": 1, "methods": row, "per_item": [row]}
+        say("depth: the motorcycle pair")
+    return {"views": views, "size": list(size), "truck_fraction": TRUCK_FRACTION,
+            "estimator": None if estimator is None else (estimator_model or HUB_DEPTH_MODEL),
+            "estimator_missing": why, "sets": sets}
+
+
+def _means(rows: list[dict]) -> dict:
+    names = rows[0].keys()
+    return {n: {k: float(np.mean([r[n][k] for r in rows])) for k in rows[0][n]} for n in names}
+
+
+def markdown_lines(section: dict) -> list[str]:
+    lines = ["## Depth", "",
+             f"AbsRel and δ<1.25 against the true depth, median-scaled (and scale-and-shift aligned in disparity: "
+             f"'ssi'); warp PSNR: the picture on that depth (median-scaled) seen from a camera trucked by "
+             f"{section['truck_fraction'] * 100:g} % of the width at the median depth (the stereo baseline for the "
+             f"real pair), against the true view, over the pixels the first view sees.", ""]
+    if section["estimator"] is None:
+        lines += [f"The estimator row is missing: {section['estimator_missing']}", ""]
+    for name, block in section["sets"].items():
+        lines += [f"### {name} ({block['items']} view{'s' if block['items'] != 1 else ''})", "",
+                  "| depth | AbsRel | δ1 | AbsRel ssi | δ1 ssi | warp PSNR dB |", "|---|---|---|---|---|---|"]
+        for method, m in block["methods"].items():
+            lines.append(f"| {method} | {m['abs_rel']:.3f} | {m['delta1']:.3f} | {m['abs_rel_ssi']:.3f} | "
+                         f"{m['delta1_ssi']:.3f} | {m['warp_psnr']:.2f} |")
+        lines.append("")
+    return lines

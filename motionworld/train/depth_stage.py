@@ -1,0 +1,80 @@
+"""The depth stage: `DepthNet` learns relative inverse depth from single views of synthetic worlds
+(`data.depth_views`), with the scale-and-shift-invariant loss and gradient matching
+(`metrics.depth.ssi_loss`). Each step renders its own batch: the world seeds and every augmentation
+draw come from (seed, step, rank), so `--resume` continues bit for bit.
+
+Its evaluation maps the network's output to depth the way inference does
+(`geometry.depth.disparity_to_depth`) on held-out views and scores it (AbsRel, δ1; median-scaled
+and scale-and-shift aligned) beside the two cheap baselines: the `prior` and a flat plane."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..data.depth_views import DepthViews
+from ..data.synth.generator import HELDOUT_SEED_START
+from ..geometry.camera import Camera
+from ..geometry.depth import PriorDepth, disparity_to_depth
+from ..metrics.depth import depth_scores, ssi_loss
+from ..model.depth_net import DepthNet, DepthNetConfig, load_depth_net, save_depth_net
+from .trainer import Stage
+
+
+class DepthStage(Stage):
+    uses_batches = False
+
+    def __init__(self, cfg, rt):
+        super().__init__(cfg, rt)
+        d = cfg.depth
+        self.net_config = DepthNetConfig(widths=tuple(d.widths), blocks=tuple(d.blocks), decoder=tuple(d.decoder),
+                                         heads=d.heads)
+        net = DepthNet(self.net_config)
+        if "depth" in cfg.init:
+            net.load_state_dict(load_depth_net(cfg.init["depth"]).state_dict())
+        self.net = self.wrap(net.to(rt.device))
+        self.train_module("depth", self.net, frozen_prefix="\0")
+        self._views = None
+
+    @property
+    def views(self) -> DepthViews:
+        if self._views is None:  # a GL context: made in the process that renders
+            w, h = self.cfg.depth.render_size
+            self._views = DepthViews(w, h)
+        return self._views
+
+    def step(self, step: int, batch, gen: torch.Generator) -> dict:
+        cfg = self.cfg
+        rng = np.random.default_rng([cfg.seed, step, self.rt.rank, 4242])
+        seeds = rng.integers(0, cfg.data.count, cfg.optim.batch_size)
+        rgb, depth = self.views.batch(seeds, rng, cfg.data.frame_size)
+        x = torch.from_numpy(rgb).permute(0, 3, 1, 2).float().div(255).to(self.rt.device)
+        disparity = torch.from_numpy(1.0 / np.maximum(depth, 1e-3)).to(self.rt.device)
+        pred = self.net(x)
+        loss = ssi_loss(pred, disparity, cfg.depth.gradient_weight, cfg.depth.scales)
+        norm = self.apply(self.optimizer, loss, self.trained, self.net)
+        self.update_ema(self.ema, self.net)
+        return {"loss": float(loss.detach()), "grad_norm": norm}
+
+    def heldout_views(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [self.views.view(HELDOUT_SEED_START + i) for i in range(self.cfg.data.heldout)]
+
+    @torch.no_grad()
+    def evaluate(self) -> dict:
+        net = self.ema if self.ema is not None else self.net
+        rows: dict[str, list[dict]] = {"net": [], "prior": [], "flat": []}
+        for rgb, truth in self.heldout_views():
+            H, W = truth.shape
+            camera = Camera.from_fov(W, H, fov_deg=50)
+            valid = np.isfinite(truth) & (truth > 0)
+            guesses = {"net": disparity_to_depth(net.predict(rgb)),
+                       "prior": PriorDepth(PriorDepth.Options()).load(rgb, camera),
+                       "flat": np.ones_like(truth)}
+            for name, guess in guesses.items():
+                rows[name].append(depth_scores(guess, truth, valid))
+        return {f"{name}_{k}": float(np.mean([r[k] for r in rs])) for name, rs in rows.items() for k in rs[0]}
+
+    def export(self, folder: Path, extra: dict) -> Path:
+        net = self.ema if self.ema is not None else self.net
+        return save_depth_net(folder, net, extra)
