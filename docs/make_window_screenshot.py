@@ -3,7 +3,9 @@
     xvfb-run -s "-screen 0 1280x800x24" .venv/bin/python docs/make_window_screenshot.py [--backend neural]
 
 `--backend neural` (with `--weights DIR`, default the shipped weights) shows the student; the
-default is the warp renderer.
+default is the warp renderer. `--scene PICTURE` walks into a picture instead (its scene made on the
+fly, with the depth `play` gives it): W held for a second, then a look to the left, and F12 at
+frame 64; `docs/make_photo_screenshot.py` takes that with both backends, side by side.
 
 Input is injected through pygame's event queue, as a person would type it: a tap of W (the
 latch holds it for the first chunk: a short step in), then the ball grabbed and pulled up and to the right, a point on the wall pinned, and F12
@@ -29,8 +31,9 @@ def main() -> int:
     p.add_argument("--backend", choices=("warp", "neural"), default="warp")
     p.add_argument("--weights", type=Path, default=ROOT / "weights")
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "window.png")
+    p.add_argument("--scene", type=Path, help="a picture to walk into (default: the garden, with the drag and pin)")
     args = p.parse_args()
-    world = World(ROOT / "scenes/garden/scene.yaml")
+    world = World(args.scene or ROOT / "scenes/garden/scene.yaml")
     options = {"weights": str(args.weights)} if args.backend == "neural" else {}
     session = Session(world, args.backend, controller=commands._controls(world), **options)
     out = ROOT / "captures" / "docs"
@@ -43,6 +46,17 @@ def main() -> int:
         sh, sw = world.scene.image.shape[:2]
         top = w.pygame.display.get_window_size()[1] - (y0 + vh)
         return int(x0 + (xy[0] + 0.5) / sw * vw), int(top + (xy[1] + 0.5) / sh * vh)
+
+    def walk(w):
+        n, f = len(w.polls), w.current
+        key = {1: (pygame.KEYDOWN, pygame.K_w, sc.W, "w"), 20: (pygame.KEYUP, pygame.K_w, sc.W, "w"),
+               21: (pygame.KEYDOWN, pygame.K_j, sc.J, "j"), 40: (pygame.KEYUP, pygame.K_j, sc.J, "j")}.get(n)
+        if key is not None:
+            kind, k, code, text = key
+            pygame.event.post(pygame.event.Event(kind, key=k, scancode=code, mod=0, unicode=text))
+        if f is not None and f.index >= 64 and "shot" not in done:
+            done["shot"] = True
+            pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_F12, scancode=69, mod=0, unicode=""))
 
     def on_step(w):
         n = len(w.polls)
@@ -64,7 +78,8 @@ def main() -> int:
             done["shot"] = True
             pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_F12, scancode=69, mod=0, unicode=""))
 
-    window.run(max_seconds=120, until=lambda w: any(p.suffix == ".png" for p in w.saved), on_step=on_step)
+    window.run(max_seconds=240, until=lambda w: any(p.suffix == ".png" for p in w.saved),
+               on_step=walk if args.scene else on_step)
     shots = [p for p in window.saved if p.suffix == ".png"]
     if not shots:
         print("no screenshot was taken", file=sys.stderr)

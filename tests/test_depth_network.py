@@ -21,7 +21,7 @@ from motionworld.geometry.depth import (
     refuse_custom_code,
     sharpen_depth_edges,
 )
-from motionworld.metrics.depth import depth_scores, ssi_loss
+from motionworld.metrics.depth import depth_scores, scale_invariant_loss, ssi_loss
 from motionworld.model.depth_net import DepthNet, DepthNetConfig, load_depth_net, save_depth_net
 
 TINY = DepthNetConfig(widths=(8, 8, 16, 16, 32), blocks=(1, 1, 1, 1, 1), decoder=(16, 16, 8, 8), heads=2)
@@ -68,6 +68,27 @@ def test_the_loss_ignores_scale_and_shift_and_sees_a_wrong_edge():
     wrong = truth.clone()
     wrong[:, :, 16:] = wrong[:, :, 16:] + 0.5  # a depth edge the truth does not have
     assert float(ssi_loss(wrong, truth)) > 0.05
+
+
+def test_the_log_disparity_loss_ignores_scale_but_not_shift():
+    g = torch.Generator().manual_seed(0)
+    disparity = torch.rand(2, 24, 32, generator=g) + 0.1
+    assert float(scale_invariant_loss(torch.log(disparity) + 1.3, disparity)) < 1e-5  # x e^1.3: a scale
+    shifted = torch.log(disparity + 0.5)  # a shift in disparity is an error here (the range is learnt)
+    assert float(scale_invariant_loss(shifted, disparity)) > 0.1
+
+
+def test_a_log_disparity_network_gives_depth_from_near_up_without_an_assumed_far(tmp_path):
+    from motionworld.geometry.depth import network_depth
+
+    torch.manual_seed(0)
+    net = DepthNet(DepthNetConfig(**{**TINY.__dict__, "output": "log_disparity"}))
+    save_depth_net(tmp_path / "log", net)
+    assert load_depth_net(tmp_path / "log").config.output == "log_disparity"
+    d = network_depth(net, np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8), near=2.0)
+    assert np.percentile(d, 1) == pytest.approx(2.0, rel=1e-3) and np.isfinite(d).all()
+    out = net.predict(np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8))
+    np.testing.assert_allclose(d / d.mean(), np.exp(-out) / np.exp(-out).mean(), rtol=1e-4)  # depth = e^-out x scale
 
 
 def test_depth_scores_of_a_perfect_and_a_flat_guess():

@@ -125,7 +125,7 @@ def test_depth_problems(tmp_path):
     path.write_text(BASE.replace("path: depth.npy", "path: depth.npy, bogus: 1"))
     assert "scene.yaml:3: depth.bogus: unknown key" in _problems(path)[0]
     path.write_text(BASE.replace("source: file", "source: lidar"))
-    assert "unknown depth source 'lidar' (available: estimator, file, prior)" in _problems(path)[0]
+    assert "unknown depth source 'lidar' (available: estimator, file, network, prior)" in _problems(path)[0]
 
 
 def test_depth_png_16bit_and_disparity(tmp_path):

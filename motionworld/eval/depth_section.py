@@ -12,7 +12,7 @@ truck is the baseline; synthetic views are trucked by the same fraction of the p
 the median depth (7 %).
 
 Candidates: the true depth (the ceiling), the `prior`, a flat plane at one depth, our depth network
-(with and without edge sharpening, and its output mapped with other near/far ratios), and the
+(with and without edge sharpening; a disparity output also mapped with other near/far ratios), and the
 transformers estimator where it loads (Depth Anything V2 Small from the hub cache, or the model
 MOTIONWORLD_DEPTH_MODEL names).
 """
@@ -31,6 +31,7 @@ from ..geometry.depth import (
     EstimatorDepth,
     PriorDepth,
     disparity_to_depth,
+    network_depth,
     sharpen_depth_edges,
 )
 from ..metrics.depth import depth_scores, median_scaled
@@ -119,14 +120,14 @@ def candidates(item: dict, net, estimator) -> dict[str, np.ndarray]:
     out = {"true depth": truth, "prior": PriorDepth(PriorDepth.Options()).load(image, camera),
            "flat plane": np.full_like(truth, float(np.median(truth[item["valid"]])))}
     if net is not None:
-        disparity = net.predict(image)
-        for ratio in FAR_OVER_NEAR:
-            depth = disparity_to_depth(disparity, 1.0, ratio)
-            if ratio == 30.0:
-                out["our network"] = sharpen_depth_edges(depth)
-                out["our network, edges not sharpened"] = depth
-            else:
-                out[f"our network, far/near {ratio:g}"] = sharpen_depth_edges(depth)
+        depth = network_depth(net, image)
+        out["our network"] = sharpen_depth_edges(depth)
+        out["our network, edges not sharpened"] = depth
+        if net.config.output == "disparity":  # the near/far range a relative output is given
+            disparity = net.predict(image)
+            for ratio in FAR_OVER_NEAR:
+                if ratio != 30.0:
+                    out[f"our network, far/near {ratio:g}"] = sharpen_depth_edges(disparity_to_depth(disparity, 1.0, ratio))
     if estimator is not None:
         out["estimator"] = estimator.load(image, camera)
     return out

@@ -312,8 +312,20 @@ class NetworkDepth:
             net = _network(str(self.folder))
         except MotionWorldError as e:
             raise DepthError(str(e), "weights") from None
-        depth = disparity_to_depth(net.predict(image), self.options.near, self.options.far)
+        depth = network_depth(net, image, self.options.near, self.options.far)
         return sharpen_depth_edges(depth) if self.options.sharpen_edges else depth
+
+
+def network_depth(net, image: np.ndarray, near: float = 1.0, far: float = 30.0) -> np.ndarray:
+    """Our network's depth of a picture: a disparity output (no scale, no shift) through
+    `disparity_to_depth`; a log-disparity output (no scale) as it is, scaled so its nearest point
+    (1st percentile) is at `near`."""
+    out = net.predict(image)
+    if net.config.output == "disparity":
+        return disparity_to_depth(out, near, far)
+    depth = np.exp(-(out.astype(np.float64) - out.max()))  # >= 1, no overflow
+    depth *= near / np.percentile(depth, 1)
+    return np.clip(depth, 1e-3, None).astype(np.float32)
 
 
 DEPTH_WEIGHTS = "depth.safetensors"

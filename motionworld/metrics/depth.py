@@ -54,6 +54,26 @@ def _normalised(x: torch.Tensor) -> torch.Tensor:
     return ((flat - med) / mad).view_as(x)
 
 
+def scale_invariant_loss(log_pred: torch.Tensor, disparity: torch.Tensor, gradient_weight: float = 0.5,
+                         scales: int = 4) -> torch.Tensor:
+    """For a log-disparity output: L1 of the log residual less its mean (disparity up to a scale:
+    the output's shift is learnt, unlike `ssi_loss`'s), plus the same gradient matching."""
+    r = log_pred - torch.log(disparity)
+    r = r - r.flatten(1).mean(dim=1).view(-1, 1, 1)
+    loss = r.abs().mean()
+    if gradient_weight > 0:
+        loss = loss + gradient_weight * _gradient_matching(r, scales)
+    return loss
+
+
+def _gradient_matching(r: torch.Tensor, scales: int) -> torch.Tensor:
+    grad = 0.0
+    for k in range(scales):
+        rk = r if k == 0 else F.avg_pool2d(r[:, None], 2 ** k)[:, 0]
+        grad = grad + (rk[:, :, 1:] - rk[:, :, :-1]).abs().mean() + (rk[:, 1:] - rk[:, :-1]).abs().mean()
+    return grad / scales
+
+
 def ssi_loss(pred: torch.Tensor, disparity: torch.Tensor, gradient_weight: float = 0.5, scales: int = 4) -> torch.Tensor:
     """Scale-and-shift-invariant L1 on normalised disparity, plus gradient matching of the residual
     at `scales` scales (halving each), which keeps depth edges sharp where the truth has them.
@@ -62,9 +82,5 @@ def ssi_loss(pred: torch.Tensor, disparity: torch.Tensor, gradient_weight: float
     r = p - t
     loss = r.abs().mean()
     if gradient_weight > 0:
-        grad = 0.0
-        for k in range(scales):
-            rk = r if k == 0 else F.avg_pool2d(r[:, None], 2 ** k)[:, 0]
-            grad = grad + (rk[:, :, 1:] - rk[:, :, :-1]).abs().mean() + (rk[:, 1:] - rk[:, :-1]).abs().mean()
-        loss = loss + gradient_weight * grad / scales
+        loss = loss + gradient_weight * _gradient_matching(r, scales)
     return loss

@@ -26,6 +26,7 @@ from torch import nn
 from ..errors import MotionWorldError
 from .weights import build_checked, load_bundle, save_bundle
 
+OUTPUTS = ("disparity", "log_disparity")
 # The network's input colours: ImageNet's mean and std (what pictures of the world look like on average).
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
@@ -37,6 +38,10 @@ class DepthNetConfig:
     blocks: tuple[int, ...] = (1, 1, 2, 2, 2)          # residual blocks after each downsampling
     decoder: tuple[int, ...] = (128, 80, 48, 32)       # decoder widths at 1/16, 1/8, 1/4, 1/2
     heads: int = 4                                     # attention heads of the 1/32 block
+    # What the map means: "disparity" up to a scale and a shift (trained scale-and-shift invariant,
+    # MiDaS), or "log_disparity" up to an additive constant, i.e. disparity up to a scale only (the
+    # shipped network: a shift-free output needs no assumed near/far range; see docs/depth.md).
+    output: str = "disparity"
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -46,13 +51,15 @@ class DepthNetConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> DepthNetConfig:
-        known = {k: d[k] for k in ("widths", "blocks", "decoder", "heads", "extra") if k in d}
+        known = {k: d[k] for k in ("widths", "blocks", "decoder", "heads", "output", "extra") if k in d}
         for k in ("widths", "blocks", "decoder"):
             if k in known:
                 known[k] = tuple(int(x) for x in known[k])
         config = cls(**known)
         if len(config.widths) != 5 or len(config.blocks) != 5 or len(config.decoder) != 4:
             raise ValueError("a depth net has 5 encoder widths and blocks and 4 decoder widths")
+        if config.output not in OUTPUTS:
+            raise ValueError(f"output must be one of {OUTPUTS}, got {config.output!r}")
         return config
 
 

@@ -136,6 +136,9 @@ class DepthStage(StrictModel):
     blocks: list[int] = Field(default_factory=lambda: [1, 1, 2, 2, 2])
     decoder: list[int] = Field(default_factory=lambda: [128, 80, 48, 32])
     heads: int = Field(4, ge=1)
+    # disparity: scale-and-shift invariant (MiDaS); log_disparity: scale invariant only, so the
+    # network also learns the depth range a picture spans (what a warp needs; docs/depth.md)
+    output: Literal["disparity", "log_disparity"] = "disparity"
     gradient_weight: float = Field(0.5, ge=0)   # gradient matching of the residual, beside the SSI L1
     scales: int = Field(4, ge=1, le=6)
 

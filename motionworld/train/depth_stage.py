@@ -16,8 +16,8 @@ import torch
 from ..data.depth_views import DepthViews
 from ..data.synth.generator import HELDOUT_SEED_START
 from ..geometry.camera import Camera
-from ..geometry.depth import PriorDepth, disparity_to_depth
-from ..metrics.depth import depth_scores, ssi_loss
+from ..geometry.depth import PriorDepth, network_depth
+from ..metrics.depth import depth_scores, scale_invariant_loss, ssi_loss
 from ..model.depth_net import DepthNet, DepthNetConfig, load_depth_net, save_depth_net
 from .trainer import Stage
 
@@ -29,7 +29,7 @@ class DepthStage(Stage):
         super().__init__(cfg, rt)
         d = cfg.depth
         self.net_config = DepthNetConfig(widths=tuple(d.widths), blocks=tuple(d.blocks), decoder=tuple(d.decoder),
-                                         heads=d.heads)
+                                         heads=d.heads, output=d.output)
         net = DepthNet(self.net_config)
         if "depth" in cfg.init:
             net.load_state_dict(load_depth_net(cfg.init["depth"]).state_dict())
@@ -52,7 +52,8 @@ class DepthStage(Stage):
         x = torch.from_numpy(rgb).permute(0, 3, 1, 2).float().div(255).to(self.rt.device)
         disparity = torch.from_numpy(1.0 / np.maximum(depth, 1e-3)).to(self.rt.device)
         pred = self.net(x)
-        loss = ssi_loss(pred, disparity, cfg.depth.gradient_weight, cfg.depth.scales)
+        loss_fn = scale_invariant_loss if cfg.depth.output == "log_disparity" else ssi_loss
+        loss = loss_fn(pred, disparity, cfg.depth.gradient_weight, cfg.depth.scales)
         norm = self.apply(self.optimizer, loss, self.trained, self.net)
         self.update_ema(self.ema, self.net)
         return {"loss": float(loss.detach()), "grad_norm": norm}
@@ -68,7 +69,7 @@ class DepthStage(Stage):
             H, W = truth.shape
             camera = Camera.from_fov(W, H, fov_deg=50)
             valid = np.isfinite(truth) & (truth > 0)
-            guesses = {"net": disparity_to_depth(net.predict(rgb)),
+            guesses = {"net": network_depth(net, rgb),
                        "prior": PriorDepth(PriorDepth.Options()).load(rgb, camera),
                        "flat": np.ones_like(truth)}
             for name, guess in guesses.items():
