@@ -117,7 +117,10 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("-o", "--output", type=Path, required=True)
 
     b = sub.add_parser("bench", help="measure streaming speed (generated fps, latency split, memory)")
-    b.add_argument("--model", action="store_true", help="benchmark the streaming student (the only target so far)")
+    b.add_argument("--model", action="store_true", help="benchmark the streaming student")
+    b.add_argument("--depth", action="store_true", help="benchmark a picture's depth: our network (--weights: a folder "
+                   "with depth.safetensors; default the shipped one) and the estimator where it loads")
+    b.add_argument("--repeats", type=int, default=10, help="--depth: timed runs per size (default 10)")
     b.add_argument("--preset", default="cpu-guided", help="model preset with random weights: cpu-guided (default: the "
                    "geometry-guided CPU model), cpu (unguided, 128x128), tiny, tiny-guided, wan1.3b")
     b.add_argument("--weights", type=Path, help="a weights folder (student.safetensors + MANIFEST.json) instead")
@@ -378,8 +381,17 @@ def _bench(args) -> int:
 
     from .eval.bench import bench_model, format_report
 
+    if args.depth:
+        from .eval.depth_bench import bench_depth, format_depth_report
+
+        if not 1 <= args.repeats <= 1000:
+            raise MotionWorldError("--repeats must be in [1, 1000]")
+        depth = bench_depth(args.weights, repeats=args.repeats)
+        print(json.dumps(depth) if args.json else format_depth_report(depth))
+        if not args.model:
+            return 0
     if not args.model:
-        raise MotionWorldError("choose what to benchmark: --model")
+        raise MotionWorldError("choose what to benchmark: --model or --depth")
     width = height = None
     if args.size:
         try:

@@ -254,3 +254,12 @@ def test_eval_depth_section_scores_every_candidate(tiny_net_folder, tmp_path):
     assert section["estimator"] is None and "HF_HUB_OFFLINE" in section["estimator_missing"]
     text = "\n".join(markdown_lines(section))
     assert "| prior |" in text and "The estimator row is missing" in text
+
+
+def test_bench_depth_times_the_whole_source_at_each_size(tiny_net_folder):
+    run = _cli("bench", "--depth", "--weights", tiny_net_folder, "--repeats", "1", "--json")
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert set(result["network"]["seconds"]) == {"512x384", "256x192", "128x96"}
+    assert all(s > 0 for s in result["network"]["seconds"].values())
+    assert "HF_HUB_OFFLINE" in result["estimator"]["missing"]  # never fetched in a test
