@@ -53,9 +53,12 @@ def depth_model() -> str | None:
 
 def requested_depth(value: str) -> dict:
     """The scene's `depth:` block for a `--depth` / MOTIONWORLD_DEPTH_MODEL value: a depth source's
-    name (`prior`, `network`), else a transformers model (a local folder or a hub id)."""
+    name (`prior`, `network`), a folder of our depth network (a `train depth` export), else a
+    transformers model (a local folder or a hub id)."""
     if value in plugins.names(plugins.DEPTH_SOURCES) and value not in ("file", "estimator"):
         return {"source": value}
+    if has_depth_network(Path(value)):
+        return {"source": "network", "weights": str(Path(value).resolve())}
     return {"source": "estimator", "model": value}
 
 

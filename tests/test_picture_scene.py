@@ -1,5 +1,6 @@
 """A picture where a scene file is expected: the scene made on the fly, `scene new`, and the order
 depth comes from (a photo.yaml beside it, the configured estimator, the prior)."""
+import json
 import shutil
 import subprocess
 import sys
@@ -106,6 +107,24 @@ def test_broken_and_missing_pictures_give_one_line(tmp_path):
     assert missing.returncode == 2 and "picture not found" in missing.stderr and not (tmp_path / "x.mp4").exists()
     assert _cli("scene", "new", tmp_path / "gone.png").returncode == 2
     assert not (tmp_path / "gone.yaml").exists()
+
+
+def test_a_photo_rendered_with_an_asked_for_depth_replays_with_it(photo, tmp_path):
+    import torch
+
+    from motionworld.model.depth_net import DepthNet, DepthNetConfig, save_depth_net
+
+    torch.manual_seed(0)  # a tiny depth network export: a depth unlike the prior the default gives
+    save_depth_net(tmp_path / "net", DepthNet(DepthNetConfig(widths=(8, 8, 16, 16, 32), blocks=(1,) * 5,
+                                                             decoder=(16, 16, 8, 8), heads=2)))
+    out, log = tmp_path / "walk.mp4", tmp_path / "walk.jsonl"
+    run = _cli("render", photo, "-o", out, "--backend", "warp", "--seconds", "0.5", "--size", "120", "--log", log,
+               "--depth", tmp_path / "net")
+    assert run.returncode == 0, run.stderr
+    assert "depth from the depth asked for" in run.stdout
+    assert json.loads(log.read_text().splitlines()[0])["session"]["depth"] == str(tmp_path / "net")
+    again = _cli("replay", log)
+    assert again.returncode == 0 and "bit-exact" in again.stdout, again.stdout + again.stderr
 
 
 def test_render_a_photo_in_one_command_then_replay_it(photo, tmp_path):

@@ -42,6 +42,7 @@ class DepthNetConfig:
     # MiDaS), or "log_disparity" up to an additive constant, i.e. disparity up to a scale only (the
     # shipped network: a shift-free output needs no assumed near/far range; see docs/depth.md).
     output: str = "disparity"
+    max_side: int = 512                                # pictures are resized to at most this (`predict`)
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -51,7 +52,7 @@ class DepthNetConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> DepthNetConfig:
-        known = {k: d[k] for k in ("widths", "blocks", "decoder", "heads", "output", "extra") if k in d}
+        known = {k: d[k] for k in ("widths", "blocks", "decoder", "heads", "output", "max_side", "extra") if k in d}
         for k in ("widths", "blocks", "decoder"):
             if k in known:
                 known[k] = tuple(int(x) for x in known[k])
@@ -160,10 +161,12 @@ class DepthNet(nn.Module):
         return F.interpolate(out, size=rgb.shape[-2:], mode="bilinear", align_corners=False)[:, 0]
 
     @torch.no_grad()
-    def predict(self, picture: np.ndarray, max_side: int = 512) -> np.ndarray:
-        """uint8 [H, W, 3] -> float32 [H, W] relative disparity at the picture's size. The picture is
-        resized so its longest side is at most `max_side` (the network's receptive field is about
-        that size), padded by reflection to a multiple of 32, and the output resized back."""
+    def predict(self, picture: np.ndarray, max_side: int | None = None) -> np.ndarray:
+        """uint8 [H, W, 3] -> float32 [H, W] relative (log) disparity at the picture's size. The
+        picture is resized so its longest side is at most `max_side` (default: the config's, the
+        scale the network was chosen to see pictures at), padded by replication to a multiple of 32,
+        and the output resized back."""
+        max_side = self.config.max_side if max_side is None else int(max_side)
         was_training = self.training
         self.eval()
         try:

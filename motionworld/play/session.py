@@ -29,6 +29,7 @@ from ..backends import Chunk, NeuralGenerator, TrackPreviewGenerator, WarpGenera
 from ..errors import MotionWorldError
 from ..geometry.drag import DragState, DragTracker, apply_offsets
 from ..geometry.rig import ControlCommand
+from ..scene import load_scene
 from ..world import World
 
 POSES_KEPT = 4096  # c2w of the last 4096 frames (4.3 minutes) are kept; a stream of hours keeps no more
@@ -75,7 +76,7 @@ class Session:
         options = dict(spec.get("options") or {})
         grid = options.pop("grid", None)
         if world is None:
-            world = World(spec["scene"], grid=grid)
+            world = World(load_scene(spec["scene"], depth=spec.get("depth")), grid=grid)
         try:
             session = cls(world, spec["backend"], controller=controller, **options)
         except TypeError as e:  # an option the backend does not take
