@@ -176,7 +176,11 @@ def _parser() -> argparse.ArgumentParser:
         ts.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config value, e.g. --set optim.lr=3e-4 (YAML value syntax)")
     sh = tsub.add_parser("ship", help="assemble the shipped weights folder (float16 where it does not change the frames)")
-    sh.add_argument("--student", type=Path, required=True, help="a causal-init, distill or guide export folder")
+    sh.add_argument("--student", type=Path, help="a causal-init, distill or guide export folder")
+    sh.add_argument("--depth", type=Path, help="a `train depth` export: our depth network, put into --out beside "
+                                               "the student (the other files stay)")
+    sh.add_argument("--depth-max-side", type=int, help="the picture size the shipped depth network reads (its "
+                                                       "config's max_side)")
     sh.add_argument("--teacher", type=Path, help="a teacher export folder, shipped too (for motionworld eval)")
     sh.add_argument("--out", type=Path, default=Path("weights"), help="default weights/")
     sh.add_argument("--float32", action="store_true", help="keep float32")
@@ -482,12 +486,22 @@ def _train(args) -> int:
 
 
     if args.stage == "ship":
-        from .train.ship import ship
+        from .train.ship import ship, ship_depth
 
+        if args.student is None and args.depth is None:
+            raise MotionWorldError("train ship: give --student (and --teacher), --depth, or both")
+        if args.depth is not None and args.student is None:
+            d = ship_depth(args.depth, args.out, fp16=not args.float32, max_side=args.depth_max_side)
+            print(f"wrote {d['file']} ({d['megabytes']:.1f} MB; float16 check: relative error "
+                  f"{d['float16_check_relative_error']:.2g})")
+            return 0
         r = ship(args.student, args.out, args.teacher, fp16=not args.float32, vae=args.vae)
         check = r["float16_check_psnr_db"]
         print(f"wrote {', '.join(r['files'])} ({r['megabytes']:.1f} MB)"
               + ("" if check is None else f"; float16 check: frames agree to {check:.1f} dB"))
+        if args.depth is not None:  # the folder was built anew: the depth network goes in after
+            d = ship_depth(args.depth, args.out, fp16=not args.float32, max_side=args.depth_max_side)
+            print(f"wrote {d['file']} ({d['megabytes']:.1f} MB)")
         return 0
     if args.stage == "plot":
         output = args.output or args.log.with_suffix(".png")

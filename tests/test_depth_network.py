@@ -263,3 +263,23 @@ def test_bench_depth_times_the_whole_source_at_each_size(tiny_net_folder):
     assert set(result["network"]["seconds"]) == {"512x384", "256x192", "128x96"}
     assert all(s > 0 for s in result["network"]["seconds"].values())
     assert "HF_HUB_OFFLINE" in result["estimator"]["missing"]  # never fetched in a test
+
+
+def test_ship_depth_adds_the_network_beside_the_student_and_keeps_the_rest(tmp_path, tiny_net_folder):
+    import shutil
+
+    from motionworld.train.ship import ship_depth
+
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    (weights / "student.safetensors").write_bytes(b"stand-in for a student file")
+    (weights / "MANIFEST.json").write_text(json.dumps({"files": {"student.safetensors": {"sha256": "x"}}}))
+    result = ship_depth(tiny_net_folder, weights, max_side=256)
+    manifest = json.loads((weights / "MANIFEST.json").read_text())
+    assert set(manifest["files"]) == {"student.safetensors", "depth.safetensors"}  # the student's entry stays
+    entry = manifest["files"]["depth.safetensors"]
+    assert entry["stored_dtype"] == "float16" and result["float16_check_relative_error"] < 1e-2
+    assert entry["config"]["max_side"] == 256 and entry["recipe"][0]["stage"] == "depth"
+    net = load_depth_net(weights)
+    assert net.config.max_side == 256
+    shutil.rmtree(weights)

@@ -29,11 +29,12 @@ def median_scaled(depth: np.ndarray, truth: np.ndarray, valid: np.ndarray) -> np
 
 def aligned_disparity(depth: np.ndarray, truth: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """`depth` whose disparity is fitted to the truth's by least squares in scale and shift, back in
-    depth (disparity clamped to 1 % of the truth's smallest, so a far point does not go negative)."""
+    depth, capped at the truth's farthest depth (a fitted disparity near or below zero would
+    otherwise put a far point at any depth at all; MiDaS's evaluation caps it the same way)."""
     d, t = 1.0 / depth[valid].astype(np.float64), 1.0 / truth[valid].astype(np.float64)
     A = np.stack([d, np.ones_like(d)], axis=1)
     (s, b), *_ = np.linalg.lstsq(A, t, rcond=None)
-    floor = 0.01 * float(t.min())
+    floor = float(t.min())
     return (1.0 / np.maximum(s / depth.astype(np.float64) + b, floor)).astype(np.float32)
 
 

@@ -10,6 +10,7 @@ steps and final metrics, found by following each export's `init` back to the VAE
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from ..errors import MotionWorldError
 from ..model.bundles import VAE_KIND, unguided
 from ..model.config import StudentConfig, VAEConfig
 from ..model.student import StreamingStudent, TrackVideoModules
-from ..model.weights import MANIFEST, load_bundle, load_into, save_bundle
+from ..model.weights import MANIFEST, load_bundle, load_into, read_manifest, save_bundle
 
 STUDENT_FILE, TEACHER_FILE = "student.safetensors", "teacher.safetensors"
 LIMIT_BYTES = 60_000_000  # 60 MB
@@ -132,6 +133,44 @@ def with_decoder(tensors: dict, entry: dict, vae_folder: str | Path, owner: str)
                                    "on; only a decoder fine-tuned with vae.decoder_only can be swapped in")
         out[key] = value.to(tensors[key].dtype)
     return out, {**entry, "config": {**entry["config"], "vae": v_config.to_dict()}}
+
+
+DEPTH_MAX_SIDE_CHECK = 256  # the picture size of the float16 check of a depth network
+
+
+def ship_depth(export: str | Path, out: str | Path = "weights", fp16: bool = True, max_side: int | None = None,
+               max_error: float = 1e-2) -> dict:
+    """Put our depth network (a `train depth` export) into the weights folder `out` beside the
+    student, as `depth.safetensors` with its manifest entry (the other files and entries stay):
+    float16 where its log-disparity on a fixed picture moves by less than `max_error` (relative),
+    the recipe of the export, and `max_side` (the picture size it reads) set in its config."""
+    from ..model.depth_net import FILENAME, KIND, DepthNet, load_depth_net
+
+    export, out = Path(export), Path(out)
+    net = load_depth_net(export)
+    config = replace(net.config, max_side=int(max_side)) if max_side else net.config
+    tensors = {k: v.detach().clone() for k, v in net.state_dict().items()}
+    rng = np.random.default_rng(0)
+    picture = (rng.random((DEPTH_MAX_SIDE_CHECK * 3 // 4, DEPTH_MAX_SIDE_CHECK, 3)) * 255).astype(np.uint8)
+    half = DepthNet(config)
+    half.load_state_dict({k: v.half().float() for k, v in tensors.items()})
+    full = DepthNet(config)
+    full.load_state_dict(tensors)
+    a, b = full.predict(picture), half.predict(picture)
+    error = float(np.linalg.norm(a - b) / max(np.linalg.norm(a - a.mean()), 1e-12))
+    use_half = fp16 and error <= max_error
+    stored = {k: v.half() for k, v in tensors.items()} if use_half else tensors
+    entry = read_manifest(export)["files"][FILENAME]
+    extra = {k: entry.get(k) for k in ("stage", "steps", "seed", "data", "metrics")}
+    extra.update(stored_dtype="float16" if use_half else "float32", float16_check_relative_error=error,
+                 recipe=_recipe_of(export, entry, print))
+    size = sum(v.numel() * v.element_size() for v in stored.values())
+    others = sum(p.stat().st_size for p in out.glob("*.safetensors") if p.name != FILENAME) if out.is_dir() else 0
+    if size + others > LIMIT_BYTES:
+        raise MotionWorldError(f"the weights would be {(size + others) / 1e6:.1f} MB, over the {LIMIT_BYTES / 1e6:g} MB "
+                               "limit; nothing was written")
+    path = save_bundle(out, stored, config.to_dict(), kind=KIND, filename=FILENAME, extra=extra)
+    return {"file": str(path), "megabytes": path.stat().st_size / 1e6, "float16_check_relative_error": error}
 
 
 def ship(student: str | Path, out: str | Path = "weights", teacher: str | Path | None = None, fp16: bool = True,
