@@ -10,6 +10,6 @@ setup(
     package_dir=SHIPPED,
     package_data={
         "motionworld.shipped.scenes": ["*/scene.yaml", "*/*.png", "*/*.npy", "*/*.npz"],
-        "motionworld.shipped.weights": ["student.safetensors", "MANIFEST.json", "README.md"],
+        "motionworld.shipped.weights": ["student.safetensors", "depth.safetensors", "MANIFEST.json", "README.md"],
     },
 )

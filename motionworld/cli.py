@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import commands as data_commands
-from .depth_files import save_depth_map, save_preview
+from .depth_files import check_depth_outputs, save_depth_map, save_preview
 from .errors import MotionWorldError, SceneError, Terminated
 from .eval.heldout import AWAY_STAY
 from .eval.report import grid_video, write_report
@@ -62,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     dp.add_argument("--preview", type=Path, help="the colourised preview beside the picture (default: OUTPUT's "
                                                  "name + _preview.jpg; 'none' for no preview)")
     dp.add_argument("--depth", help=DEPTH_HELP)
+    dp.add_argument("--force", action="store_true", help="replace existing output files")
 
     def path_args(q):
         q.add_argument("scene", type=Path, nargs="?", help=SCENE_HELP)
@@ -271,10 +272,12 @@ def _depth(args) -> int:
     picture = args.picture
     if not is_picture(picture):
         raise MotionWorldError(f"{picture}: not a picture (png, jpg, webp, bmp, tif, gif)")
+    preview = args.preview or args.output.with_name(args.output.stem + "_preview.jpg")
+    outputs = [args.output] + ([preview] if str(preview) != "none" else [])
+    check_depth_outputs(picture, outputs, force=args.force)  # before any work: nothing of the user's is overwritten
     scene = load_scene(picture, depth=args.depth)
     print(scene.note or f"{picture.name}: depth {scene.depth_label}")
     block = save_depth_map(args.output, scene.depth)
-    preview = args.preview or args.output.with_name(args.output.stem + "_preview.jpg")
     wrote = [str(args.output)]
     if str(preview) != "none":
         save_preview(preview, scene.depth, scene.image)

@@ -13,14 +13,32 @@ from pathlib import Path
 import numpy as np
 
 from .errors import MotionWorldError
-from .outputs import replacing
+from .outputs import check_output_target, replacing
 
 MAX_STORED = 65_000  # the farthest point's 16-bit value (room below 65,535 for rounding)
 
 
+def check_depth_outputs(picture: Path, outputs: list[Path], force: bool = False) -> None:
+    """Before any work: the map is .png or .npy, a preview .png or .jpg; no output is the picture
+    or another output; an existing file is replaced only with `force`."""
+    suffixes = ((".png", ".npy"), (".png", ".jpg", ".jpeg"))
+    seen = {Path(picture).resolve()}
+    for i, path in enumerate(outputs):
+        path = Path(path)
+        if path.suffix.lower() not in suffixes[min(i, 1)]:
+            what = "a depth map is written as .png (16-bit) or .npy" if i == 0 else "a preview is a .png or .jpg"
+            raise MotionWorldError(f"{path}: {what}, not {path.suffix or 'no suffix'}")
+        check_output_target(path)
+        if path.resolve() in seen:
+            raise MotionWorldError(f"{path}: is the picture or another output of this command; give a name of its own")
+        seen.add(path.resolve())
+        if path.exists() and not force:
+            raise MotionWorldError(f"{path} exists; pass --force to replace it")
+
+
 def save_depth_map(path: str | Path, depth: np.ndarray) -> dict:
-    """Writes `depth` [H, W] to `path` (.png 16-bit or .npy); returns the scene's `depth:` block
-    that reads it back (its path as given)."""
+    """Writes `depth` [H, W] to `path` (.png 16-bit or .npy); returns the `depth:` block with which
+    a scene file in the same folder reads it back."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".png", ".npy"):

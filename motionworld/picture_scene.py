@@ -57,9 +57,12 @@ def requested_depth(value: str) -> dict:
     transformers model (a local folder or a hub id)."""
     if value in plugins.names(plugins.DEPTH_SOURCES) and value not in ("file", "estimator"):
         return {"source": value}
-    if has_depth_network(Path(value)):
-        return {"source": "network", "weights": str(Path(value).resolve())}
-    return {"source": "estimator", "model": value}
+    local = Path(value).expanduser()
+    if has_depth_network(local):
+        return {"source": "network", "weights": str(local.resolve())}
+    # a folder here is a folder (from the working folder, not the picture's); only a name that is
+    # no path here is a hub id
+    return {"source": "estimator", "model": str(local.resolve()) if local.exists() else value}
 
 
 def depth_candidates(requested: str | None) -> list[tuple[dict, str, str | None]]:

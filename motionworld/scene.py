@@ -333,7 +333,7 @@ def _scaled(path: P.CameraPath, scale: float) -> P.CameraPath:
     return P.CameraPath(path.duration, evaluate)
 
 
-def _load(path: Path, depth: str | None = None) -> Scene:
+def _load(path: Path, depth: str | dict | None = None) -> Scene:
     path = Path(path)
     if is_picture(path):
         return _load_picture(path, depth)
@@ -341,7 +341,7 @@ def _load(path: Path, depth: str | None = None) -> Scene:
     return _build(data, root, path)
 
 
-def _load_picture(picture: Path, depth: str | None = None) -> Scene:
+def _load_picture(picture: Path, depth: str | dict | None = None) -> Scene:
     """The scene of a picture: its `photo.yaml` companion, else the one `scene new` would write."""
     if not picture.is_file():
         raise SceneError([Problem(str(picture), None, "", "picture not found")])
@@ -351,17 +351,19 @@ def _load_picture(picture: Path, depth: str | None = None) -> Scene:
     companion = companion_scene(picture)
     if companion is not None:
         scene = _load(companion)
-        scene.note = f"{picture.name}: playing the scene file beside it, {companion.name} (depth: {scene.depth_label})"
+        scene.note = f"{picture.name}: playing the scene file beside it, {companion.name} (depth: {scene.depth_label}" + (
+            "; the depth asked for is not used: the scene file gives it)" if isinstance(depth, str) else ")")
         return scene
     return picture_scene(picture, depth)
 
 
-def picture_scene(picture: Path, requested: str | None = None) -> Scene:
+def picture_scene(picture: Path, requested: str | dict | None = None) -> Scene:
     """The scene `scene new` would write for a picture, with the first depth source that loads
     (`picture_scene.depth_candidates`); every step down goes into the note, a line each, with its
-    reason."""
+    reason. A `requested` dict is a `depth:` block itself (an input log's), used as it is."""
     steps = []
-    candidates = depth_candidates(requested or depth_model())
+    candidates = ([(requested, "the depth of the logged session", None)] if isinstance(requested, dict)
+                  else depth_candidates(requested or depth_model()))
     for i, (block, words, skipped) in enumerate(candidates):
         if skipped:
             steps.append(f"{words} skipped: {skipped}")
@@ -416,7 +418,10 @@ def _build(data, root, path: Path, base: Path | None = None) -> Scene:
     depth = None
     try:
         depth = source.load(image, camera)
+        if not (np.isfinite(depth).all() and (depth > 0).all()):  # a plugin's, or a network gone wrong
+            raise DepthError(f"depth source {source.name!r} gave NaN, infinite or non-positive depth", "source")
     except DepthError as e:
+        depth = None
         col.add(("depth", e.key) if e.key else ("depth",), str(e))
     objects = _objects(spec, base, (H, W), col)
 
@@ -439,7 +444,7 @@ def _build(data, root, path: Path, base: Path | None = None) -> Scene:
     return scene
 
 
-def load_scene(path: str | Path, depth: str | None = None) -> Scene:
+def load_scene(path: str | Path, depth: str | dict | None = None) -> Scene:
     """Load and check a scene file; raises SceneError listing every problem found. A picture gets
     the scene made for it on the fly; `depth` is the depth asked for it (`--depth`: a source's name,
     a model folder or a hub id), when it has no scene file beside it."""

@@ -1,4 +1,6 @@
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -11,6 +13,7 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 # model is looked up in an empty cache, offline (subprocesses inherit both).
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="motionworld-test-hf-")
+atexit.register(shutil.rmtree, os.environ["HF_HOME"], True)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENES = ROOT / "scenes"

@@ -1,5 +1,5 @@
 """A picture where a scene file is expected: the scene made on the fly, `scene new`, and the order
-depth comes from (a photo.yaml beside it, the configured estimator, the prior)."""
+depth comes from (a photo.yaml beside it, the depth asked for, the hub model, our network, the prior)."""
 import json
 import shutil
 import subprocess
@@ -122,7 +122,8 @@ def test_a_photo_rendered_with_an_asked_for_depth_replays_with_it(photo, tmp_pat
                "--depth", tmp_path / "net")
     assert run.returncode == 0, run.stderr
     assert "depth from the depth asked for" in run.stdout
-    assert json.loads(log.read_text().splitlines()[0])["session"]["depth"] == str(tmp_path / "net")
+    logged = json.loads(log.read_text().splitlines()[0])["session"]["depth"]
+    assert logged == {"source": "network", "weights": str((tmp_path / "net").resolve())}
     again = _cli("replay", log)
     assert again.returncode == 0 and "bit-exact" in again.stdout, again.stdout + again.stderr
 

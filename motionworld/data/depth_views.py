@@ -77,7 +77,7 @@ def _ahead(rng, spec, dist: float, spread: float) -> np.ndarray:
 
 
 def _close(rng, spec, bank, solids: list[Solid]) -> None:
-    """One to three things 0.5 to 2.5 units in front of the camera, before whatever is far."""
+    """One to three things 0.6 to 2.5 units in front of the camera, before whatever is far."""
     eye = -_camera_position(spec)[1]
     for _ in range(int(rng.integers(1, 4))):
         dist = rng.uniform(0.6, 2.5)
@@ -163,7 +163,7 @@ def dress_world(spec, rng: np.random.Generator, bank, layout: str) -> None:
 
 
 def photometric(rgb: np.ndarray, depth: np.ndarray, rng: np.random.Generator, out: tuple[int, int]):
-    """A training sample from a rendered view: a random crop (40 to 100 % of each side, so another
+    """A training sample from a rendered view: a random crop (51 to 100 % of each side, so another
     field of view and aspect) resized to `out` = (width, height), a flip, colour and exposure, white
     balance, blur, noise and JPEG. Returns (rgb uint8 [h, w, 3], depth float32 [h, w])."""
     from PIL import Image, ImageFilter

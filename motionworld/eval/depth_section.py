@@ -13,26 +13,23 @@ the median depth (7 %).
 
 Candidates: the true depth (the ceiling), the `prior`, a flat plane at one depth, our depth network
 (with and without edge sharpening; a disparity output also mapped with other near/far ratios), and the
-transformers estimator where it loads (Depth Anything V2 Small from the hub cache, or the model
-MOTIONWORLD_DEPTH_MODEL names).
+transformers estimator where it loads (Depth Anything V2 Small, from the hub cache or fetched once
+where the hub is reachable; `estimator_model` names another).
 """
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 
 from ..data.depth_views import DepthViews
 from ..data.synth.generator import HELDOUT_SEED_START
-from ..errors import MotionWorldError
 from ..geometry.camera import Camera
 from ..geometry.depth import (
     HUB_DEPTH_MODEL,
-    EstimatorDepth,
     PriorDepth,
     disparity_to_depth,
     network_depth,
     sharpen_depth_edges,
+    try_estimator,
 )
 from ..metrics.depth import depth_scores, median_scaled
 from ..raster.mesh_warp import MeshWarpRenderer
@@ -49,13 +46,13 @@ def _translate_x(distance: float) -> np.ndarray:
 
 
 def warp_psnr(image: np.ndarray, depth: np.ndarray, K: np.ndarray, c2w: np.ndarray, truth: np.ndarray,
-              mask: np.ndarray) -> tuple[float, np.ndarray]:
-    """PSNR of the picture on `depth` seen from `c2w` against `truth` over `mask`, and the warp's
-    validity map."""
+              mask: np.ndarray, K_view: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+    """PSNR of the picture (seen by K) on `depth`, seen from `c2w` by `K_view` (default K), against
+    `truth` over `mask`, and the warp's validity map."""
     warp = MeshWarpRenderer()
     try:
         warp.start(image, depth, K)
-        frame, valid = warp.step(c2w[None], K, validity=True)
+        frame, valid = warp.step(c2w[None], K if K_view is None else K_view, validity=True)
     finally:
         warp.release()
     return psnr_over(frame[0], truth, mask), valid[0] > 0.5
@@ -67,26 +64,33 @@ def psnr_over(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
     return float("inf") if mse == 0 else float(10 * np.log10(255.0 ** 2 / mse))
 
 
+# Middlebury 2014 Motorcycle at scikit-image's quarter size (its docstring): focal length, the left
+# camera's principal point, and the right camera's principal point offset (doffs)
+MOTORCYCLE_F, MOTORCYCLE_CX, MOTORCYCLE_CY, MOTORCYCLE_DOFFS = 994.978, 311.193, 254.877, 31.086
+
+
 def motorcycle() -> dict | None:
     """The Middlebury motorcycle pair as scikit-image ships it: left picture, right picture and the
-    left view's true depth (depth = f / disparity, so a truck of 1 unit is the baseline), or None."""
+    left view's true depth, or None. Depth = f·B / (disparity + doffs) with the baseline B as the
+    unit, so a truck of 1 seen by the right camera's K (its principal point doffs to the right)
+    moves every pixel by exactly its disparity."""
     try:
         from skimage import data
     except ImportError:
         return None
     left, right, disparity = data.stereo_motorcycle()
     valid = np.isfinite(disparity) & (disparity > 0)
-    H, W = disparity.shape
-    f = 995.0  # 3,979 px at the full 2,964-px width, scaled to 741 (Middlebury 2014 calibration)
-    K = np.array([[f, 0, (W - 1) / 2], [0, f, (H - 1) / 2], [0, 0, 1.0]])
-    depth = np.where(valid, f / np.where(valid, disparity, 1.0), np.nan).astype(np.float32)
+    f, cx, cy, doffs = MOTORCYCLE_F, MOTORCYCLE_CX, MOTORCYCLE_CY, MOTORCYCLE_DOFFS
+    K = np.array([[f, 0, cx], [0, f, cy], [0, 0, 1.0]])
+    K_right = np.array([[f, 0, cx + doffs], [0, f, cy], [0, 0, 1.0]])
+    depth = np.where(valid, f / (np.where(valid, disparity, 1.0) + doffs), np.nan).astype(np.float32)
     # the warp needs depth everywhere: unknown pixels take their nearest known neighbour's
     from scipy.ndimage import distance_transform_edt
 
     _, (iy, ix) = distance_transform_edt(~valid, return_indices=True)
     filled = depth[iy, ix]
     return {"name": "motorcycle (Middlebury stereo, real)", "image": left, "truth_view": right, "depth": filled,
-            "valid": valid, "K": K, "truck": 1.0}
+            "valid": valid, "K": K, "K_view": K_right, "truck": 1.0}
 
 
 def synthetic_view(views: DepthViews, seed: int) -> dict:
@@ -97,20 +101,10 @@ def synthetic_view(views: DepthViews, seed: int) -> dict:
     truck = TRUCK_FRACTION * W * float(np.median(depth)) / K[0, 0]
     c2w0 = spec.camera.c2w[0].astype(np.float64)
     spec.camera.c2w = np.stack([c2w0, c2w0 @ _translate_x(truck)]).astype(spec.camera.c2w.dtype)
+    spec.fps = 1e9  # a pure truck: the second frame comes 1 ns after the first, so nothing else moves
     frames, _, _, _ = views.renderer.render(spec)
     return {"name": f"synthetic {seed}", "image": rgb, "truth_view": frames[1], "depth": depth,
             "valid": np.ones_like(depth, bool), "K": K, "truck": truck}
-
-
-def _estimator(model: str | None):
-    """(EstimatorDepth, None) where it loads, else (None, the reason)."""
-    model = model or HUB_DEPTH_MODEL
-    try:
-        source = EstimatorDepth(EstimatorDepth.Options(model=model), Path.cwd())
-        source.load(np.zeros((32, 32, 3), np.uint8), Camera.from_fov(32, 32, 50))
-        return source, None
-    except MotionWorldError as e:
-        return None, str(e)
 
 
 def candidates(item: dict, net, estimator) -> dict[str, np.ndarray]:
@@ -135,15 +129,15 @@ def candidates(item: dict, net, estimator) -> dict[str, np.ndarray]:
 
 def score_item(item: dict, net, estimator) -> dict[str, dict]:
     truth, valid, K = item["depth"], item["valid"], item["K"]
-    c2w = _translate_x(item["truck"])
-    _, seen = warp_psnr(item["image"], truth, K, c2w, item["truth_view"], np.ones_like(valid))
+    c2w, K_view = _translate_x(item["truck"]), item.get("K_view")
+    _, seen = warp_psnr(item["image"], truth, K, c2w, item["truth_view"], np.ones_like(valid), K_view)
     mask = seen & valid
     rows = {}
     for name, depth in candidates(item, net, estimator).items():
         scores = depth_scores(depth, truth, valid) if name != "true depth" else {
             "abs_rel": 0.0, "delta1": 1.0, "abs_rel_ssi": 0.0, "delta1_ssi": 1.0}
         scaled = median_scaled(depth, truth, valid)
-        scores["warp_psnr"], _ = warp_psnr(item["image"], scaled, K, c2w, item["truth_view"], mask)
+        scores["warp_psnr"], _ = warp_psnr(item["image"], scaled, K, c2w, item["truth_view"], mask, K_view)
         rows[name] = scores
     return rows
 
@@ -152,7 +146,7 @@ def depth_section(net=None, views: int = 32, size: tuple[int, int] = (256, 192),
                   progress=None) -> dict:
     """The depth section of the report: per set (synthetic, each real photograph), each candidate's
     mean scores, and per item too."""
-    estimator, why = _estimator(estimator_model)
+    estimator, why = try_estimator(estimator_model or HUB_DEPTH_MODEL)
     say = progress or (lambda m: None)
     sets: dict[str, dict] = {}
     synth_rows = []

@@ -13,9 +13,9 @@ units, every value finite and > 0) and `label(options) -> str` (what the HUD and
 - `estimator`: a transformers depth model (optional extra `depth`) from a local folder or a hub id
   (Depth Anything V2 Small: `HUB_DEPTH_MODEL`), fetched once into the hub cache; never with a
   model's own code.
-The networks' relative outputs go through `disparity_to_depth`, and `sharpen_depth_edges` turns the
-ramps a network draws across a depth edge into a step, so the warp leaves a hole there instead of
-stretching the picture over it.
+A relative (disparity) output goes through `disparity_to_depth`; our shipped network's log
+disparity through `network_depth`; and `sharpen_depth_edges` turns the ramps a network draws across
+a depth edge into a step, so the warp leaves a hole there instead of stretching the picture over it.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ..errors import DepthError, MotionWorldError
 from ..images import check_picture_size, open_image
@@ -191,6 +191,10 @@ class EstimatorDepth:
         scale: float = Field(1.0, gt=0, description="metric outputs are multiplied by this")
         sharpen_edges: bool = Field(True, description="a relative output's depth edges become steps (warp holes)")
 
+        @model_validator(mode="after")
+        def _far_beyond_near(self):
+            return _check_near_far(self)
+
     def __init__(self, options: EstimatorDepth.Options, base_dir: Path):
         self.options = options
         local = (base_dir / options.model).resolve()
@@ -220,18 +224,35 @@ class EstimatorDepth:
         model, processor = _estimator(str(folder))
         from PIL import Image
 
-        with torch.no_grad():
-            inputs = processor(images=Image.fromarray(image), return_tensors="pt")
-            pred = model(**inputs).predicted_depth
-            pred = torch.nn.functional.interpolate(pred[:, None].float(), size=(camera.height, camera.width),
-                                                   mode="bicubic", align_corners=False)[0, 0].numpy()
+        try:
+            with torch.no_grad():
+                inputs = processor(images=Image.fromarray(image), return_tensors="pt")
+                pred = model(**inputs).predicted_depth
+                pred = torch.nn.functional.interpolate(pred[:, None].float(), size=(camera.height, camera.width),
+                                                       mode="bicubic", align_corners=False)[0, 0].numpy()
+        except Exception as e:  # a picture the model's processor cannot take (a 100:1 panorama, ...)
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise DepthError(f"{self.options.model} cannot estimate the depth of a {camera.width}x{camera.height} "
+                             f"picture: {first[:160]}", "model") from None
         output = self.options.output
         if output == "auto":
-            output = "depth" if getattr(model.config, "depth_estimation_type", "relative") == "metric" else "disparity"
+            output = estimator_output(model.config)
         if output == "depth":
             return np.clip(pred * self.options.scale, 1e-3, None).astype(np.float32)
         depth = disparity_to_depth(pred, self.options.near, self.options.far)
         return sharpen_depth_edges(depth) if self.options.sharpen_edges else depth
+
+
+# transformers depth models whose output is metric depth (the others give relative disparity)
+METRIC_MODEL_TYPES = ("glpn", "zoedepth", "depth_pro")
+
+
+def estimator_output(config) -> str:
+    """"depth" for a model that outputs metric depth, "disparity" for a relative one (DPT, Depth
+    Anything unless its config says metric)."""
+    if getattr(config, "depth_estimation_type", None) == "metric" or config.model_type in METRIC_MODEL_TYPES:
+        return "depth"
+    return "disparity"
 
 
 @lru_cache(maxsize=2)
@@ -241,10 +262,23 @@ def _estimator(folder: str):
 
     try:
         processor = AutoImageProcessor.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
-        model = AutoModelForDepthEstimation.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
+        # safetensors only: a folder's pickled weights (pytorch_model.bin) are never unpickled
+        model = AutoModelForDepthEstimation.from_pretrained(folder, local_files_only=True, trust_remote_code=False,
+                                                            use_safetensors=True)
     except Exception as e:
         raise DepthError(f"cannot load depth model from {folder}: {str(e).strip().splitlines()[0]}", "model") from None
     return model.eval(), processor
+
+
+def try_estimator(model: str = HUB_DEPTH_MODEL) -> tuple[EstimatorDepth | None, str | None]:
+    """(the estimator, None) where `model` loads (fetched once where the hub is reachable), else
+    (None, the one-line reason): for the evaluation and the benchmark, which report either."""
+    source = EstimatorDepth(EstimatorDepth.Options(model=model), Path.cwd())
+    try:
+        source.load(np.zeros((32, 32, 3), np.uint8), Camera.from_fov(32, 32, 50))
+    except MotionWorldError as e:
+        return None, str(e)
+    return source, None
 
 
 def refuse_custom_code(folder: Path) -> None:
@@ -293,9 +327,14 @@ class NetworkDepth:
     class Options(SceneModel):
         source: Literal["network"] = "network"
         weights: str | None = Field(None, description="a folder with depth.safetensors (default: the shipped weights)")
-        near: float = Field(1.0, gt=0, description="depth given to the nearest point")
-        far: float = Field(30.0, gt=0, description="depth given to the farthest point")
+        near: float = Field(1.0, gt=0, description="depth given to the nearest point (its 1st percentile)")
+        far: float = Field(100.0, gt=0, description="the farthest depth: a relative (disparity) output is spread "
+                                                    "to it, a log-disparity one (the shipped network's) capped at it")
         sharpen_edges: bool = Field(True, description="depth edges become steps (warp holes), not ramps")
+
+        @model_validator(mode="after")
+        def _far_beyond_near(self):
+            return _check_near_far(self)
 
     def __init__(self, options: NetworkDepth.Options, base_dir: Path):
         self.options = options
@@ -316,19 +355,21 @@ class NetworkDepth:
         return sharpen_depth_edges(depth) if self.options.sharpen_edges else depth
 
 
-def network_depth(net, image: np.ndarray, near: float = 1.0, far: float = 30.0) -> np.ndarray:
+def network_depth(net, image: np.ndarray, near: float = 1.0, far: float = 100.0) -> np.ndarray:
     """Our network's depth of a picture: a disparity output (no scale, no shift) through
-    `disparity_to_depth`; a log-disparity output (no scale) as it is, scaled so its nearest point
-    (1st percentile) is at `near`."""
+    `disparity_to_depth` into [near, far]; a log-disparity output (no scale) as it is, scaled so its
+    nearest point (1st percentile) is at `near`, and capped at `far`."""
     out = net.predict(image)
     if net.config.output == "disparity":
         return disparity_to_depth(out, near, far)
-    depth = np.exp(-(out.astype(np.float64) - out.max()))  # >= 1, no overflow
-    depth *= near / np.percentile(depth, 1)
-    return np.clip(depth, 1e-3, None).astype(np.float32)
+    if not np.isfinite(out).all():
+        raise DepthError("the depth network gave NaN or infinite values for this picture", "weights")
+    log_depth = -out.astype(np.float64)
+    log_depth += np.log(near) - np.percentile(log_depth, 1)  # the nearest point (1st percentile) at `near`
+    return np.exp(np.clip(log_depth, np.log(near) - 5.0, np.log(far))).astype(np.float32)
 
 
-DEPTH_WEIGHTS = "depth.safetensors"
+DEPTH_WEIGHTS = "depth.safetensors"  # model.depth_net.FILENAME (not imported here: it brings torch)
 
 
 def shipped_depth_folder() -> Path:
@@ -347,10 +388,17 @@ def _network(folder: str):
     return load_depth_net(folder)
 
 
+def _check_near_far(options):
+    if options.far <= options.near:
+        raise ValueError(f"far ({options.far:g}) must be beyond near ({options.near:g})")
+    return options
+
+
 def disparity_to_depth(disparity: np.ndarray, near: float = 1.0, far: float = 30.0) -> np.ndarray:
     """Relative inverse depth (no scale, no offset; larger = nearer) -> depth in [near, far]: the
     1st and 99th percentiles of the disparity go to 1/far and 1/near and everything between
-    linearly in disparity (3D Photo Inpainting's mapping). Every network's output goes through it."""
+    linearly in disparity (3D Photo Inpainting's mapping), for every output known only up to a
+    scale and a shift (a transformers estimator's, a disparity-trained network of ours)."""
     disparity = np.asarray(disparity, np.float64)
     lo, hi = np.percentile(disparity, [1, 99])
     norm = np.clip((disparity - lo) / max(hi - lo, 1e-12), 0.0, 1.0)  # 1 = nearest

@@ -9,9 +9,10 @@ decoder that upsamples and merges the encoder's skips back to 1/2, where a 3x3 h
 disparity, upsampled to the picture. Fully convolutional, so it runs at the picture's own aspect:
 the picture is padded to a multiple of 32 and the padding cut off again.
 
-It is trained (`motionworld train depth`) with a scale-and-shift-invariant loss on disparity, so
-its output has no scale and no offset: `geometry.depth.disparity_to_depth` is the one mapping to
-depth that every network's output goes through.
+It is trained (`motionworld train depth`) either scale-and-shift invariant on disparity (MiDaS;
+`output: disparity`, mapped to depth by `geometry.depth.disparity_to_depth`) or scale invariant on
+log disparity (`output: log_disparity`, the shipped one: it learns the depth range too, and
+`geometry.depth.network_depth` only has to place its nearest point).
 """
 from __future__ import annotations
 
@@ -57,11 +58,22 @@ class DepthNetConfig:
             if k in known:
                 known[k] = tuple(int(x) for x in known[k])
         config = cls(**known)
-        if len(config.widths) != 5 or len(config.blocks) != 5 or len(config.decoder) != 4:
-            raise ValueError("a depth net has 5 encoder widths and blocks and 4 decoder widths")
-        if config.output not in OUTPUTS:
-            raise ValueError(f"output must be one of {OUTPUTS}, got {config.output!r}")
+        config.check()
         return config
+
+    def check(self) -> None:
+        """A config whose network cannot be built says why in one line (ValueError)."""
+        if len(self.widths) != 5 or len(self.blocks) != 5 or len(self.decoder) != 4:
+            raise ValueError("a depth net has 5 encoder widths and blocks and 4 decoder widths")
+        for w in (*self.widths, *self.decoder):
+            if w < 1 or w % min(8, w):
+                raise ValueError(f"width {w}: each width must be at most 8 or a multiple of 8 (group norm)")
+        if self.heads < 1 or self.widths[4] % self.heads:
+            raise ValueError(f"heads ({self.heads}) must divide the last encoder width ({self.widths[4]})")
+        if self.output not in OUTPUTS:
+            raise ValueError(f"output must be one of {OUTPUTS}, got {self.output!r}")
+        if not 32 <= self.max_side <= 16384:
+            raise ValueError(f"max_side must be in [32, 16384], got {self.max_side}")
 
 
 def _norm(c: int) -> nn.GroupNorm:
@@ -147,8 +159,9 @@ class DepthNet(nn.Module):
         self.register_buffer("std", torch.tensor(STD).view(1, 3, 1, 1), persistent=False)
 
     def forward(self, rgb: torch.Tensor) -> torch.Tensor:
-        """rgb float [B, 3, H, W] in [0, 1] (H and W multiples of 32) -> disparity [B, H, W], up to
-        an unknown scale and shift (larger = nearer)."""
+        """rgb float [B, 3, H, W] in [0, 1] (any size; multiples of 32 keep every scale exact) ->
+        [B, H, W]: disparity up to a scale and a shift, or log disparity up to a constant, as
+        config.output says (larger = nearer either way)."""
         x = (rgb - self.mean) / self.std
         skips = []
         for down in self.down:

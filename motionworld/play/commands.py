@@ -54,6 +54,13 @@ def _scene(scene, depth: str | None):
     return scene if isinstance(scene, Scene) else load_scene(scene, depth=depth)
 
 
+def _log_depth(spec: dict, world: World) -> None:
+    """A picture's scene made on the fly: its depth block goes into the session, so a replay makes
+    the same scene (the chain may choose otherwise on another day or machine)."""
+    if world.scene.depth_block is not None:
+        spec["depth"] = dict(world.scene.depth_block)
+
+
 def _log_header(spec: dict, world: World) -> dict:
 
     scene_file = Path(spec["scene"])
@@ -73,8 +80,7 @@ def play(scene=None, *, backend="auto", weights=None, size=384, seed=None, windo
     spec, note = session_spec(world.scene, backend, weights, size, seed)
     if note:
         say(note)
-    if depth is not None:  # logged, so a replay makes the picture's scene with the same depth
-        spec["depth"] = depth
+    _log_depth(spec, world)
     session = Session.from_spec(spec, controller=_controls(world), world=world)
     window = make_window(session, log_path=log_path, size=window_size, fullscreen=fullscreen, out_dir=out_dir)
     window.run(max_seconds=max_seconds)
@@ -119,8 +125,7 @@ def render(scene, output, *, path=None, actions=None, seconds=None, backend="aut
         say(note)
     if grid is not None:
         spec["options"]["grid"] = grid
-    if depth is not None:
-        spec["depth"] = depth
+    _log_depth(spec, world)
     session = Session.from_spec(spec, controller=ScriptedController(camera_path), world=world)
     if log_path is not None and Path(log_path).resolve() in {Path(output).resolve(), Path(world.scene.file).resolve()}:
         raise MotionWorldError(f"--log {log_path}: is the output or the scene file; give the log a name of its own")

@@ -62,8 +62,9 @@ class SessionSpec(_Strict):
     scene: str = Field(min_length=1)
     backend: Literal["warp", "tracks", "neural"]
     options: dict = Field(default_factory=dict)
-    # the depth asked for a picture without a scene file (`--depth`), so a replay makes the same scene
-    depth: str | None = Field(None, min_length=1, max_length=4096)
+    # a picture played without a scene file: the `depth:` block its scene was made with, so a replay
+    # makes the same scene whatever the depth chain would choose on the day
+    depth: dict | None = None
 
 
 class Header(_Strict):

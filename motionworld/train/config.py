@@ -142,6 +142,14 @@ class DepthStage(StrictModel):
     gradient_weight: float = Field(0.5, ge=0)   # gradient matching of the residual, beside the SSI L1
     scales: int = Field(4, ge=1, le=6)
 
+    @model_validator(mode="after")
+    def _buildable(self):
+        from ..model.depth_net import DepthNetConfig
+
+        DepthNetConfig(widths=tuple(self.widths), blocks=tuple(self.blocks), decoder=tuple(self.decoder),
+                       heads=self.heads, output=self.output).check()
+        return self
+
 
 class TrainConfig(StrictModel):
     stage: Literal["vae", "teacher", "causal-init", "distill", "guide", "depth"]

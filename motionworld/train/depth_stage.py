@@ -1,10 +1,10 @@
 """The depth stage: `DepthNet` learns relative inverse depth from single views of synthetic worlds
-(`data.depth_views`), with the scale-and-shift-invariant loss and gradient matching
-(`metrics.depth.ssi_loss`). Each step renders its own batch: the world seeds and every augmentation
+(`data.depth_views`): scale-and-shift invariant on disparity (`metrics.depth.ssi_loss`) or scale
+invariant on log disparity (`scale_invariant_loss`), each with gradient matching. Each step renders its own batch: the world seeds and every augmentation
 draw come from (seed, step, rank), so `--resume` continues bit for bit.
 
 Its evaluation maps the network's output to depth the way inference does
-(`geometry.depth.disparity_to_depth`) on held-out views and scores it (AbsRel, δ1; median-scaled
+(`geometry.depth.network_depth`) on held-out views and scores it (AbsRel, δ1; median-scaled
 and scale-and-shift aligned) beside the two cheap baselines: the `prior` and a flat plane."""
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import torch
 
 from ..data.depth_views import DepthViews
 from ..data.synth.generator import HELDOUT_SEED_START
+from ..errors import MotionWorldError
 from ..geometry.camera import Camera
 from ..geometry.depth import PriorDepth, network_depth
 from ..metrics.depth import depth_scores, scale_invariant_loss, ssi_loss
@@ -32,9 +33,15 @@ class DepthStage(Stage):
                                          heads=d.heads, output=d.output)
         net = DepthNet(self.net_config)
         if "depth" in cfg.init:
-            net.load_state_dict(load_depth_net(cfg.init["depth"]).state_dict())
-        self.net = self.wrap(net.to(rt.device))
-        self.train_module("depth", self.net, frozen_prefix="\0")
+            warm = load_depth_net(cfg.init["depth"])
+            if warm.config.to_dict() | {"output": None, "max_side": None} != \
+                    self.net_config.to_dict() | {"output": None, "max_side": None}:
+                raise MotionWorldError(f"init.depth {cfg.init['depth']}: its network is not this config's shape "
+                                       f"({warm.config.widths} vs {self.net_config.widths}, ...)")
+            net.load_state_dict(warm.state_dict())
+        self.model = net.to(rt.device)  # the bare network: evaluate and export read its config and predict
+        self.net = self.wrap(self.model)
+        self.train_module("depth", self.model, frozen_prefix="\0")
         self._views = None
 
     @property
@@ -63,7 +70,7 @@ class DepthStage(Stage):
 
     @torch.no_grad()
     def evaluate(self) -> dict:
-        net = self.ema if self.ema is not None else self.net
+        net = self.ema if self.ema is not None else self.model
         rows: dict[str, list[dict]] = {"net": [], "prior": [], "flat": []}
         for rgb, truth in self.heldout_views():
             H, W = truth.shape
@@ -77,5 +84,5 @@ class DepthStage(Stage):
         return {f"{name}_{k}": float(np.mean([r[k] for r in rs])) for name, rs in rows.items() for k in rs[0]}
 
     def export(self, folder: Path, extra: dict) -> Path:
-        net = self.ema if self.ema is not None else self.net
+        net = self.ema if self.ema is not None else self.model
         return save_depth_net(folder, net, extra)

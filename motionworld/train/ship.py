@@ -19,10 +19,11 @@ import torch
 from ..errors import MotionWorldError
 from ..model.bundles import VAE_KIND, unguided
 from ..model.config import StudentConfig, VAEConfig
+from ..model.depth_net import FILENAME, KIND, DepthNet, load_depth_net
 from ..model.student import StreamingStudent, TrackVideoModules
 from ..model.weights import MANIFEST, load_bundle, load_into, read_manifest, save_bundle
 
-STUDENT_FILE, TEACHER_FILE = "student.safetensors", "teacher.safetensors"
+STUDENT_FILE, TEACHER_FILE, DEPTH_FILE = "student.safetensors", "teacher.safetensors", FILENAME
 LIMIT_BYTES = 60_000_000  # 60 MB
 
 
@@ -144,9 +145,9 @@ def ship_depth(export: str | Path, out: str | Path = "weights", fp16: bool = Tru
     student, as `depth.safetensors` with its manifest entry (the other files and entries stay):
     float16 where its log-disparity on a fixed picture moves by less than `max_error` (relative),
     the recipe of the export, and `max_side` (the picture size it reads) set in its config."""
-    from ..model.depth_net import FILENAME, KIND, DepthNet, load_depth_net
-
     export, out = Path(export), Path(out)
+    if max_side is not None and not 32 <= int(max_side) <= 16384:
+        raise MotionWorldError(f"--depth-max-side must be in [32, 16384], got {max_side}")
     net = load_depth_net(export)
     config = replace(net.config, max_side=int(max_side)) if max_side else net.config
     tensors = {k: v.detach().clone() for k, v in net.state_dict().items()}
@@ -157,6 +158,8 @@ def ship_depth(export: str | Path, out: str | Path = "weights", fp16: bool = Tru
     full = DepthNet(config)
     full.load_state_dict(tensors)
     a, b = full.predict(picture), half.predict(picture)
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise MotionWorldError(f"{export}: the depth network gives NaN or infinite values; not shipped")
     error = float(np.linalg.norm(a - b) / max(np.linalg.norm(a - a.mean()), 1e-12))
     use_half = fp16 and error <= max_error
     stored = {k: v.half() for k, v in tensors.items()} if use_half else tensors
@@ -176,8 +179,9 @@ def ship_depth(export: str | Path, out: str | Path = "weights", fp16: bool = Tru
 def ship(student: str | Path, out: str | Path = "weights", teacher: str | Path | None = None, fp16: bool = True,
          min_psnr: float = 40.0, max_teacher_error: float = 1e-2, vae: str | Path | None = None, say=print) -> dict:
     """Build the weights folder next to `out`, check it, then put it in place of `out` (a previous
-    weights folder is replaced whole, so no stale file survives). With `vae`, the models get the
-    decoder of that VAE export (see `with_decoder`)."""
+    weights folder is replaced whole, so no stale file survives; a depth network shipped there by
+    `ship_depth` is carried over with its manifest entry). With `vae`, the models get the decoder of
+    that VAE export (see `with_decoder`)."""
     import shutil
 
     student, out = Path(student), Path(out)
@@ -212,6 +216,8 @@ def ship(student: str | Path, out: str | Path = "weights", teacher: str | Path |
                      {"stored_dtype": "float16" if half else "float32", "float16_check_relative_error": error,
                       "recipe": _recipe_of(teacher, t_entry, say), **decoder}))
     size = sum(sum(v.numel() * v.element_size() for v in t.values()) for _, t, _, _ in jobs)
+    kept_depth = out / DEPTH_FILE if (out / DEPTH_FILE).is_file() else None  # our depth network stays
+    size += kept_depth.stat().st_size if kept_depth else 0
     if size > LIMIT_BYTES:
         raise MotionWorldError(f"the weights would be {size / 1e6:.1f} MB, over the {LIMIT_BYTES / 1e6:g} MB limit; "
                                f"nothing was written")
@@ -221,6 +227,11 @@ def ship(student: str | Path, out: str | Path = "weights", teacher: str | Path |
     for name, t, e, extra in jobs:
         files[name] = save_bundle(building, t, e["config"], kind=e["kind"], filename=name, extra={
             **{k: e.get(k) for k in ("stage", "steps", "seed", "data", "metrics")}, **extra})
+    if kept_depth is not None:
+        shutil.copy2(kept_depth, building / DEPTH_FILE)
+        manifest = json.loads((building / MANIFEST).read_text())
+        manifest["files"][DEPTH_FILE] = read_manifest(out)["files"][DEPTH_FILE]
+        (building / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     if out.exists():
         shutil.rmtree(out)
     building.rename(out)
