@@ -1,7 +1,7 @@
 """Takes docs/window_photo.png, the README's first picture: the play window walking into a real
 photograph (scikit-image's coffee.png, its scene made on the fly with the depth `play` gives a
 picture), with the warp renderer on the left and the shipped neural student on the right, both as
-F12 saved them at frame 64 after the same input (W held a second, then a look to the left).
+F12 saved them at frame 64 after the same input (a step in, then a step to the right).
 
     xvfb-run -s "-screen 0 1280x800x24" .venv/bin/python docs/make_photo_screenshot.py
 

@@ -4,8 +4,8 @@
 
 `--backend neural` (with `--weights DIR`, default the shipped weights) shows the student; the
 default is the warp renderer. `--scene PICTURE` walks into a picture instead (its scene made on the
-fly, with the depth `play` gives it): W held for a second, then a look to the left, and F12 at
-frame 64; `docs/make_photo_screenshot.py` takes that with both backends, side by side.
+fly, with the depth `play` gives it): a tap of W (one chunk's step in), a tap of D (a step to
+the right, once the first has shown), and F12 at frame 64; `docs/make_photo_screenshot.py` takes that with both backends, side by side.
 
 Input is injected through pygame's event queue, as a person would type it: a tap of W (the
 latch holds it for the first chunk: a short step in), then the ball grabbed and pulled up and to the right, a point on the wall pinned, and F12
@@ -49,8 +49,8 @@ def main() -> int:
 
     def walk(w):
         n, f = len(w.polls), w.current
-        key = {1: (pygame.KEYDOWN, pygame.K_w, sc.W, "w"), 20: (pygame.KEYUP, pygame.K_w, sc.W, "w"),
-               21: (pygame.KEYDOWN, pygame.K_j, sc.J, "j"), 40: (pygame.KEYUP, pygame.K_j, sc.J, "j")}.get(n)
+        key = {1: (pygame.KEYDOWN, pygame.K_w, sc.W, "w"), 2: (pygame.KEYUP, pygame.K_w, sc.W, "w"),
+               30: (pygame.KEYDOWN, pygame.K_d, sc.D, "d"), 31: (pygame.KEYUP, pygame.K_d, sc.D, "d")}.get(n)
         if key is not None:
             kind, k, code, text = key
             pygame.event.post(pygame.event.Event(kind, key=k, scancode=code, mod=0, unicode=text))

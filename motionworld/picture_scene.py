@@ -88,17 +88,18 @@ def _depth_block(depth: dict, stem: str) -> str:
     what = getattr(plugins.load(plugins.DEPTH_SOURCES, source), "summary", "")
     lines = [f"  source: {source}".ljust(30) + (f"# {what}" if what else "")]
     lines += [f"  {k}: {_quoted(v) if isinstance(v, str) else v}" for k, v in depth.items() if k != "source"]
-    text = "\n".join(lines) + "\n"
-    if source == "prior":
-        text += ("  # For the picture's own depth, replace the line above with a depth map:\n"
-                 "  #   source: file\n"
-                 f"  #   path: {stem}_depth.png   # 16-bit PNG, .npy or .npz, the picture's size\n"
-                 "  #   kind: depth             # or disparity\n"
-                 "  #   scale: 0.001            # stored value x scale = depth in world units\n"
-                 "  # or a depth network: `source: network` (ours, shipped) or a transformers model\n"
-                 "  #   source: estimator\n"
-                 "  #   model: depth-anything/Depth-Anything-V2-Small-hf   # a hub id or a local folder\n")
-    return text
+    others = "" if source == "prior" else "  # or `source: prior` (a guess), or\n"
+    return ("\n".join(lines) + "\n"
+            "  # For the picture's own depth, replace the lines above with a depth map\n"
+            "  # (`motionworld depth` writes one, and says the scale):\n"
+            "  #   source: file\n"
+            f"  #   path: {stem}_depth.png   # 16-bit PNG, .npy or .npz, the picture's size\n"
+            "  #   kind: depth             # or disparity\n"
+            "  #   scale: 0.001            # stored value x scale = depth in world units\n"
+            + others +
+            "  # a depth network: `source: network` (ours, shipped) or a transformers model\n"
+            "  #   source: estimator\n"
+            "  #   model: depth-anything/Depth-Anything-V2-Small-hf   # a hub id or a local folder\n")
 
 
 def _quoted(text: str) -> str:

@@ -29,12 +29,15 @@ def photo(tmp_path, monkeypatch):
     return path
 
 
-def test_a_picture_is_a_scene_of_its_own_with_the_prior_and_says_so(photo):
-    scene = load_scene(photo)
+def test_a_picture_is_a_scene_of_its_own_with_our_depth_network_and_says_so(photo):
+    scene = load_scene(photo)  # offline, with an empty hub cache (conftest): the shipped network
     assert scene.image.shape == (200, 300, 3) and scene.depth.shape == (200, 300)
-    assert scene.name == "coffee" and scene.depth_label == "prior" and not scene.objects
+    assert scene.name == "coffee" and scene.depth_label == "network" and not scene.objects
     assert {"walk", "look"} <= set(scene.paths) and scene.spec.controls.default_path == "walk"
-    assert "made on the fly" in scene.note and "prior" in scene.note and "scene new coffee.jpg" in scene.note
+    assert scene.note.splitlines()[-1] == ("coffee.jpg: a scene made on the fly, depth from our depth network "
+                                           "(the shipped weights)")
+    prior = load_scene(photo, depth="prior")
+    assert prior.depth_label == "prior" and "scene new coffee.jpg" in prior.note
 
 
 def test_a_picture_is_known_by_its_bytes_whatever_its_name(tmp_path, photo):
@@ -51,7 +54,7 @@ def test_scene_new_writes_the_scene_that_plays_and_keeps_an_existing_one(photo):
     assert run.returncode == 0, run.stderr
     written = photo.with_suffix(".yaml")
     text = written.read_text()
-    assert text == scene_text(photo) and text.startswith("# The scene of coffee.jpg")
+    assert text == scene_text(photo, depth={"source": "network"}) and text.startswith("# The scene of coffee.jpg")
     assert "source: file" in text and "source: estimator" in text  # the other depth sources, commented out
     # What plays now is the file beside the picture: the same scene as the one made on the fly.
     beside = load_scene(photo)
@@ -114,7 +117,7 @@ def test_a_photo_rendered_with_an_asked_for_depth_replays_with_it(photo, tmp_pat
 
     from motionworld.model.depth_net import DepthNet, DepthNetConfig, save_depth_net
 
-    torch.manual_seed(0)  # a tiny depth network export: a depth unlike the prior the default gives
+    torch.manual_seed(0)  # a tiny depth network export: a depth unlike the default's
     save_depth_net(tmp_path / "net", DepthNet(DepthNetConfig(widths=(8, 8, 16, 16, 32), blocks=(1,) * 5,
                                                              decoder=(16, 16, 8, 8), heads=2)))
     out, log = tmp_path / "walk.mp4", tmp_path / "walk.jsonl"
@@ -132,7 +135,7 @@ def test_render_a_photo_in_one_command_then_replay_it(photo, tmp_path):
     out, log = tmp_path / "walk.mp4", tmp_path / "walk.jsonl"
     run = _cli("render", photo, "-o", out, "--backend", "warp", "--seconds", "0.5", "--size", "240", "--log", log)
     assert run.returncode == 0, run.stderr
-    assert "made on the fly, depth from the prior" in run.stdout
+    assert "made on the fly, depth from our depth network" in run.stdout
     import imageio.v3 as iio
 
     frames = iio.imread(out)

@@ -4,7 +4,7 @@ For our depth network (the shipped one, a `--weights` folder, or random weights 
 config when none is trained) and, where it loads, the transformers estimator (Depth Anything V2
 Small, from the hub cache or fetched once): the median over `repeats` runs (a third as many for the
 estimator, at least 3), after one warm-up, of the whole depth source, picture in, depth out (resize,
-network, mapping, edge sharpening), at each size. The
+network, mapping), at each size. The
 targets: 0.5 s for a 512-pixel picture on the 2-core CPU, 30 ms at the model's 128x96."""
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from ..geometry.depth import (
     HUB_DEPTH_MODEL,
     has_depth_network,
     network_depth,
-    sharpen_depth_edges,
     shipped_depth_folder,
     try_estimator,
 )
@@ -46,8 +45,7 @@ def bench_depth(weights: Path | None = None, repeats: int = 10, sizes=SIZES, est
                        "parameters": parameter_count(net), "seconds": {}}}
     for w, h in sizes:
         picture = rng.integers(0, 255, (h, w, 3), dtype=np.uint8)
-        out["network"]["seconds"][f"{w}x{h}"] = _median_seconds(lambda p=picture: sharpen_depth_edges(network_depth(net, p)),
-                                                                repeats)
+        out["network"]["seconds"][f"{w}x{h}"] = _median_seconds(lambda p=picture: network_depth(net, p), repeats)
     if estimator:
         source, missing = try_estimator(HUB_DEPTH_MODEL)
         if source is None:

@@ -12,7 +12,7 @@ truck is the baseline; synthetic views are trucked by the same fraction of the p
 the median depth (7 %).
 
 Candidates: the true depth (the ceiling), the `prior`, a flat plane at one depth, our depth network
-(with and without edge sharpening; a disparity output also mapped with other near/far ratios), and the
+(as it ships and with its edges sharpened; a disparity output also mapped with other near/far ratios), and the
 transformers estimator where it loads (Depth Anything V2 Small, from the hub cache or fetched once
 where the hub is reachable; `estimator_model` names another).
 """
@@ -115,8 +115,8 @@ def candidates(item: dict, net, estimator) -> dict[str, np.ndarray]:
            "flat plane": np.full_like(truth, float(np.median(truth[item["valid"]])))}
     if net is not None:
         depth = network_depth(net, image)
-        out["our network"] = sharpen_depth_edges(depth)
-        out["our network, edges not sharpened"] = depth
+        out["our network"] = depth
+        out["our network, edges sharpened"] = sharpen_depth_edges(depth)
         if net.config.output == "disparity":  # the near/far range a relative output is given
             disparity = net.predict(image)
             for ratio in FAR_OVER_NEAR:
