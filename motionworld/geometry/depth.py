@@ -318,7 +318,8 @@ def hub_snapshot(repo_id: str) -> Path:
         return Path(snapshot_download(repo_id, allow_patterns=patterns, etag_timeout=5))
     except Exception as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise DepthError(f"cannot fetch {repo_id} from the hub: {first[:160]}", "model") from None
+        first = first.removeprefix("Got: ")  # the hub client's wording of a connection error
+        raise DepthError(f"cannot fetch {repo_id} from the hub ({first[:160]})", "model") from None
 
 
 class NetworkDepth:
