@@ -21,6 +21,7 @@ import pygame
 from controllers import keys as sc
 from motionworld.play import commands
 from motionworld.play.session import Session
+from motionworld.scene import load_scene
 from motionworld.world import World
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,8 +33,9 @@ def main() -> int:
     p.add_argument("--weights", type=Path, default=ROOT / "weights")
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "window.png")
     p.add_argument("--scene", type=Path, help="a picture to walk into (default: the garden, with the drag and pin)")
+    p.add_argument("--depth", help="a picture's depth, as `play --depth` takes it")
     args = p.parse_args()
-    world = World(args.scene or ROOT / "scenes/garden/scene.yaml")
+    world = World(load_scene(args.scene or ROOT / "scenes/garden/scene.yaml", depth=args.depth))
     options = {"weights": str(args.weights)} if args.backend == "neural" else {}
     session = Session(world, args.backend, controller=commands._controls(world), **options)
     out = ROOT / "captures" / "docs"

@@ -180,6 +180,10 @@ def _parser() -> argparse.ArgumentParser:
     sh.add_argument("--student", type=Path, help="a causal-init, distill or guide export folder")
     sh.add_argument("--depth", type=Path, help="a `train depth` export: our depth network, put into --out beside "
                                                "the student (the other files stay)")
+    sh.add_argument("--depth-default", action="store_true", help="a picture without depth gets this network (say "
+                                                                     "so only where it beat the prior and a flat plane)")
+    sh.add_argument("--depth-verdict", default="", help="the measured why of --depth-default or of its absence, "
+                                                        "said when the depth chain skips the network")
     sh.add_argument("--depth-max-side", type=int, help="the picture size the shipped depth network reads (its "
                                                        "config's max_side)")
     sh.add_argument("--teacher", type=Path, help="a teacher export folder, shipped too (for motionworld eval)")
@@ -494,7 +498,8 @@ def _train(args) -> int:
         if args.student is None and args.depth is None:
             raise MotionWorldError("train ship: give --student (and --teacher), --depth, or both")
         if args.depth is not None and args.student is None:
-            d = ship_depth(args.depth, args.out, fp16=not args.float32, max_side=args.depth_max_side)
+            d = ship_depth(args.depth, args.out, fp16=not args.float32, max_side=args.depth_max_side,
+                           picture_default=args.depth_default, verdict=args.depth_verdict)
             print(f"wrote {d['file']} ({d['megabytes']:.1f} MB; float16 check: relative error "
                   f"{d['float16_check_relative_error']:.2g})")
             return 0
@@ -503,7 +508,8 @@ def _train(args) -> int:
         print(f"wrote {', '.join(r['files'])} ({r['megabytes']:.1f} MB)"
               + ("" if check is None else f"; float16 check: frames agree to {check:.1f} dB"))
         if args.depth is not None:  # the folder was built anew: the depth network goes in after
-            d = ship_depth(args.depth, args.out, fp16=not args.float32, max_side=args.depth_max_side)
+            d = ship_depth(args.depth, args.out, fp16=not args.float32, max_side=args.depth_max_side,
+                           picture_default=args.depth_default, verdict=args.depth_verdict)
             print(f"wrote {d['file']} ({d['megabytes']:.1f} MB)")
         return 0
     if args.stage == "plot":

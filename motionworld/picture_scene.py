@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 
 from . import plugins
-from .geometry.depth import HUB_DEPTH_MODEL, has_depth_network
+from .geometry.depth import HUB_DEPTH_MODEL, depth_network_verdict, has_depth_network
 from .images import SUPPORTED as PICTURE_SUFFIXES
 
 DEPTH_MODEL_ENV = "MOTIONWORLD_DEPTH_MODEL"
@@ -77,10 +77,18 @@ def depth_candidates(requested: str | None) -> list[tuple[dict, str, str | None]
     no_transformers = importlib.util.find_spec("transformers") is None
     out.append(({"source": "estimator", "model": HUB_DEPTH_MODEL}, "Depth Anything V2 Small (transformers, hub cache)",
                 "transformers is not installed (pip install 'motionworld[depth]')" if no_transformers else None))
-    out.append(({"source": "network"}, "our depth network (the shipped weights)",
-                None if has_depth_network() else "the shipped weights hold none (depth.safetensors)"))
+    out.append(({"source": "network"}, "our depth network (the shipped weights)", _network_skipped()))
     out.append(({"source": "prior"}, "the prior, a guess (a ground plane and a backdrop)", None))
     return out
+
+
+def _network_skipped() -> str | None:
+    """Why the chain passes over the shipped depth network, or None: it is there only where its
+    evaluation beat the prior and a flat plane (what `train ship --depth-default` recorded)."""
+    if not has_depth_network():
+        return "the shipped weights hold none (depth.safetensors)"
+    default, verdict = depth_network_verdict()
+    return None if default else f"not the default ({verdict}); --depth network uses it"
 
 
 def _depth_block(depth: dict, stem: str) -> str:

@@ -167,19 +167,31 @@ def test_a_hub_id_offline_with_an_empty_cache_is_one_line(tmp_path):
     assert str(e.value) == "depth-anything/Depth-Anything-V2-Small-hf is not in the hub cache and HF_HUB_OFFLINE is set"
 
 
-def test_the_shipped_network_comes_before_the_prior(tmp_path, monkeypatch, tiny_net_folder):
+def test_a_shipped_network_comes_before_the_prior_only_where_it_was_found_better(tmp_path, monkeypatch,
+                                                                                  tiny_net_folder):
     from PIL import Image
 
     import motionworld.geometry.depth as depth_module
     from motionworld.scene import load_scene
+    from motionworld.train.ship import ship_depth
 
     monkeypatch.delenv("MOTIONWORLD_DEPTH_MODEL", raising=False)
-    monkeypatch.setattr(depth_module, "shipped_depth_folder", lambda: tiny_net_folder)
     photo = tmp_path / "p.png"
     Image.fromarray(np.random.default_rng(1).integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(photo)
-    scene = load_scene(photo)
-    assert scene.depth_label == "network" and scene.depth_block == {"source": "network"}
-    assert scene.note.splitlines()[-1] == "p.png: a scene made on the fly, depth from our depth network (the shipped weights)"
+    for default, verdict in ((True, "beat both"), (False, "lost to a flat plane")):
+        weights = tmp_path / f"weights-{default}"
+        ship_depth(tiny_net_folder, weights, picture_default=default, verdict=verdict)
+        monkeypatch.setattr(depth_module, "shipped_depth_folder", lambda w=weights: w)
+        scene = load_scene(photo)
+        if default:
+            assert scene.depth_label == "network" and scene.depth_block == {"source": "network"}
+            assert scene.note.splitlines()[-1] == ("p.png: a scene made on the fly, depth from our depth network "
+                                                   "(the shipped weights)")
+        else:
+            assert scene.depth_label == "prior"
+            assert "skipped: not the default (lost to a flat plane); --depth network uses it" in scene.note
+    monkeypatch.setattr(depth_module, "shipped_depth_folder", lambda: tiny_net_folder)  # no verdict recorded
+    assert load_scene(photo).depth_label == "prior"
 
 
 def test_built_in_depth_sources_are_one_table_and_the_entry_points_agree():

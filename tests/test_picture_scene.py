@@ -29,15 +29,17 @@ def photo(tmp_path, monkeypatch):
     return path
 
 
-def test_a_picture_is_a_scene_of_its_own_with_our_depth_network_and_says_so(photo):
-    scene = load_scene(photo)  # offline, with an empty hub cache (conftest): the shipped network
+def test_a_picture_is_a_scene_of_its_own_with_the_prior_and_says_why(photo):
+    scene = load_scene(photo)  # offline, with an empty hub cache (conftest)
     assert scene.image.shape == (200, 300, 3) and scene.depth.shape == (200, 300)
-    assert scene.name == "coffee" and scene.depth_label == "network" and not scene.objects
+    assert scene.name == "coffee" and scene.depth_label == "prior" and not scene.objects
     assert {"walk", "look"} <= set(scene.paths) and scene.spec.controls.default_path == "walk"
-    assert scene.note.splitlines()[-1] == ("coffee.jpg: a scene made on the fly, depth from our depth network "
-                                           "(the shipped weights)")
-    prior = load_scene(photo, depth="prior")
-    assert prior.depth_label == "prior" and "scene new coffee.jpg" in prior.note
+    lines = scene.note.splitlines()
+    # the shipped network is passed over with the measured why its manifest records
+    assert lines[1].startswith("coffee.jpg: our depth network (the shipped weights) skipped: not the default (")
+    assert "AbsRel" in lines[1] and lines[1].endswith("--depth network uses it")
+    assert "made on the fly" in lines[-1] and "prior" in lines[-1] and "scene new coffee.jpg" in lines[-1]
+    assert load_scene(photo, depth="network").depth_label == "network"
 
 
 def test_a_picture_is_known_by_its_bytes_whatever_its_name(tmp_path, photo):
@@ -54,7 +56,7 @@ def test_scene_new_writes_the_scene_that_plays_and_keeps_an_existing_one(photo):
     assert run.returncode == 0, run.stderr
     written = photo.with_suffix(".yaml")
     text = written.read_text()
-    assert text == scene_text(photo, depth={"source": "network"}) and text.startswith("# The scene of coffee.jpg")
+    assert text == scene_text(photo) and text.startswith("# The scene of coffee.jpg")
     assert "source: file" in text and "source: estimator" in text  # the other depth sources, commented out
     # What plays now is the file beside the picture: the same scene as the one made on the fly.
     beside = load_scene(photo)
@@ -135,7 +137,7 @@ def test_render_a_photo_in_one_command_then_replay_it(photo, tmp_path):
     out, log = tmp_path / "walk.mp4", tmp_path / "walk.jsonl"
     run = _cli("render", photo, "-o", out, "--backend", "warp", "--seconds", "0.5", "--size", "240", "--log", log)
     assert run.returncode == 0, run.stderr
-    assert "made on the fly, depth from our depth network" in run.stdout
+    assert "made on the fly, depth from the prior" in run.stdout
     import imageio.v3 as iio
 
     frames = iio.imread(out)

@@ -19,6 +19,7 @@ where the hub is reachable; `estimator_model` names another).
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from ..data.depth_views import DepthViews
 from ..data.synth.generator import HELDOUT_SEED_START
@@ -32,6 +33,7 @@ from ..geometry.depth import (
     try_estimator,
 )
 from ..metrics.depth import depth_scores, median_scaled
+from ..metrics.image import psnr
 from ..raster.mesh_warp import MeshWarpRenderer
 
 TRUCK_FRACTION = 0.07  # the motorcycle pair's median disparity is about 7 % of its width
@@ -55,13 +57,8 @@ def warp_psnr(image: np.ndarray, depth: np.ndarray, K: np.ndarray, c2w: np.ndarr
         frame, valid = warp.step(c2w[None], K if K_view is None else K_view, validity=True)
     finally:
         warp.release()
-    return psnr_over(frame[0], truth, mask), valid[0] > 0.5
-
-
-def psnr_over(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
-    d = a.astype(np.float64)[mask] - b.astype(np.float64)[mask]
-    mse = float(np.mean(d ** 2))
-    return float("inf") if mse == 0 else float(10 * np.log10(255.0 ** 2 / mse))
+    unit = [torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1).float() / 255 for x in (frame[0], truth)]
+    return psnr(*unit, torch.from_numpy(np.asarray(mask, bool))), valid[0] > 0.5
 
 
 # Middlebury 2014 Motorcycle at scikit-image's quarter size (its docstring): focal length, the left

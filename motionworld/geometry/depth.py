@@ -29,6 +29,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from .. import strict_json
 from ..errors import DepthError, MotionWorldError
 from ..images import check_picture_size, open_image
 from ..scene_schema import SceneModel
@@ -382,6 +383,18 @@ DEPTH_WEIGHTS = "depth.safetensors"  # model.depth_net.FILENAME (not imported he
 
 def shipped_depth_folder() -> Path:
     return weights_folder()
+
+
+def depth_network_verdict(folder: Path | None = None) -> tuple[bool, str]:
+    """(whether a picture without depth gets the network in `folder`, default the shipped one; the
+    measured why), as `train ship --depth` recorded them in its manifest entry."""
+    folder = shipped_depth_folder() if folder is None else folder
+    try:
+        entry = strict_json.loads((folder / "MANIFEST.json").read_text())["files"][DEPTH_WEIGHTS]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False, f"its manifest in {folder} cannot be read"
+    verdict = str(entry.get("verdict") or "its manifest records no evaluation against the prior and a flat plane")
+    return entry.get("picture_default") is True, verdict
 
 
 def has_depth_network(folder: Path | None = None) -> bool:

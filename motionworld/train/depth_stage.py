@@ -43,6 +43,7 @@ class DepthStage(Stage):
         self.net = self.wrap(self.model)
         self.train_module("depth", self.model, frozen_prefix="\0")
         self._views = None
+        self.data_words = f"views of {cfg.data.count} synthetic worlds"
 
     @property
     def views(self) -> DepthViews:

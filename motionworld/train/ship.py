@@ -140,11 +140,13 @@ DEPTH_MAX_SIDE_CHECK = 256  # the picture size of the float16 check of a depth n
 
 
 def ship_depth(export: str | Path, out: str | Path = "weights", fp16: bool = True, max_side: int | None = None,
-               max_error: float = 1e-2) -> dict:
+               max_error: float = 1e-2, picture_default: bool = False, verdict: str = "") -> dict:
     """Put our depth network (a `train depth` export) into the weights folder `out` beside the
     student, as `depth.safetensors` with its manifest entry (the other files and entries stay):
     float16 where its log-disparity on a fixed picture moves by less than `max_error` (relative),
-    the recipe of the export, and `max_side` (the picture size it reads) set in its config."""
+    the recipe of the export, and `max_side` (the picture size it reads) set in its config.
+    `picture_default` says whether a picture without depth gets it (only when its evaluation beat the
+    prior and a flat plane), `verdict` the measured why, which the depth chain says when it skips it."""
     export, out = Path(export), Path(out)
     if max_side is not None and not 32 <= int(max_side) <= 16384:
         raise MotionWorldError(f"--depth-max-side must be in [32, 16384], got {max_side}")
@@ -166,6 +168,7 @@ def ship_depth(export: str | Path, out: str | Path = "weights", fp16: bool = Tru
     entry = read_manifest(export)["files"][FILENAME]
     extra = {k: entry.get(k) for k in ("stage", "steps", "seed", "data", "metrics")}
     extra.update(stored_dtype="float16" if use_half else "float32", float16_check_relative_error=error,
+                 picture_default=bool(picture_default), verdict=str(verdict),
                  recipe=_recipe_of(export, entry, print))
     size = sum(v.numel() * v.element_size() for v in stored.values())
     others = sum(p.stat().st_size for p in out.glob("*.safetensors") if p.name != FILENAME) if out.is_dir() else 0

@@ -26,6 +26,9 @@ from .runtime import Runtime, init_runtime, shutdown, unwrap
 
 class Stage(ABC):
     uses_batches = True
+    # what its data is, for the plan line and the manifest; None: clips of data.source (a stage that
+    # makes its own data, the depth stage's single views, says what)
+    data_words: str | None = None
     modules: dict[str, torch.nn.Module]
     optimizers: dict[str, torch.optim.Optimizer]
 
@@ -177,14 +180,14 @@ def format_duration(seconds: float) -> str:
     return f"{m // 60} h {m % 60:02d} min" if m >= 60 else (f"{m} min" if m >= 1 else f"{seconds:.0f} s")
 
 
-def _plan(cfg: TrainConfig, start: int, until: int, world_size: int, source) -> str:
+def _plan(cfg: TrainConfig, start: int, until: int, world_size: int, source, stage: Stage) -> str:
     """One line saying what the run will do, before it does it."""
     d, o = cfg.data, cfg.optim
     data = (f"{len(source.dataset)} clips from {d.path}" if source is not None and d.source == "shards"
-            else f"views of {d.count} synthetic worlds" if cfg.stage == "depth" else f"{d.source} data")
+            else stage.data_words or f"{d.source} data")
     what = f"steps {start}..{until} of {o.steps}" + (" (resumed)" if start else "")
     batch = (f"{o.batch_size} rollouts x {cfg.guide.frames_per_clip} frames" if cfg.stage == "guide"
-             else f"{o.batch_size} views" if cfg.stage == "depth" else f"{o.batch_size} x {d.frames} frames")
+             else f"{o.batch_size} x {d.frames} frames" if stage.data_words is None else f"{o.batch_size} views")
     workers = f" ({d.workers} worker process(es) each making clips ahead)" if d.workers else ""
     return (f"{cfg.stage}: {what}, batch {batch} at {d.frame_size[0]}x{d.frame_size[1]} on {world_size} "
             f"process(es){workers}, {data}, lr {o.lr:g}{_decay_words(o)}; "
@@ -239,7 +242,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device:
         until = steps if stop_after is None else min(stop_after, steps)
         bar = tqdm(total=steps, initial=start, desc=cfg.stage, unit="step", disable=None if (progress and rt.main) else True)
         if rt.main and progress:
-            bar.write(_plan(cfg, start, until, rt.world_size, source))
+            bar.write(_plan(cfg, start, until, rt.world_size, source, stage))
         stage.prepare(bar.write if rt.main and progress else (lambda line: None))
         estimate_at = start + min(10, max(1, (until - start) // 50))  # the time estimate comes after a few steps
         metrics: dict = {}
@@ -286,8 +289,8 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device:
         elapsed = time.perf_counter() - t_start
         rate = (until - start) / elapsed if elapsed > 0 else 0.0
         export = None
-        views_only = cfg.stage == "depth"  # renders its own views: no clip dataset to describe
-        seeds = train_seeds(source.dataset if source else (None if views_only else make_dataset(cfg.data)), cfg.data)
+        own_data = stage.data_words is not None  # no clip dataset to describe
+        seeds = train_seeds(source.dataset if source else (None if own_data else make_dataset(cfg.data)), cfg.data)
         info = {"stage": cfg.stage, "steps": steps, "seed": cfg.seed, "world_size": rt.world_size,
                 "command": command, "invocations": _invocations(out) if rt.main else [],
                 "init": {k: str(Path(v).resolve()) for k, v in cfg.init.items()},
