@@ -253,6 +253,23 @@ def test_depth_views_never_use_the_evaluation_photographs():
     assert batch.shape == (2, 32, 40, 3) and depths.shape == (2, 32, 40)
 
 
+
+def test_a_closeup_view_is_things_before_a_near_wall_and_the_other_layouts_reach_far():
+    """The `closeup` layout (a photo of a thing against a wall) spans a narrow range of depth, where
+    the others reach the far backdrop: the network meets both kinds of picture."""
+    from motionworld.data.depth_views import DepthViews
+
+    views = DepthViews(64, 48)
+    spans: dict[str, list[float]] = {}
+    for seed in range(40):
+        spec = views.world(seed)
+        _, depth, _, _ = views.renderer.render(spec)
+        lo, hi = np.percentile(depth[0], [2, 98])
+        spans.setdefault(spec.extra["depth_layout"], []).append(hi / lo)
+    assert {"closeup", "as_drawn", "room", "close"} <= set(spans)
+    assert max(spans["closeup"]) < 8 and np.median(spans["closeup"]) < 4
+    assert np.median(spans["as_drawn"] + spans["close"]) > 2 * np.median(spans["closeup"])
+
 @pytest.mark.slow
 def test_eval_depth_section_scores_every_candidate(tiny_net_folder, tmp_path):
     from motionworld.eval.depth_section import depth_section, markdown_lines

@@ -117,15 +117,16 @@ def test_a_student_that_sees_the_warp_is_streamed_with_the_clips_warp(moving, mo
     np.testing.assert_array_equal(np.concatenate([v for _, v in given]), seen)
 
 
-def test_a_guided_student_is_evaluated_at_its_output_size_beside_a_hard_paste_of_the_warp(moving, monkeypatch):
+def test_a_guided_student_is_evaluated_at_its_output_size_beside_a_hard_paste_of_the_warp(moving, monkeypatch, tmp_path):
     """A student whose guided decoder paints out 2x: the held-out clip is at the frames' size, its DiT
     gets the first frame and the tracks at the model's (half) size, and the hard-paste row keeps
     exactly the warp's pixels where the warp sees the picture."""
     import dataclasses
 
     from motionworld.eval.methods import stream_student
-    from motionworld.eval.suite import STUDENT_PASTED, EvalSettings, main_table
+    from motionworld.eval.suite import NETWORK_FILLED, STUDENT_NETWORK, STUDENT_PASTED, EvalSettings, main_table
     from motionworld.model.config import preset
+    from motionworld.model.depth_net import DepthNet, DepthNetConfig, save_depth_net
     from motionworld.model.guided_decoder import hard_paste
     from motionworld.model.student import StreamingStudent
 
@@ -137,9 +138,20 @@ def test_a_guided_student_is_evaluated_at_its_output_size_beside_a_hard_paste_of
         return original(self, tracks, visibility, looks, occluded, warp, warp_valid)
 
     monkeypatch.setattr(StreamingStudent, "step", spy)
-    table = main_table(student, None, [moving], EvalSettings(clips=1, frames=33, size=96))
+    import torch
+
+    torch.manual_seed(0)
+    save_depth_net(tmp_path / "depthnet", DepthNet(DepthNetConfig(widths=(8, 8, 16, 16, 32), blocks=(1,) * 5,
+                                                                  decoder=(16, 16, 8, 8), heads=2,
+                                                                  output="log_disparity")))
+    table = main_table(student, None, [moving], EvalSettings(clips=1, frames=33, size=96,
+                                                              depth_net=str(tmp_path / "depthnet")))
     rows = table["methods"]
     assert {"student", STUDENT_PASTED, "true frames through the VAE (latent ceiling)"} <= set(rows)
+    # what a photo without depth gets from our network: its warp filled, and the student on its warp and tracks
+    assert np.isfinite(rows[NETWORK_FILLED]["all"]["psnr_unseen"]) and np.isfinite(rows[STUDENT_NETWORK]["all"]["psnr"])
+    assert rows[STUDENT_NETWORK]["all"]["psnr"] != pytest.approx(rows["student"]["all"]["psnr"])
+    assert len(seen_tracks) == 4 * 3  # 3 chunks each: student, pasted, depth prior, our network
     np.testing.assert_allclose(seen_tracks[0], (moving["tracks"][:9] + 0.5) / 2 - 0.5, rtol=0, atol=1e-5)
     assert student.height == 48 and student.output_size == (96, 96)
     pasted, warp = rows[STUDENT_PASTED]["all"], rows["warp (true depth, objects moved)"]["all"]

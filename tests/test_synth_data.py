@@ -208,3 +208,45 @@ def test_training_tracks_are_made_from_the_same_degraded_depth_as_the_warp():
         moved = np.isfinite(tracks[-1]).all(-1) & item["visibility"][-1]
         error = np.linalg.norm(tracks[-1][moved] - item["tracks"][-1][moved], axis=-1)
         assert error.mean() > 0.05, kind  # the wrong depth moves them wrongly
+
+
+def test_the_network_warp_depth_is_our_depth_network_as_a_photo_gets_it_scaled_to_the_truth(tmp_path):
+    """The `network` kind: the depth `NetworkDepth` gives the first frame (a tiny random network
+    here), scaled so its median is the true depth's; warp and tracks are both made from it; a folder
+    without a network is one line."""
+    from motionworld.data.warps import clip_warp, network_depth_like
+    from motionworld.eval.heldout import heldout_items
+    from motionworld.geometry.camera import Camera
+    from motionworld.geometry.depth import NetworkDepth
+    from motionworld.model.depth_net import DepthNet, DepthNetConfig, save_depth_net
+    from motionworld.train.batches import BatchSource
+    from motionworld.train.config import DataConfig
+
+    torch.manual_seed(0)
+    folder = tmp_path / "depthnet"
+    save_depth_net(folder, DepthNet(DepthNetConfig(widths=(8, 8, 16, 16, 32), blocks=(1,) * 5, decoder=(16, 16, 8, 8),
+                                                   heads=2, output="log_disparity")), {"stage": "depth"})
+    item = heldout_items(1, frames=17, size=64, seed_start=7)[0]
+    item["depth0"] = item["depth"][0]
+    depth = network_depth_like(item["video"][0], item["K"], item["depth0"], str(folder))
+    assert np.median(depth) == pytest.approx(np.median(item["depth0"]), rel=1e-4)
+    as_a_photo = NetworkDepth(NetworkDepth.Options(weights=str(folder)), tmp_path).load(
+        item["video"][0], Camera(item["K"].astype(np.float64), 64, 64))
+    np.testing.assert_allclose(depth / as_a_photo, np.median(depth) / np.median(as_a_photo), rtol=1e-4)
+    frames, valid, tracks, vis = clip_warp(item, "network", np.random.default_rng(1), with_tracks=True,
+                                           depth_network=str(folder))
+    true_warp, _ = clip_warp(item, "true", np.random.default_rng(1))
+    assert np.abs(frames[0].astype(int) - item["video"][0]).max() <= 1 and (valid[0] == 1).all()
+    assert not np.array_equal(frames[1:], true_warp[1:])
+    np.testing.assert_allclose(tracks[0], item["tracks"][0], atol=1e-3)
+    assert not np.allclose(tracks[-1], item["tracks"][-1], equal_nan=True)
+    with pytest.raises(MotionWorldError, match="no depth network in"):
+        network_depth_like(item["video"][0], item["K"], item["depth0"], str(tmp_path))
+    cfg = DataConfig(source="synth", size=64, frames=9, count=8, warp=True,
+                     warp_depth={"true": 0, "disparity": 0, "prior": 0, "object_left_out": 0, "network": 1},
+                     warp_depth_network=str(folder))
+    batch = BatchSource(cfg, batch_size=1, seed=0).batch(0)  # the config reaches the warps
+    assert batch["warp"].shape == (1, 9, 3, 64, 64) and float(batch["warp_valid"][:, 0].min()) == 1.0
+    cfg.warp_depth_network = str(tmp_path)
+    with pytest.raises(MotionWorldError, match="no depth network in"):
+        BatchSource(cfg, batch_size=1, seed=0).batch(0)

@@ -7,7 +7,7 @@
 A view is a synthetic world's first frame (`synth.world_spec.generate_world`, which already draws
 the field of view, the eye height, a street, a ring of walls or an open plain) with more of what
 photographs show added by `dress_world`: rooms with ceilings, objects close in front of a far
-background, clutter, people-sized figures, and a pitched and rolled camera. Training views then go
+background, things against a near wall, clutter, people-sized figures, and a pitched and rolled camera. Training views then go
 through `photometric`: crops (another field of view), flips, colour, exposure and white balance,
 blur, sensor noise and JPEG, so the network meets pictures that look less like a renderer's.
 
@@ -26,7 +26,7 @@ from .synth.world_spec import Solid, generate_world, random_material
 
 # The real photographs with known depth that `eval --sections depth` scores: never a texture here.
 EVAL_PHOTOS = ("motorcycle_left.png", "motorcycle_right.png")
-LAYOUT_WEIGHTS = {"as_drawn": 0.3, "room": 0.2, "close": 0.2, "clutter": 0.15, "people": 0.15}
+LAYOUT_WEIGHTS = {"as_drawn": 0.2, "room": 0.2, "close": 0.15, "closeup": 0.2, "clutter": 0.1, "people": 0.15}
 MAX_SOLIDS = 60  # the renderer's material table holds 64
 
 
@@ -103,6 +103,34 @@ def _close(rng, spec, bank, solids: list[Solid]) -> None:
                                 random_material(rng, bank), "solid", noun="panel"))
 
 
+def _closeup(rng, spec, bank, solids: list[Solid]) -> None:
+    """A wall 1.2 to 6 units ahead, square to the view, and one to four things between it and the
+    camera: a picture whose depth spans only 1.5:1 to 4:1 (a thing photographed against a wall),
+    where the other layouts all reach the far backdrop."""
+    eye = -_camera_position(spec)[1]
+    wall_at = rng.uniform(1.2, 6.0)
+    p = _ahead(rng, spec, wall_at, 0.0)
+    fwd = p - _camera_position(spec)
+    height = eye + 1.5 * wall_at + 1.0  # above the top of the view, pitched up 15 degrees
+    facing = Rotation.from_euler("y", np.arctan2(fwd[0], fwd[2]) + rng.uniform(-0.3, 0.3)).as_matrix()
+    solids.append(Solid("box", (4.0 * wall_at + 2.0, height, 0.2), p + [0, -height / 2, 0], facing,
+                        random_material(rng, bank, tile=(0.5, 4.0), natural_p=0.5), "solid", noun="wall"))
+    for _ in range(int(rng.integers(1, 5))):
+        dist = wall_at * rng.uniform(0.35, 0.9)
+        q = _ahead(rng, spec, dist, 0.4)
+        s = dist * rng.uniform(0.1, 0.45, 3)
+        kind = rng.choice(["box", "sphere", "cylinder"])
+        if kind == "box":
+            solids.append(Solid("box", tuple(s), q + [0, -s[1] / 2, 0], _yaw(rng, np.pi), random_material(rng, bank),
+                                "solid", noun="box"))
+        elif kind == "sphere":
+            solids.append(Solid("sphere", (s[0] / 2,), q + [0, -s[0] / 2, 0], np.eye(3), random_material(rng, bank),
+                                "solid", noun="ball"))
+        else:
+            solids.append(Solid("cylinder", (s[0] / 3, 2 * s[1]), q + [0, -s[1], 0], np.eye(3),
+                                random_material(rng, bank), "solid", noun="pole"))
+
+
 def _clutter(rng, spec, bank, solids: list[Solid]) -> None:
     """Many small things on the ground between 1 and 8 units ahead."""
     for _ in range(int(rng.integers(8, 25))):
@@ -146,7 +174,8 @@ def _clear_of_camera(spec, solid: Solid, margin: float = 0.25) -> bool:
 def dress_world(spec, rng: np.random.Generator, bank, layout: str) -> None:
     """Adds the layout's solids to `spec` (in place) and pitches and rolls its first camera."""
     added: list[Solid] = []
-    {"as_drawn": lambda *a: None, "room": _room, "close": _close, "clutter": _clutter, "people": _people}[layout](
+    {"as_drawn": lambda *a: None, "room": _room, "close": _close, "closeup": _closeup, "clutter": _clutter,
+     "people": _people}[layout](
         rng, spec, bank, added)
     for s in added:
         if len(spec.solids) >= MAX_SOLIDS:

@@ -9,23 +9,28 @@ geometry rather than copy its errors (the target is always the true video):
   the mean disparity) and a scale (0.8 to 1.25) and shift (up to 5 % of the mean) error;
 - `prior`: the scene depth prior (a ground plane and a backdrop) in place of the depth, what a user
   without a depth map gets;
+- `network`: our depth network's depth of the first frame, exactly as a picture without depth gets
+  it (`geometry.depth.NetworkDepth`), scaled so its median is the true depth's (one picture has no
+  scale, and the clip's camera moves in the truth's units): the errors a photo's walk will have;
 - `object_left_out`: the true depth, but one moving object is not moved in the warp, so the tracks
   are the only sign of its motion.
-The tracks are degraded with the same depth (`degraded_tracks`): with `disparity` and `prior` the
+The tracks are degraded with the same depth (`degraded_tracks`): with `disparity`, `prior` and `network` the
 engine's tracks of that depth (`TrackField`, objects moved by their masks and motion, as at
 inference) replace the true ones; with `true` and `object_left_out` they stay the true ones."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
 from ..geometry.camera import Camera
-from ..geometry.depth import PriorDepth
+from ..geometry.depth import NetworkDepth, PriorDepth
 from ..geometry.trackfield import TrackField
 from ..raster.mesh_warp import MeshWarpRenderer
 
-KINDS = ("true", "disparity", "prior", "object_left_out")
-DEFAULT_MIX = {"true": 0.4, "disparity": 0.3, "prior": 0.15, "object_left_out": 0.15}
+KINDS = ("true", "disparity", "prior", "network", "object_left_out")
+ESTIMATED = ("disparity", "prior", "network")  # kinds whose tracks come from the warp's own depth
 
 
 def choose_kind(rng: np.random.Generator, mix: dict[str, float]) -> str:
@@ -41,6 +46,16 @@ def degraded_disparity(depth: np.ndarray, rng: np.random.Generator) -> np.ndarra
     disp = gaussian_filter(disp, sigma=rng.uniform(0.0, 2.0)) + rng.normal(0.0, 0.02 * mean, disp.shape)
     disp = rng.uniform(0.8, 1.25) * disp + rng.uniform(-0.05, 0.05) * mean
     return (1.0 / np.maximum(disp, 0.02 * mean)).astype(np.float32)
+
+
+def network_depth_like(picture: np.ndarray, K: np.ndarray, truth: np.ndarray, folder: str | None = None) -> np.ndarray:
+    """Our depth network's depth of `picture` (the one in `folder`, default the shipped weights), as
+    `NetworkDepth` gives it to a picture without depth, scaled so its median is `truth`'s."""
+    H, W = truth.shape
+    options = NetworkDepth.Options() if folder is None else NetworkDepth.Options(weights=str(folder))
+    depth = NetworkDepth(options, Path.cwd()).load(picture, Camera(np.asarray(K, np.float64), W, H))
+    scale = float(np.median(truth)) / max(float(np.median(depth)), 1e-9)
+    return (depth * scale).astype(np.float32)
 
 
 def render_warp(picture: np.ndarray, depth: np.ndarray, K: np.ndarray, c2w: np.ndarray, object_slots: np.ndarray,
@@ -72,11 +87,13 @@ def degraded_tracks(item: dict, depth: np.ndarray, motion: np.ndarray) -> tuple[
     return tracks, vis
 
 
-def clip_warp(item: dict, kind: str, rng: np.random.Generator, with_tracks: bool = False, mesh_step: int = 1):
+def clip_warp(item: dict, kind: str, rng: np.random.Generator, with_tracks: bool = False, mesh_step: int = 1,
+              depth_network: str | None = None):
     """(warp uint8 [T, H, W, 3], validity float32 [T, H, W]) of a dataset item (numpy arrays; it
     needs video, depth0, K, c2w, object_slots and object_motion) with depth of the given kind. With
     `with_tracks`, also (tracks, visibility) made from that depth (`degraded_tracks`), or the item's
-    own where the depth is the true one."""
+    own where the depth is the true one. `depth_network`: the folder of the `network` kind's
+    network (default the shipped weights)."""
     if kind not in KINDS:
         raise ValueError(f"warp depth kind must be one of {KINDS}, got {kind!r}")
     video, depth, K = item["video"], np.asarray(item["depth0"], np.float32), np.asarray(item["K"], np.float64)
@@ -86,6 +103,8 @@ def clip_warp(item: dict, kind: str, rng: np.random.Generator, with_tracks: bool
         depth = degraded_disparity(depth, rng)
     elif kind == "prior":
         depth = PriorDepth(PriorDepth.Options()).load(video[0], Camera(K, W, H))
+    elif kind == "network":
+        depth = network_depth_like(video[0], K, depth, depth_network)
     elif kind == "object_left_out":
         present = [k for k in range(motion.shape[1]) if (item["object_slots"] == k + 1).any()]
         if present:
@@ -93,6 +112,6 @@ def clip_warp(item: dict, kind: str, rng: np.random.Generator, with_tracks: bool
     warp = render_warp(video[0], depth, K, item["c2w"], item["object_slots"], motion, mesh_step)
     if not with_tracks:
         return warp
-    if kind in ("disparity", "prior"):
+    if kind in ESTIMATED:
         return (*warp, *degraded_tracks(item, depth, np.asarray(item["object_motion"], np.float64)))
     return (*warp, np.asarray(item["tracks"], np.float32), np.asarray(item["visibility"], bool))

@@ -18,7 +18,10 @@ camera and tracks (uint8 [T, H, W, 3], frame 0 the given picture):
 - `teacher_video`: the bidirectional teacher over the whole clip with joint guidance;
 - `prior_tracks`: the tracks a user would get without ground-truth depth (the scene depth prior
   lifted through the true cameras; it knows nothing of moving objects, so their points move with
-  the static world), to drive the student with.
+  the static world), to drive the student with;
+- `network_depth_tracks`: our depth network's depth of the first frame (median-scaled to the truth,
+  as the `network` warp depth of training is) and the engine's tracks from it, moving objects cut
+  out by their masks and moved: what a photo without depth gets from our network.
 
 Clips are at the frames' size. For a model whose guided decoder paints out further
 (`VAEConfig.output_scale`), `model_view` is what its DiT sees of a clip: the picture at the model's
@@ -31,7 +34,7 @@ import torch
 
 from ..data.dataset import collate
 from ..data.views import model_view, stream_clip
-from ..data.warps import render_warp
+from ..data.warps import degraded_tracks, network_depth_like, render_warp
 from ..geometry.camera import Camera
 from ..geometry.depth import PriorDepth
 from ..geometry.trackfield import TrackField
@@ -101,6 +104,14 @@ def prior_tracks(item: dict, grid: int | None = None, depth: np.ndarray | None =
     field = TrackField(depth, camera, item["c2w"][0].astype(np.float64), grid=n)
     tracks, vis, _ = field.project(item["c2w"].astype(np.float64))
     return tracks, vis
+
+
+def network_depth_tracks(item: dict, folder: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(depth [H, W], tracks [T, N, 2], visibility [T, N]) of the item from our depth network in
+    `folder` (default the shipped weights), as `network_depth_like` and `degraded_tracks` make them."""
+    depth = network_depth_like(item["video"][0], item["K"], item["depth"][0], folder)
+    tracks, vis = degraded_tracks(item, depth, np.asarray(item["object_motion"], np.float64))
+    return depth, tracks, vis
 
 
 def _unit_frames(video: np.ndarray, like: torch.Tensor) -> torch.Tensor:

@@ -23,6 +23,9 @@ def _f(x, digits=2) -> str:
 WARP_MOVED = "warp (true depth, objects moved)"
 WARP_INPAINTED = "warp, objects moved, + inpainting (Telea)"
 WARP_FILLED = "warp, objects moved, + pull-push fill"
+# What a photo without depth gets from our depth network (median-scaled to the truth): its warp filled, and the student
+NETWORK_FILLED = "warp (our depth network), objects moved, + pull-push fill"
+STUDENT_NETWORK = "student, our depth network"
 SPEED_FPS, SPEED_SIZE = 20.0, (256, 192)  # the bench target of the geometry-guided student
 
 
@@ -151,11 +154,14 @@ def markdown(report: dict, command: str) -> str:
                           "same clip, mean ± standard error over the clips, and (in brackets) the clips where the row "
                           "is ahead.", "", "| method | " + " | ".join(n for _, n in PAIRED_FIGURES) + " |",
                       "|---|" + "---|" * len(PAIRED_FIGURES)]
-            for name in ("student", "teacher"):
-                if name in per_clip:
-                    pairs = paired(per_clip, name, fill)
-                    lines.append(f"| {name} | " + " | ".join(_paired_cell(pairs.get(k), 3 if k == "ssim" else 2)
-                                                               for k, _ in PAIRED_FIGURES) + " |")
+            against = [(name, fill) for name in ("student", "teacher") if name in per_clip]
+            if STUDENT_NETWORK in per_clip and NETWORK_FILLED in per_clip:  # each against the fill of its own depth
+                against.append((STUDENT_NETWORK, NETWORK_FILLED))
+            for name, base in against:
+                pairs = paired(per_clip, name, base)
+                label = name if base == fill else f"{name} (against {base})"
+                lines.append(f"| {label} | " + " | ".join(_paired_cell(pairs.get(k), 3 if k == "ssim" else 2)
+                                                            for k, _ in PAIRED_FIGURES) + " |")
         if "teacher" in main["methods"]:
             lines += ["", f"The teacher samples {s['teacher_steps']} Euler steps with joint guidance w_t {s['w_t']:g}, "
                           f"w_m {s['w_m']:g}."]
@@ -164,6 +170,12 @@ def markdown(report: dict, command: str) -> str:
             lines += ["", "The depth-prior student is driven by tracks from the depth prior (which knows nothing of "
                           "moving objects) and scored, like every row, against the true motion; against the tracks "
                           f"it was given its EPE is {_f(prior['epe_vs_input'])} px."]
+        net = main["methods"].get(STUDENT_NETWORK, {}).get("all", {})
+        if "epe_vs_input" in net:
+            lines += ["", "The our-depth-network rows get the depth our network gives the first frame, scaled so its "
+                          "median is the true depth's (one picture has no scale), and the warp and the tracks made "
+                          f"from it, objects moved by their masks; against those tracks the student's EPE is "
+                          f"{_f(net['epe_vs_input'])} px."]
         lines.append("")
     lh = report.get("long_horizon")
     if lh:

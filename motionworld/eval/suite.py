@@ -41,6 +41,7 @@ from .heldout import AWAY_HOLD, AWAY_STAY, AWAY_TURN, away_and_back_poses, away_
 from .methods import (
     hold_first,
     inpainted,
+    network_depth_tracks,
     prior_depth,
     prior_tracks,
     pull_push_filled,
@@ -50,7 +51,7 @@ from .methods import (
     warp_gt,
     warp_moved,
 )
-from .report import WARP_FILLED, WARP_INPAINTED, WARP_MOVED
+from .report import NETWORK_FILLED, STUDENT_NETWORK, WARP_FILLED, WARP_INPAINTED, WARP_MOVED
 
 STUDENT_PASTED = "student, hard paste of the warp"
 
@@ -169,6 +170,9 @@ def main_table(student, teacher, items: list[dict], s: EvalSettings, progress=No
     if pasted:
         per_clip[STUDENT_PASTED] = []
     per_clip["student, depth prior"] = []
+    depth_net = _depth_net_folder(s) if with_objects else None
+    if depth_net is not None:
+        per_clip[NETWORK_FILLED], per_clip[STUDENT_NETWORK] = [], []
     shipped_layout(student)
     step = student.config.vae.output_scale  # the model's warp: one mesh vertex per model pixel, as at inference
     for i, item in enumerate(items):
@@ -210,10 +214,23 @@ def main_table(student, teacher, items: list[dict], s: EvalSettings, progress=No
         row = score(prior_video, item, seen=seen)
         row["epe_vs_input"] = score(prior_video, item, tr, vis)["epe"]
         per_clip["student, depth prior"].append(row)
+        if depth_net is not None:  # what a photo without depth gets from our network: warp, tracks, student
+            depth, tr, vis = network_depth_tracks(item, str(depth_net))
+            per_clip[NETWORK_FILLED].append(score(pull_push_filled(*warp_moved(item, depth)), item, seen=seen))
+            net_warp = warp_moved(item, depth, step) if student.sees_warp else None
+            net_video = stream_student(student, item, tr, vis, seed=s.seed + i, warp=net_warp)
+            row = score(net_video, item, seen=seen)
+            row["epe_vs_input"] = score(net_video, item, tr, vis)["epe"]
+            per_clip[STUDENT_NETWORK].append(row)
         if progress:
             progress(f"main table: clip {i + 1}/{len(items)}")
     table = _aggregate(per_clip, [it["moving_objects"] for it in items])
     return {"methods": table, "per_clip": per_clip, "seeds": [int(it["seed"]) for it in items]}
+
+
+def _depth_net_folder(s: EvalSettings) -> Path | None:
+    """Our depth network's folder: `s.depth_net`, else the shipped weights' where they hold one."""
+    return Path(s.depth_net) if s.depth_net else (shipped_depth_folder() if has_depth_network() else None)
 
 
 def _chunk_series(video: np.ndarray, item: dict, first: int, size: int) -> tuple[list, list, list]:
@@ -353,7 +370,7 @@ SECTIONS = ("main", "long", "away", "ablations", "speed", "depth")
 
 def depth_report(s: EvalSettings, progress=None) -> dict:
     """The depth section with our network from `s.depth_net`, else the shipped weights' (if any)."""
-    folder = Path(s.depth_net) if s.depth_net else (shipped_depth_folder() if has_depth_network() else None)
+    folder = _depth_net_folder(s)
     net = load_depth_net(folder) if folder is not None else None
     out = depth_section(net, views=s.depth_views, progress=progress)
     out["network"] = None if folder is None else str(folder)

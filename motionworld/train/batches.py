@@ -52,7 +52,7 @@ def with_warps(batch: dict, items: list[dict], cfg: DataConfig, rng_key: list[in
             arrays[key] = arrays[key][:cfg.frames]
         rng = np.random.default_rng([*rng_key, i])
         frames, valid, tr, vi = clip_warp(arrays, choose_kind(rng, mix), rng, with_tracks=True,
-                                          mesh_step=cfg.warp_mesh_step)
+                                          mesh_step=cfg.warp_mesh_step, depth_network=cfg.warp_depth_network)
         warps.append(torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255.0)
         valids.append(torch.from_numpy(valid))
         tracks.append(torch.from_numpy(np.ascontiguousarray(tr, np.float32)))

@@ -19,11 +19,12 @@ class WarpDepthMix(StrictModel):
     true: float = Field(0.4, ge=0)
     disparity: float = Field(0.3, ge=0)
     prior: float = Field(0.15, ge=0)
+    network: float = Field(0.0, ge=0)  # our depth network's (data.warp_depth_network, default the shipped one)
     object_left_out: float = Field(0.15, ge=0)
 
     @model_validator(mode="after")
     def _some(self):
-        if self.true + self.disparity + self.prior + self.object_left_out <= 0:
+        if sum(self.model_dump().values()) <= 0:
             raise ValueError("at least one kind of warp depth needs a positive weight")
         return self
 
@@ -39,6 +40,7 @@ class DataConfig(StrictModel):
     heldout: int = 4                 # held-out clips used by the eval hook
     warp: bool = False               # batches carry the clip's warp and validity (synth or shards clips)
     warp_depth: WarpDepthMix = Field(default_factory=WarpDepthMix)
+    warp_depth_network: str | None = None  # folder of the `network` warp depth's network (default: weights/)
     # Pixels per warp mesh vertex (MeshWarpRenderer.mesh_step): inference puts one vertex per model
     # pixel, so clips at a guided decoder's output size (its VAE stage) use its output_scale, 1 elsewhere.
     warp_mesh_step: int = Field(1, ge=1, le=8)
