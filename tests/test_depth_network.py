@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,6 +25,7 @@ from motionworld.geometry.depth import (
 from motionworld.metrics.depth import depth_scores, scale_invariant_loss, ssi_loss
 from motionworld.model.depth_net import DepthNet, DepthNetConfig, load_depth_net, save_depth_net
 
+ROOT = Path(__file__).resolve().parent.parent
 TINY = DepthNetConfig(widths=(8, 8, 16, 16, 32), blocks=(1, 1, 1, 1, 1), decoder=(16, 16, 8, 8), heads=2)
 
 
@@ -361,3 +363,30 @@ def test_the_motorcycle_truth_warps_onto_the_right_view():
     good, _ = warp_psnr(pair["image"], depth, pair["K"], _translate_x(1.0), pair["truth_view"], seen & valid,
                         pair["K_view"])
     assert good > 25.0 and good > flat + 5.0
+
+
+def test_the_photo_walk_benchmark_sees_the_right_view_through_the_left_cameras_intrinsics():
+    """benchmarks/photo_walk.py: the pair cropped and resized to 288x192, the right image moved by
+    doffs so the left camera's K sees it; the true depth's warp at the baseline then matches it (a
+    wrong K or shift would not), and a flat plane's does not."""
+    import importlib.util
+
+    from motionworld.data.warps import render_warp
+    from motionworld.metrics.image import psnr
+
+    spec = importlib.util.spec_from_file_location("photo_walk", ROOT / "benchmarks" / "photo_walk.py")
+    walk = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(walk)
+    item = walk.photo_item(9)
+    assert item["video"].shape == (1, 192, 288, 3) and item["depth"].shape == (192, 288)
+
+    def last_frame_psnr(depth):
+        frames, valid = render_warp(item["video"][0], depth, item["K"], item["c2w"], np.zeros(depth.shape, np.int32),
+                                    np.zeros((9, 0, 4, 4)))
+        seen = (valid[-1] > 0.5) & item["valid"] & np.isfinite(item["truth"]).all(-1)
+        a = torch.from_numpy(frames[-1].astype(np.float32) / 255).permute(2, 0, 1)[None]
+        b = torch.from_numpy(np.nan_to_num(item["truth"]) / 255).permute(2, 0, 1)[None]
+        return psnr(a, b, torch.from_numpy(seen)[None])
+
+    true = last_frame_psnr(item["depth"])
+    assert true > 25.0 and true > last_frame_psnr(np.full_like(item["depth"], np.median(item["depth"]))) + 5.0

@@ -333,8 +333,10 @@ def test_eval_command_end_to_end(tmp_path):
     assert set(methods) == {"true frames (tracker floor)", "true frames through the VAE (latent ceiling)",
                             "hold first frame", "warp (true depth)", "warp (true depth, objects moved)",
                             "warp, objects moved, + inpainting (Telea)", "warp, objects moved, + pull-push fill",
-                            "teacher", "student", "student, depth prior"}
-    # (an unguided student that does not see the warp has no hard-paste row)
+                            "teacher", "student", "student, depth prior",
+                            "warp (our depth network), objects moved, + pull-push fill", "student, our depth network"}
+    # (an unguided student that does not see the warp has no hard-paste row; the depth-network rows use the
+    # network the shipped weights hold)
     assert all("psnr_seen" in r["all"] and "ssim_unseen" in r["all"] for r in methods.values())
     assert "| method | PSNR seen | PSNR unseen |" in (out / "report.md").read_text()
     vae_row = methods["true frames through the VAE (latent ceiling)"]["all"]

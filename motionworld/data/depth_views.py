@@ -7,9 +7,10 @@
 A view is a synthetic world's first frame (`synth.world_spec.generate_world`, which already draws
 the field of view, the eye height, a street, a ring of walls or an open plain) with more of what
 photographs show added by `dress_world`: rooms with ceilings, objects close in front of a far
-background, things against a near wall, clutter, people-sized figures, and a pitched and rolled camera. Training views then go
-through `photometric`: crops (another field of view), flips, colour, exposure and white balance,
-blur, sensor noise and JPEG, so the network meets pictures that look less like a renderer's.
+background, things against a near wall, clutter, people-sized figures, and a pitched and rolled
+camera. Training views then go through `photometric`: crops (another field of view), flips, colour,
+exposure and white balance, blur, sensor noise and JPEG, so the network meets pictures that look
+less like a renderer's.
 
 The natural photographs the evaluation uses (`EVAL_PHOTOS`) are left out of the texture bank.
 """

@@ -14,9 +14,9 @@ geometry rather than copy its errors (the target is always the true video):
   scale, and the clip's camera moves in the truth's units): the errors a photo's walk will have;
 - `object_left_out`: the true depth, but one moving object is not moved in the warp, so the tracks
   are the only sign of its motion.
-The tracks are degraded with the same depth (`degraded_tracks`): with `disparity`, `prior` and `network` the
-engine's tracks of that depth (`TrackField`, objects moved by their masks and motion, as at
-inference) replace the true ones; with `true` and `object_left_out` they stay the true ones."""
+The tracks are degraded with the same depth (`degraded_tracks`): with `disparity`, `prior` and
+`network` the engine's tracks of that depth (`TrackField`, objects moved by their masks and motion,
+as at inference) replace the true ones; with `true` and `object_left_out` they stay the true ones."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -23,7 +23,7 @@ def _f(x, digits=2) -> str:
 WARP_MOVED = "warp (true depth, objects moved)"
 WARP_INPAINTED = "warp, objects moved, + inpainting (Telea)"
 WARP_FILLED = "warp, objects moved, + pull-push fill"
-# What a photo without depth gets from our depth network (median-scaled to the truth): its warp filled, and the student
+# What a photo without depth gets from our depth network (median-scaled to the truth): its warp filled; the student
 NETWORK_FILLED = "warp (our depth network), objects moved, + pull-push fill"
 STUDENT_NETWORK = "student, our depth network"
 SPEED_FPS, SPEED_SIZE = 20.0, (256, 192)  # the bench target of the geometry-guided student
@@ -172,9 +172,9 @@ def markdown(report: dict, command: str) -> str:
                           f"it was given its EPE is {_f(prior['epe_vs_input'])} px."]
         net = main["methods"].get(STUDENT_NETWORK, {}).get("all", {})
         if "epe_vs_input" in net:
-            lines += ["", "The our-depth-network rows get the depth our network gives the first frame, scaled so its "
-                          "median is the true depth's (one picture has no scale), and the warp and the tracks made "
-                          f"from it, objects moved by their masks; against those tracks the student's EPE is "
+            lines += ["", "The rows with our depth network take its depth of the first frame, scaled so its median is "
+                          "the true depth's (one picture has no scale), and the warp and the tracks made from it, "
+                          "objects moved by their masks; against those tracks the student's EPE is "
                           f"{_f(net['epe_vs_input'])} px."]
         lines.append("")
     lh = report.get("long_horizon")

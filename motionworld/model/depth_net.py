@@ -184,7 +184,8 @@ class DepthNet(nn.Module):
         self.eval()
         try:
             H, W = picture.shape[:2]
-            x = torch.from_numpy(np.ascontiguousarray(picture)).permute(2, 0, 1)[None].float() / 255.0
+            # as_tensor copies a read-only picture (np.asarray of a PIL image) instead of warning about it
+            x = torch.as_tensor(np.asarray(picture, np.float32)).permute(2, 0, 1)[None] / 255.0
             x = x.to(self.mean.device)
             s = min(1.0, max_side / max(H, W))
             h, w = max(1, round(H * s)), max(1, round(W * s))
