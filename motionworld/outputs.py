@@ -45,6 +45,15 @@ def temporary_beside(path: Path, folder: bool = False) -> Path:
     return Path(name)
 
 
+def as_created(tmp: Path) -> Path:
+    """Give a finished temporary file (or folder) the mode an output created in place would have:
+    tempfile makes them owner-only (0600, 0700), but an output is the user's, under their umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod((0o777 if tmp.is_dir() else 0o666) & ~umask)
+    return tmp
+
+
 @contextmanager
 def replacing(path: str | Path):
     """`with replacing(out) as tmp: write(tmp)`: `out` appears only if the block completes."""
@@ -52,7 +61,7 @@ def replacing(path: str | Path):
     tmp = temporary_beside(path)
     try:
         yield tmp
-        os.replace(tmp, path)
+        os.replace(as_created(tmp), path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

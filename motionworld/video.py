@@ -16,7 +16,7 @@ import numpy as np
 
 from .errors import MotionWorldError
 from .frames import FPS
-from .outputs import check_output_target, temporary_beside
+from .outputs import as_created, check_output_target, temporary_beside
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm", ".mov")
 
@@ -91,9 +91,9 @@ class VideoWriter:
             check_output_target(self.path, folder=True)  # still new or empty: nothing of the user's is replaced
             if self.path.is_dir():
                 self.path.rmdir()
-            os.rename(self.tmp, self.path)
+            os.rename(as_created(self.tmp), self.path)
         else:
-            os.replace(self.tmp, self.path)
+            os.replace(as_created(self.tmp), self.path)
         self.tmp = None
 
     def abort(self) -> None:

@@ -121,6 +121,29 @@ def test_a_failing_close_leaves_no_temporary_output(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_outputs_get_the_mode_the_users_umask_gives_not_owner_only(tmp_path):
+    """Outputs are written under a temporary name (tempfile: 0600, 0700) and moved into place; they
+    end with the mode a file or folder created in place would have (here umask 022: 0644, 0755)."""
+    import os
+    import stat
+
+    from motionworld.outputs import replacing
+    from motionworld.video import VideoWriter
+
+    old = os.umask(0o022)
+    try:
+        for name in ("a.gif", "a.mp4", "frames"):
+            writer = VideoWriter(tmp_path / name)
+            writer.write(np.zeros((16, 16, 3), np.uint8))
+            writer.close()
+        with replacing(tmp_path / "scene.yaml") as tmp:
+            tmp.write_text("x: 1\n")
+    finally:
+        os.umask(old)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()}
+    assert modes == {"a.gif": 0o644, "a.mp4": 0o644, "frames": 0o755, "scene.yaml": 0o644}
+
+
 def test_sigterm_cleans_up_like_ctrl_c_and_the_log_says_so(tmp_path, garden):
     out, log = tmp_path / "frames", tmp_path / "run.jsonl"
     proc = subprocess.Popen([sys.executable, "-m", "motionworld", "render", str(garden), "--backend", "tracks",
