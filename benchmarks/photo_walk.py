@@ -27,11 +27,10 @@ from scipy.ndimage import shift
 
 from motionworld.data.warps import render_warp
 from motionworld.eval.depth_section import MOTORCYCLE_DOFFS, motorcycle
-from motionworld.eval.methods import pull_push_filled, stream_student
+from motionworld.eval.methods import prior_tracks, pull_push_filled, stream_student
 from motionworld.frames import chunk_frames
 from motionworld.geometry.camera import Camera
 from motionworld.geometry.depth import PriorDepth, network_depth, shipped_depth_folder
-from motionworld.geometry.trackfield import TrackField
 from motionworld.metrics.depth import median_scaled
 from motionworld.metrics.image import psnr
 from motionworld.model.depth_net import load_depth_net
@@ -81,13 +80,6 @@ def depths(item: dict, depth_net: str | None) -> dict[str, np.ndarray]:
     return out
 
 
-def tracks_of(item: dict, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    H, W = depth.shape
-    field = TrackField(depth, Camera(item["K"], W, H), item["c2w"][0], grid=GRID)
-    tracks, vis, _ = field.project(item["c2w"])
-    return tracks, vis
-
-
 def scores(frame: np.ndarray, item: dict, seen: np.ndarray) -> tuple[float, float, float]:
     truth = item["truth"]
     known = np.isfinite(truth).all(-1)
@@ -119,7 +111,7 @@ def main() -> None:
         still = np.zeros((frames, 0, 4, 4))  # no moving objects
         filled = pull_push_filled(*render_warp(item["video"][0], depth, K, c2w, none, still))
         rows = {"warp + pull-push fill": filled[-1]}
-        tracks, vis = tracks_of(item, depth)
+        tracks, vis = prior_tracks(item, GRID, depth)  # the engine's tracks of this depth (prior by default)
         for w, student in students.items():
             step = student.config.vae.output_scale
             warp = render_warp(item["video"][0], depth, K, c2w, none, still, mesh_step=step)
