@@ -18,9 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import MotionWorldError
+from . import arguments as A
+from .errors import ArgumentError, MotionWorldError
 from .frames import CHUNK_LATENTS, chunk_frames
 from .geometry.camera import Camera, scale_pixels
+from .limits import MAX_CHUNK_LATENTS, MAX_SEED
 from .raster.mesh_warp import MeshWarpRenderer
 from .raster.overlay import draw_chunk_tracks
 from .world import _fit
@@ -55,6 +57,10 @@ class WarpGenerator:
     name = "warp"
 
     def __init__(self, max_size: int | None = None, discontinuity: str = "stretch", chunk_latents: int = CHUNK_LATENTS):
+        if max_size is not None:
+            A.number(max_size, "max_size", *A.SIZE_RANGE, integer=True)
+        A.one_of(discontinuity, "discontinuity", ("stretch", "drop"))
+        A.number(chunk_latents, "chunk_latents", 1, MAX_CHUNK_LATENTS, integer=True)
         self.max_size, self.discontinuity, self.chunk_latents = max_size, discontinuity, chunk_latents
         self.renderer = None
         self.chunk_index = 0
@@ -101,7 +107,9 @@ class NeuralGenerator:
     name = "neural"
 
     def __init__(self, student, seed: int = 0):
-        self.student, self.seed = student, int(seed)
+        if not all(hasattr(student, m) for m in ("output_size", "size_for", "start", "step", "frames_for_next_chunk")):
+            raise ArgumentError(f"student must be a StreamingStudent, got {A.shown(student)}")
+        self.student, self.seed = student, A.number(seed, "seed", 0, MAX_SEED, integer=True)
         self.height, self.width = student.output_size
         self.warp = None  # for a student that sees the warp of the picture
 
@@ -149,6 +157,9 @@ class TrackPreviewGenerator:
     name = "tracks"
 
     def __init__(self, max_size: int = 640, dim: float = 0.55, chunk_latents: int = CHUNK_LATENTS):
+        A.number(max_size, "max_size", *A.SIZE_RANGE, integer=True)
+        A.number(dim, "dim", 0.0, 1.0)
+        A.number(chunk_latents, "chunk_latents", 1, MAX_CHUNK_LATENTS, integer=True)
         self.max_size, self.dim, self.chunk_latents = max_size, dim, chunk_latents
         self.chunk_index = 0
 

@@ -1,4 +1,5 @@
-"""Command line: motionworld play | render | replay | validate | tracks | path | bench | data | train.
+"""Command line: motionworld play | render | replay | validate | scene | depth | tracks | path | bench | eval |
+weights | data | train.
 
 Errors caused by input print one line each (`error: ...`) and exit with status 2.
 """
@@ -9,6 +10,7 @@ import os
 import signal
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +19,11 @@ from .data import commands as data_commands
 from .depth_files import check_depth_outputs, save_depth_map, save_preview
 from .errors import MotionWorldError, SceneError, Terminated
 from .eval.heldout import AWAY_STAY
-from .eval.report import grid_video, write_report
+from .eval.report import check_report_folder, grid_video, write_report
 from .frames import CHUNK_LATENTS, is_whole_chunks, whole_chunks_text
 from .geometry.path_io import save_nerfstudio
 from .images import read_rgb
+from .inputs import command_inputs
 from .limits import MAX_CLIP_FRAMES, MAX_CLIPS, MAX_FRAMES, check_seconds, check_seed, limit_malloc_arenas
 from .outputs import check_output_target, replacing
 from .picture_scene import is_picture, scene_text
@@ -28,6 +31,7 @@ from .play import commands
 from .play.defaults import SHIPPED_WEIGHTS, scene_path
 from .play.window import NoDisplayError
 from .scene import load_scene, picture_scene
+from .strict_yaml import YAMLReadError, read_yaml
 from .train.config import STAGES, load_config
 from .train.log import plot_log
 from .world import World
@@ -195,6 +199,12 @@ def _parser() -> argparse.ArgumentParser:
     tp.add_argument("log", type=Path)
     tp.add_argument("-o", "--output", type=Path, help="default: next to the log, .png")
 
+    w = sub.add_parser("weights", help="weights folders: bring an older export's manifest up to date")
+    wsub = w.add_subparsers(dest="weights_command", required=True)
+    wm = wsub.add_parser("migrate", help="add config_sha256 to the entries of a manifest written before configs "
+                                         "were hashed (where each file's own sha256 still matches)")
+    wm.add_argument("folder", type=Path)
+
     d = sub.add_parser("data", help="synthetic training worlds: write, benchmark, preview")
     dsub = d.add_subparsers(dest="data_command", required=True)
     ds = dsub.add_parser("synth", help="generate clips into safetensors shards with a manifest")
@@ -225,7 +235,16 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _check_path_choice(args) -> None:
+    for option in ("path", "actions"):
+        value = getattr(args, option, None)
+        if value is not None and not value.strip():  # '' would quietly play the default path
+            raise MotionWorldError(f"--{option} is empty; give a {'path name or file' if option == 'path' else 'action string'}"
+                                   " (or leave the option out for the scene's default path)")
+
+
 def _world_and_path(args):
+    _check_path_choice(args)
     _check_grid(args.grid)
     check_seconds(args.seconds)
     world = World(scene_path(args.scene), grid=args.grid)
@@ -267,7 +286,10 @@ def _scene(args) -> int:
     print(made.note)
     with replacing(out) as tmp:  # the file appears only once it is written and its scene loads
         tmp.write_text(scene_text(picture, out, depth=made.depth_block), encoding="utf-8")
-        load_scene(tmp)
+        try:
+            load_scene(tmp)
+        except SceneError as e:  # told as the file it would have been, not our temporary name
+            raise SceneError([replace(p, file=str(out)) for p in e.problems]) from None
     print(f"wrote {out}: edit it (depth, prompt, objects, paths), then `motionworld play {picture}`")
     return 0
 
@@ -294,7 +316,7 @@ def _depth(args) -> int:
 
 
 def _render(args) -> int:
-
+    _check_path_choice(args)
     _check_grid(args.grid)
     _check_size(args.size)
     check_seconds(args.seconds)
@@ -308,6 +330,20 @@ def _render(args) -> int:
           f"{result.seconds:.2f} s ({result.frames / max(result.seconds, 1e-9):.1f} frames/s); chunk latency median "
           f"{np.median(lat):.0f} ms, max {lat.max():.0f} ms ({len(lat)} chunks); frames sha256 {result.digest[:16]}")
     return 0
+
+
+def _check_device(device: str, auto: bool = False) -> None:
+    """--device: cpu, cuda or cuda:N (and auto where it is allowed); CUDA only where there is one."""
+    import re
+
+    if not (device == "cpu" or re.fullmatch(r"cuda(:\d{1,2})?", device) or (auto and device == "auto")):
+        raise MotionWorldError(f"--device {device!r}: choose {'auto, ' if auto else ''}cpu, cuda or cuda:N")
+    if device.startswith("cuda"):
+        import torch
+
+        index = int(device.partition(":")[2] or 0)
+        if not torch.cuda.is_available() or index >= torch.cuda.device_count():
+            raise MotionWorldError(f"--device {device}: no such CUDA device is available here")
 
 
 def _check_size(size: int) -> None:
@@ -364,9 +400,10 @@ def _replay(args) -> int:
 
 
 def _tracks(args) -> int:
-    check_output_target(args.output)
-    output = args.output if args.output.suffix == ".npz" else args.output.with_name(args.output.name + ".npz")
-    check_output_target(output)  # numpy adds .npz to a name without it: the name it will write is checked too
+    output = args.output
+    if output.suffix.lower() != ".npz":  # numpy would add .npz and write a file the user did not name
+        raise MotionWorldError(f"-o {output}: tracks are written as .npz; name the file {output.name}.npz")
+    check_output_target(output)
     world, spec = _world_and_path(args)
     r = world.tracks(spec, seconds=args.seconds)
     with replacing(output) as tmp:
@@ -422,11 +459,7 @@ def _bench(args) -> int:
             and (window is None or 0 <= window <= 64)):
         raise MotionWorldError("--chunks must be in [1, 100000], --steps in [1, 50], --chunk in [1, 16], --sink in "
                                "[0, 16] and --window in [0, 64] (or grow)")
-    if args.device.startswith("cuda"):
-        import torch
-
-        if not torch.cuda.is_available():
-            raise MotionWorldError(f"--device {args.device}: no CUDA device is available here")
+    _check_device(args.device)
     try:
         result = bench_model(args.preset, weights=args.weights, height=height, width=width, steps=args.steps,
                              chunk=args.chunk, sink=args.sink, window=window, chunks=args.chunks, device=args.device,
@@ -459,6 +492,9 @@ def _eval(args) -> int:
         raise MotionWorldError(f"--guidance {args.guidance!r}: the weights must be >= 0")
     if not 1 <= args.depth_views <= MAX_CLIPS:
         raise MotionWorldError(f"--depth-views must be in [1, {MAX_CLIPS}]")
+    check_report_folder(args.out)  # before the evaluation: its report never replaces a user's file
+    if args.grid is not None:
+        check_output_target(args.grid)
     from .model.student import StreamingStudent
 
     needs_student = set(sections) - {"depth"}
@@ -483,14 +519,21 @@ def _eval(args) -> int:
     return 0
 
 
+def _weights(args) -> int:
+    from .model.weights import add_config_hashes
+
+    added = add_config_hashes(args.folder)
+    print(f"{args.folder / 'MANIFEST.json'}: " + (f"added config_sha256 to {', '.join(added)}" if added
+                                                 else "every entry already has its config_sha256; nothing to do"))
+    return 0
+
+
 def _data(args) -> int:
 
     return {"synth": data_commands.synth, "bench": data_commands.bench, "preview": data_commands.preview}[args.data_command](args)
 
 
 def _train(args) -> int:
-    import yaml
-
 
     if args.stage == "ship":
         from .train.ship import ship, ship_depth
@@ -514,22 +557,30 @@ def _train(args) -> int:
         return 0
     if args.stage == "plot":
         output = args.output or args.log.with_suffix(".png")
+        if output.suffix.lower() != ".png":
+            raise MotionWorldError(f"-o {output}: the plot is a PNG; name the file {output.stem}.png")
         keys = plot_log(args.log, output)
         print(f"wrote {output} ({', '.join(keys)})")
         return 0
     from .train.trainer import train
 
+    _check_device(args.device, auto=True)
+    if args.stop_after is not None and args.stop_after < 1:
+        raise MotionWorldError(f"--stop-after must be a number of steps >= 1, got {args.stop_after}")
     overrides = {}
     for item in args.set:
         key, eq, value = item.partition("=")
         if not eq:
             raise MotionWorldError(f"--set {item!r}: expected KEY=VALUE")
-        overrides[key] = yaml.safe_load(value)
+        try:
+            overrides[key] = read_yaml(value)[0]
+        except YAMLReadError as e:
+            raise MotionWorldError(f"--set {item!r}: the value is not YAML ({e})") from None
     if args.out:
         overrides["out"] = args.out
     if args.steps is not None:
         overrides["optim.steps"] = args.steps
-    cfg = load_config(args.config, overrides)
+    cfg = load_config(args.config, overrides, labels={"out": "--out", "optim.steps": "--steps"})
     if cfg.stage != args.stage:
         raise MotionWorldError(f"{args.config}: is a config for stage {cfg.stage!r}, not {args.stage!r}")
     result = train(cfg, resume=args.resume, device=args.device, stop_after=args.stop_after,
@@ -543,8 +594,34 @@ def _train(args) -> int:
     return 0
 
 
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, name))
+# arguments naming files a command reads (`log` is read by replay and train plot, written by play and render)
+INPUT_ARGS = ("scene", "scenes", "picture", "path", "config", "dataset", "heldout", "weights", "student", "teacher",
+              "vae", "depth_net")
+
+
 def _terminate(signum, frame):
-    raise Terminated()
+    raise Terminated(signum)
+
+
+def _declared_inputs(args) -> list[Path]:
+    """The files a command's arguments name for reading; a folder (weights, a dataset) gives the
+    files directly in it. Outputs are checked against these before any work."""
+    names = list(INPUT_ARGS) + (["log"] if args.command in ("replay", "train") else [])
+    if args.command == "train" and getattr(args, "stage", None) == "ship":
+        names.append("depth")
+    found = []
+    for name in names:
+        value = getattr(args, name, None)
+        for item in value if isinstance(value, list) else [value]:
+            if not isinstance(item, (str, Path)) or not str(item):
+                continue
+            p = Path(item)
+            if p.is_dir():
+                found += [f for f in sorted(p.iterdir())[:1000] if f.is_file()]
+            elif p.is_file():
+                found.append(p)
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -552,22 +629,24 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     limit_malloc_arenas()  # long play/render streams keep a flat RSS (see limits.MALLOC_ARENAS)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # for reports that say how they were made
-    # SIGTERM unwinds like Ctrl-C, so writers remove their temporary output (the main thread only
-    # can set handlers; a host embedding main() elsewhere keeps its own)
+    # SIGTERM, SIGHUP (the terminal closed) and SIGQUIT unwind like Ctrl-C, so writers remove their
+    # temporary output and logs get their end line (the main thread only can set handlers; a host
+    # embedding main() elsewhere keeps its own)
     main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
+    previous = {s: signal.signal(s, _terminate) for s in STOP_SIGNALS} if main_thread else {}
     try:
         return _run(args)
     finally:
-        if main_thread:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+        for s, handler in previous.items():
+            signal.signal(s, signal.SIG_DFL if handler is None else handler)
 
 
 def _run(args) -> int:
-    handlers = {"play": _play, "replay": _replay, "eval": _eval, "validate": _validate, "scene": _scene, "depth": _depth, "render": _render, "tracks": _tracks, "path": _path, "bench": _bench,
+    handlers = {"weights": _weights, "play": _play, "replay": _replay, "eval": _eval, "validate": _validate, "scene": _scene, "depth": _depth, "render": _render, "tracks": _tracks, "path": _path, "bench": _bench,
                 "data": _data, "train": _train}
     try:
-        return handlers[args.command](args)
+        with command_inputs(*_declared_inputs(args)):  # no output of the command is written over these
+            return handlers[args.command](args)
     except SceneError as e:
         for p in e.problems:
             print(f"error: {p}", file=sys.stderr)
@@ -581,6 +660,7 @@ def _run(args) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Terminated:
-        print("terminated", file=sys.stderr)
-        return 143
+    except Terminated as e:
+        signum = e.args[0] if e.args else signal.SIGTERM
+        print(f"terminated ({signal.Signals(signum).name})", file=sys.stderr)
+        return 128 + int(signum)

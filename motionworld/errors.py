@@ -50,5 +50,11 @@ class TrackError(MotionWorldError):
 
 
 class Terminated(BaseException):
-    """The process was asked to stop (SIGTERM). Raised in the main thread like KeyboardInterrupt,
-    so every `finally` and writer abort runs and nothing half-written is left behind."""
+    """The process was asked to stop (SIGTERM, SIGHUP, SIGQUIT; `args[0]` is the signal). Raised in
+    the main thread like KeyboardInterrupt, so every `finally` and writer abort runs and nothing
+    half-written is left behind."""
+
+
+class ArgumentError(MotionWorldError, ValueError):
+    """A value passed to the Python API is of the wrong kind or out of range (NaN, a negative
+    size, a folder where a file is written). Also a ValueError, as such values were before."""

@@ -2,6 +2,8 @@
 
 The size in an image's header is checked against the picture limit before any pixel is decoded, so
 a file claiming 20000x20000 (or a real 90-megapixel PNG) is a one-line error, not gigabytes of memory.
+Every image is read upright: its EXIF orientation (a phone stores a portrait photo sideways and says
+so in a tag) is applied, and the size checked and said is the upright size.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from .errors import MotionWorldError
 from .limits import MAX_PICTURE_PIXELS, MAX_PICTURE_SIDE
 
 SUPPORTED = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif")
+ORIENTATION_TAG = 0x0112  # EXIF: how the stored pixels are turned and flipped to be shown
 
 
 def check_picture_size(width: int, height: int, what: str) -> None:
@@ -37,9 +40,23 @@ def size_for_budget(width: int, height: int, pixels: int, multiple: int = 16) ->
     return best
 
 
+def orientation(im) -> int:
+    """The EXIF orientation (1-8) of an opened image, read without decoding its pixels: 1 (as
+    stored) where it has none, or a broken one. A PNG's eXIf chunk counts only before the pixel
+    data: Pillow would decode the whole picture to look for a later one (phones write JPEGs)."""
+    if im.format == "PNG" and "exif" not in im.info:
+        return 1
+    try:
+        value = im.getexif().get(ORIENTATION_TAG, 1)
+    except Exception:  # Pillow's EXIF parser raises many kinds on a corrupt block; the pixels still read
+        return 1
+    return value if value in range(1, 9) else 1
+
+
 @contextmanager
 def open_image(path: Path, what: str):
-    """PIL's Image for `path`, its header size checked; decoding errors become one line naming `what`."""
+    """PIL's Image for `path`, upright (its EXIF orientation applied), its header size checked as
+    shown (width and height swapped by a quarter turn); decoding errors become one line naming `what`."""
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -52,15 +69,23 @@ def open_image(path: Path, what: str):
     except (UnidentifiedImageError, OSError, ValueError) as e:
         raise MotionWorldError(f"cannot read {what} {path.name}: {e}") from None
     with im:
-        check_picture_size(*im.size, f"{what} {path.name}")
+        turn = orientation(im)
+        width, height = im.size
+        check_picture_size(*((height, width) if turn >= 5 else (width, height)), f"{what} {path.name}")
         try:
-            yield im
+            # 2-8: mirrored, turned half or a quarter (Pillow's exif_transpose table, without its full load and copy)
+            method = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+                      4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+                      6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+                      8: Image.Transpose.ROTATE_90}.get(turn)
+            yield im if method is None else im.transpose(method)
         except (OSError, ValueError, SyntaxError) as e:  # truncated or corrupt pixel data
             raise MotionWorldError(f"cannot read {what} {path.name}: {e}") from None
 
 
 def read_rgb(path: str | Path) -> np.ndarray:
-    """uint8 [H, W, 3]. Alpha is composited on black; greyscale is repeated to RGB."""
+    """uint8 [H, W, 3], upright (EXIF orientation applied). Alpha is composited on black;
+    greyscale is repeated to RGB."""
     path = Path(path)
     if not path.is_file():
         raise MotionWorldError(f"image not found: {path}")
@@ -77,7 +102,7 @@ def read_rgb(path: str | Path) -> np.ndarray:
 
 
 def read_mask(path: str | Path) -> np.ndarray:
-    """bool [H, W]: pixels whose value (or alpha, if present) is non-zero."""
+    """bool [H, W], upright like read_rgb: pixels whose value (or alpha, if present) is non-zero."""
     path = Path(path)
     if not path.is_file():
         raise MotionWorldError(f"mask not found: {path}")

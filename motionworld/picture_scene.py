@@ -31,6 +31,8 @@ def is_picture(path: str | Path) -> bool:
     path = Path(path)
     if path.suffix.lower() in PICTURE_SUFFIXES:
         return True
+    if not path.is_file():  # also a FIFO or a device: opening it to look would block
+        return False
     try:
         with open(path, "rb") as f:
             head = f.read(12)

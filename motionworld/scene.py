@@ -6,6 +6,7 @@ Relative file names resolve against the scene file's folder.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,16 +14,18 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
+from . import arguments as A
 from . import plugins
-from .errors import DepthError, MotionWorldError, PathFileError, Problem, SceneError
+from .errors import ArgumentError, DepthError, MotionWorldError, PathFileError, Problem, SceneError
 from .geometry import paths as P
 from .geometry.actions import actions_to_c2w
 from .geometry.camera import Camera, invert_pose, make_pose, pose_from_ypr, rotation_from_ypr, transform_points
 from .geometry.depth import PriorDepth
 from .geometry.object_path import ObjectKeyframe, ObjectPath
 from .geometry.path_io import load_path_file
-from .images import read_mask, read_rgb
-from .limits import check_file_size
+from .images import check_picture_size, read_mask, read_rgb
+from .inputs import NotAFileError, note_input
+from .limits import check_depth_range, check_file_size
 from .picture_scene import (
     PICTURE_SUFFIXES,
     companion_scene,
@@ -87,6 +90,7 @@ class Scene:
 
     def lift_pixel(self, x: float, y: float) -> np.ndarray:
         """World point seen at first-frame pixel (x, y)."""
+        x, y = A.number(x, "x"), A.number(y, "y")
         xi = int(np.clip(round(x), 0, self.width - 1))
         yi = int(np.clip(round(y), 0, self.height - 1))
         p = self.camera.unproject(np.array([[x, y]], dtype=float), np.array([self.depth[yi, xi]]))
@@ -96,23 +100,60 @@ class Scene:
     def from_image(cls, image: np.ndarray | str | Path, depth: np.ndarray | None = None,
                    fov_deg: float = DEFAULT_FOV_DEG, prompt: str = "", **prior_options) -> Scene:
         """A scene straight from a picture (array or file), with the depth prior when no depth is given."""
-
-        img = read_rgb(image) if isinstance(image, (str, Path)) else np.asarray(image, dtype=np.uint8)
+        fov_deg = A.fov(fov_deg, "fov_deg", 1.0, 179.0)  # a scene file's camera.fov_deg
+        if not isinstance(prompt, str):
+            raise ArgumentError(f"prompt must be text, got {A.shown(prompt)}")
+        if isinstance(image, (str, os.PathLike)):
+            image = note_input(image, "picture")  # a FIFO is refused, not waited on
+            if image.is_dir():
+                raise ArgumentError(f"image {image} is a folder; give a picture file")
+        img = read_rgb(image) if isinstance(image, Path) else _picture_array(image)
         if img.ndim != 3 or img.shape[-1] != 3:
             raise MotionWorldError(f"image must be [H, W, 3], got shape {img.shape}")
+        if img.shape[0] < 1 or img.shape[1] < 1:
+            raise ArgumentError(f"image is empty (shape {img.shape})")
+        check_picture_size(img.shape[1], img.shape[0], "image")
         camera = Camera.from_fov(img.shape[1], img.shape[0], fov_deg)
         start, given = np.eye(4), depth is not None
         if depth is None:
-            prior = PriorDepth(PriorDepth.Options(**prior_options))
+            try:
+                options = PriorDepth.Options(**prior_options)
+            except ValidationError as e:
+                problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
+                raise ArgumentError(f"depth prior options: {problems}") from None
+            prior = PriorDepth(options)
             depth = prior.load(img, camera)
             start = pose_from_ypr([0, 0, 0], 0.0, prior.pitch_deg(camera))
-        depth = np.asarray(depth, dtype=np.float32)
+        elif prior_options:
+            raise ArgumentError(f"depth prior options ({', '.join(sorted(prior_options))}) are for a scene without a "
+                                "given depth")
+        try:
+            depth = np.asarray(depth, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise ArgumentError(f"depth must be an array of numbers [H, W], got {A.shown(depth)}") from None
         if depth.shape != img.shape[:2]:
             raise MotionWorldError(f"depth shape {depth.shape} does not match image {img.shape[:2]}")
-        if not np.all(np.isfinite(depth)) or np.any(depth <= 0):
-            raise MotionWorldError("depth must be finite and positive everywhere")
+        check_depth_range(depth, "depth")
         return cls(image=img, depth=depth, camera=camera, start_pose=start, prompt=prompt,
                    depth_label="given" if given else "prior")
+
+
+def _picture_array(image) -> np.ndarray:
+    """An array given as a picture: uint8, or whole numbers in [0, 255] (kept as they are)."""
+    if image is None or isinstance(image, (str, bytes, dict, bool, int, float)):
+        raise ArgumentError(f"image must be an array [H, W, 3] or a picture file, got {A.shown(image)}")
+    try:
+        a = np.asarray(image)
+    except (TypeError, ValueError):
+        raise ArgumentError(f"image must be an array [H, W, 3] or a picture file, got {A.shown(image)}") from None
+    if a.dtype == np.uint8:
+        return a
+    if a.dtype.kind not in "biu":  # a float picture in [0, 1] would become black, one in [0, 255] lose its fractions
+        raise ArgumentError(f"image must be uint8 [H, W, 3] (0-255), got {a.dtype} values; convert it, e.g. "
+                            "(picture * 255).round().astype(np.uint8) for one in [0, 1]")
+    if a.size and (a.min() < 0 or a.max() > 255):
+        raise ArgumentError(f"image must hold values in [0, 255] (uint8), got values from {a.min()} to {a.max()}")
+    return a.astype(np.uint8)
 
 
 # --- loading -----------------------------------------------------------------------------------
@@ -126,6 +167,10 @@ class _Collector:
 
 
 def _parse_yaml(path: Path, allow_list: bool = False) -> tuple[Any, Any]:
+    try:
+        note_input(path, "scene file")
+    except NotAFileError as e:
+        raise SceneError([Problem(str(path), None, "", e.reason)]) from None
     if not path.is_file():
         raise SceneError([Problem(str(path), None, "", "scene file not found")])
     try:
@@ -200,7 +245,7 @@ def _objects(spec: SceneSpec, base: Path, image_shape, col: _Collector) -> list[
                 col.add(loc + ("path", "keyframes", j, "t"), f"must be increasing (previous keyframe has t={times[j - 1]:g})")
         if obj.mask is not None:
             try:
-                mask = read_mask(base / obj.mask)
+                mask = read_mask(note_input(base / obj.mask, "mask"))
             except MotionWorldError as e:
                 col.add(loc + ("mask",), str(e))
                 continue
@@ -374,7 +419,7 @@ def picture_scene(picture: Path, requested: str | dict | None = None) -> Scene:
         except SceneError as e:
             depth_problems = [p for p in e.problems if p.key_path.startswith("depth")]
             if not depth_problems or i == len(candidates) - 1:
-                raise
+                raise SceneError([_as_picture_problem(p, picture) for p in e.problems]) from None
             steps.append(f"{words} not used: {depth_problems[0].message}")
             continue
         how = words if block["source"] != "prior" else (
@@ -385,6 +430,13 @@ def picture_scene(picture: Path, requested: str | dict | None = None) -> Scene:
         scene.depth_block = block
         return scene
     raise AssertionError("the prior always loads")
+
+
+def _as_picture_problem(problem: Problem, picture: Path) -> Problem:
+    """A problem of a picture's made-up scene, told without that scene's lines and keys, which the
+    user never wrote (a depth problem names `--depth`, where the depth was asked for)."""
+    key = "--depth" if problem.key_path.startswith("depth") else ""
+    return Problem(str(picture), None, key, problem.message)
 
 
 def _build(data, root, path: Path, base: Path | None = None) -> Scene:
@@ -400,7 +452,7 @@ def _build(data, root, path: Path, base: Path | None = None) -> Scene:
     source = _depth_source(spec, base, col, known)
     image = None
     try:
-        image = read_rgb(base / spec.image)
+        image = read_rgb(note_input(base / spec.image, "picture"))
     except MotionWorldError as e:
         col.add(("image",), str(e))
     if spec.generator.weights is not None:
@@ -418,8 +470,10 @@ def _build(data, root, path: Path, base: Path | None = None) -> Scene:
     depth = None
     try:
         depth = source.load(image, camera)
-        if not (np.isfinite(depth).all() and (depth > 0).all()):  # a plugin's, or a network gone wrong
-            raise DepthError(f"depth source {source.name!r} gave NaN, infinite or non-positive depth", "source")
+        try:  # a plugin's, or a network gone wrong
+            check_depth_range(np.asarray(depth), f"the depth from source {source.name!r}")
+        except MotionWorldError as e:
+            raise DepthError(str(e), "source") from None
     except DepthError as e:
         depth = None
         col.add(("depth", e.key) if e.key else ("depth",), str(e))
@@ -448,13 +502,17 @@ def load_scene(path: str | Path, depth: str | dict | None = None) -> Scene:
     """Load and check a scene file; raises SceneError listing every problem found. A picture gets
     the scene made for it on the fly; `depth` is the depth asked for it (`--depth`: a source's name,
     a model folder or a hub id), when it has no scene file beside it."""
-    return _load(Path(path), depth)
+    if depth is not None and not isinstance(depth, (str, dict)):
+        raise ArgumentError(f"depth must be a depth source's name, a model folder or hub id, or a depth: mapping, "
+                            f"got {A.shown(depth)}")
+    return _load(A.file_path(path, "scene"), depth)
 
 
 def check_scene(path: str | Path) -> list[Problem]:
     """Every problem of a scene file (empty list: the scene is valid)."""
+    path = A.file_path(path, "scene")
     try:
-        _load(Path(path))
+        _load(path)
     except SceneError as e:
         return e.problems
     return []

@@ -7,15 +7,19 @@ import re
 
 from .limits import MAX_NESTING
 
-_BRACKETS = re.compile(r"[\[\]{}]")
+# a string (skipped whole, escapes included) or a bracket
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 
 def check_json_nesting(text: str, limit: int = MAX_NESTING) -> None:
-    """Refuse JSON nested deeper than `limit`. Brackets inside strings count too, which can only
-    make this stricter for odd files."""
+    """Refuse JSON nested deeper than `limit`, before the recursive parser meets it. Brackets
+    inside strings (a prompt, a path) are text, not nesting."""
     depth = 0
-    for m in _BRACKETS.finditer(text):
-        depth += 1 if m.group() in "[{" else -1
+    for m in _TOKENS.finditer(text):
+        token = m.group()
+        if token[0] == '"':
+            continue
+        depth += 1 if token in "[{" else -1
         if depth > limit:
             raise ValueError(f"nested deeper than {limit} levels")
 

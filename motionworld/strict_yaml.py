@@ -4,7 +4,7 @@ validating, with every problem located as `file:line: key.path: message`.
 Reading: the safe loader, parsed once; the node tree (for locating problems by line) and the data
 are built from the same parse. A file nested deeper than MAX_NESTING, or holding more than
 MAX_YAML_VALUES values with its aliases expanded (one that contains itself never ends), is refused
-before any data is built from it.
+before any data is built from it, and so is a mapping that holds one key twice.
 
 Validating: schemas derive from `StrictModel` (unknown keys rejected, numbers finite);
 `validation_problems` turns pydantic's errors into located problems, with a 'did you mean' hint for
@@ -44,6 +44,8 @@ def read_yaml(text: str) -> tuple[Any, yaml.Node | None]:
         if "maximum nesting depth" in problem:  # libyaml's own guard, met before ours
             raise YAMLReadError(f"nested deeper than {MAX_NESTING} levels", mark.line + 1 if mark else None) from None
         raise YAMLReadError(f"invalid YAML: {problem}", mark.line + 1 if mark is not None else None) from None
+    except YAMLReadError:
+        raise
     except (ValueError, KeyError) as e:  # a value the safe constructor refuses (!!int abc, 2020-02-30)
         raise YAMLReadError(f"invalid YAML value: {e}") from None
     except RecursionError:  # the composer recurses per level: a few hundred levels exhaust the stack
@@ -55,7 +57,8 @@ def read_yaml(text: str) -> tuple[Any, yaml.Node | None]:
 def _check_structure(root) -> None:
     """Refuse, before anything is built from it, YAML nested deeper than MAX_NESTING or holding
     more than MAX_YAML_VALUES values once its aliases are expanded (a "billion laughs" file is
-    small on disk but would take hours to validate; an alias inside itself never ends). One
+    small on disk but would take hours to validate; an alias inside itself never ends), or a
+    mapping with a key twice (the later would win without a word). One
     iterative walk that revisits shared nodes, stopped at the limit: no recursion, no memo."""
     if root is None:
         return
@@ -71,7 +74,14 @@ def _check_structure(root) -> None:
         if depth >= MAX_NESTING and value:
             raise _error_at(f"nested deeper than {MAX_NESTING} levels", node)
         if isinstance(node, yaml.MappingNode):
+            seen: dict = {}
             for k, v in value:
+                if isinstance(k, yaml.ScalarNode) and k.tag != "tag:yaml.org,2002:merge":
+                    # YAML forbids it and the loader would keep the later value in silence
+                    if k.value in seen:
+                        raise _error_at(f"key {k.value!r} appears twice in one mapping (first at line {seen[k.value]}); "
+                                        "keep one", k)
+                    seen[k.value] = k.start_mark.line + 1
                 stack.append((k, depth + 1))
                 stack.append((v, depth + 1))
         else:

@@ -11,17 +11,20 @@ own paths on the same clock (t = frame / 16 s).
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
-from .errors import MotionWorldError, PathFileError
+from . import arguments as A
+from .errors import ArgumentError, MotionWorldError, PathFileError
 from .geometry.actions import action_path
 from .geometry.path_io import load_path_file
 from .geometry.paths import FPS, CameraPath
 from .geometry.rig import CameraRig, ControlCommand
 from .geometry.trackfield import TrackField, TrackResult
+from .inputs import note_input
 from .limits import MAX_TRACK_POINTS, check_seconds
 from .raster.mesh_warp import MeshWarpRenderer
 from .scene import Scene, load_path_spec, load_scene
@@ -29,10 +32,14 @@ from .scene import Scene, load_path_spec, load_scene
 
 class World:
     def __init__(self, scene: Scene | str | Path, grid: int | None = None, fps: float = FPS):
+        if not isinstance(scene, (Scene, str, os.PathLike)):
+            raise ArgumentError(f"scene must be a Scene or a scene file path, got {A.shown(scene)}")
+        if grid is not None:
+            A.number(grid, "grid", *A.GRID_RANGE, integer=True)
+        self.fps = A.fps(fps)
         self.scene = scene if isinstance(scene, Scene) else load_scene(scene)
         sc = self.scene
         spec = sc.spec
-        self.fps = float(fps)
         self.field = TrackField(
             sc.depth, sc.camera, sc.start_pose,
             grid=grid or (spec.tracks.grid if spec else 50),
@@ -51,6 +58,7 @@ class World:
             return self.scene.paths[text]
         p = Path(text)
         if p.suffix.lower() in (".yaml", ".yml"):
+            note_input(p, "camera path file")  # a FIFO is refused, not waited on
             if not p.is_file():
                 raise MotionWorldError(f"camera path file not found: {p}")
             return load_path_spec(p, self.scene)
@@ -92,13 +100,26 @@ class World:
                          occlusion: bool = True, object_transforms: np.ndarray | None = None) -> TrackResult:
         """Tracks for absolute camera poses [T,4,4] at `times` (seconds); objects on their paths,
         or at `object_transforms` [T,K,4,4] where given (a session's dragged objects)."""
-        c2w = np.asarray(c2w, dtype=float)
-        times = np.asarray(times, dtype=float)
-        if c2w.ndim != 3 or c2w.shape[1:] != (4, 4) or len(times) != len(c2w):
-            raise ValueError(f"need poses [T,4,4] and T times, got {c2w.shape} and {times.shape}")
+        try:
+            c2w, times = np.asarray(c2w, dtype=float), np.asarray(times, dtype=float)
+        except (TypeError, ValueError):
+            raise ArgumentError("need poses [T,4,4] and T times (numbers)") from None
+        if c2w.ndim != 3 or c2w.shape[1:] != (4, 4) or times.shape != (len(c2w),):
+            raise ArgumentError(f"need poses [T,4,4] and T times, got {c2w.shape} and {times.shape}")
         if not np.all(np.isfinite(c2w)):
             raise MotionWorldError("camera poses contain NaN or infinity")
-        fovs = np.full(len(times), np.nan) if fovs is None else np.asarray(fovs, dtype=float)
+        if not np.all(np.isfinite(times)):
+            raise ArgumentError(f"times must be finite numbers (seconds), got {A.shown(times)}")
+        try:
+            fovs = np.full(len(times), np.nan) if fovs is None else np.asarray(fovs, dtype=float)
+        except (TypeError, ValueError):
+            raise ArgumentError(f"fovs must be numbers (degrees; NaN: the scene's), got {A.shown(fovs)}") from None
+        if fovs.shape != times.shape:
+            raise ArgumentError(f"fovs must give one fov per pose ({len(times)}), got shape {fovs.shape}")
+        bad = np.flatnonzero(~np.isnan(fovs) & ~((fovs > 0) & (fovs < 180)))  # NaN: the scene's own fov
+        if len(bad):
+            raise ArgumentError(f"fovs[{bad[0]}] must be a number in (0, 180) degrees or NaN (the scene's), "
+                                f"got {fovs[bad[0]]:g}")
         Ks = self.intrinsics(fovs)
         if object_transforms is None:
             object_transforms = self.object_transforms(times)
@@ -108,7 +129,7 @@ class World:
     def tracks(self, path: CameraPath | str | Path, seconds: float | None = None, occlusion: bool = True) -> TrackResult:
         """Tracks of the track grid along `path` for `seconds` (default: the path's duration) at 16 fps."""
         p = self.absolute(path)
-        check_seconds(seconds)
+        check_seconds(seconds, "seconds")
         times = p.frame_times(self.fps, seconds)
         points = len(times) * self.field.num_tracks
         if points > MAX_TRACK_POINTS:
@@ -140,8 +161,15 @@ class World:
     def warp_frames(self, result: TrackResult, max_size: int = 640, discontinuity: str = "stretch"):
         """The reference renderer: the scene image on its depth mesh seen from each camera of
         `result` (objects moving on their paths). Sessions use `WarpGenerator`; this renders a
-        whole TrackResult at the scene's resolution, the reference a session's frames are tested against."""
+        whole TrackResult at the scene's resolution, the reference a session's frames are tested against.
+        Its arguments are checked at the call; the frames come as they are iterated."""
+        if not isinstance(result, TrackResult):
+            raise ArgumentError(f"result must be a TrackResult (from World.tracks), got {A.shown(result)}")
+        A.number(max_size, "max_size", *A.SIZE_RANGE, integer=True)
+        A.one_of(discontinuity, "discontinuity", ("stretch", "drop"))
+        return self._warp_frames(result, max_size, discontinuity)
 
+    def _warp_frames(self, result: TrackResult, max_size: int, discontinuity: str):
         sc = self.scene
         warp = MeshWarpRenderer(discontinuity=discontinuity)
         warp.start(sc.image, sc.depth, sc.camera.K, sc.start_pose, [o.mask for o in sc.objects])

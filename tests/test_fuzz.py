@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 import signal
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +22,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 from motionworld.cli import main  # noqa: E402
 
+GARDEN = Path(__file__).resolve().parents[1] / "scenes" / "garden" / "scene.yaml"
 EXAMPLES = int(os.environ.get("MOTIONWORLD_FUZZ_EXAMPLES", "40"))
 CASE_SECONDS = 30  # a case slower than this is a hang as far as a user is concerned
 FUZZ = settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
@@ -203,3 +205,66 @@ def test_mutated_input_logs_replay_or_fail_in_one_line(fuzz_dir, valid_log, caps
     check_outcome(rc, capsys.readouterr().err, allowed=(0, 1, 2))  # 1: frames differ from the log's
     event(f"replay exit {rc}")
     assert Path(fuzz_dir / "logged.yaml").is_file()
+
+
+# --- weights configs: a forger who recomputes config_sha256 --------------------------------------
+CONFIG_VALUES = st.one_of(st.sampled_from([0, 1, 2, 3, 7, 100_000, 1_048_576, 2**31, -1, 0.5, 1e9, None, "x", [],
+                                           [1.0, 2.0, 3.0], True]), st.integers(-5, 70_000))
+COUNTS = [("chunk",), ("sink",), ("window",), ("height",), ("width",), ("steps",), ("dit", "num_layers"),
+          ("dit", "ffn_dim"), ("dit", "num_attention_heads"), ("text", "layers"), ("text", "max_tokens"),
+          ("vae", "latent_mean"), ("vae", "decoder_blocks"), ("dit", "rope_max_seq_len")]
+MEMORY_HEADROOM = 3 << 30  # an example may grow the process's address space by this much, no more
+
+
+@contextmanager
+def memory_limit(extra: int):
+    """Lower this process's address-space limit to what it maps now plus `extra` bytes for the
+    block: an allocation past it fails at once (a MemoryError the CLI must never let through)
+    instead of the machine swapping or killing the run."""
+    import resource
+
+    used = int(Path("/proc/self/statm").read_text().split()[0]) * resource.getpagesize()
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (used + extra, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+@pytest.fixture(scope="module")
+def student_dir(tmp_path_factory):
+    from motionworld.model.config import preset
+    from motionworld.model.student import StreamingStudent
+
+    folder = tmp_path_factory.mktemp("weights") / "student"
+    StreamingStudent(preset("tiny"), seed=0).save(folder)
+    return folder
+
+
+@FUZZ
+@given(data=st.data())
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="reads the address space from /proc")
+def test_forged_weights_configs_load_or_fail_in_one_line_within_time_and_memory(student_dir, fuzz_dir, capsys, data):
+    from motionworld.model.weights import config_digest
+
+    folder = fuzz_dir / "forged"
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(student_dir, folder)
+    manifest = json.loads((folder / "MANIFEST.json").read_text())
+    entry = manifest["files"]["student.safetensors"]
+    leaves = [p for p in places(entry["config"]) if not isinstance(at(entry["config"], p), (dict, list))]
+    for _ in range(data.draw(st.integers(1, 3))):
+        path = data.draw(st.sampled_from(COUNTS) | st.sampled_from(leaves))  # the counts that size the work, often
+        at(entry["config"], path[:-1])[path[-1]] = data.draw(CONFIG_VALUES)
+    entry["config_sha256"] = config_digest(entry["config"])
+    (folder / "MANIFEST.json").write_text(json.dumps(manifest))
+    target = fuzz_dir / "forged.mp4"
+    capsys.readouterr()
+    with time_limit(CASE_SECONDS), memory_limit(MEMORY_HEADROOM):
+        rc = main(["render", str(GARDEN), "--backend", "neural", "--weights", str(folder),
+                   "--seconds", "0.5", "--size", "64", "-o", str(target)])
+    err = capsys.readouterr().err
+    check_outcome(rc, err)
+    event(f"render exit {rc}" + (f": {err.split(': ', 2)[-1][:40]}" if rc else ""))
+    target.unlink(missing_ok=True)

@@ -13,9 +13,9 @@ PACKAGES = ("motionworld", "controllers")
 # Layer of a module: the first entry whose name is the module or a package above it.
 LAYER_OF = {
     "motionworld.errors": "base", "motionworld.limits": "base", "motionworld.checksums": "base",
-    "motionworld.outputs": "base", "motionworld.images": "base", "motionworld.strict_json": "base",
+    "motionworld.outputs": "base", "motionworld.inputs": "base", "motionworld.images": "base", "motionworld.strict_json": "base",
     "motionworld.strict_yaml": "base", "motionworld.video": "base", "motionworld.plugins": "base",
-    "motionworld.frames": "base",
+    "motionworld.frames": "base", "motionworld.arguments": "base",
     "motionworld.depth_files": "core",
     "motionworld.model": "model",
     "motionworld.geometry": "core", "motionworld.raster": "core", "motionworld.metrics": "core",

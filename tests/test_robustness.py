@@ -4,6 +4,7 @@ for is bounded before anything is allocated. test_fuzz.py mutates valid files at
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import shutil
 import signal
@@ -144,7 +145,9 @@ def test_outputs_get_the_mode_the_users_umask_gives_not_owner_only(tmp_path):
     assert modes == {"a.gif": 0o644, "a.mp4": 0o644, "frames": 0o755, "scene.yaml": 0o644}
 
 
-def test_sigterm_cleans_up_like_ctrl_c_and_the_log_says_so(tmp_path, garden):
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP", "SIGQUIT"])  # SIGHUP: the terminal was closed
+def test_a_stop_signal_cleans_up_like_ctrl_c_and_the_log_says_so(tmp_path, garden, name):
+    signum = getattr(signal, name)
     out, log = tmp_path / "frames", tmp_path / "run.jsonl"
     proc = subprocess.Popen([sys.executable, "-m", "motionworld", "render", str(garden), "--backend", "tracks",
                              "--size", "64", "--seconds", "600", "-o", str(out), "--log", str(log)],
@@ -153,9 +156,9 @@ def test_sigterm_cleans_up_like_ctrl_c_and_the_log_says_so(tmp_path, garden):
     while not any(p.name.startswith(".frames.") and any(p.iterdir()) for p in tmp_path.iterdir()):
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
         time.sleep(0.05)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 143 and err.strip().splitlines()[-1] == "terminated", err
+    assert proc.returncode == 128 + signum and err.strip().splitlines()[-1] == f"terminated ({name})", err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.jsonl"]  # no frames folder, no temporary
     end = json.loads(log.read_text().splitlines()[-1])
     assert end["end"] and end["status"] == "terminated"
@@ -444,3 +447,137 @@ def test_a_depth_map_with_a_channel_axis_is_still_taken(scene_copy, capsys):
     scene_copy.write_text(text)
     rc, err, out = run_cli(capsys, "validate", scene_copy)
     assert rc == 0, err
+
+
+# --- second pass (issue 37): each class the hostile-input probe found -----------------------------
+def test_a_scene_can_never_make_motionworld_run_a_models_code(scene_copy, tmp_path, capsys):
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text(json.dumps({"model_type": "dpt", "auto_map": {
+        "AutoModelForDepthEstimation": "evil.Model"}}))
+    (model / "evil.py").write_text("open('RAN', 'w').write('ran')\n")
+    text = scene_copy.read_text().split("depth:")[0] + f"depth: {{source: estimator, model: {model}}}\n"
+    scene_copy.write_text(text)
+    for args in (["validate", scene_copy], ["render", scene_copy, "--backend", "tracks", "-o", tmp_path / "a.mp4"]):
+        one_error(capsys, *args, match="motionworld never runs code that comes with a model")
+    assert not (tmp_path / "RAN").exists() and not Path("RAN").exists()
+
+
+@pytest.mark.parametrize("args,match", [
+    (["train", "plot", "{log}", "-o", "{log}"], "the plot is a PNG"),
+    (["train", "plot", "{log}", "-o", "{tmp}/x.png", "--help-not-an-option"], None),
+    (["bench", "--model", "--device", "foo"], "--device 'foo': choose cpu, cuda or cuda:N"),
+    (["bench", "--model", "--device", "meta"], "--device 'meta'"),
+    (["train", "vae", "--config", "configs/micro/vae.yaml", "--device", "cuda:7", "--out", "{tmp}/v"], "cuda:7"),
+    (["data", "synth", "--out", "{tmp}/s", "--clips", "1", "--seed-start", "-5"], "--seed-start must be in [0,"),
+    (["data", "synth", "--out", "{tmp}/s", "--clips", "2", "--seed-start", "999999999"], "the held-out range"),
+    (["train", "vae", "--config", "configs/micro/vae.yaml", "--set", "x=["], "--set 'x=[': the value is not YAML"),
+    (["train", "vae", "--config", "configs/micro/vae.yaml", "--set", "optim.steps.x=1"], "optim.steps is a value"),
+    (["train", "vae", "--config", "configs/micro/vae.yaml", "--stop-after", "-3"], "--stop-after must be"),
+    (["train", "vae", "--config", "configs/micro/vae.yaml", "--steps", "-5", "--out", "{tmp}/v"],
+     "--steps: must be greater than or equal to 1"),
+    (["train", "vae", "--config", "configs/micro/vae.yaml", "--set", "optim.lr=-1"], "--set optim.lr: must be greater than or equal to 0"),
+    (["data", "preview", "{tmp}", "--scale", "100000"], "--scale in [1, 16]"),
+])
+def test_less_travelled_commands_give_one_line_not_a_traceback(tmp_path, capsys, args, match):
+    log = tmp_path / "log.jsonl"
+    log.write_text(json.dumps({"step": 1, "loss": 0.5}) + "\n")
+    args = [a.format(log=log, tmp=tmp_path) for a in args]
+    if match is None:  # argparse's own refusal: its usage line and exit 2, never a traceback
+        with pytest.raises(SystemExit) as e:
+            main(args)
+        assert e.value.code == 2
+        return
+    one_error(capsys, *args, match=match)
+    assert log.read_text() == json.dumps({"step": 1, "loss": 0.5}) + "\n" and not (tmp_path / "v").exists()
+
+
+def test_a_short_clip_after_a_long_stream_is_still_whole_chunks():
+    from motionworld.data.views import stream_clip
+    from motionworld.eval.heldout import heldout_items
+
+    student = StreamingStudent(preset("tiny"), seed=0)
+    size = student.output_size[::-1]
+    (long,), (short,) = (heldout_items(1, frames, size=size) for frames in (21, 9))
+    assert len(stream_clip(student, long)) == 21
+    assert len(stream_clip(student, short)) == 9  # the first stream's cache used to make it "too short"
+
+
+def test_values_that_were_accepted_in_silence_are_refused_with_file_line_and_key(scene_copy, tmp_path, capsys):
+    text = scene_copy.read_text()
+    scene_copy.write_text(text.replace("prompt:", "image: garden.png\nprompt:", 1))
+    line = text.split("prompt:")[0].count("\n") + 1
+    one_error(capsys, "validate", scene_copy, match=f"scene.yaml:{line}: key 'image' appears twice in one mapping (first "
+                                                  "at line 3)")
+    scene_copy.write_text(text)
+    walk = tmp_path / "walk.yaml"
+    walk.write_text("- dolly: {distance: 1, seconds: 1, distance: 9}\n")
+    one_error(capsys, "render", scene_copy, "--path", walk, "-o", tmp_path / "a.mp4", match="walk.yaml:1: key 'distance'")
+    config = tmp_path / "vae.yaml"
+    config.write_text(Path("configs/micro/vae.yaml").read_text() + "stage: vae\n")
+    one_error(capsys, "train", "vae", "--config", config, match="vae.yaml:")
+    for values, match in [(np.full((384, 512), 1e31), "depths from 1e+31"), (np.full((384, 512), 1e-29), "1e-29"),
+                          (np.ones((384, 512), complex), "complex128 values, not real numbers")]:
+        np.save(scene_copy.with_name("d.npy"), values)
+        scene_copy.write_text(text.replace("path: garden_depth.png", "path: d.npy").replace("scale: 0.002", "scale: 1"))
+        one_error(capsys, "validate", scene_copy, match=match)
+    scene_copy.write_text(text)
+    ns = tmp_path / "path.json"
+    eye = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]
+    far = [1, 0, 0, 1e300, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]
+    for data, match in [({"seconds": -5, "camera_path": [{"camera_to_world": eye}] * 2}, "seconds: expected a number"),
+                        ({"fps": 0, "camera_path": [{"camera_to_world": eye}] * 2}, "fps: expected a number"),
+                        ({"camera_path": [{"camera_to_world": eye}, {"camera_to_world": far}]}, "1e+300 units from")]:
+        ns.write_text(json.dumps(data))
+        one_error(capsys, "render", scene_copy, "--path", ns, "-o", tmp_path / "a.mp4", match=match)
+    for option in ("--path", "--actions"):
+        one_error(capsys, "path", scene_copy, option, "", "-o", tmp_path / "p.json", match=f"{option} is empty")
+    assert not (tmp_path / "p.json").exists() and not (tmp_path / "a.mp4").exists()
+
+
+def test_a_replay_may_not_ask_for_more_than_an_hour_of_frames(tmp_path, garden, capsys):
+    log = _tracks_log(tmp_path, garden)
+    capsys.readouterr()
+    header, first, *_ = [json.loads(x) for x in log.read_text().splitlines()]
+    hold = {"hold": first["commands"][0] if isinstance(first["commands"], list) else first["commands"]["hold"],
+            "count": 64}
+    lines = [header] + [{**first, "frame": 9 + 64 * i, "commands": hold, "keep": 64} for i in range(901)]
+    for line in lines[1:]:
+        line.pop("sha256", None)
+    log.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    one_error(capsys, "replay", log, match="asks for more than 57600 frames")
+
+
+def test_a_stale_display_falls_back_instead_of_running_unseen(tmp_path, garden):
+    env = {k: v for k, v in os.environ.items() if k not in ("SDL_VIDEODRIVER", "WAYLAND_DISPLAY")}
+    env["DISPLAY"] = ":77"  # no X server there
+    out = tmp_path / "fallback.mp4"
+    args = [sys.executable, "-m", "motionworld", "play", str(garden), "--backend", "warp", "--size", "64"]
+    r = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].startswith("error: no display to open a window on: "
+                                                                               ":77 cannot be reached"), r.stderr
+    r = subprocess.run(args + ["--fallback-render", str(out)], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and out.is_file(), r.stderr
+
+
+def test_messages_name_only_what_the_user_wrote(tmp_path, capsys, monkeypatch):
+    broken = tmp_path / "photo.png"
+    broken.write_bytes((ROOT / "scenes" / "garden" / "garden.png").read_bytes()[:200])
+    err = one_error(capsys, "validate", broken, match="photo.png: cannot read image")
+    assert not err.startswith("error: photo.png:") or err.startswith("error: photo.png: "), err  # no line of a made-up YAML
+    import motionworld.cli as cli
+
+    good = tmp_path / "good.png"
+    good.write_bytes((ROOT / "scenes" / "garden" / "garden.png").read_bytes())
+    monkeypatch.setattr(cli, "scene_text", lambda *a, **k: "version: 1\nimage: good.png\nwhat: 1\n")
+    err = one_error(capsys, "scene", "new", good, "--depth", "prior", match="good.yaml:3: what: unknown key")
+    assert ".tmp" not in err and sorted(p.name for p in tmp_path.iterdir()) == ["good.png", "photo.png"]
+
+
+def test_json_nesting_counts_only_real_brackets():
+    from motionworld.strict_json import loads
+
+    assert loads(json.dumps({"prompt": "[" * 200 + "{" * 200, "q": 'a \\" [[['})) == {
+        "prompt": "[" * 200 + "{" * 200, "q": 'a \\" [[['}
+    with pytest.raises(ValueError, match="nested deeper than 64"):
+        loads("[" * 65 + "]" * 65)

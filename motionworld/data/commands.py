@@ -12,12 +12,13 @@ from ..errors import MotionWorldError
 from ..frames import FPS
 from ..geometry.camera import scale_pixels
 from ..geometry.trackfield import grid_pixels
-from ..limits import MAX_CLIP_FRAMES, MAX_CLIPS
+from ..limits import MAX_CLIP_FRAMES, MAX_CLIPS, MAX_SEED
 from ..raster.gl import renderer_name
 from ..raster.overlay import draw_points, track_colors
 from ..video import VideoWriter
 from .shards import write_dataset
 from .synth import SynthWorlds
+from .synth.generator import split_seeds
 from .synth.textures import TextureBank
 
 
@@ -47,6 +48,12 @@ def synth(args) -> int:
     _check_sizes(args)
     if not 2 <= args.grid <= 512:
         raise MotionWorldError(f"--grid must be in [2, 512], got {args.grid}")
+    if not 0 <= args.seed_start <= MAX_SEED - args.clips:
+        raise MotionWorldError(f"--seed-start must be in [0, {MAX_SEED - args.clips}], got {args.seed_start}")
+    try:
+        split_seeds(args.split, args.seed_start, args.clips)
+    except ValueError as e:  # training seeds that would reach the held-out range
+        raise MotionWorldError(f"--seed-start {args.seed_start}: {e}") from None
     _single_threaded_llvmpipe()
     t0 = time.perf_counter()
     with tqdm(total=args.clips, desc="synth", unit="clip", disable=None) as bar:
@@ -113,15 +120,18 @@ def bench(args) -> int:
     return 0
 
 
+PREVIEW_MAX_SIDE = 8192  # pixels a side of the preview video (H.264 levels stop there too)
+
+
 def preview(args) -> int:
     from PIL import Image
     from tqdm import tqdm
 
     from .dataset import SynthClipDataset
 
+    if not (1 <= args.clips <= 64 and 1 <= args.scale <= 16 and args.every >= 1):
+        raise MotionWorldError("--clips must be in [1, 64], --scale in [1, 16] and --every >= 1")
     ds = SynthClipDataset(args.dataset)
-    if args.clips < 1 or args.scale < 1:
-        raise MotionWorldError("--clips and --scale must be >= 1")
     if not 0 <= args.start < len(ds):
         raise MotionWorldError(f"--start {args.start} is outside the dataset's {len(ds)} clips")
     items = [ds[i] for i in range(args.start, min(len(ds), args.start + args.clips))]
@@ -131,11 +141,12 @@ def preview(args) -> int:
     if items[0]["tracks"].shape[1] != round(np.sqrt(items[0]["tracks"].shape[1])) ** 2:
         raise MotionWorldError("tracks are not a square grid; cannot colour them by position")
     s = args.scale
+    if max(rows * H * s, cols * W * s) > PREVIEW_MAX_SIDE:  # before a frame of it is allocated
+        raise MotionWorldError(f"the preview would be {cols * W * s}x{rows * H * s}, over {PREVIEW_MAX_SIDE} pixels a "
+                               "side; lower --scale or --clips")
     grid = round(np.sqrt(items[0]["tracks"].shape[1]))
     pixels = grid_pixels(W, H, grid)
     colours = [track_colors(pixels, W, H, it["object_ids"].numpy()) for it in items]  # moving objects in flat colours
-    if args.every < 1:
-        raise MotionWorldError("--every must be >= 1")
     lattice = np.arange(grid)
     shown = ((lattice[:, None] % args.every == 0) & (lattice[None, :] % args.every == 0)).ravel()
     output = args.output or Path(args.dataset) / "preview.mp4"

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..frames import chunk_frames
+
 
 def model_view(item: dict, scale: int, frames: bool = False) -> dict:
     """The item as a model painting out `scale` x its size sees it: tracks in its pixels, the first
@@ -32,7 +34,7 @@ def stream_clip(student, item: dict, tracks=None, visibility=None, seed: int = 0
     visibility = item["visibility"] if visibility is None else visibility
     video = item["video"]
     scale = student.config.vae.output_scale
-    if len(video) < student.frames_for_next_chunk():
+    if len(video) < chunk_frames(0, student.layout.chunk):  # (the student may hold a previous stream's cache)
         raise ValueError(f"a clip of {len(video)} frames is shorter than the student's first chunk")
     H, W = video.shape[1:3]
     if H % (16 * scale) or W % (16 * scale) or (student.config.aspect == "fixed" and (H, W) != student.output_size):

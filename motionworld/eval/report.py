@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..outputs import check_output_folder, replacing
 from ..video import write_video
 
 
@@ -299,14 +300,37 @@ def _strict(x):
     return x
 
 
+REPORT_FILES = ("report.json", "report.md", "long_horizon.png", "away_and_back.png")
+
+
+def is_report_folder(folder: Path) -> bool:
+    """A folder `write_report` wrote before: its report.json says the motionworld command that made it."""
+    try:
+        made = json.loads((folder / "report.json").read_text()).get("command", "")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return isinstance(made, str) and made.startswith("motionworld ")
+
+
+def check_report_folder(out: Path) -> Path:
+    """`--out` of eval, checked before the evaluation runs: it never replaces a user's own files."""
+    return check_output_folder(out, REPORT_FILES, is_report_folder, "report folder")
+
+
 def write_report(report: dict, out: Path, command: str) -> dict[str, Path]:
+    """report.json, report.md and the curves' PNGs into `out` (new, or a report folder made before);
+    each file appears whole or not at all."""
+    check_report_folder(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "report.json", "markdown": out / "report.md"}
     report = {**report, "command": command}
-    paths["json"].write_text(json.dumps(_strict(report), indent=1, allow_nan=False))
-    paths["markdown"].write_text(markdown(report, command))
+    with replacing(paths["json"]) as tmp:
+        tmp.write_text(json.dumps(_strict(report), indent=1, allow_nan=False))
+    with replacing(paths["markdown"]) as tmp:
+        tmp.write_text(markdown(report, command))
     for key, name in (("long_horizon", "long_horizon.png"), ("away", "away_and_back.png")):
         if key in report:
             paths[key] = out / name
-            plot_curves(report[key], paths[key])
+            with replacing(paths[key]) as tmp:
+                plot_curves(report[key], tmp)
     return paths

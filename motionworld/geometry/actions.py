@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import arguments as A
 from ..errors import PathFileError
 from ..frames import FPS
-from ..limits import MAX_FRAMES
+from ..limits import MAX_FRAMES, MAX_SCENE_NUMBER
 from .paths import CameraPath
 
 KEYS = "wasdijkl"
@@ -106,6 +107,10 @@ def actions_to_c2w(text: str, translation_speed: float = TRANSLATION_SPEED,
                    rotation_speed_deg: float = ROTATION_SPEED_DEG,
                    pitch_limit_deg: float = PITCH_LIMIT_DEG) -> np.ndarray:
     """Poses [N+1, 4, 4] (float64; identity first) for an action string of N frames."""
+    # the ranges of a scene file's `actions:` segment (scene_schema.ActionsSpec)
+    translation_speed = A.number(translation_speed, "translation_speed", 0.0, MAX_SCENE_NUMBER, low_open=True)
+    rotation_speed_deg = A.number(rotation_speed_deg, "rotation_speed_deg", 0.0, MAX_SCENE_NUMBER, low_open=True)
+    pitch_limit_deg = A.number(pitch_limit_deg, "pitch_limit_deg", 0.0, 90.0, low_open=True, unit=" degrees")
     frames = per_frame_keys(text)
     rot, limit = math.radians(rotation_speed_deg), math.radians(pitch_limit_deg)
     poses = [np.eye(4)]

@@ -11,6 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from .. import arguments as A
+from ..errors import ArgumentError
+from ..limits import MAX_PICTURE_SIDE
+
 # OpenCV camera axes -> OpenGL camera axes (y up, z backwards). Its own inverse.
 CV_TO_GL = np.diag([1.0, -1.0, -1.0, 1.0])
 
@@ -44,9 +48,20 @@ class Camera:
     width: int
     height: int
 
+    def __post_init__(self):
+        _size(self.width, self.height)
+        try:
+            K = np.asarray(self.K, dtype=float)
+        except (TypeError, ValueError):
+            K = None
+        if K is None or K.shape != (3, 3) or not np.all(np.isfinite(K)) or not (K[0, 0] > 0 and K[1, 1] > 0):
+            raise ArgumentError(f"K must be a 3x3 intrinsics matrix of finite numbers with positive focal lengths, "
+                                f"got {A.shown(self.K)}")
+
     @classmethod
     def from_fov(cls, width: int, height: int, fov_deg: float) -> Camera:
-        return cls(intrinsics_from_fov(width, height, fov_deg), int(width), int(height))
+        width, height = _size(width, height)
+        return cls(intrinsics_from_fov(width, height, A.fov(fov_deg)), width, height)
 
     @property
     def fov_deg(self) -> float:
@@ -55,13 +70,14 @@ class Camera:
     def with_fov(self, fov_deg: float) -> Camera:
         """Same principal point and aspect of pixels, new vertical field of view."""
         K = self.K.copy()
-        scale = focal_from_fov(self.height, fov_deg) / self.K[1, 1]
+        scale = focal_from_fov(self.height, A.fov(fov_deg)) / self.K[1, 1]
         K[0, 0] *= scale
         K[1, 1] *= scale
         return Camera(K, self.width, self.height)
 
     def resized(self, width: int, height: int) -> Camera:
         """The same view at another resolution (pixel-centre convention kept exact)."""
+        width, height = _size(width, height)
         sx, sy = width / self.width, height / self.height
         K = self.K.copy()
         K[0, 0] *= sx
@@ -84,6 +100,12 @@ class Camera:
     def gl_projection(self, near: float = 0.01, far: float = 1000.0) -> np.ndarray:
         """OpenGL clip matrix equivalent to K for this image size (for the window later)."""
         return gl_projection(self.K, self.width, self.height, near, far)
+
+
+def _size(width, height) -> tuple[int, int]:
+    """An image size: whole numbers of pixels from 1 to MAX_PICTURE_SIDE a side."""
+    return (A.number(width, "width", 1, MAX_PICTURE_SIDE, integer=True),
+            A.number(height, "height", 1, MAX_PICTURE_SIDE, integer=True))
 
 
 def project(K: np.ndarray, points_cam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -141,20 +163,23 @@ def ypr_from_rotation(rotation: Rotation | np.ndarray) -> tuple[float, float, fl
 
 
 def pose_from_ypr(position, yaw_deg: float = 0.0, pitch_deg: float = 0.0, roll_deg: float = 0.0) -> np.ndarray:
-    return make_pose(rotation_from_ypr(yaw_deg, pitch_deg, roll_deg), position)
+    position = A.vector(position, "position", 3, bound=np.inf)
+    angles = [A.number(a, name, -np.inf, np.inf) for a, name in
+              ((yaw_deg, "yaw_deg"), (pitch_deg, "pitch_deg"), (roll_deg, "roll_deg"))]
+    return make_pose(rotation_from_ypr(*angles), position)
 
 
 def look_at(eye, target, up=(0.0, -1.0, 0.0)) -> np.ndarray:
     """c2w (OpenCV axes) of a camera at `eye` looking at `target`; world up is -y by default."""
-    eye, target, up = (np.asarray(v, dtype=float) for v in (eye, target, up))
+    eye, target, up = (A.vector(v, name, 3, bound=np.inf) for v, name in ((eye, "eye"), (target, "target"), (up, "up")))
     forward = target - eye
     norm = np.linalg.norm(forward)
-    if norm < 1e-12:
-        raise ValueError("look_at: eye and target coincide")
+    if not norm >= 1e-12:
+        raise ArgumentError("look_at: eye and target coincide")
     forward /= norm
     right = np.cross(forward, up)  # OpenCV: x = y cross z with y = -up
-    if np.linalg.norm(right) < 1e-9:
-        raise ValueError("look_at: view direction is parallel to the up vector")
+    if not np.linalg.norm(right) >= 1e-9:
+        raise ArgumentError("look_at: view direction is parallel to the up vector")
     right /= np.linalg.norm(right)
     down = np.cross(forward, right)
     return make_pose(np.stack([right, down, forward], axis=1), eye)

@@ -32,6 +32,8 @@ from pydantic import Field, model_validator
 from .. import strict_json
 from ..errors import DepthError, MotionWorldError
 from ..images import check_picture_size, open_image
+from ..inputs import note_input
+from ..limits import check_depth_range
 from ..scene_schema import SceneModel
 from ..shipped import weights_folder
 from .camera import Camera
@@ -70,6 +72,10 @@ class FileDepth:
 
     def _read(self) -> np.ndarray:
         path, suffix = self.path, self.path.suffix.lower()
+        try:
+            note_input(path, "depth map")
+        except MotionWorldError as e:
+            raise DepthError(str(e), "path") from None
         if not path.is_file():
             raise DepthError(f"depth file not found: {path}", "path")
         try:
@@ -102,8 +108,8 @@ class FileDepth:
 
     def load(self, image: np.ndarray, camera: Camera) -> np.ndarray:
         raw = self._read()
-        if not np.issubdtype(raw.dtype, np.number):
-            raise DepthError(f"depth file {self.path.name} does not hold numbers", "path")
+        if not (np.issubdtype(raw.dtype, np.integer) or np.issubdtype(raw.dtype, np.floating)):
+            raise DepthError(f"depth file {self.path.name} holds {raw.dtype} values, not real numbers", "path")
         values = _check_depth(np.asarray(raw, dtype=np.float64), camera, f"depth map {self.path.name}")
         if not np.all(np.isfinite(values)):
             raise DepthError(f"depth map {self.path.name} has {int((~np.isfinite(values)).sum())} NaN/inf values", "path")
@@ -118,6 +124,10 @@ class FileDepth:
                 raise DepthError(f"depth map {self.path.name} has {int(invalid.sum())} zero/negative values "
                                  "(set depth.fill_invalid: true to treat them as far)", "path")
             values = np.where(invalid, values[~invalid].max(), values)
+        try:
+            check_depth_range(values, f"depth map {self.path.name} (times depth.scale)")
+        except MotionWorldError as e:
+            raise DepthError(str(e), "path") from None
         return values.astype(np.float32)
 
 

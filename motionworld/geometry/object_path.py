@@ -14,6 +14,9 @@ import numpy as np
 from scipy.interpolate import CubicSpline
 from scipy.spatial.transform import Rotation, RotationSpline, Slerp
 
+from .. import arguments as A
+from ..errors import ArgumentError
+from ..limits import MAX_SECONDS
 from .camera import rotation_from_ypr
 
 
@@ -26,13 +29,21 @@ class ObjectKeyframe:
 
 class ObjectPath:
     def __init__(self, keyframes: Sequence[ObjectKeyframe], loop: bool = False, interpolation: str = "cubic"):
-        if not keyframes:
-            raise ValueError("an object path needs at least one keyframe")
+        if isinstance(keyframes, (str, ObjectKeyframe)) or not isinstance(keyframes, Sequence) or not keyframes:
+            raise ArgumentError(f"an object path needs at least one keyframe (a list of ObjectKeyframes), got "
+                                f"{A.shown(keyframes)}")
+        A.one_of(interpolation, "interpolation", ("cubic", "linear"))
+        for i, k in enumerate(keyframes):  # the ranges of a scene file's object keyframes
+            if not isinstance(k, ObjectKeyframe):
+                raise ArgumentError(f"keyframes[{i}] must be an ObjectKeyframe, got {A.shown(k)}")
+            A.number(k.t, f"keyframes[{i}].t", 0.0, MAX_SECONDS, unit=" s")
+            A.vector(k.position, f"keyframes[{i}].position", 3)
+            A.vector(k.rotation_deg, f"keyframes[{i}].rotation_deg", 3)
         self.keyframes = list(keyframes)
         self.loop = bool(loop)
         self.times = np.array([k.t for k in keyframes], dtype=float)
         if np.any(np.diff(self.times) <= 0):
-            raise ValueError("object keyframe times must be strictly increasing")
+            raise ArgumentError("object keyframe times must be strictly increasing")
         positions = np.array([k.position for k in keyframes], dtype=float)
         rotations = Rotation.concatenate([rotation_from_ypr(*k.rotation_deg) for k in keyframes])
         self._constant = len(keyframes) == 1
@@ -47,8 +58,8 @@ class ObjectPath:
         elif interpolation in ("cubic", "linear"):
             self._pos = lambda t: np.stack([np.interp(t, self.times, positions[:, i]) for i in range(3)], -1)
             self._rot = Slerp(self.times, rotations)
-        else:
-            raise ValueError(f"unknown interpolation {interpolation!r} (cubic or linear)")
+        else:  # pragma: no cover - checked above
+            raise AssertionError(interpolation)
 
     @classmethod
     def static(cls) -> ObjectPath:
@@ -56,6 +67,7 @@ class ObjectPath:
 
     @classmethod
     def linear(cls, offset, seconds: float, loop: bool = False) -> ObjectPath:
+        seconds, offset = A.seconds(seconds), A.vector(offset, "offset", 3)
         return cls([ObjectKeyframe(0.0), ObjectKeyframe(seconds, tuple(offset))], loop=loop, interpolation="linear")
 
     def _local_time(self, t: np.ndarray) -> np.ndarray:
@@ -66,10 +78,16 @@ class ObjectPath:
 
     def matrices(self, times, pivot=(0.0, 0.0, 0.0)) -> np.ndarray:
         """World-space transforms [T,4,4]: X' = R (X - pivot) + pivot + offset."""
-        t = self._local_time(np.atleast_1d(np.asarray(times, dtype=float)))
+        try:
+            t = np.atleast_1d(np.asarray(times, dtype=float))
+        except (TypeError, ValueError):
+            t = None
+        if t is None or t.ndim != 1 or not np.all(np.isfinite(t)):
+            raise ArgumentError(f"times must be finite numbers (seconds), got {A.shown(times)}")
+        pivot = A.vector(pivot, "pivot", 3, bound=np.inf)
+        t = self._local_time(t)
         R = self._rot(t).as_matrix()
         p = np.asarray(self._pos(t), dtype=float).reshape(len(t), 3)
-        pivot = np.asarray(pivot, dtype=float)
         out = np.zeros((len(t), 4, 4))
         out[:, :3, :3] = R
         out[:, :3, 3] = pivot - np.einsum("tij,j->ti", R, pivot) + p

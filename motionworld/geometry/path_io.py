@@ -14,9 +14,12 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from .. import arguments as A
 from .. import strict_json
-from ..errors import PathFileError
-from ..limits import MAX_FRAMES, check_file_size
+from ..errors import ArgumentError, MotionWorldError, PathFileError
+from ..inputs import note_input
+from ..limits import MAX_FRAMES, MAX_PICTURE_SIDE, MAX_SCENE_NUMBER, MAX_SECONDS, check_file_size
+from ..outputs import replacing
 from .camera import CV_TO_GL, invert_pose, make_pose
 from .paths import FPS, CameraPath, Keyframe
 
@@ -30,6 +33,15 @@ def _finite(path: Path, line: int | None, values: np.ndarray, what: str) -> np.n
     if not np.all(np.isfinite(values)):
         raise _fail(path, line, f"{what} has a non-finite number")
     return values
+
+
+def _placed(path: Path, line: int | None, c2w: np.ndarray, what: str) -> np.ndarray:
+    """A camera within MAX_SCENE_NUMBER units of the origin (1e300 would make every track inf)."""
+    distance = float(np.abs(c2w[:3, 3]).max())
+    if distance > MAX_SCENE_NUMBER:
+        raise _fail(path, line, f"{what}: the camera is {distance:.3g} units from the origin, over the "
+                                f"{MAX_SCENE_NUMBER:g} limit")
+    return c2w
 
 
 def _rigid(path: Path, line: int | None, R: np.ndarray) -> None:
@@ -60,11 +72,13 @@ def load_nerfstudio(path: str | Path, interpolation: str = "cubic") -> CameraPat
         raise _fail(path, None, "camera_path: expected a non-empty list of cameras")
     if len(entries) > MAX_FRAMES:
         raise _fail(path, None, f"camera_path: {len(entries)} cameras, more than the {MAX_FRAMES} frames limit")
-    seconds = data.get("seconds")
-    fps = data.get("fps")
-    if isinstance(seconds, (int, float)) and seconds > 0 and len(entries) > 1:
+    seconds, fps = data.get("seconds"), data.get("fps")
+    for key, value, high in (("seconds", seconds, MAX_SECONDS), ("fps", fps, 1000.0)):
+        if value is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= high):
+            raise _fail(path, None, f"{key}: expected a number in (0, {high:g}], got {value!r}")
+    if seconds is not None and len(entries) > 1:
         dt = seconds / len(entries)  # ns-render plays len(path) frames over `seconds`
-    elif isinstance(fps, (int, float)) and fps > 0:
+    elif fps is not None:
         dt = 1.0 / fps
     else:
         dt = 1.0 / FPS
@@ -80,6 +94,7 @@ def load_nerfstudio(path: str | Path, interpolation: str = "cubic") -> CameraPat
         c2w = np.eye(4)
         c2w[: m.size // 4] = m.reshape(-1, 4)
         _rigid(path, None, c2w[:3, :3])
+        _placed(path, None, c2w, f"camera_path[{i}].camera_to_world")
         fov = cam.get("fov")
         if fov is not None and not (isinstance(fov, (int, float)) and 0 < fov < 180):
             raise _fail(path, None, f"camera_path[{i}].fov: expected degrees in (0, 180), got {fov!r}")
@@ -90,13 +105,23 @@ def load_nerfstudio(path: str | Path, interpolation: str = "cubic") -> CameraPat
 
 def save_nerfstudio(path: str | Path, camera_path: CameraPath, width: int, height: int,
                     fov_deg: float, fps: float = FPS, seconds: float | None = None) -> None:
-    """Write one camera per video frame, in the layout nerfstudio's ns-render reads."""
+    """Write one camera per video frame, in the layout nerfstudio's ns-render reads. The file
+    appears only when complete; a folder, a FIFO or an input of the running command is refused."""
+    path = A.file_path(path, "path")
+    if not isinstance(camera_path, CameraPath):
+        raise ArgumentError(f"camera_path must be a CameraPath, got {A.shown(camera_path)}")
+    width = A.number(width, "width", 1, MAX_PICTURE_SIDE, integer=True)
+    height = A.number(height, "height", 1, MAX_PICTURE_SIDE, integer=True)
+    fov_deg = A.fov(fov_deg)
+    A.fps(fps)  # checked; written as given
+    seconds = None if seconds is None else A.seconds(seconds)
     c2w, fov = camera_path.frames(fps, seconds, default_fov=fov_deg)
     cams = [{"camera_to_world": (c @ CV_TO_GL).reshape(-1).tolist(), "fov": float(f), "aspect": width / height}
             for c, f in zip(c2w, fov)]
     data = {"camera_type": "perspective", "render_height": int(height), "render_width": int(width),
             "fps": fps, "seconds": len(cams) / fps, "camera_path": cams}
-    Path(path).write_text(json.dumps(data, indent=1))
+    with replacing(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=1))
 
 
 # --- RealEstate10K -----------------------------------------------------------------------------
@@ -126,7 +151,7 @@ def load_realestate10k(path: str | Path, interpolation: str = "cubic") -> tuple[
         w2c[:3] = values[7:].reshape(3, 4)
         _rigid(path, lineno, w2c[:3, :3])
         intr.append(values[1:5])
-        keys.append(Keyframe((t_us - t0) * 1e-6, invert_pose(w2c), None))
+        keys.append(Keyframe((t_us - t0) * 1e-6, _placed(path, lineno, invert_pose(w2c), "line"), None))
         if len(keys) > 1 and keys[-1].t <= keys[-2].t:
             raise _fail(path, lineno, "timestamps must increase")
     if not keys:
@@ -143,7 +168,8 @@ def save_realestate10k(path: str | Path, camera_path: CameraPath, K: np.ndarray,
         w2c = invert_pose(c)[:3].reshape(-1)
         nums = [f"{round(i * 1e6 / fps)}", *(f"{v:.9g}" for v in (fx, fy, cx, cy)), "0", "0", *(f"{v:.12g}" for v in w2c)]
         rows.append(" ".join(nums))
-    Path(path).write_text("\n".join(rows) + "\n")
+    with replacing(path) as tmp:
+        tmp.write_text("\n".join(rows) + "\n")
 
 
 # --- COLMAP ------------------------------------------------------------------------------------
@@ -175,7 +201,7 @@ def load_colmap_images(path: str | Path, fps: float = FPS, interpolation: str = 
         if np.linalg.norm(q) < 1e-9:
             raise _fail(path, lineno, "quaternion is zero")
         R = Rotation.from_quat(q, scalar_first=True).as_matrix()
-        images.append((" ".join(fields[9:]), invert_pose(make_pose(R, t))))
+        images.append((" ".join(fields[9:]), _placed(path, lineno, invert_pose(make_pose(R, t)), "pose")))
         expect_points = True
     if not images:
         raise _fail(path, None, "no images found")
@@ -192,14 +218,20 @@ def save_colmap_images(path: str | Path, camera_path: CameraPath, fps: float = F
         q = Rotation.from_matrix(w2c[:3, :3]).as_quat(scalar_first=True)
         rows.append(" ".join([str(i + 1), *(f"{v:.12g}" for v in q), *(f"{v:.12g}" for v in w2c[:3, 3]), "1", f"frame_{i:05d}.png"]))
         rows.append("")
-    Path(path).write_text("\n".join(rows) + "\n")
+    with replacing(path) as tmp:
+        tmp.write_text("\n".join(rows) + "\n")
 
 
 # --- dispatch ----------------------------------------------------------------------------------
 def load_path_file(path: str | Path, fps: float = FPS) -> CameraPath:
     """Guess the format from the name and content: .json = nerfstudio, images.txt = COLMAP,
     other .txt = RealEstate10K."""
-    path = Path(path)
+    path = A.file_path(path, "camera path file")
+    A.fps(fps)
+    try:
+        path = note_input(path, "camera path file")
+    except MotionWorldError as e:
+        raise PathFileError(str(e)) from None
     if not path.is_file():
         raise PathFileError(f"{path}: camera path file not found")
     try:

@@ -16,8 +16,10 @@ import numpy as np
 from scipy.interpolate import CubicSpline
 from scipy.spatial.transform import Rotation, RotationSpline, Slerp
 
+from .. import arguments as A
+from ..errors import ArgumentError
 from ..frames import FPS
-from ..limits import MAX_SECONDS
+from ..limits import MAX_SCENE_NUMBER, MAX_SECONDS
 from .camera import invert_pose, look_at
 
 Evaluator = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -34,17 +36,24 @@ class CameraPath:
     """A camera trajectory over [0, duration] seconds."""
 
     def __init__(self, duration: float, evaluate: Evaluator):
-        if not np.isfinite(duration) or duration < 0:
-            raise ValueError(f"path duration must be finite and >= 0, got {duration}")
-        if duration > MAX_SECONDS:  # every later step (sampling, re-timing, tracks) is sized by it
-            raise ValueError(f"the path lasts {duration:g} s, more than the {MAX_SECONDS:g} s limit")
-        self.duration = float(duration)
+        if isinstance(duration, (int, float, np.integer, np.floating)) and duration > MAX_SECONDS:
+            # every later step (sampling, re-timing, tracks) is sized by it
+            raise ArgumentError(f"the path lasts {duration:g} s, more than the {MAX_SECONDS:g} s limit")
+        self.duration = A.number(duration, "path duration", 0.0, MAX_SECONDS, unit=" s")
+        if not callable(evaluate):
+            raise ArgumentError(f"evaluate must be a function of the times, got {A.shown(evaluate)}")
         self._evaluate = evaluate
 
     # --- evaluation -------------------------------------------------------------------------
     def sample(self, times, default_fov: float = np.nan) -> tuple[np.ndarray, np.ndarray]:
         """Poses [T,4,4] and vertical fovs [T] at `times` (clamped to the path's span)."""
-        t = np.clip(np.atleast_1d(np.asarray(times, dtype=float)), 0.0, self.duration)
+        try:
+            t = np.atleast_1d(np.asarray(times, dtype=float))
+        except (TypeError, ValueError):
+            t = None
+        if t is None or t.ndim != 1 or not np.all(np.isfinite(t)):
+            raise ArgumentError(f"times must be finite numbers (seconds), got {A.shown(times)}")
+        t = np.clip(t, 0.0, self.duration)
         c2w, fov = self._evaluate(t)
         fov = np.where(np.isnan(fov), default_fov, fov)
         return c2w, fov
@@ -62,9 +71,8 @@ class CameraPath:
 
     def frame_times(self, fps: float = FPS, seconds: float | None = None) -> np.ndarray:
         """Video frame times 0, 1/fps, ... up to `seconds` (default: the path's duration)."""
-        seconds = self.duration if seconds is None else seconds
-        if not 0 <= seconds <= MAX_SECONDS:
-            raise ValueError(f"seconds must be in [0, {MAX_SECONDS:g}], got {seconds}")
+        fps = A.fps(fps)
+        seconds = self.duration if seconds is None else A.number(seconds, "seconds", 0.0, MAX_SECONDS, unit=" s")
         return np.arange(int(np.floor(seconds * fps + 1e-9)) + 1) / fps
 
     def frames(self, fps: float = FPS, seconds: float | None = None, default_fov: float = np.nan):
@@ -73,7 +81,7 @@ class CameraPath:
     # --- composition ------------------------------------------------------------------------
     def transformed(self, T: np.ndarray) -> CameraPath:
         """The same path moved rigidly: every pose left-multiplied by T."""
-        T = np.asarray(T, dtype=float)
+        T = A.poses(T, "T")
         inner = self._evaluate
 
         def evaluate(t):
@@ -84,9 +92,11 @@ class CameraPath:
 
     def rebased(self, start_pose: np.ndarray) -> CameraPath:
         """The same relative motion, starting at `start_pose`."""
-        return self.transformed(np.asarray(start_pose) @ invert_pose(self.start_pose))
+        return self.transformed(A.poses(start_pose, "start_pose") @ invert_pose(self.start_pose))
 
     def then(self, other: CameraPath) -> CameraPath:
+        if not isinstance(other, CameraPath):
+            raise ArgumentError(f"then needs a CameraPath, got {A.shown(other)}")
         first, second = self, other.rebased(self.end_pose)
         split = first.duration
 
@@ -106,8 +116,8 @@ class CameraPath:
 
     @staticmethod
     def concat(paths: Sequence[CameraPath]) -> CameraPath:
-        if not paths:
-            raise ValueError("concat needs at least one path")
+        if isinstance(paths, (str, CameraPath)) or not isinstance(paths, Sequence) or not paths:
+            raise ArgumentError(f"concat needs at least one path (a list of CameraPaths), got {A.shown(paths)}")
         out = paths[0]
         for p in paths[1:]:
             out = out.then(p)
@@ -119,6 +129,8 @@ class CameraPath:
         Progress is distance travelled plus `turn_radius` x angle turned (radians), so a turn on
         the spot takes time too and a pan turns at a constant rate. Stops (holds) take no time.
         """
+        turn_radius = A.number(turn_radius, "turn_radius", 0.0, MAX_SCENE_NUMBER)
+        samples_per_second = A.number(samples_per_second, "samples_per_second", 1, 1000, integer=True)
         n = max(int(self.duration * samples_per_second), 200)
         t = np.linspace(0.0, self.duration, n + 1)
         c2w, _ = self._evaluate(t)
@@ -140,15 +152,12 @@ class CameraPath:
     @classmethod
     def from_keyframes(cls, keyframes: Sequence[Keyframe], interpolation: str = "cubic") -> CameraPath:
         """Interpolate keyframes (times strictly increasing). `interpolation`: cubic | linear."""
-        if len(keyframes) == 0:
-            raise ValueError("a keyframed path needs at least one keyframe")
-        times = np.array([k.t for k in keyframes], dtype=float)
+        times, c2ws, fovs = _checked_keyframes(keyframes)
+        A.one_of(interpolation, "interpolation", ("cubic", "linear"))
         if np.any(np.diff(times) <= 0):
-            raise ValueError("keyframe times must be strictly increasing")
-        c2ws = np.stack([np.asarray(k.c2w, dtype=float) for k in keyframes])
-        fovs = np.array([np.nan if k.fov_deg is None else k.fov_deg for k in keyframes], dtype=float)
+            raise ArgumentError("keyframe times must be strictly increasing")
         if np.isnan(fovs).any() and not np.isnan(fovs).all():
-            raise ValueError("give fov_deg on every keyframe or on none")
+            raise ArgumentError("give fov_deg on every keyframe or on none")
         t0 = times[0]
         local = times - t0
         if len(keyframes) == 1:
@@ -174,8 +183,8 @@ class CameraPath:
 
             if np.isnan(fovs).all():
                 fov_fn = None
-        else:
-            raise ValueError(f"unknown interpolation {interpolation!r} (cubic or linear)")
+        else:  # pragma: no cover - checked above
+            raise AssertionError(interpolation)
 
         def evaluate(t):
             t = np.clip(t, 0.0, local[-1])
@@ -191,15 +200,44 @@ class CameraPath:
     @classmethod
     def from_poses(cls, c2ws: np.ndarray, fps: float = FPS, fovs=None, interpolation: str = "cubic") -> CameraPath:
         """A path through per-frame poses sampled at `fps`."""
+        fps = A.fps(fps)
+        c2ws = A.poses(c2ws, "c2ws", batch=True)
         fovs = [None] * len(c2ws) if fovs is None else list(fovs)
+        if len(fovs) != len(c2ws):
+            raise ArgumentError(f"fovs must give one fov per pose ({len(c2ws)}), got {len(fovs)}")
         return cls.from_keyframes([Keyframe(i / fps, c2ws[i], fovs[i]) for i in range(len(c2ws))], interpolation)
+
+
+def _checked_keyframes(keyframes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Times [N], c2w [N, 4, 4] and fovs [N] (NaN: none given) of keyframes, each checked."""
+    if isinstance(keyframes, (str, Keyframe)) or not isinstance(keyframes, Sequence) or len(keyframes) == 0:
+        raise ArgumentError(f"a keyframed path needs at least one keyframe (a list of Keyframes), got "
+                            f"{A.shown(keyframes)}")
+    n = len(keyframes)
+    times, fovs, c2ws = np.empty(n), np.empty(n), np.empty((n, 4, 4))
+    for i, k in enumerate(keyframes):
+        if not isinstance(k, Keyframe):
+            raise ArgumentError(f"keyframes[{i}] must be a Keyframe, got {A.shown(k)}")
+        times[i] = A.number(k.t, f"keyframes[{i}].t", unit=" s")
+        fovs[i] = np.nan if k.fov_deg is None else A.fov(k.fov_deg, f"keyframes[{i}].fov_deg")
+        try:
+            c2w = np.asarray(k.c2w, dtype=float)
+        except (TypeError, ValueError):
+            c2w = None
+        if c2w is None or c2w.shape != (4, 4):
+            A.poses(k.c2w, f"keyframes[{i}].c2w")  # raises, saying what is wrong with it
+        c2ws[i] = c2w
+    return times, A.poses(c2ws, "keyframes", batch=True, item="keyframes[{i}].c2w"), fovs
 
 
 # --- primitives (all start at the identity pose: x right, y down, z forward) --------------------
 def _check_seconds(seconds: float) -> float:
-    if not np.isfinite(seconds) or seconds <= 0:
-        raise ValueError(f"seconds must be a positive number, got {seconds}")
-    return float(seconds)
+    return A.seconds(seconds)
+
+
+def _amount(value, what: str) -> float:
+    """A distance (world units) or an angle (degrees) of a primitive."""
+    return A.number(value, what)
 
 
 def _progress(t: np.ndarray, seconds: float, ease: bool) -> np.ndarray:
@@ -235,31 +273,31 @@ def _rotate(ypr_deg, seconds: float, ease: bool) -> CameraPath:
 
 def dolly(distance: float, seconds: float, ease: bool = False) -> CameraPath:
     """Move forward (negative: backward) along the view axis."""
-    return _translate([0.0, 0.0, distance], seconds, ease)
+    return _translate([0.0, 0.0, _amount(distance, "distance")], seconds, ease)
 
 
 def truck(distance: float, seconds: float, ease: bool = False) -> CameraPath:
     """Move right (negative: left)."""
-    return _translate([distance, 0.0, 0.0], seconds, ease)
+    return _translate([_amount(distance, "distance"), 0.0, 0.0], seconds, ease)
 
 
 def pedestal(distance: float, seconds: float, ease: bool = False) -> CameraPath:
     """Move up (negative: down)."""
-    return _translate([0.0, -distance, 0.0], seconds, ease)
+    return _translate([0.0, -_amount(distance, "distance"), 0.0], seconds, ease)
 
 
 def pan(degrees: float, seconds: float, ease: bool = False) -> CameraPath:
     """Turn right (negative: left) about the vertical axis."""
-    return _rotate([degrees, 0.0, 0.0], seconds, ease)
+    return _rotate([_amount(degrees, "degrees"), 0.0, 0.0], seconds, ease)
 
 
 def tilt(degrees: float, seconds: float, ease: bool = False) -> CameraPath:
     """Look up (negative: down)."""
-    return _rotate([0.0, degrees, 0.0], seconds, ease)
+    return _rotate([0.0, _amount(degrees, "degrees"), 0.0], seconds, ease)
 
 
 def roll(degrees: float, seconds: float, ease: bool = False) -> CameraPath:
-    return _rotate([0.0, 0.0, degrees], seconds, ease)
+    return _rotate([0.0, 0.0, _amount(degrees, "degrees")], seconds, ease)
 
 
 def hold(seconds: float) -> CameraPath:
@@ -269,8 +307,8 @@ def hold(seconds: float) -> CameraPath:
 def orbit(degrees: float, distance: float, seconds: float, ease: bool = False) -> CameraPath:
     """Circle around the point `distance` ahead, keeping it centred; positive degrees go right."""
     seconds = _check_seconds(seconds)
-    if not distance > 0:
-        raise ValueError(f"orbit distance must be positive, got {distance}")
+    degrees = _amount(degrees, "degrees")
+    distance = A.number(distance, "orbit distance", 0.0, MAX_SCENE_NUMBER, low_open=True)
     centre = np.array([0.0, 0.0, distance])
 
     def evaluate(t):
@@ -284,8 +322,11 @@ def orbit(degrees: float, distance: float, seconds: float, ease: bool = False) -
 def dolly_zoom(distance: float, target_distance: float, fov_deg: float, seconds: float, ease: bool = False) -> CameraPath:
     """Move forward while widening the view so a subject at `target_distance` keeps its size."""
     seconds = _check_seconds(seconds)
-    if not (target_distance > 0 and distance < target_distance):
-        raise ValueError("dolly_zoom: the camera must stay in front of the target (distance < target_distance)")
+    distance = _amount(distance, "distance")
+    target_distance = A.number(target_distance, "target_distance", 0.0, MAX_SCENE_NUMBER, low_open=True)
+    fov_deg = A.fov(fov_deg)
+    if not distance < target_distance:
+        raise ArgumentError("dolly_zoom: the camera must stay in front of the target (distance < target_distance)")
     half = np.tan(np.radians(fov_deg) / 2.0)
 
     def evaluate(t):
@@ -300,8 +341,8 @@ def dolly_zoom(distance: float, target_distance: float, fov_deg: float, seconds:
 def look_at_path(target, seconds: float, start_pose: np.ndarray | None = None, ease: bool = True) -> CameraPath:
     """Turn in place from `start_pose` (default identity) until facing world point `target`."""
     seconds = _check_seconds(seconds)
-    start = np.eye(4) if start_pose is None else np.asarray(start_pose, dtype=float)
-    end = look_at(start[:3, 3], target)
+    start = np.eye(4) if start_pose is None else A.poses(start_pose, "start_pose")
+    end = look_at(start[:3, 3], A.vector(target, "target", 3, bound=np.inf))
     slerp = Slerp([0.0, 1.0], Rotation.from_matrix(np.stack([start[:3, :3], end[:3, :3]])))
 
     def evaluate(t):

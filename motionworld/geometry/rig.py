@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import arguments as A
+from ..errors import ArgumentError
+from ..limits import MAX_SCENE_NUMBER, MAX_SECONDS
 from .camera import pose_from_ypr, ypr_from_rotation
 
 WORLD_UP = np.array([0.0, -1.0, 0.0])  # OpenCV world: y points down
@@ -33,6 +36,16 @@ class ControlCommand:
     pose: np.ndarray | None = None
     fov_deg: float | None = None
 
+    def __post_init__(self):
+        # checked, not converted: what a controller passes is kept as it is
+        A.vector(self.move, "move", 3)
+        A.vector(self.turn, "turn", 2)
+        A.vector(self.look_deg, "look_deg", 2)
+        if self.pose is not None:
+            A.poses(self.pose, "pose")
+        if self.fov_deg is not None:
+            A.fov(self.fov_deg)
+
     def __add__(self, other: ControlCommand) -> ControlCommand:
         return ControlCommand(
             move=np.clip(self.move + other.move, -1.0, 1.0),
@@ -47,16 +60,17 @@ class ControlCommand:
 class CameraRig:
     def __init__(self, start_pose: np.ndarray | None = None, move_speed: float = 1.0, turn_speed_deg: float = 60.0,
                  sprint: float = 2.5, damping_s: float = 0.15, pitch_limit_deg: float = 85.0):
-        self.move_speed = float(move_speed)
-        self.turn_speed_deg = float(turn_speed_deg)
-        self.sprint = float(sprint)
-        self.damping_s = float(damping_s)
-        self.pitch_limit_deg = float(pitch_limit_deg)
+        # the ranges of a scene's camera: block (scene_schema.CameraSpec)
+        self.move_speed = A.number(move_speed, "move_speed", 0.0, MAX_SCENE_NUMBER, low_open=True)
+        self.turn_speed_deg = A.number(turn_speed_deg, "turn_speed_deg", 0.0, MAX_SCENE_NUMBER, low_open=True)
+        self.sprint = A.number(sprint, "sprint", 1.0, MAX_SCENE_NUMBER)
+        self.damping_s = A.number(damping_s, "damping_s", 0.0, MAX_SCENE_NUMBER, unit=" s")
+        self.pitch_limit_deg = A.number(pitch_limit_deg, "pitch_limit_deg", 0.0, 90.0, low_open=True, unit=" degrees")
         self.fov_deg: float | None = None
         self.reset(np.eye(4) if start_pose is None else start_pose)
 
     def reset(self, pose: np.ndarray, clamp: bool = True) -> None:
-        pose = np.asarray(pose, dtype=float)
+        pose = A.poses(pose, "pose")
         self.position = pose[:3, 3].copy()
         self.yaw, self.pitch, self.roll = ypr_from_rotation(pose[:3, :3])
         if clamp:
@@ -76,14 +90,15 @@ class CameraRig:
 
     def update(self, command: ControlCommand, dt: float) -> np.ndarray:
         """Advance by dt seconds under `command`; returns the new c2w."""
+        if not isinstance(command, ControlCommand):
+            raise ArgumentError(f"command must be a ControlCommand, got {A.shown(command)}")
+        dt = A.number(dt, "dt", 0.0, MAX_SECONDS, unit=" s")
         if command.pose is not None:
             self.reset(command.pose, clamp=False)  # a script's pose is played exactly
             self.fov_deg = command.fov_deg
             return self.c2w
         if command.fov_deg is not None:
             self.fov_deg = command.fov_deg
-        if dt < 0 or not np.isfinite(dt):
-            raise ValueError(f"dt must be finite and >= 0, got {dt}")
         # Mouse look: immediate.
         self.yaw += float(command.look_deg[0])
         self.pitch = float(np.clip(self.pitch + command.look_deg[1], -self.pitch_limit_deg, self.pitch_limit_deg))

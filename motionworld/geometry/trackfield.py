@@ -15,6 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import arguments as A
+from ..errors import ArgumentError
+from ..limits import MAX_SCENE_NUMBER
 from .camera import Camera, invert_pose, transform_points
 
 MAX_SPLAT_RADIUS = 4  # z-buffer cells; beyond this a gap is treated as a hole
@@ -48,16 +51,27 @@ class TrackField:
     def __init__(self, depth: np.ndarray, camera: Camera, c2w0: np.ndarray | None = None, grid: int = 50,
                  object_masks: list[np.ndarray] | None = None, pivots: list | None = None,
                  tolerance: float = 0.03, zbuffer_size: int = 160, edge_ratio: float = 0.15):
-        depth = np.asarray(depth, dtype=np.float64)
+        if not isinstance(camera, Camera):
+            raise ArgumentError(f"camera must be a Camera, got {A.shown(camera)}")
+        try:
+            depth = np.asarray(depth, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ArgumentError(f"depth must be an array of numbers [H, W], got {A.shown(depth)}") from None
         if depth.shape != (camera.height, camera.width):
-            raise ValueError(f"depth shape {depth.shape} does not match camera {camera.height}x{camera.width}")
+            raise ArgumentError(f"depth shape {depth.shape} does not match camera {camera.height}x{camera.width}")
         if not np.all(np.isfinite(depth)) or np.any(depth <= 0):
-            raise ValueError("depth must be finite and positive everywhere")
+            raise ArgumentError("depth must be finite and positive everywhere")
+        grid = A.number(grid, "grid", *A.GRID_RANGE, integer=True)
         self.camera = camera
-        self.c2w0 = np.eye(4) if c2w0 is None else np.asarray(c2w0, dtype=float)
-        self.tolerance = float(tolerance)
+        self.c2w0 = np.eye(4) if c2w0 is None else A.poses(c2w0, "c2w0")
+        self.tolerance = A.number(tolerance, "tolerance", 0.0, 1.0, low_open=True, high_open=True)
+        zbuffer_size = A.number(zbuffer_size, "zbuffer_size", 1, 16_384, integer=True)
+        edge_ratio = A.number(edge_ratio, "edge_ratio", 0.0, MAX_SCENE_NUMBER, low_open=True)
         self.near = 1e-3 * float(np.median(depth))
         masks = [np.asarray(m, dtype=bool) for m in (object_masks or [])]
+        for k, m in enumerate(masks):
+            if m.shape != depth.shape:
+                raise ArgumentError(f"object_masks[{k}] is {m.shape}, not the depth's {depth.shape}")
         label = np.zeros(depth.shape, dtype=np.int32)
         for k in reversed(range(len(masks))):  # earlier objects win where masks overlap
             label[masks[k]] = k + 1
@@ -87,7 +101,7 @@ class TrackField:
         for k in range(len(masks)):
             given = pivots[k] if pivots and k < len(pivots) else None
             if given is not None:
-                self.pivots.append(np.asarray(given, dtype=float))
+                self.pivots.append(A.vector(given, f"pivots[{k}]", 3))
             else:
                 sel = self.surface_ids == k + 1
                 pts = self.surface[sel] if sel.any() else self.points[self.object_ids == k + 1]
@@ -157,9 +171,19 @@ class TrackField:
         world-space rigid transforms per object. Returns tracks [T,N,2] float32, visibility [T,N]
         bool and depth [T,N] float32.
         """
-        c2w = np.asarray(c2w, dtype=float).reshape(-1, 4, 4)
+        c2w = A.poses(np.reshape(c2w, (-1, 4, 4)) if np.size(c2w) % 16 == 0 else c2w, "c2w", batch=True)
         T = len(c2w)
-        Ks = np.broadcast_to(self.camera.K if K is None else np.asarray(K, dtype=float), (T, 3, 3))
+        try:
+            Ks = np.broadcast_to(self.camera.K if K is None else np.asarray(K, dtype=float), (T, 3, 3))
+        except (TypeError, ValueError):
+            raise ArgumentError(f"K must be [T, 3, 3] or [3, 3] intrinsics for the {T} poses, "
+                                f"got {A.shown(K)}") from None
+        if not np.all(np.isfinite(Ks)):
+            raise ArgumentError("K has NaN or infinite numbers")
+        shape = np.shape(object_transforms)
+        if object_transforms is not None and self.num_objects and shape != (T, self.num_objects, 4, 4):
+            raise ArgumentError(f"object_transforms must be [T, K, 4, 4] = [{T}, {self.num_objects}, 4, 4], "
+                                f"got shape {shape}")
         tracks = np.empty((T, self.num_tracks, 2), dtype=np.float32)
         vis = np.empty((T, self.num_tracks), dtype=bool)
         depth = np.empty((T, self.num_tracks), dtype=np.float32)

@@ -8,10 +8,11 @@ from pathlib import Path
 import torch
 
 from ..errors import MotionWorldError
+from .budget import Refused, check_student_config, check_vae_config
 from .config import StudentConfig, VAEConfig
 from .modules import TrackVideoModules
 from .tiny_vae import TinyVAE
-from .weights import build_checked, load_bundle, save_bundle
+from .weights import MANIFEST, build_checked, load_bundle, save_bundle
 
 VAE_KIND, TEACHER_KIND, STUDENT_KIND = "motionworld-vae", "motionworld-teacher", "motionworld-student"
 BUNDLE_FILES = {VAE_KIND: "vae.safetensors", TEACHER_KIND: "teacher.safetensors",
@@ -27,12 +28,28 @@ def _check_vae(folder, have: VAEConfig, expect: VAEConfig) -> None:
         raise MotionWorldError(f"{folder}: the VAE there has config {_measured_removed(have)}, the model needs {expect}")
 
 
+def vae_config_check(folder: str | Path):
+    """`load_bundle`'s `check` for a VAE export's config (parsed and bounded before building)."""
+    manifest, filename = Path(folder) / MANIFEST, BUNDLE_FILES[VAE_KIND]
+
+    def parse(data: dict) -> VAEConfig:
+        try:
+            config = VAEConfig.from_dict(data)
+        except (TypeError, ValueError) as e:
+            raise MotionWorldError(f"{manifest}: bad VAE config ({e})") from None
+        try:
+            check_vae_config(config, prefix="")
+        except Refused as e:
+            raise MotionWorldError(f"{manifest}: {filename} config {e}") from None
+        return config
+
+    return parse
+
+
 def load_vae(folder: str | Path, expect: VAEConfig | None = None) -> TinyVAE:
-    tensors, entry = load_bundle(folder, BUNDLE_FILES[VAE_KIND], kind=VAE_KIND)
-    try:
-        config = VAEConfig.from_dict(entry["config"])
-    except (TypeError, ValueError) as e:
-        raise MotionWorldError(f"{Path(folder) / 'MANIFEST.json'}: bad VAE config ({e})") from None
+    parse = vae_config_check(folder)
+    tensors, entry = load_bundle(folder, BUNDLE_FILES[VAE_KIND], kind=VAE_KIND, check=parse)
+    config = parse(entry["config"])
     if expect is not None:
         _check_vae(folder, config, expect)
     return build_checked(lambda: TinyVAE(config), tensors, str(Path(folder) / BUNDLE_FILES[VAE_KIND]))
@@ -63,14 +80,27 @@ def save_vae(folder: str | Path, vae: TinyVAE, extra: dict) -> Path:
                        extra=extra)
 
 
+def modules_config_check(folder: str | Path, filename: str):
+    """`load_bundle`'s `check` for a student's or teacher's config: parsed, its counts bounded and its
+    memory estimated (`budget.check_student_config`) before any tensor is read or module built."""
+    manifest = Path(folder) / MANIFEST
+
+    def parse(data: dict) -> StudentConfig:
+        try:
+            config = StudentConfig.from_dict(data)
+        except (KeyError, TypeError, ValueError) as e:
+            raise MotionWorldError(f"{manifest}: bad config ({e})") from None
+        check_student_config(config, f"{manifest}: {filename} config")
+        return config
+
+    return parse
+
+
 def load_modules(folder: str | Path, kind: str) -> tuple[TrackVideoModules, StudentConfig]:
     """A teacher ("motionworld-teacher") or student ("motionworld-student") exported by a stage."""
     filename = BUNDLE_FILES[kind]
-    tensors, entry = load_bundle(folder, filename, kind=kind)
-    try:
-        config = StudentConfig.from_dict(entry["config"])
-    except (KeyError, TypeError, ValueError) as e:
-        raise MotionWorldError(f"{Path(folder) / 'MANIFEST.json'}: bad config ({e})") from None
+    tensors, entry = load_bundle(folder, filename, kind=kind, check=modules_config_check(folder, filename))
+    config = StudentConfig.from_dict(entry["config"])
     return build_checked(lambda: TrackVideoModules(config), tensors, str(Path(folder) / filename)), config
 
 

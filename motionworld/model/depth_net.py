@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import MotionWorldError
+from ..limits import MAX_MODEL_BLOCKS
 from .weights import build_checked, load_bundle, save_bundle
 
 OUTPUTS = ("disparity", "log_disparity")
@@ -65,6 +66,9 @@ class DepthNetConfig:
         """A config whose network cannot be built says why in one line (ValueError)."""
         if len(self.widths) != 5 or len(self.blocks) != 5 or len(self.decoder) != 4:
             raise ValueError("a depth net has 5 encoder widths and blocks and 4 decoder widths")
+        for b in self.blocks:  # built one by one: a forged count would hang before the shapes are compared
+            if not 0 <= b <= MAX_MODEL_BLOCKS:
+                raise ValueError(f"blocks {b}: each stage has 0 to {MAX_MODEL_BLOCKS} residual blocks")
         for w in (*self.widths, *self.decoder):
             if w < 1 or w % min(8, w):
                 raise ValueError(f"width {w}: each width must be at most 8 or a multiple of 8 (group norm)")

@@ -17,6 +17,7 @@ from ..errors import MotionWorldError, TrackError
 from ..frames import chunk_frames
 from ..images import size_for_budget
 from .attention import BlockCausal
+from .budget import check_layout, check_student_config
 from .bundles import BUNDLE_FILES, STUDENT_KIND, load_modules
 from .config import StudentConfig, preset
 from .guided_decoder import downscaled
@@ -32,6 +33,8 @@ class StreamingStudent:
     def __init__(self, config: StudentConfig | str = "cpu", modules: TrackVideoModules | None = None, device="cpu",
                  dtype=torch.float32, text_encoder=None, seed: int = 0):
         self.config = preset(config) if isinstance(config, str) else config
+        # counts and memory before anything is built (a config may come from a user: bench --size)
+        check_student_config(self.config, f"model preset {config!r}" if isinstance(config, str) else "model config")
         if modules is None:
             torch.manual_seed(seed)
             modules = TrackVideoModules(self.config)
@@ -78,8 +81,10 @@ class StreamingStudent:
                   steps: tuple | None = None) -> None:
         """Change the cache layout (window=None grows without bound) or the sampler levels; takes
         effect at the next start()."""
-        self.layout = BlockCausal(self.layout.chunk if chunk is None else chunk, self.layout.sink if sink is None else sink,
-                                  self.layout.window if window == "keep" else window)
+        layout = dict(chunk=self.layout.chunk if chunk is None else chunk, sink=self.layout.sink if sink is None else sink,
+                      window=self.layout.window if window == "keep" else window)
+        check_layout(self.config, "cache layout", **layout, steps=self.config.steps if steps is None else steps)
+        self.layout = BlockCausal(**layout)
         if steps is not None:
             self.sigmas = shifted_levels(steps, self.config.shift)
         self._started = False

@@ -15,6 +15,7 @@ from .. import strict_json
 from ..checksums import sha256_file
 from ..errors import MotionWorldError
 from ..limits import check_file_size
+from ..outputs import replacing
 
 MANIFEST = "MANIFEST.json"
 
@@ -43,6 +44,29 @@ def save_bundle(folder: str | Path, tensors: dict[str, torch.Tensor], config: di
     return target
 
 
+def add_config_hashes(folder: str | Path) -> list[str]:
+    """Give each manifest entry written before configs were hashed its `config_sha256`, where the
+    file's own sha256 still matches (the export is as it was written); returns the files given one.
+    An entry whose hash is there but does not match is left as it is: that config was edited."""
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    added = []
+    for name, entry in manifest["files"].items():
+        if not isinstance(entry, dict) or "config_sha256" in entry:
+            continue
+        if not isinstance(entry.get("config"), dict):
+            raise MotionWorldError(f"{folder / MANIFEST}: {name} has no config to hash")
+        path = folder / name
+        if not path.is_file() or sha256_file(path) != entry.get("sha256"):
+            raise MotionWorldError(f"{path}: missing, or its sha256 does not match the manifest; not migrated")
+        entry["config_sha256"] = config_digest(entry["config"])
+        added.append(name)
+    if added:
+        with replacing(folder / MANIFEST) as tmp:
+            tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+    return added
+
+
 def config_digest(config: dict) -> str:
     """sha256 of a config as canonical JSON: the manifest's config is verified like the file is."""
     return hashlib.sha256(json.dumps(config, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
@@ -64,8 +88,9 @@ def read_manifest(folder: str | Path) -> dict:
 
 
 def load_bundle(folder: str | Path, filename: str = "model.safetensors", kind: str | None = None,
-                device="cpu") -> tuple[dict[str, torch.Tensor], dict]:
-    """Check the manifest's sha256 (of the file and of its config) and kind, return (tensors, manifest entry)."""
+                device="cpu", check: Callable[[dict], object] | None = None) -> tuple[dict[str, torch.Tensor], dict]:
+    """Check the manifest's sha256 (of the file and of its config) and kind, return (tensors, manifest entry).
+    `check(config)` judges the entry's config (e.g. `model.budget`) before the tensors are read."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
@@ -81,11 +106,16 @@ def load_bundle(folder: str | Path, filename: str = "model.safetensors", kind: s
     if digest != entry.get("sha256"):
         raise MotionWorldError(f"{path}: sha256 {digest[:12]}… does not match the manifest "
                                f"({str(entry.get('sha256'))[:12]}…); the file is corrupt or was replaced")
+    if "config_sha256" not in entry:
+        raise MotionWorldError(f"{manifest_path}: {filename} has no config_sha256 (written before configs were "
+                               f"hashed); `motionworld weights migrate {folder}` adds it")
     if config_digest(entry["config"]) != entry.get("config_sha256"):
         raise MotionWorldError(f"{manifest_path}: the config of {filename} does not match its config_sha256 "
                                "(edited by hand, or written before configs were hashed)")
     if kind is not None and entry.get("kind") != kind:
         raise MotionWorldError(f"{path}: holds {entry.get('kind')!r} weights, expected {kind!r}")
+    if check is not None:
+        check(entry["config"])
     try:
         return load_file(str(path), device=str(device)), entry
     except (SafetensorError, OSError, ValueError) as e:  # a pickle, a truncated file, a foreign format

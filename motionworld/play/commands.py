@@ -22,6 +22,7 @@ from ..checksums import sha256_file
 from ..errors import MotionWorldError
 from ..geometry.paths import FPS
 from ..limits import check_seconds
+from ..outputs import check_output_target
 from ..raster.overlay import draw_chunk_tracks
 from ..scene import Scene, load_scene
 from ..video import VideoWriter
@@ -75,6 +76,8 @@ def play(scene=None, *, backend="auto", weights=None, size=384, seed=None, windo
     world = World(_scene(scene or default_scene(), depth))  # a broken scene is reported first, display or not
     if world.scene.note:
         say(world.scene.note)
+    if log_path is not None:  # said before the display is: never a picture turned into a log
+        check_output_target(log_path)
     if not display_available():  # before the backend is chosen (and its note said)
         raise NoDisplayError("no display to open a window on (DISPLAY is not set)")
     spec, note = session_spec(world.scene, backend, weights, size, seed)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -25,7 +26,8 @@ from .. import strict_json
 from ..errors import MotionWorldError
 from ..geometry.drag import DragState
 from ..geometry.rig import ControlCommand
-from ..limits import check_file_size
+from ..inputs import note_input
+from ..limits import MAX_FRAMES, check_file_size
 from ..outputs import check_output_target
 from .log_schema import FORMAT, check_header, check_line
 
@@ -100,8 +102,8 @@ class InputLog:
         if self.path is not None:
             if not self.path.parent.exists():
                 raise MotionWorldError(f"input log folder does not exist: {self.path.parent}")
-            check_output_target(self.path)  # not a folder, not ".", not the working folder
-            self._file = open(self.path, "w")
+            check_output_target(self.path)  # not a folder, an input, a FIFO or device, ".", the working folder
+            self._file = open_locked(self.path)
             self._write(self.header)
 
     def _write(self, line: dict) -> None:
@@ -128,10 +130,26 @@ class InputLog:
                 self._file = None
 
 
+def open_locked(path: Path):
+    """`path` opened for writing from its start, held under an exclusive lock for the session: a
+    second run given the same `--log` is refused before it truncates or mixes lines into it."""
+    import fcntl
+
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise MotionWorldError(f"input log {path} is being written by another motionworld run; give this run's "
+                               "log a name of its own") from None
+    os.ftruncate(fd, 0)
+    return os.fdopen(fd, "w")
+
+
 def read_log(path: str | Path) -> tuple[dict, list[dict]]:
     """The header and the lines of a log, each checked against the format (`log_schema`): types,
     ranges and keys, so a hand-edited or corrupt log is refused with its line number before replay."""
-    path = Path(path)
+    path = note_input(path, "input log")
     if not path.is_file():
         raise MotionWorldError(f"input log not found: {path}")
     lines, numbers = [], []
@@ -150,8 +168,15 @@ def read_log(path: str | Path) -> tuple[dict, list[dict]]:
     if not lines or lines[0].get("format") != FORMAT:
         raise MotionWorldError(f"{path}:1: not a motionworld input log (expected format {FORMAT!r})")
     check_header(lines[0], f"{path}:{numbers[0]}")
+    frames = 0
     for n, line in zip(numbers[1:], lines[1:]):
         check_line(line, f"{path}:{n}")
+        if "commands" in line:
+            cmds = line["commands"]
+            frames += cmds["count"] if isinstance(cmds, dict) else len(cmds)
+            if frames > MAX_FRAMES:  # replaying it would run for hours
+                raise MotionWorldError(f"{path}:{n}: the log asks for more than {MAX_FRAMES} frames (an hour at 16 fps), "
+                                       "the most one session may hold")
     return lines[0], lines[1:]
 
 

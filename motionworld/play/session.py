@@ -19,14 +19,16 @@ an amount rather than a rate) is the turn for the whole chunk, spread evenly ove
 """
 from __future__ import annotations
 
+import inspect
 import time
 from collections import deque
 from dataclasses import replace
 
 import numpy as np
 
+from .. import arguments as A
 from ..backends import Chunk, NeuralGenerator, TrackPreviewGenerator, WarpGenerator
-from ..errors import MotionWorldError
+from ..errors import ArgumentError, MotionWorldError
 from ..geometry.drag import DragState, DragTracker, apply_offsets
 from ..geometry.rig import ControlCommand
 from ..scene import load_scene
@@ -38,12 +40,31 @@ POSES_KEPT = 4096  # c2w of the last 4096 frames (4.3 minutes) are kept; a strea
 def make_generator(backend, **options):
     """'warp', 'neural' (with student=StreamingStudent or weights=folder), 'tracks', or a generator object."""
     if not isinstance(backend, str):
+        if not all(callable(getattr(backend, m, None)) for m in ("start", "step", "frames_for_next_chunk")):
+            raise ArgumentError(f"backend must be 'warp', 'neural', 'tracks' or a generator object (with start, step "
+                                f"and frames_for_next_chunk), got {A.shown(backend)}")
         return backend
+    cls = {"warp": WarpGenerator, "tracks": TrackPreviewGenerator}.get(backend)
+    if cls is not None:
+        unknown = sorted(set(options) - set(inspect.signature(cls).parameters))
+        if unknown:
+            raise ArgumentError(f"backend {backend!r} does not take the option {', '.join(unknown)} (it takes "
+                                f"{', '.join(inspect.signature(cls).parameters)})")
+    return _backend(backend, options)
+
+
+def _backend(backend: str, options: dict):
     if backend == "warp":
         return WarpGenerator(**options)
     if backend == "tracks":
         return TrackPreviewGenerator(**options)
     if backend == "neural":
+        takes = ("student", "seed") if options.get("student") is not None else (
+            "student", "weights", "seed", "sink", "window", "steps", "device")
+        unknown = sorted(set(options) - set(takes))
+        if unknown:
+            raise ArgumentError(f"backend 'neural' does not take the option {', '.join(unknown)} (it takes "
+                                f"{', '.join(takes)})")
         student = options.pop("student", None)
         if student is None:
             from ..model.student import StreamingStudent
@@ -51,6 +72,7 @@ def make_generator(backend, **options):
             weights = options.pop("weights", None)
             if weights is None:
                 raise MotionWorldError("the neural backend needs weights (a folder with student.safetensors)")
+            A.file_path(weights, "weights")
             layout = {k: options.pop(k) for k in ("sink", "window", "steps") if k in options}
             student = StreamingStudent.load(weights, device=options.pop("device", "cpu"))
             if layout:
@@ -199,6 +221,9 @@ class Session:
 
     def run(self, inputs) -> np.ndarray:
         """Frames for a sequence of inputs, one per tick: uint8 [T, H, W, 3]."""
+        if isinstance(inputs, (str, bytes)) or not hasattr(inputs, "__iter__"):
+            raise ArgumentError(f"inputs must be an iterable of inputs (ControlCommands, InputStates or None), "
+                                f"got {A.shown(inputs)}")
         return np.stack([self.tick(i) for i in inputs])
 
     def close(self) -> None:

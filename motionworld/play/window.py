@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from collections import deque
 from pathlib import Path
@@ -47,6 +48,9 @@ class NoDisplayError(MotionWorldError):
     """No window can be opened here (no display server)."""
 
 
+HEADLESS_DRIVERS = ("offscreen", "dummy", "evdev")  # SDL video drivers that show nothing on a screen
+
+
 def display_available() -> bool:
     if os.environ.get("SDL_VIDEODRIVER") in ("dummy", "offscreen"):
         return False
@@ -63,8 +67,19 @@ def open_window(size: tuple[int, int], title: str, fullscreen: bool = False):
         raise NoDisplayError("no display to open a window on (DISPLAY is not set)")
 
     release_thread_context()  # a current headless (EGL) context in this thread would block the window's
+    where = os.environ.get("WAYLAND_DISPLAY") or os.environ.get("DISPLAY") or "none"
+    if sys.platform.startswith("linux") and os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("SDL_VIDEODRIVER", "x11")  # an unreachable X display then fails, not falls back
     try:
-        pygame.display.init()
+        try:
+            pygame.display.init()
+        except pygame.error as e:
+            raise NoDisplayError(f"no display to open a window on: {where} cannot be reached ({e})") from None
+        driver = pygame.display.get_driver()
+        if driver in HEADLESS_DRIVERS:  # SDL fell back to drawing nowhere: play would run unseen
+            pygame.quit()
+            raise NoDisplayError(f"no display to open a window on: {where} cannot be reached (SDL fell back to its "
+                                 f"{driver} driver)")
         pygame.font.init()
         pygame.joystick.init()
         pygame.display.gl_set_attribute(pygame.GL_CONTEXT_MAJOR_VERSION, 3)
@@ -75,6 +90,8 @@ def open_window(size: tuple[int, int], title: str, fullscreen: bool = False):
         pygame.display.set_mode(size, flags, vsync=0)
         pygame.display.set_caption(title)
         ctx = moderngl.create_context(require=330)
+    except NoDisplayError:
+        raise
     except (pygame.error, moderngl.Error, Exception) as e:
         pygame.quit()
         raise NoDisplayError(f"could not open an OpenGL 3.3 window: {str(e).strip() or type(e).__name__}") from None

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, ValidationError, model_validator
 
 from ..errors import MotionWorldError
+from ..inputs import note_input
 from ..limits import check_file_size
 from ..strict_yaml import StrictModel, YAMLReadError, field_names, read_yaml, validation_problems
 
@@ -56,18 +57,18 @@ class DataConfig(StrictModel):
 
 
 class OptimConfig(StrictModel):
-    steps: int = 100
-    batch_size: int = 2
-    lr: float = 1e-4
+    steps: int = Field(100, ge=1, le=100_000_000)
+    batch_size: int = Field(2, ge=1, le=4096)
+    lr: float = Field(1e-4, ge=0, le=10)  # 0: a run that only measures (its weights stay as they were)
     betas: tuple[float, float] = (0.9, 0.999)
     weight_decay: float = 0.0
-    grad_clip: float = 1.0
-    warmup: int = 0
+    grad_clip: float = Field(1.0, gt=0)
+    warmup: int = Field(0, ge=0, le=100_000_000)
     # After warm-up the lr stays (constant) or falls along a cosine or a line to min_lr_ratio x lr at
     # the last step: a run that has levelled off at its lr goes lower with a decay (the CPU teacher).
     decay: Literal["constant", "cosine", "linear"] = "constant"
     min_lr_ratio: float = Field(default=0.1, ge=0, le=1)
-    ema: float = 0.0                 # EMA decay of the trained weights (0 = off)
+    ema: float = Field(0.0, ge=0, lt=1)  # EMA decay of the trained weights (0 = off)
     parallel: Literal["ddp", "fsdp"] = "ddp"   # across ranks: replicate (DDP) or shard (FSDP) the trained modules
 
 
@@ -95,25 +96,25 @@ class VAEStage(StrictModel):
 class TeacherStage(StrictModel):
     text_dropout: float = 0.1
     track_dropout: float = 0.1
-    finetune_steps: int = 0          # the last N steps also zero the tracks of random middle chunks
+    finetune_steps: int = Field(0, ge=0)  # the last N steps also zero the tracks of random middle chunks
     chunk_track_dropout: float = 0.2
     guidance_text: float = 3.0
     guidance_motion: float = 1.5
-    sample_steps: int = 16           # Euler steps of the eval sampler
+    sample_steps: int = Field(16, ge=1, le=1000)  # Euler steps of the eval sampler
     logit_normal: bool = True        # timestep density (else uniform)
     cache_latents: bool = False      # encode every clip once before step 1 (RUN/latents.safetensors)
     warp_dropout: float = 0.1        # a model that sees the warp is also trained without it (nothing valid)
 
 
 class CausalInitStage(StrictModel):
-    trajectories: int = 64           # teacher ODE trajectories generated before regression
-    ode_steps: int = 16
+    trajectories: int = Field(64, ge=1, le=1_000_000)  # teacher ODE trajectories generated before regression
+    ode_steps: int = Field(16, ge=1, le=1000)
     sinks: list[int] = Field(default_factory=lambda: [0, 1])
     windows: list[int] = Field(default_factory=lambda: [1, 2])
 
 
 class DistillStage(StrictModel):
-    critic_updates: int = 5
+    critic_updates: int = Field(5, ge=1, le=100)
     critic_lr: float | None = None   # default: the generator's lr
     rollout_chunks: tuple[int, int] = (2, 4)   # random rollout length in chunks (inclusive)
     timestep_min: float = 0.02
@@ -179,8 +180,11 @@ class TrainConfig(StrictModel):
     depth: DepthStage = Field(default_factory=DepthStage)
 
 
-def load_config(path: str | Path, overrides: dict | None = None) -> TrainConfig:
-    path = Path(path)
+def load_config(path: str | Path, overrides: dict | None = None, labels: dict | None = None) -> TrainConfig:
+    """A training config file with `overrides` (dotted key -> value) set over it. A problem with an
+    overridden value is told as the option that gave it (`labels[key]`, default `--set KEY`), not
+    as a line of the file."""
+    path = note_input(path, "training config")
     if not path.is_file():
         raise MotionWorldError(f"training config not found: {path}")
     try:
@@ -197,11 +201,17 @@ def load_config(path: str | Path, overrides: dict | None = None) -> TrainConfig:
     for key, value in (overrides or {}).items():
         node = data
         *parents, last = key.split(".")
-        for p in parents:
+        for i, p in enumerate(parents):
             node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise MotionWorldError(f"--set {key}: {'.'.join(parents[:i + 1])} is a value, not a section of keys")
         node[last] = value
     try:
         return TrainConfig(**data)
     except ValidationError as e:
         first = validation_problems(e, str(path), root, known=field_names(TrainConfig))[0]
+        for key in overrides or {}:
+            if first.key_path == key or first.key_path.startswith(key + "."):
+                label = (labels or {}).get(key, f"--set {key}")
+                raise MotionWorldError(f"{label}: {first.message}") from None
         raise MotionWorldError(str(first)) from None

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MotionWorldError
+from ..inputs import note_input
+from ..outputs import replacing
 
 
 class JSONLLog:
@@ -26,7 +28,7 @@ class JSONLLog:
 
 
 def read_log(path: str | Path) -> list[dict]:
-    path = Path(path)
+    path = note_input(path, "log")
     if not path.is_file():
         raise MotionWorldError(f"log not found: {path}")
     out = []
@@ -75,6 +77,6 @@ def plot_log(path: str | Path, output: str | Path, width: int = 900, panel_heigh
         draw.text((4, box[3] - 10), f"{ylo:.4g}", fill="black")
         draw.text((box[0], box[3] + 4), f"step {xlo:.0f}", fill="black")
         draw.text((box[2] - 70, box[3] + 4), f"step {xhi:.0f}", fill="black")
-    output = Path(output)
-    img.save(output)
+    with replacing(output) as tmp:  # never over the log itself (an input), never half a PNG
+        img.save(tmp)
     return keys

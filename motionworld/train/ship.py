@@ -10,6 +10,8 @@ steps and final metrics, found by following each export's `init` back to the VAE
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,11 +19,12 @@ import numpy as np
 import torch
 
 from ..errors import MotionWorldError
-from ..model.bundles import VAE_KIND, unguided
+from ..model.bundles import VAE_KIND, modules_config_check, unguided, vae_config_check
 from ..model.config import StudentConfig, VAEConfig
 from ..model.depth_net import FILENAME, KIND, DepthNet, load_depth_net
 from ..model.student import StreamingStudent, TrackVideoModules
 from ..model.weights import MANIFEST, load_bundle, load_into, read_manifest, save_bundle
+from ..outputs import as_created, check_output_folder, check_output_place
 
 STUDENT_FILE, TEACHER_FILE, DEPTH_FILE = "student.safetensors", "teacher.safetensors", FILENAME
 LIMIT_BYTES = 60_000_000  # 60 MB
@@ -115,7 +118,7 @@ def with_decoder(tensors: dict, entry: dict, vae_folder: str | Path, owner: str)
     `vae.decoder_only` or `vae.guide_only` fine-tune of theirs): a decoder is only interchangeable
     over the same latent space. A guided decoder comes along (and into the config) with it."""
 
-    v_tensors, v_entry = load_bundle(vae_folder, "vae.safetensors", kind=VAE_KIND)
+    v_tensors, v_entry = load_bundle(vae_folder, "vae.safetensors", kind=VAE_KIND, check=vae_config_check(vae_folder))
     v_config, own = VAEConfig.from_dict(v_entry["config"]), VAEConfig.from_dict(entry["config"]["vae"])
     if unguided(v_config) != unguided(own):
         raise MotionWorldError(f"{vae_folder}: its VAE config or latent statistics differ from the {owner}'s; "
@@ -139,6 +142,44 @@ def with_decoder(tensors: dict, entry: dict, vae_folder: str | Path, owner: str)
 DEPTH_MAX_SIDE_CHECK = 256  # the picture size of the float16 check of a depth network
 
 
+def _shipped_entries(folder: Path) -> dict | None:
+    """The manifest entries of a weights folder `ship` wrote, each with the `stored_dtype` that only
+    `ship` records (a user's own folder of models has none), else None."""
+    try:
+        files = read_manifest(folder)["files"]
+    except MotionWorldError:
+        return None
+    return files if all(isinstance(e, dict) and "stored_dtype" in e for e in files.values()) else None
+
+
+def _takes_a_depth_network(folder: Path) -> bool:
+    """A weights folder whose manifest gets a depth entry added: readable, and a depth.safetensors
+    already there is one it lists (weights it describes, not a file of the user's own)."""
+    try:
+        files = read_manifest(folder)["files"]
+    except MotionWorldError:
+        return False
+    return not (folder / FILENAME).exists() or FILENAME in files
+
+
+def is_shipped_folder(folder: Path) -> bool:
+    """A weights folder `ship` wrote, holding MANIFEST.json and only the files it lists."""
+    files = _shipped_entries(folder)
+    return files is not None and all(p.name == MANIFEST or p.name in files for p in folder.iterdir())
+
+
+def check_ship_folder(out: Path) -> Path:
+    """`--out` of ship: new, empty, or a folder ship made before (it is replaced whole, or gets a
+    depth network added); anything else is refused before any work, so no user's file is lost."""
+    check_output_place(out)
+    if out.exists() and not out.is_dir():
+        raise MotionWorldError(f"--out {out} is a file, not a weights folder; give a folder name")
+    if out.is_dir() and any(out.iterdir()) and not is_shipped_folder(out):
+        raise MotionWorldError(f"--out {out} holds files that `train ship` did not write; give a new or empty folder "
+                               "(nothing in it was touched)")
+    return out
+
+
 def ship_depth(export: str | Path, out: str | Path = "weights", fp16: bool = True, max_side: int | None = None,
                max_error: float = 1e-2, picture_default: bool = False, verdict: str = "") -> dict:
     """Put our depth network (a `train depth` export) into the weights folder `out` beside the
@@ -148,6 +189,8 @@ def ship_depth(export: str | Path, out: str | Path = "weights", fp16: bool = Tru
     `picture_default` says whether a picture without depth gets it (only when its evaluation beat the
     prior and a flat plane), `verdict` the measured why, which the depth chain says when it skips it."""
     export, out = Path(export), Path(out)
+    # only depth.safetensors and the manifest's entry for it are written; other files stay as they are
+    check_output_folder(out, (FILENAME, MANIFEST), _takes_a_depth_network, "--out")
     if max_side is not None and not 32 <= int(max_side) <= 16384:
         raise MotionWorldError(f"--depth-max-side must be in [32, 16384], got {max_side}")
     net = load_depth_net(export)
@@ -183,14 +226,11 @@ def ship(student: str | Path, out: str | Path = "weights", teacher: str | Path |
          min_psnr: float = 40.0, max_teacher_error: float = 1e-2, vae: str | Path | None = None, say=print) -> dict:
     """Build the weights folder next to `out`, check it, then put it in place of `out` (a previous
     weights folder is replaced whole, so no stale file survives; a depth network shipped there by
-    `ship_depth` is carried over with its manifest entry). With `vae`, the models get the decoder of
-    that VAE export (see `with_decoder`)."""
-    import shutil
-
-    student, out = Path(student), Path(out)
-    if out.exists() and any(p.name != MANIFEST and p.suffix != ".safetensors" for p in out.iterdir()):
-        raise MotionWorldError(f"{out}: holds files other than weights and their manifest; not replacing it")
-    tensors, entry = load_bundle(student, STUDENT_FILE)
+    `ship_depth` is carried over with its manifest entry). `out` must be new, empty or a folder
+    ship made (`check_ship_folder`). With `vae`, the models get the decoder of that VAE export
+    (see `with_decoder`)."""
+    student, out = Path(student), check_ship_folder(Path(out))
+    tensors, entry = load_bundle(student, STUDENT_FILE, check=modules_config_check(student, STUDENT_FILE))
     decoder = {}
     if vae is not None:
         tensors, entry = with_decoder(tensors, entry, vae, "student")
@@ -208,7 +248,7 @@ def ship(student: str | Path, out: str | Path = "weights", teacher: str | Path |
                                            "float16_check_psnr_db": recorded, "recipe": _recipe_of(student, entry, say),
                                            **decoder})]
     if teacher is not None:
-        t_tensors, t_entry = load_bundle(Path(teacher), TEACHER_FILE)
+        t_tensors, t_entry = load_bundle(Path(teacher), TEACHER_FILE, check=modules_config_check(teacher, TEACHER_FILE))
         if vae is not None:
             t_tensors, t_entry = with_decoder(t_tensors, t_entry, vae, "teacher")
         error = _teacher_agrees(t_tensors, t_entry) if fp16 else None
@@ -224,8 +264,29 @@ def ship(student: str | Path, out: str | Path = "weights", teacher: str | Path |
     if size > LIMIT_BYTES:
         raise MotionWorldError(f"the weights would be {size / 1e6:.1f} MB, over the {LIMIT_BYTES / 1e6:g} MB limit; "
                                f"nothing was written")
-    building = out.with_name(out.name + ".building")
-    shutil.rmtree(building, ignore_errors=True)
+    # a folder of this run's own beside `out` (never a name a user may hold), removed if anything fails
+    building = Path(tempfile.mkdtemp(prefix=f".{out.name[:64]}.", suffix=".building", dir=out.parent))
+    old = None
+    try:
+        files = _build_folder(building, jobs, out, kept_depth)
+        check_ship_folder(out)  # still new, empty or ours: it is replaced now
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name[:64]}.", suffix=".old", dir=out.parent))
+            out.rename(old / out.name)
+        as_created(building).rename(out)
+    except BaseException:
+        if old is not None and not out.exists():  # put the previous folder back as it was
+            (old / out.name).rename(out)
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    total = sum((out / name).stat().st_size for name in files)
+    return {"files": {name: str(out / name) for name in files}, "megabytes": total / 1e6, "float16_check_psnr_db": check}
+
+
+def _build_folder(building: Path, jobs: list, out: Path, kept_depth: Path | None) -> dict:
     files = {}
     for name, t, e, extra in jobs:
         files[name] = save_bundle(building, t, e["config"], kind=e["kind"], filename=name, extra={
@@ -235,8 +296,4 @@ def ship(student: str | Path, out: str | Path = "weights", teacher: str | Path |
         manifest = json.loads((building / MANIFEST).read_text())
         manifest["files"][DEPTH_FILE] = read_manifest(out)["files"][DEPTH_FILE]
         (building / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-    if out.exists():
-        shutil.rmtree(out)
-    building.rename(out)
-    total = sum((out / name).stat().st_size for name in files)
-    return {"files": {name: str(out / name) for name in files}, "megabytes": total / 1e6, "float16_check_psnr_db": check}
+    return files

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from ..errors import MotionWorldError
+from ..outputs import check_output_folder
 from .batches import BatchSource, made_ahead, make_dataset, to_device, train_seeds
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
@@ -195,6 +196,9 @@ def _plan(cfg: TrainConfig, start: int, until: int, world_size: int, source, sta
             f"the expected time follows after the first steps")
 
 
+RUN_FILES = ("log.jsonl", "invocations.jsonl", "checkpoints", "export")  # what a run writes in its folder
+
+
 def _record_invocation(out: Path, command, start: int, steps: int, stop_after, resume: bool) -> None:
     """Every invocation of a run (the first, each --resume) in `invocations.jsonl`, so the export's
     manifest shows the whole chain and any change of --steps (and so of the schedule) along it."""
@@ -216,11 +220,13 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device:
     the schedule still follows optim.steps, so `--resume` continues exactly."""
     from tqdm import tqdm
 
+    out = Path(cfg.out)
+    if not resume:  # a new run never replaces a log or an export of the user's own
+        check_output_folder(out, RUN_FILES, lambda f: (f / "invocations.jsonl").is_file(), "run folder")
     rt = init_runtime(device, cfg.optim.parallel)
     try:
         torch.manual_seed(cfg.seed)  # identical initial weights on every rank
         stage = _stage_class(cfg.stage)(cfg, rt)
-        out = Path(cfg.out)
         ckpt_dir = out / "checkpoints"
         start = 0
         if resume:
