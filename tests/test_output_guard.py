@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from motionworld.cli import main
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from test_fuzz import MEMORY_HEADROOM, memory_limit, time_limit  # noqa: E402
 
 
 def one_error(capsys, *args, match: str = "") -> str:
@@ -202,9 +202,8 @@ def test_fuzz_outputs_that_alias_inputs_are_refused(alias_dir, capsys, command, 
         args = render(scene, scratch / "a.mp4", "--log", out, *more)
     else:
         args = [command, scene, "-o", out, "--seconds", "0.5", *more]
-    started = time.monotonic()
-    rc = main([str(a) for a in args])
-    assert time.monotonic() - started < 60, args  # refused before any work
+    with time_limit(60), memory_limit(MEMORY_HEADROOM):  # refused before any work
+        rc = main([str(a) for a in args])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and err[0].startswith("error: "), (args, err)
     assert snapshot(alias_dir) == before, args
