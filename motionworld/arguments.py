@@ -114,6 +114,17 @@ def poses(value, what: str, batch: bool = False, item: str = "{what}[{i}]") -> n
     return m
 
 
+def times(value, what: str = "times") -> np.ndarray:
+    """Finite times in seconds, as a 1-D float array (a single number gives one)."""
+    try:
+        t = np.atleast_1d(np.asarray(value, dtype=float))
+    except (TypeError, ValueError):
+        t = None
+    if t is None or t.ndim != 1 or not np.all(np.isfinite(t)):
+        raise ArgumentError(f"{what} must be finite numbers (seconds), got {shown(value)}")
+    return t
+
+
 def file_path(value, what: str) -> Path:
     """A file name given as a str or a path-like object."""
     if not isinstance(value, (str, os.PathLike)):

@@ -19,6 +19,22 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENES = ROOT / "scenes"
 
 
+def run_cli(capsys, *args) -> tuple[int, list[str], str]:
+    """(exit status, stderr lines, stdout) of an in-process command; an uncaught exception fails the test."""
+    from motionworld.cli import main
+
+    rc = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return rc, out.err.strip().splitlines(), out.out
+
+
+def one_error(capsys, *args, match: str = "") -> str:
+    """The one `error:` line (exit status 2) a command gives; it must contain `match`."""
+    rc, err, _ = run_cli(capsys, *args)
+    assert rc == 2 and len(err) == 1 and err[0].startswith("error: ") and match in err[0], (rc, err)
+    return err[0]
+
+
 @pytest.fixture
 def garden():
     return SCENES / "garden" / "scene.yaml"

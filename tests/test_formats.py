@@ -13,22 +13,10 @@ import numpy as np
 import pytest
 
 from motionworld import video
-from motionworld.cli import main
 from motionworld.errors import MotionWorldError
 from motionworld.images import read_mask, read_rgb
 from motionworld.video import write_video
-
-
-def run_cli(capsys, *args) -> tuple[int, list[str], str]:
-    rc = main([str(a) for a in args])
-    out = capsys.readouterr()
-    return rc, out.err.strip().splitlines(), out.out
-
-
-def one_error(capsys, *args, match: str = "") -> str:
-    rc, err, _ = run_cli(capsys, *args)
-    assert rc == 2 and len(err) == 1 and err[0].startswith("error: ") and match in err[0], err
-    return err[0]
+from tests.conftest import one_error, run_cli
 
 
 def smooth_frames(count: int, width: int = 64, height: int = 48) -> np.ndarray:

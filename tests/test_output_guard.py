@@ -13,18 +13,12 @@ from pathlib import Path
 import pytest
 
 from motionworld.cli import main
+from tests.conftest import one_error
 
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from test_fuzz import MEMORY_HEADROOM, memory_limit, time_limit  # noqa: E402
-
-
-def one_error(capsys, *args, match: str = "") -> str:
-    rc = main([str(a) for a in args])
-    err = capsys.readouterr().err.strip().splitlines()
-    assert rc == 2 and len(err) == 1 and err[0].startswith("error: ") and match in err[0], (rc, err)
-    return err[0]
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

@@ -22,21 +22,11 @@ from motionworld.cli import main
 from motionworld.model.config import preset
 from motionworld.model.student import StreamingStudent
 from motionworld.model.weights import config_digest
+from tests.conftest import one_error, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_cli(capsys, *args) -> tuple[int, list[str], str]:
-    """(exit status, stderr lines, stdout) of an in-process command; an uncaught exception fails the test."""
-    rc = main([str(a) for a in args])
-    out = capsys.readouterr()
-    return rc, out.err.strip().splitlines(), out.out
-
-
-def one_error(capsys, *args, match: str = "") -> str:
-    rc, err, _ = run_cli(capsys, *args)
-    assert rc == 2 and len(err) == 1 and err[0].startswith("error: ") and match in err[0], err
-    return err[0]
 
 
 def listing(folder: Path) -> list[str]:

@@ -78,12 +78,7 @@ class ObjectPath:
 
     def matrices(self, times, pivot=(0.0, 0.0, 0.0)) -> np.ndarray:
         """World-space transforms [T,4,4]: X' = R (X - pivot) + pivot + offset."""
-        try:
-            t = np.atleast_1d(np.asarray(times, dtype=float))
-        except (TypeError, ValueError):
-            t = None
-        if t is None or t.ndim != 1 or not np.all(np.isfinite(t)):
-            raise ArgumentError(f"times must be finite numbers (seconds), got {A.shown(times)}")
+        t = A.times(times)
         pivot = A.vector(pivot, "pivot", 3, bound=np.inf)
         t = self._local_time(t)
         R = self._rot(t).as_matrix()

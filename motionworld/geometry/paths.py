@@ -47,12 +47,7 @@ class CameraPath:
     # --- evaluation -------------------------------------------------------------------------
     def sample(self, times, default_fov: float = np.nan) -> tuple[np.ndarray, np.ndarray]:
         """Poses [T,4,4] and vertical fovs [T] at `times` (clamped to the path's span)."""
-        try:
-            t = np.atleast_1d(np.asarray(times, dtype=float))
-        except (TypeError, ValueError):
-            t = None
-        if t is None or t.ndim != 1 or not np.all(np.isfinite(t)):
-            raise ArgumentError(f"times must be finite numbers (seconds), got {A.shown(times)}")
+        t = A.times(times)
         t = np.clip(t, 0.0, self.duration)
         c2w, fov = self._evaluate(t)
         fov = np.where(np.isnan(fov), default_fov, fov)
