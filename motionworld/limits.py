@@ -6,6 +6,7 @@ from __future__ import annotations
 from .errors import MotionWorldError
 from .inputs import special_kind
 
+MAX_FRAME_SECONDS = 1.0  # live input: one video frame covers at most this much of the player's time
 MAX_SECONDS = 3600.0  # one camera path or render: an hour of video (57,600 frames at 16 fps)
 MAX_FRAMES = 57_600  # frames of one action string, path file or render (MAX_SECONDS at 16 fps)
 MAX_CLIP_FRAMES = 4096  # frames of one synthetic or held-out clip (held in memory whole)

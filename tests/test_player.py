@@ -23,16 +23,69 @@ ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 
 
 # --- input hand-off -----------------------------------------------------------------------------
-def test_latch_keeps_taps_and_adds_mouse_motion_between_samples():
-    latch = InputLatch()
-    latch.feed(InputState(keys=frozenset({sc.W}), mouse_rel=(3, 1)))
-    latch.feed(InputState(keys=frozenset(), mouse_rel=(2, -4), gamepad=GamepadState(True, (0.5, 0))))
-    state, drag = latch.take()
-    assert state.keys == frozenset({sc.W})  # released before the sample, still counted once
-    assert state.mouse_rel == (5, -3) and state.gamepad.left == (0.5, 0) and not drag
-    state, _ = latch.take()
-    assert state.keys == frozenset() and state.mouse_rel == (0, 0)
-    assert state.gamepad.connected  # the pad's last reading stays until the next poll
+class FakeClock:
+    def __init__(self):
+        self.t = 100.0
+
+    def __call__(self):
+        return self.t
+
+
+def test_latch_hands_over_a_timeline_and_keeps_what_is_held():
+    clock = FakeClock()
+    latch = InputLatch(clock=clock)
+    latch.restart_span()
+    latch.feed(InputState(keys=frozenset({sc.W}), mouse_rel=(3, 1)), seq=1)
+    clock.t += 0.25
+    latch.feed(InputState(keys=frozenset({sc.W})), seq=2)  # still held: one piece with the first
+    clock.t += 0.25
+    latch.feed(InputState(keys=frozenset(), mouse_rel=(2, -4), gamepad=GamepadState(True, (0.5, 0))), seq=3)
+    clock.t += 0.5
+    span, drag = latch.take()
+    assert not drag and span.seconds == pytest.approx(1.0)
+    held = [(s, p.keys) for s, p, _ in span.pieces]
+    assert held[0] == (pytest.approx(0.25), frozenset({sc.W}))  # the piece that carried the mouse motion
+    assert sum(s for s, k in held if k) == pytest.approx(0.5)  # W was held half a second, not "the chunk"
+    assert sum(p.mouse_rel[0] for _, p, _ in span.pieces) == 5  # motion adds up, once
+    assert span.seq_until(0.1) == 1 and span.seq_until(0.99) == 3
+    clock.t += 0.5
+    span, _ = latch.take()
+    (seconds, state, seq), = span.pieces
+    assert seconds == pytest.approx(0.5) and state.gamepad.connected and state.mouse_rel == (0, 0) and seq == 3
+
+
+def _span(*pieces):
+    from controllers.latch import InputSpan
+
+    return InputSpan(tuple((s, InputState(keys=frozenset(k), mouse_rel=m, mouse_captured=True), i + 1) for i, (s, k, m) in enumerate(pieces)))
+
+
+def _walk(span, updates, damping_s=0.0):
+    from controllers import KeyboardController, MouseController
+    from controllers.base import CombinedController
+    from motionworld.geometry.rig import CameraRig
+
+    rig = CameraRig(damping_s=damping_s)
+    commands, seqs = span.commands(CombinedController([KeyboardController(), MouseController()]), updates, rig.sprint)
+    for c in commands:
+        rig.update(c, 1 / 16)
+    return rig, seqs
+
+
+@pytest.mark.parametrize("updates", [3, 8, 12, 24])
+def test_a_key_held_t_seconds_moves_speed_times_t_whatever_the_chunk(updates):
+    nothing = ((), (0, 0))
+    tap = _span((0.2, *nothing), (0.1, (sc.W,), (0, 0)), (0.45, *nothing))
+    rig, seqs = _walk(tap, updates)
+    assert rig.position[2] == pytest.approx(0.1)  # a 0.1 s tap walks 0.1 units (move speed 1), not a chunk's 0.75
+    assert seqs == sorted(seqs) and seqs[-1] == 3 and seqs[0] == (1 if updates > 4 else 2)
+    turn = _span((1.0, (sc.J,), (0, 0)))  # J held one second at 60 degrees/s
+    rig, _ = _walk(turn, updates)
+    assert rig.yaw == pytest.approx(-60.0)
+    mixed = _span((0.3, (sc.W, sc.LSHIFT), (4, 0)), (0.3, (sc.W,), (6, 0)), (1.0, *nothing))
+    rig, _ = _walk(mixed, updates, damping_s=0.15)  # damping delays the walk, not shortens it
+    assert rig.position[2] == pytest.approx(0.3 * 2.5 + 0.3, rel=0.03)  # sprinted part at 2.5x, exactly
+    assert rig.yaw == pytest.approx(10 * 0.15)  # all the mouse motion, once
 
 
 def test_drag_tool_hands_over_a_flick_that_ended_between_chunks():
@@ -211,14 +264,30 @@ def test_session_logged_with_inputs_and_drags_replays_in_process(garden, tmp_pat
 def test_hud_says_what_a_player_needs():
     from motionworld.play.player import ChunkTiming
 
-    lines = hud_lines(backend="neural", size=(128, 128), generation_fps=9.5, display_fps=60, frame_index=40,
+    lines = hud_lines(backend="neural", size=(128, 128), phase="paused", generation_fps=9.5, shown_fps=9.4,
+                      video_fps=16, latency_ms=812.0, frame_index=40,
                       timing=ChunkTiming(12, 1.26, {"camera+tracks": 0.06, "generate": 1.2}, 0.0),
-                      playback_rate=0.6, c2w=np.eye(4), cache="c3s1w1, 3 steps", paused=True, recording=True,
-                      depth="file garden_depth.png")
+                      playback_rate=0.6, c2w=np.eye(4), cache="c3s1w1, 3 steps", recording=True,
+                      depth="file garden_depth.png", weights="weights")
     text = "\n".join(lines)
-    for part in ("neural", "128x128", "c3s1w1", "depth file garden_depth.png", "9.5 fps", "display", "1260 ms", "generate 1200", "0.60x",
-                 "heading", "PAUSED", "REC", "? keys"):
+    for part in ("neural weights", "128x128", "c3s1w1", "depth file garden_depth.png", "generated 9.5 fps",
+                 "shown 9.4 fps", "video 16 fps", "latency 812 ms", "1260 ms", "generate 1200", "0.60x", "heading",
+                 "PAUSED", "REC", "? keys", "frame 40"):
         assert part in text, part
+    before = "\n".join(hud_lines(backend="neural", size=None, phase="loading the model", generation_fps=None,
+                                 shown_fps=0.0, video_fps=16, latency_ms=None, timing=None, playback_rate=1.0,
+                                 c2w=None, cache="", recording=False, frame_index=None))
+    assert "loading the model" in before and "0x0" not in before and "frame -1" not in before
+
+
+def test_cache_label_counts_the_students_real_steps():
+    from motionworld.play.defaults import SHIPPED_WEIGHTS
+    from motionworld.play.engine import cache_label
+
+    session = mw.Session(mw.load_scene(ROOT / "scenes" / "garden" / "scene.yaml"), backend="neural",
+                         weights=SHIPPED_WEIGHTS)
+    steps = len(session.generator.student.config.steps)
+    assert cache_label(session).endswith(f", {steps} steps") and steps == 3  # the shipped student is 3-step
 
 
 def test_readme_lists_every_control():

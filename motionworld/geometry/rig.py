@@ -27,6 +27,8 @@ class ControlCommand:
     turn: (yaw right, pitch up) rates in [-1, 1], times the rig's turn speed.
     look_deg: (yaw, pitch) degrees to turn at once (mouse look).
     pose: an absolute c2w that replaces the rig's pose (scripted playback).
+    seconds: how long the command lasts (None: the `dt` it is given; live input spread over a chunk
+    says how much of the player's time one frame covers).
     """
 
     move: np.ndarray = field(default_factory=lambda: np.zeros(3))
@@ -35,6 +37,7 @@ class ControlCommand:
     sprint: bool = False
     pose: np.ndarray | None = None
     fov_deg: float | None = None
+    seconds: float | None = None
 
     def __post_init__(self):
         # checked, not converted: what a controller passes is kept as it is
@@ -45,6 +48,8 @@ class ControlCommand:
             A.poses(self.pose, "pose")
         if self.fov_deg is not None:
             A.fov(self.fov_deg)
+        if self.seconds is not None:
+            A.number(self.seconds, "seconds", 0.0, MAX_SECONDS, unit=" s")
 
     def __add__(self, other: ControlCommand) -> ControlCommand:
         return ControlCommand(
@@ -54,6 +59,7 @@ class ControlCommand:
             sprint=self.sprint or other.sprint,
             pose=other.pose if other.pose is not None else self.pose,
             fov_deg=other.fov_deg if other.fov_deg is not None else self.fov_deg,
+            seconds=other.seconds if other.seconds is not None else self.seconds,
         )
 
 
@@ -92,7 +98,7 @@ class CameraRig:
         """Advance by dt seconds under `command`; returns the new c2w."""
         if not isinstance(command, ControlCommand):
             raise ArgumentError(f"command must be a ControlCommand, got {A.shown(command)}")
-        dt = A.number(dt, "dt", 0.0, MAX_SECONDS, unit=" s")
+        dt = A.number(dt if command.seconds is None else command.seconds, "dt", 0.0, MAX_SECONDS, unit=" s")
         if command.pose is not None:
             self.reset(command.pose, clamp=False)  # a script's pose is played exactly
             self.fov_deg = command.fov_deg

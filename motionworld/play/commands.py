@@ -14,8 +14,6 @@ from controllers import (
     KeyboardController,
     MouseController,
 )
-from controllers.drag import DragTool
-from controllers.latch import InputLatch
 from controllers.scripted import ScriptedController
 
 from ..checksums import sha256_file
@@ -28,6 +26,7 @@ from ..scene import Scene, load_scene
 from ..video import VideoWriter
 from ..world import World
 from .defaults import default_scene, session_spec
+from .engine import Engine
 from .input_log import InputLog, frames_digest, kept_frames, read_log, record_commands, record_drag
 from .player import Player, end_status
 from .session import Session
@@ -39,15 +38,6 @@ def _controls(world: World):
     mouse = MouseController(c.mouse_sensitivity_deg, c.invert_y) if c else MouseController()
     pad = GamepadController(c.gamepad_deadzone, c.gamepad_look_deg) if c else GamepadController()
     return CombinedController([KeyboardController(), mouse, pad])
-
-
-def _cache_label(session: Session) -> str:
-    student = getattr(session.generator, "student", None)
-    if student is None:
-        return "no cache (warp)" if session.generator.name == "warp" else ""
-    lay = student.layout
-    window = "grow" if lay.window is None else lay.window
-    return f"c{lay.chunk}s{lay.sink}w{window}, {len(student.sigmas) - 1} steps"
 
 
 def _scene(scene, depth: str | None):
@@ -90,15 +80,15 @@ def play(scene=None, *, backend="auto", weights=None, size=384, seed=None, windo
     return {"shown": window.shown, "saved": window.saved}
 
 
-def make_window(session: Session, log_path=None, **window_options):
-    """A Window on a session with a controller: input latch, drag tool, input log and player wired up."""
+def make_engine(session: Session, log_path=None, out_dir="captures") -> Engine:
+    """The play core on a session with a controller: input latch, drag tool, input log, player."""
+    return Engine(session, _log_header(session.spec, session.world), log_path, out_dir=out_dir)
 
-    world = session.world
-    latch, drags = InputLatch(), DragTool()
-    latch.attach_drags(drags)
-    player = Player(session, latch=latch, log=InputLog(_log_header(session.spec, world), log_path))
-    return Window(player, world, drag_tool=drags, title=f"motionworld - {world.scene.name}",
-                  cache_label=_cache_label(session), **window_options)
+
+def make_window(session: Session, log_path=None, out_dir="captures", **window_options) -> Window:
+    """A Window on a session with a controller (the engine wired up)."""
+    engine = make_engine(session, log_path, out_dir)
+    return Window(engine, title=f"motionworld - {session.world.scene.name}", **window_options)
 
 
 @dataclass

@@ -44,6 +44,8 @@ def command_to_json(c: ControlCommand) -> dict:
         d["pose"] = [float(x) for x in np.asarray(c.pose, dtype=float).ravel()]
     if c.fov_deg is not None:
         d["fov_deg"] = float(c.fov_deg)
+    if c.seconds is not None:
+        d["seconds"] = float(c.seconds)
     return d
 
 
@@ -57,6 +59,8 @@ def command_from_json(d: dict) -> ControlCommand:
         c.pose = np.array(d["pose"], dtype=float).reshape(4, 4)
     if "fov_deg" in d:
         c.fov_deg = float(d["fov_deg"])
+    if "seconds" in d:
+        c.seconds = float(d["seconds"])
     return c
 
 

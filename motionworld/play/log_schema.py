@@ -11,7 +11,7 @@ from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
 from ..errors import MotionWorldError
 from ..frames import FPS
-from ..limits import MAX_SEED
+from ..limits import MAX_FRAME_SECONDS, MAX_SEED
 from ..strict_yaml import StrictModel
 
 FORMAT = "motionworld-input-log/1"
@@ -83,6 +83,7 @@ class Command(_Strict):
     sprint: bool = False
     pose: list[float] | None = Field(None, min_length=16, max_length=16)
     fov_deg: float | None = Field(None, gt=1.0, lt=179.0)
+    seconds: float | None = Field(None, ge=0.0, le=MAX_FRAME_SECONDS)  # live input: the player time it covers
 
     def check_bounds(self) -> None:
         for key in ("move", "turn", "look_deg", "pose"):

@@ -38,6 +38,7 @@ class Frame:
     chunk: Chunk
     t: int  # index within the chunk
     restart: int  # how many restarts came before it
+    input_seq: int = 0  # the front-end's number of the newest input this frame applied
 
     @property
     def c2w(self) -> np.ndarray:
@@ -86,6 +87,8 @@ class Player:
 
     def set_paused(self, paused: bool) -> None:
         with self._cond:
+            if self._paused and not paused:
+                self._restart_input_span()  # the paused time moves nothing; keys still held go on
             self._paused = bool(paused)
             self._cond.notify_all()
 
@@ -211,13 +214,22 @@ class Player:
             self._busy = False
             self.session.close()  # GL resources belong to this thread
 
+    def _restart_input_span(self) -> None:
+        restart = getattr(self.latch, "restart_span", None)  # a stand-in latch (a benchmark's) may keep no time
+        if restart is not None:
+            restart()
+
     def _generate_chunk(self) -> None:
         self._busy = True
         self.session.start()  # (re)starting the generator is not part of a chunk's latency
+        first = self.session.frame_index == 0
+        if first:
+            self._restart_input_span()  # while the model loaded no video was made: that time moves nothing
         t0 = time.perf_counter()
         inputs, drag = self.latch.take() if self.latch is not None else (None, None)
         all_frames = self.session.next_chunk(inputs, drag)
         chunk = self.session.last_chunk
+        seqs = [0] * first + list(self.session.last_input_seqs)
         done = time.perf_counter()
         with self._cond:
             self._busy = False
@@ -229,7 +241,8 @@ class Player:
                 self.log.add(chunk_record(self.session.last_record, all_frames, keep))
             start = self.generated
             for t in range(keep):
-                self._frames.append(Frame(all_frames[t], start + t, chunk, t, self.restarts))
+                self._frames.append(Frame(all_frames[t], start + t, chunk, t, self.restarts,
+                                          seqs[t] if t < len(seqs) else 0))
             self.generated += keep
             self.timings.append(ChunkTiming(len(all_frames), done - t0, dict(self.session.last_timing), done))
             self.latencies.append(done - t0)

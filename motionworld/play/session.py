@@ -26,6 +26,8 @@ from dataclasses import replace
 
 import numpy as np
 
+from controllers.latch import InputSpan
+
 from .. import arguments as A
 from ..backends import Chunk, NeuralGenerator, TrackPreviewGenerator, WarpGenerator
 from ..errors import ArgumentError, MotionWorldError
@@ -121,6 +123,7 @@ class Session:
         self.last_chunk: Chunk | None = None
         self.last_record: dict | None = None
         self.last_timing: dict = {}
+        self.last_input_seqs: list[int] = []  # per updated frame of the last chunk: the input seq it applied
 
     def start(self) -> None:
         """Start the generator now (else the next tick does), in the calling thread."""
@@ -155,6 +158,12 @@ class Session:
     # ----- driving
     def _chunk_commands(self, inputs, updates: int) -> list[ControlCommand]:
         """The rig command for each of the chunk's `updates` frames."""
+        self.last_input_seqs = [0] * updates
+        if isinstance(inputs, InputSpan):  # live input as a timeline: spread over the frames by time
+            if self.controller is None:
+                raise MotionWorldError("Session got an InputSpan but the session has no controller")
+            commands, self.last_input_seqs = inputs.commands(self.controller, updates, self.rig.sprint)
+            return commands
         per_frame = getattr(self.controller, "per_frame", False) and not isinstance(inputs, ControlCommand)
         dt = 1.0 / self.fps
         if per_frame:

@@ -1,8 +1,8 @@
 """The play window: pygame for the window and input, moderngl (OpenGL 3.3 core) for drawing.
 
-The main thread never waits for the model. Each display frame it polls input, feeds the latch the
-worker samples once per chunk, takes the next generated frame when the playback clock says so,
-and draws frame, track overlay, HUD and key list. See `motionworld.play.player` for the worker side.
+The main thread never waits for the model. Each display frame it polls input and feeds it to the
+engine (`motionworld.play.engine`, the play core the web page shares), takes the frame the engine
+says is due, and draws frame, track overlay, HUD and key list.
 """
 from __future__ import annotations
 
@@ -11,37 +11,23 @@ import os
 import sys
 import time
 from collections import deque
-from pathlib import Path
 
 import numpy as np
 
-from controllers.drag import pick
 from controllers.pygame_input import PygameInput
 
 from ..errors import MotionWorldError
 from ..geometry.camera import scale_pixels
 from ..raster.gl import release_thread_context
-from ..raster.overlay import MOVING_COLOUR, OBJECT_COLOURS, STILL_COLOUR
-from ..video import VideoWriter
-from .hud import hud_lines
+from ..raster.overlay import DRAG_COLOUR, MOVING_COLOUR, OBJECT_COLOURS, PIN_COLOUR, STILL_COLOUR
+from .engine import Engine, rate
 from .keymap import help_lines
-from .player import Frame, PlaybackClock, Player, end_status
+from .player import Frame, end_status
 from .screen import Screen, window_to_frame
 
 log = logging.getLogger("motionworld.window")
 
-DRAG = np.array([120, 255, 120], np.uint8)
 MOVING_PX = 0.25  # scene pixels per frame below which a track counts as still
-
-
-def _rate(stamps: list[float], now: float, span: float = 1.0) -> float:
-    """Events per second over the last `span` seconds of a list of perf_counter stamps."""
-    n = 0
-    for t in reversed(stamps):
-        if now - t > span:
-            break
-        n += 1
-    return n / span
 
 
 class NoDisplayError(MotionWorldError):
@@ -107,8 +93,8 @@ def _to_frame(world, frame_shape):
 
 def track_overlay(frame: Frame, previous: Frame | None, world) -> tuple[np.ndarray, np.ndarray]:
     """Visible track points of one displayed frame (frame pixel coordinates) and their colours:
-    object tracks in their object's colour, others green when they moved since the last frame and
-    red when still."""
+    object tracks in their object's colour, others amber when they moved since the last frame and
+    blue when still (green and red are the drags' and pins')."""
     chunk, t = frame.chunk, frame.t
     to_frame = _to_frame(world, frame.image.shape)
     cur = chunk.tracks[t]
@@ -135,63 +121,59 @@ def drag_marks(view, world, frame_shape) -> tuple[np.ndarray, np.ndarray]:
     for d in view.drags:
         start, end = np.asarray(d.start), np.asarray(d.current)
         xy.append(to_frame(start + (end - start) * ramp))
-        cols.append(np.repeat(DRAG[None], len(ramp), 0))
+        cols.append(np.repeat(DRAG_COLOUR[None], len(ramp), 0))
     if view.pins:
         xy.append(to_frame(view.pins))
-        cols.append(np.repeat(STILL_COLOUR[None], len(view.pins), 0))
+        cols.append(np.repeat(PIN_COLOUR[None], len(view.pins), 0))
     return np.concatenate(xy), np.concatenate(cols)
 
 
 class Window:
-    """`Window(player, world).run()` shows the stream until Esc or the window is closed."""
+    """`Window(engine).run()` shows the stream until Esc or the window is closed: pygame events
+    become the engine's input and commands; the engine's frames, the track overlay and the HUD are
+    drawn with moderngl."""
 
-    def __init__(self, player: Player, world, *, size=(1024, 640), title="motionworld", fullscreen=False,
-                 out_dir: str | Path = "captures", input_source=None, drag_tool=None, cache_label: str = "",
+    def __init__(self, engine: Engine, *, size=(1024, 640), title="motionworld", fullscreen=False, input_source=None,
                  display_fps: float = 60.0):
-        self.player, self.world = player, world
+        self.engine = engine
+        self.player, self.world, self.clock = engine.player, engine.world, engine.clock
         self.size, self.title, self.fullscreen = size, title, fullscreen
-        self.out_dir = Path(out_dir)
         self.input = input_source
-        self.drag_tool = drag_tool
-        self.cache_label = cache_label
         self.display_fps_cap = display_fps
         self.show_points, self.show_hud, self.show_help = False, True, False  # Tab shows the tracks
-        self.clock = PlaybackClock(world.fps)
-        self.recorder: VideoWriter | None = None
-        self.recording_path: Path | None = None
-        self.messages: list[tuple[float, str]] = []
-        self.current: Frame | None = None
-        self.shown = 0  # frames put on screen
         self.polls: deque[float] = deque(maxlen=100_000)  # perf_counter of input polls (tests read the gaps)
         self.display_fps = 0.0  # redraws per second over the last second
         self.input_hz = 0.0  # input polls per second over the last second
         self.running = False
-        self.saved: list[Path] = []
         self._next_hud = 0.0
         self._screenshot_pending = False
         self._dirty = True  # something on screen changed since the last draw
         self._drawn_marks = None
+        self._previous: Frame | None = None
         self.draws: deque[float] = deque(maxlen=100_000)  # perf_counter of redraws
         self.after_draw = None  # callback(window) between drawing and the buffer swap (tests read pixels there)
+
+    # the engine's state, as the window's
+    current = property(lambda self: self.engine.current)
+    saved = property(lambda self: self.engine.saved)
+    messages = property(lambda self: self.engine.messages)
+    recorder = property(lambda self: self.engine.recorder)
+    shown = property(lambda self: self.engine.shown)
 
     # ----- set-up
     def open(self) -> None:
         import pygame
 
         self.pygame, self.ctx = open_window(self.size, self.title, self.fullscreen)
-
         font = pygame.font.Font(pygame.font.get_default_font(), 14)
         self.screen = Screen(self.ctx, font)
         self.screen.help.set_lines(["keys"] + help_lines())
         if self.input is None:
-
             self.input = PygameInput()
 
     def close(self, status: str = "complete") -> None:
-        """Stop the worker, finish a recording, release GL and the window. Safe after a failed open."""
-        if self.recorder is not None:
-            self._capture("recording", self._toggle_recording)
-        self.player.stop(status=status)
+        """Stop the engine (a recording is finished), release GL and the window. Safe after a failed open."""
+        self.engine.close(status=status)
         import pygame
 
         # GL objects go before the window: released later (by the garbage collector) they would
@@ -204,22 +186,17 @@ class Window:
         pygame.quit()
 
     def say(self, text: str, seconds: float = 4.0) -> None:
-        log.info(text)
-        self.messages.append((time.perf_counter() + seconds, text))
+        self.engine.say(text, seconds)
 
     # ----- input
-    def _frame_xy(self, pos) -> tuple[float, float] | None:
+    def _scene_xy(self, pos) -> tuple[float, float] | None:
         """A window position in scene pixel coordinates, or None off the picture."""
-
         if self.current is None:
             return None
         fh, fw = self.current.image.shape[:2]
         W, H = self.pygame.display.get_window_size()
         xy = window_to_frame(pos, self.screen.viewport, fw, fh, H)
-        if xy is None:
-            return None
-        sh, sw = self.world.scene.image.shape[:2]
-        return tuple(float(v) for v in scale_pixels(xy, sw / fw, sh / fh))
+        return None if xy is None else self.engine.frame_to_scene(xy, (fh, fw))
 
     def _set_captured(self, on: bool) -> None:
         self.input.captured = on
@@ -236,30 +213,23 @@ class Window:
             self.running = False
         elif event.type == pg.KEYDOWN:
             self._key(event)
-        elif event.type == pg.MOUSEBUTTONDOWN and self.drag_tool is not None and not self.input.captured:
-            xy = self._frame_xy(event.pos)
+        elif event.type == pg.MOUSEBUTTONDOWN and not self.input.captured:
+            xy = self._scene_xy(event.pos)
             if xy is not None and event.button == 1:
-                self.drag_tool.press(xy, *self._pick(xy))
+                self.engine.press(xy)
             elif xy is not None and event.button == 3:
-                self.drag_tool.pin(xy)
-        elif event.type == pg.MOUSEMOTION and self.drag_tool is not None and self.drag_tool.active is not None:
-            xy = self._frame_xy(event.pos)
+                self.engine.pin(xy)
+        elif event.type == pg.MOUSEMOTION and self.engine.drags.active is not None:
+            xy = self._scene_xy(event.pos)
             if xy is not None:
-                self.drag_tool.move(xy)
-        elif event.type == pg.MOUSEBUTTONUP and event.button == 1 and self.drag_tool is not None:
-            self.drag_tool.release()
+                self.engine.move(xy)
+        elif event.type == pg.MOUSEBUTTONUP and event.button == 1:
+            self.engine.release()
         elif event.type == pg.JOYDEVICEADDED:
             names = [p.name for p in self.input.pads.values()]
             self.say(f"gamepad connected: {names[-1]}" if names else "a gamepad appeared but could not be opened")
         elif event.type == pg.JOYDEVICEREMOVED:
             self.say("gamepad disconnected; keyboard and mouse still work")
-
-    def _pick(self, xy) -> tuple[int, float]:
-
-        f = self.current
-        sh, sw = self.world.scene.image.shape[:2]
-        return pick(xy, f.chunk.tracks[f.t], f.chunk.visibility[f.t], f.chunk.depth[f.t], self.world.field.object_ids,
-                    float(np.hypot(sw, sh)))
 
     def _key(self, event) -> None:
         pg = self.pygame
@@ -270,93 +240,35 @@ class Window:
             else:
                 self.running = False
         elif k == pg.K_SPACE:
-            self.player.set_paused(not self.player.paused)
-            self.clock.reset()
+            self.engine.toggle_pause()
         elif k == pg.K_r:
-            # Drags, pins and collected input belong to the old run: clear them before the worker
-            # can take them for the new one.
-            if self.drag_tool is not None:
-                self.drag_tool.clear()
-            if self.player.latch is not None:
-                self.player.latch.clear()
-            self.player.restart()
-            self.clock.reset()
-            self.say("restarted from the first frame")
+            self.engine.restart()
         elif k == pg.K_TAB:
             self.show_points = not self.show_points
         elif k == pg.K_h:
             self.show_hud = not self.show_hud
         elif k == pg.K_m:
             self._set_captured(not self.input.captured)
-        elif k == pg.K_c and self.drag_tool is not None:
-            self.drag_tool.clear()
+        elif k == pg.K_c:
+            self.engine.clear_pins()
         elif k == pg.K_F8:
-            self._capture("saving the input log", self._save_log)
+            self.engine.capture("saving the input log", self.engine.save_log)
         elif k == pg.K_F9:
-            self._capture("recording", self._toggle_recording)
+            self.engine.capture("recording", self.engine.toggle_recording)
         elif k == pg.K_F12:
-            self._screenshot()
+            self._screenshot_pending = True  # taken after the next draw, before the swap (the back buffer is undefined after)
         elif getattr(event, "unicode", "") == "?" or (k == pg.K_SLASH and event.mod & pg.KMOD_SHIFT):
             self.show_help = not self.show_help
 
     # ----- captures
-    def _stamp(self) -> str:
-        return time.strftime("%Y%m%d-%H%M%S") + f"-{int(time.time() * 1000) % 1000:03d}"
-
-    def _out(self, name: str) -> Path:
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        return self.out_dir / name
-
-    def _screenshot(self) -> None:
-        """Taken after the next draw, before the buffers swap (the back buffer is undefined after)."""
-        self._screenshot_pending = True
-
-    def _capture(self, what: str, action) -> None:
-        """A capture that fails (disk full, no permission) is reported; the session goes on."""
-        try:
-            action()
-        except (OSError, MotionWorldError) as e:
-            self.say(f"{what} failed: {e}", seconds=8.0)
-
     def _save_screenshot(self) -> None:
         from PIL import Image
 
         self._screenshot_pending = False
-        path = self._out(f"motionworld-{self._stamp()}.png")
+        path = self.engine.out(".png")
         Image.fromarray(self.read_pixels()).save(path)
         self.saved.append(path)
         self.say(f"screenshot: {path}")
-
-    def _toggle_recording(self) -> None:
-        if self.recorder is None:
-            self.recording_path = self._out(f"motionworld-{self._stamp()}.mp4")
-            self.recorder = VideoWriter(self.recording_path, fps=self.world.fps)
-            self.say(f"recording to {self.recording_path}")
-            return
-        rec, self.recorder = self.recorder, None
-        if rec.count:
-            rec.close()
-            self.saved.append(self.recording_path)
-            self.say(f"saved {self.recording_path} ({rec.count} frames)")
-        else:
-            rec.abort()
-            self.say("recording stopped before any frame was shown; nothing saved")
-
-    def _record(self, image: np.ndarray) -> None:
-        try:
-            self.recorder.write(image)
-        except (OSError, MotionWorldError, ValueError) as e:  # the encoder died (disk full): stop, keep playing
-            rec, self.recorder = self.recorder, None
-            rec.abort()
-            self.say(f"recording stopped: {e}", seconds=8.0)
-
-    def _save_log(self) -> None:
-        if self.player.log is None:
-            self.say("this session keeps no input log")
-            return
-        path = self.player.log.save(self._out(f"motionworld-{self._stamp()}.jsonl"))
-        self.saved.append(path)
-        self.say(f"input log: {path} (motionworld replay {path})")
 
     def read_pixels(self) -> np.ndarray:
         """The frame just drawn, before the swap, uint8 [H, W, 3] top row first."""
@@ -365,26 +277,12 @@ class Window:
     # ----- the loop
     def _show(self, frame: Frame) -> None:
         self._dirty = True
-        previous = self.current
-        self.current = frame
         self.screen.frame.upload(frame.image)
-        self.screen.points.set_points(*track_overlay(frame, previous, self.world))
-        if self.recorder is not None:
-            self._record(frame.image)
-        self.shown += 1
+        self.screen.points.set_points(*track_overlay(frame, self._previous, self.world))
+        self._previous = frame
 
     def _update_hud(self, now: float) -> bool:
-        self.messages = [(t, m) for t, m in self.messages if t > now]
-        size = self.current.image.shape[:2] if self.current is not None else (0, 0)
-        lines = hud_lines(backend=self.player.session.generator.name, size=size,
-                          generation_fps=self.player.generation_fps(), display_fps=self.display_fps,
-                          timing=self.player.last_timing(), playback_rate=self.clock.rate,
-                          c2w=None if self.current is None else self.current.c2w, cache=self.cache_label,
-                          paused=self.player.paused, recording=self.recorder is not None,
-                          frame_index=-1 if self.current is None else self.current.index,
-                          messages=[m for _, m in self.messages], input_hz=self.input_hz,
-                          depth=self.world.scene.depth_label)
-        return self.screen.hud.set_lines(lines)
+        return self.screen.hud.set_lines(self.engine.hud(now, input_hz=self.input_hz))
 
     def step(self) -> None:
         """One display frame: events, input hand-off, maybe a new generated frame, drawing."""
@@ -393,20 +291,12 @@ class Window:
             self._handle(event)
         now = time.perf_counter()
         self.polls.append(now)
-        state = self.input.poll()
-        if self.player.latch is not None and not self.player.paused:
-            self.player.latch.feed(state)  # input during a pause is not saved up for afterwards
-        self.player.check()  # a generator error surfaces now, paused or not
-        if not self.player.paused and self.clock.due(now):
-            frame = self.player.next_frame()
-            if frame is not None:
-                session = self.player.session
-                interval = self.clock.interval(self.player.generation_fps(), self.player.buffered(),
-                                               session.generator.frames_for_next_chunk())
-                self._show(frame)
-                self.clock.shown(now, interval)
-        if self.drag_tool is not None and self.current is not None:  # the cursor moves faster than frames come
-            view = self.drag_tool.view()
+        self.engine.feed(self.input.poll(), now=now)
+        frame = self.engine.due_frame(now)
+        if frame is not None:
+            self._show(frame)
+        if self.current is not None:  # the cursor moves faster than frames come
+            view = self.engine.drags.view()
             if view != self._drawn_marks:
                 self.screen.marks.set_points(*drag_marks(view, self.world, self.current.image.shape))
                 self._drawn_marks, self._dirty = view, True
@@ -419,7 +309,7 @@ class Window:
         self.screen.draw(pg.display.get_window_size(), self.show_points, self.show_hud, self.show_help)
         self.draws.append(now)
         if self._screenshot_pending:
-            self._capture("screenshot", self._save_screenshot)
+            self.engine.capture("screenshot", self._save_screenshot)
         if self.after_draw is not None:
             self.after_draw(self)
         pg.display.flip()
@@ -431,7 +321,7 @@ class Window:
         gc.collect()  # start with a clean heap: a full collection mid-play is a visible hitch
         try:
             self.open()
-            self.player.start()
+            self.engine.start()
             self.running = True
             start = time.perf_counter()
             while self.running:
@@ -440,8 +330,8 @@ class Window:
                     on_step(self)
                 self.step()
                 now = time.perf_counter()
-                self.display_fps = _rate(self.draws, now)
-                self.input_hz = _rate(self.polls, now)
+                self.display_fps = rate(self.draws, now)
+                self.input_hz = rate(self.polls, now)
                 if (max_seconds is not None and now - start >= max_seconds) or (until is not None and until(self)):
                     break
                 spare = 1.0 / self.display_fps_cap - (time.perf_counter() - began)

@@ -7,10 +7,13 @@ import numpy as np
 
 from ..geometry.camera import scale_pixels
 
-# MotionStream's convention: green moves (live drags, tracks moving in this frame), red stays (pins,
-# tracks standing still); objects' tracks take their object's colour.
-MOVING_COLOUR = np.array([60, 230, 60], dtype=np.uint8)
-STILL_COLOUR = np.array([235, 50, 50], dtype=np.uint8)
+# MotionStream's convention for what the user adds: drags green, pins red (the README says so). The
+# window's track overlay keeps clear of both: amber where a track moved this frame, blue where it
+# stood still; objects' tracks take their object's colour.
+DRAG_COLOUR = np.array([60, 230, 60], dtype=np.uint8)
+PIN_COLOUR = np.array([235, 50, 50], dtype=np.uint8)
+MOVING_COLOUR = np.array([255, 190, 40], dtype=np.uint8)
+STILL_COLOUR = np.array([80, 140, 255], dtype=np.uint8)
 OBJECT_COLOURS = np.array([[255, 255, 255], [255, 255, 150], [150, 255, 255], [255, 170, 255], [190, 190, 190]], dtype=np.uint8)
 
 
@@ -72,6 +75,6 @@ def draw_chunk_tracks(frame: np.ndarray, world, chunk, t: int) -> np.ndarray:
     draw_points(frame, scale(chunk.tracks[t]), colors, radius, chunk.visibility[t], depth)
     if chunk.extra_tracks is not None and chunk.extra_tracks.shape[1]:
         kinds = chunk.extra_kinds
-        extra_colors = np.where((kinds == "pin")[:, None], STILL_COLOUR, MOVING_COLOUR).astype(np.uint8)
+        extra_colors = np.where((kinds == "pin")[:, None], PIN_COLOUR, DRAG_COLOUR).astype(np.uint8)
         draw_points(frame, scale(chunk.extra_tracks[t]), extra_colors, radius + 1)
     return frame

@@ -1,0 +1,161 @@
+"""The browser page, for real: `motionworld serve` in a subprocess, played in headless Chromium
+(selenium). Skipped where Chromium or its driver is missing; failed instead where
+MOTIONWORLD_REQUIRE_BROWSER is set. MOTIONWORLD_SCREENSHOT=path.png saves a screenshot of the page
+(the README's)."""
+from __future__ import annotations
+
+import math
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+
+def _browser_missing() -> str | None:
+    for exe in (CHROMIUM, CHROMEDRIVER):
+        if not os.access(exe, os.X_OK):
+            return f"{exe} is not installed (apt-get install chromium chromium-driver)"
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is not installed (pip install selenium)"
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(what: str, condition, timeout: float, every: float = 0.1):
+    end = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > end:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(every)
+
+
+@pytest.fixture
+def browser(tmp_path):
+    reason = _browser_missing()
+    if reason is not None:
+        if os.environ.get("MOTIONWORLD_REQUIRE_BROWSER"):
+            pytest.fail(f"a browser is required here (MOTIONWORLD_REQUIRE_BROWSER is set): {reason}")
+        pytest.skip(reason)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                f"--user-data-dir={tmp_path / 'chromium'}", "--window-size=1000,700"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def server():
+    """`motionworld serve` on a free port: (process, the page's address, its output lines so far)."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "motionworld", "serve", "garden", "--backend", "warp", "--size", "160",
+         "--port", str(port)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    lines: list[str] = []
+    found: list[str] = []
+    ready = threading.Event()
+
+    def read():  # drains the output all along, so a chatty server never blocks on a full pipe
+        for line in proc.stdout:
+            lines.append(line.rstrip("\n"))
+            m = re.search(rf"http://127\.0\.0\.1:{port}/\S*", line)
+            if m and not found:
+                found.append(m.group(0))
+                ready.set()
+        ready.set()  # the server exited
+
+    threading.Thread(target=read, daemon=True).start()
+    if not ready.wait(60) or not found:
+        proc.kill()
+        proc.wait()
+        pytest.fail("the server did not print its address within 60 s:\n" + "\n".join(lines[-30:]))
+    yield proc, found[0], lines
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+def test_play_in_the_browser(server, browser):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    proc, url, lines = server
+    driver = browser
+    mw = lambda field: driver.execute_script(f"return window.motionworld && window.motionworld.{field}")  # noqa: E731
+    canvas_png = lambda: driver.execute_script("return document.getElementById('frame').toDataURL()")  # noqa: E731
+
+    driver.get(url)
+    _wait("frames to arrive in the page", lambda: (mw("framesDrawn") or 0) > 5, 30)
+    assert mw("connected") and mw("hello")["keys"]["KeyW"] == 26  # the window's keymap (SDL scancode of W)
+
+    # Hold W (no element: clicking one would press the left button on the picture, a drag)
+    ActionChains(driver).key_down("w").perform()
+    try:
+        drawn = mw("framesDrawn")
+        time.sleep(0.6)
+        before = canvas_png()
+        time.sleep(1.4)
+        after = canvas_png()
+        _wait("a frame that applied the input", lambda: mw("lastLatencyMs") is not None, 5)
+    finally:
+        ActionChains(driver).key_up("w").perform()
+    assert mw("framesDrawn") > drawn + 5, "frames stopped arriving while W was held"
+    assert before != after, "walking forward did not change the picture"
+    assert mw("lastFrame")["input_seq"] > 0
+
+    latency = mw("lastLatencyMs")
+    assert isinstance(latency, (int, float)) and math.isfinite(latency) and latency > 0, latency
+    assert 0 < len(mw("latencies")) <= 20
+    hud = _wait("the latency in the HUD", lambda: re.search(
+        r"input to frame (\d+) ms", driver.find_element(By.ID, "hud").text), 2)
+    assert int(hud.group(1)) >= 0
+
+    errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors
+
+    shot = os.environ.get("MOTIONWORLD_SCREENSHOT")
+    if shot:
+        Path(shot).parent.mkdir(parents=True, exist_ok=True)
+        assert driver.save_screenshot(shot), f"could not save a screenshot to {shot}"
+
+    # Ctrl-C: the server says goodbye to the page and exits cleanly
+    proc.send_signal(signal.SIGINT)
+    try:
+        rc = proc.wait(10)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the server did not exit within 10 s of SIGINT:\n" + "\n".join(lines[-30:]))
+    assert rc == 0, "\n".join(lines[-30:])
+    _wait("the page to show it is disconnected",
+          lambda: driver.find_element(By.ID, "phase").text.startswith("disconnected"), 3)
+    assert mw("connected") is False
