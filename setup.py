@@ -11,5 +11,6 @@ setup(
     package_data={
         "motionworld.shipped.scenes": ["*/scene.yaml", "*/*.png", "*/*.npy", "*/*.npz"],
         "motionworld.shipped.weights": ["student.safetensors", "depth.safetensors", "MANIFEST.json", "README.md"],
+        "motionworld.play.web": ["static/*.html", "static/*.js", "static/*.css"],
     },
 )

@@ -56,7 +56,7 @@ def main() -> None:
     generator = make_generator(spec["backend"], **options)
     if a.slow > 0:
         generator = Slowed(generator, a.slow)
-    session = Session(world, generator, controller=commands._controls(world))
+    session = Session(world, generator, controller=commands.controls_for(world))
     session.spec = spec
     w, h = (int(v) for v in a.window_size.split("x"))
     window = commands.make_window(session, size=(w, h), out_dir="captures/bench")

@@ -37,7 +37,7 @@ def main() -> int:
     args = p.parse_args()
     world = World(load_scene(args.scene or ROOT / "scenes/garden/scene.yaml", depth=args.depth))
     options = {"weights": str(args.weights)} if args.backend == "neural" else {}
-    session = Session(world, args.backend, controller=commands._controls(world), **options)
+    session = Session(world, args.backend, controller=commands.controls_for(world), **options)
     out = ROOT / "captures" / "docs"
     window = commands.make_window(session, size=(1024, 640), out_dir=out)
     done = {}

@@ -1,4 +1,4 @@
-"""Command line: motionworld play | render | replay | validate | scene | depth | tracks | path | bench | eval |
+"""Command line: motionworld play | serve | render | replay | validate | scene | depth | tracks | path | bench | eval |
 weights | data | train.
 
 Errors caused by input print one line each (`error: ...`) and exit with status 2.
@@ -25,10 +25,11 @@ from .geometry.path_io import save_nerfstudio
 from .images import read_rgb
 from .inputs import command_inputs
 from .limits import MAX_CLIP_FRAMES, MAX_CLIPS, MAX_FRAMES, check_seconds, check_seed, limit_malloc_arenas
-from .outputs import check_output_target, replacing
+from .outputs import check_output_place, check_output_target, replacing
 from .picture_scene import is_picture, scene_text
 from .play import commands
 from .play.defaults import SHIPPED_WEIGHTS, scene_path
+from .play.web.server import ServeOptions, serve
 from .play.window import NoDisplayError
 from .scene import load_scene, picture_scene
 from .strict_yaml import YAMLReadError, read_yaml
@@ -100,6 +101,20 @@ def _parser() -> argparse.ArgumentParser:
     pl.add_argument("--seconds", type=float, help="close the window after this many seconds")
     pl.add_argument("--fallback-render", type=Path, metavar="VIDEO",
                     help="if no window can be opened, render the scene's default path to VIDEO instead")
+
+    sv = sub.add_parser("serve", help="serve the world to a web browser: the model runs here, a person plays from a page")
+    sv.add_argument("scene", type=Path, nargs="?", help=SCENE_HELP)
+    sv.add_argument("--backend", choices=backends, default="auto", help=backend_help)
+    generator_args(sv, 384)
+    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only; "
+                                                        "any other needs --token)")
+    sv.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
+    sv.add_argument("--max-sessions", type=int, help="players at once (default 1 on a CPU, 4 with CUDA)")
+    sv.add_argument("--token", help="a secret every request must carry (the printed address has it)")
+    sv.add_argument("--log", type=Path, help="a folder: each player's input log (and dropped pictures) goes there, "
+                                             "for `motionworld replay`")
+    sv.add_argument("--idle", type=float, default=300.0, help="end a session after this many seconds without input "
+                                                              "(default 300)")
 
     r = sub.add_parser("render", help="render a camera path to a video file (headless)")
     path_args(r)
@@ -386,6 +401,32 @@ def _play(args) -> int:
     return 0
 
 
+def _serve(args) -> int:
+    _check_size(args.size)
+    check_seed(args.seed)
+    if not 0 <= args.port <= 65535:
+        raise MotionWorldError(f"--port {args.port}: must be in [0, 65535]")
+    sessions = args.max_sessions
+    if sessions is None:
+        import torch
+
+        sessions = 4 if torch.cuda.is_available() else 1
+    if not 1 <= sessions <= 64:
+        raise MotionWorldError(f"--max-sessions {sessions}: must be in [1, 64]")
+    if not 1.0 <= args.idle <= 86400.0:
+        raise MotionWorldError(f"--idle {args.idle:g}: must be in [1, 86400] seconds")
+    if args.token is not None and not 8 <= len(args.token) <= 256:
+        raise MotionWorldError("--token must be 8 to 256 characters")
+    if args.log is not None:
+        check_output_place(args.log)
+        if args.log.exists() and not args.log.is_dir():
+            raise MotionWorldError(f"--log {args.log}: serve writes one log per player into a folder; this is a file")
+    options = ServeOptions(scene_path(args.scene), args.backend, args.weights, args.size, args.seed, args.depth,
+                           sessions, args.token, args.log, args.idle)
+    serve(options, args.host, args.port)
+    return 0
+
+
 def _replay(args) -> int:
 
     r = commands.replay(args.log, args.output)
@@ -642,7 +683,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args) -> int:
-    handlers = {"weights": _weights, "play": _play, "replay": _replay, "eval": _eval, "validate": _validate, "scene": _scene, "depth": _depth, "render": _render, "tracks": _tracks, "path": _path, "bench": _bench,
+    handlers = {"weights": _weights, "play": _play, "serve": _serve, "replay": _replay, "eval": _eval, "validate": _validate, "scene": _scene, "depth": _depth, "render": _render, "tracks": _tracks, "path": _path, "bench": _bench,
                 "data": _data, "train": _train}
     try:
         with command_inputs(*_declared_inputs(args)):  # no output of the command is written over these

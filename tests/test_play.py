@@ -63,7 +63,7 @@ def key(pygame, code, scancode, up=False, unicode=""):
 
 def window_on(scene, generator=None, **options):
     world = World(scene)
-    session = Session(world, generator or WarpGenerator(), controller=commands._controls(world))
+    session = Session(world, generator or WarpGenerator(), controller=commands.controls_for(world))
     return commands.make_window(session, **options)
 
 

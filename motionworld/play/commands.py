@@ -33,7 +33,7 @@ from .session import Session
 from .window import NoDisplayError, Window, display_available
 
 
-def _controls(world: World):
+def controls_for(world: World):
     c = world.scene.spec.controls if world.scene.spec is not None else None
     mouse = MouseController(c.mouse_sensitivity_deg, c.invert_y) if c else MouseController()
     pad = GamepadController(c.gamepad_deadzone, c.gamepad_look_deg) if c else GamepadController()
@@ -45,7 +45,7 @@ def _scene(scene, depth: str | None):
     return scene if isinstance(scene, Scene) else load_scene(scene, depth=depth)
 
 
-def _log_depth(spec: dict, world: World) -> None:
+def keep_depth(spec: dict, world: World) -> None:
     """A picture's scene made on the fly: its depth block goes into the session, so a replay makes
     the same scene (the chain may choose otherwise on another day or machine)."""
     if world.scene.depth_block is not None:
@@ -73,8 +73,8 @@ def play(scene=None, *, backend="auto", weights=None, size=384, seed=None, windo
     spec, note = session_spec(world.scene, backend, weights, size, seed)
     if note:
         say(note)
-    _log_depth(spec, world)
-    session = Session.from_spec(spec, controller=_controls(world), world=world)
+    keep_depth(spec, world)
+    session = Session.from_spec(spec, controller=controls_for(world), world=world)
     window = make_window(session, log_path=log_path, size=window_size, fullscreen=fullscreen, out_dir=out_dir)
     window.run(max_seconds=max_seconds)
     return {"shown": window.shown, "saved": window.saved}
@@ -118,7 +118,7 @@ def render(scene, output, *, path=None, actions=None, seconds=None, backend="aut
         say(note)
     if grid is not None:
         spec["options"]["grid"] = grid
-    _log_depth(spec, world)
+    keep_depth(spec, world)
     session = Session.from_spec(spec, controller=ScriptedController(camera_path), world=world)
     if log_path is not None and Path(log_path).resolve() in {Path(output).resolve(), Path(world.scene.file).resolve()}:
         raise MotionWorldError(f"--log {log_path}: is the output or the scene file; give the log a name of its own")

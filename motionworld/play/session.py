@@ -11,7 +11,10 @@ the window. Inputs are `ControlCommand`s, or `InputState`s read through a contro
 controller (`per_frame = True`) is asked every frame instead, so a path plays exactly.
 
 A held command's rates (move, turn) apply to every frame of the chunk; its `look_deg` (mouse look,
-an amount rather than a rate) is the turn for the whole chunk, spread evenly over its frames.
+an amount rather than a rate) is the turn for the whole chunk, spread evenly over its frames. The
+window and the web page instead hand over an `InputSpan` (`controllers.latch`): what was held and
+for how long since the last chunk, spread over the frames by time, so a key held t seconds moves
+the camera speed x t whatever the chunk's length.
 
 `next_chunk` is the same step one chunk at a time (the window's worker thread uses it), and
 `play_chunk` replays a logged chunk exactly: the rig commands and drags of every chunk are in
@@ -25,8 +28,6 @@ from collections import deque
 from dataclasses import replace
 
 import numpy as np
-
-from controllers.latch import InputSpan
 
 from .. import arguments as A
 from ..backends import Chunk, NeuralGenerator, TrackPreviewGenerator, WarpGenerator
@@ -159,7 +160,7 @@ class Session:
     def _chunk_commands(self, inputs, updates: int) -> list[ControlCommand]:
         """The rig command for each of the chunk's `updates` frames."""
         self.last_input_seqs = [0] * updates
-        if isinstance(inputs, InputSpan):  # live input as a timeline: spread over the frames by time
+        if callable(getattr(inputs, "commands", None)):  # an InputSpan (live input as a timeline): spread by time
             if self.controller is None:
                 raise MotionWorldError("Session got an InputSpan but the session has no controller")
             commands, self.last_input_seqs = inputs.commands(self.controller, updates, self.rig.sprint)

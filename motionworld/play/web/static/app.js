@@ -49,8 +49,11 @@
     hello(m) {
       mw.hello = m;
       uploading = null;
-      if (canvas.width !== m.size[0] || canvas.height !== m.size[1]) [canvas.width, canvas.height] = m.size;
-      fit();
+      // size is null until the first frame exists; the frames themselves size the canvas anyway
+      if (m.size && (canvas.width !== m.size[0] || canvas.height !== m.size[1])) {
+        [canvas.width, canvas.height] = m.size;
+        fit();
+      }
       buildHelp(m.controls);
       showPhase();
     },
@@ -70,8 +73,8 @@
 
   // Busy, bye or a closed socket: say so and stay put. No reconnecting: a reload starts over.
   function end(text, how) {
+    ended = true;  // first: nothing more is sent
     releaseAll();
-    ended = true;
     mw.connected = false;
     document.body.classList.add(how);
     phaseEl.className = "panel";
@@ -151,7 +154,8 @@
     const latency = mw.lastLatencyMs === null ? "-- (press a key)" :
       `${Math.round(mw.lastLatencyMs)} ms   median ${Math.round(median(mw.latencies))} ms` +
       ` of ${mw.latencies.length}`;
-    hud.textContent = [...serverHud, `shown ${drawTimes.length} fps`, `input to frame ${latency}`].join("\n");
+    // "page": measured here, beside the server's own figures (which stop at the socket)
+    hud.textContent = [...serverHud, `page  drawn ${drawTimes.length} fps   input to frame ${latency}`].join("\n");
   }
   setInterval(renderHud, 250);
 
