@@ -1,9 +1,12 @@
 """The browser page, for real: `motionworld serve` in a subprocess, played in headless Chromium
 (selenium). Skipped where Chromium or its driver is missing; failed instead where
 MOTIONWORLD_REQUIRE_BROWSER is set. MOTIONWORLD_SCREENSHOT=path.png saves a screenshot of the page
-(the README's)."""
+(the README's). After the shipped garden, a real photograph (one of scikit-image's public-domain
+samples) is dropped onto the page the way a user drops one, and played too."""
 from __future__ import annotations
 
+import base64
+import io
 import math
 import os
 import re
@@ -73,6 +76,33 @@ def browser(tmp_path):
     driver.quit()
 
 
+def _photo_jpeg(width: int = 320) -> bytes:
+    """A real photograph as a small JPEG: scikit-image's coffee cup (public domain, shipped inside
+    the package, so nothing is downloaded), downscaled to keep the depth and the frames quick."""
+    import skimage  # a dependency: its public-domain sample photographs
+    from PIL import Image
+
+    photo = Image.open(Path(skimage.__file__).parent / "data" / "coffee.png").convert("RGB")
+    photo = photo.resize((width, round(photo.height * width / photo.width)), Image.LANCZOS)
+    out = io.BytesIO()
+    photo.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+# Drops a file the way a user does: dragover, then drop, each carrying a DataTransfer with a File
+# made in the page from the bytes the test passes (base64), on the page's own handlers (on window).
+# Returns whether the page accepted each (it cancels both events for files).
+_DROP = """
+const [name, b64] = arguments;
+const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+const dt = new DataTransfer();
+dt.items.add(new File([bytes], name, { type: "image/jpeg" }));
+const fire = (type) => !document.body.dispatchEvent(
+  new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt }));
+return { dragover: fire("dragover"), dropping: document.body.classList.contains("dropping"), drop: fire("drop") };
+"""
+
+
 @pytest.fixture
 def server():
     """`motionworld serve` on a free port: (process, the page's address, its output lines so far)."""
@@ -81,7 +111,8 @@ def server():
         [sys.executable, "-m", "motionworld", "serve", "garden", "--backend", "warp", "--size", "160",
          "--port", str(port)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        # offline: the dropped photo's depth chain never fetches Depth Anything from the hub
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1"})
     lines: list[str] = []
     found: list[str] = []
     ready = threading.Event()
@@ -148,6 +179,46 @@ def test_play_in_the_browser(server, browser):
     if shot:
         Path(shot).parent.mkdir(parents=True, exist_ok=True)
         assert driver.save_screenshot(shot), f"could not save a screenshot to {shot}"
+
+    # Drop a photograph onto the page: the server makes its scene on the fly and plays it instead
+    photo = _photo_jpeg()
+    driver.execute_script("""
+        window.__says = [];
+        new MutationObserver((changes) => changes.forEach((c) => c.addedNodes.forEach(
+          (n) => window.__says.push(n.textContent)))).observe(document.getElementById("says"), { childList: true });
+    """)
+    accepted = driver.execute_script(_DROP, "coffee.jpg", base64.b64encode(photo).decode("ascii"))
+    assert accepted == {"dragover": True, "dropping": True, "drop": True}, accepted
+
+    def photo_hello():  # the new hello, or fail at once where the server refused the picture
+        refused = [text for text in driver.execute_script("return window.__says") if "refused" in text]
+        if refused:
+            pytest.fail(f"the server refused the photo: {refused}")
+        hello = mw("hello")
+        return hello if hello["scene"].startswith("picture-") else None
+
+    hello = _wait("the photo's hello", photo_hello, 60)
+    assert hello["backend"] == "warp" and hello["keys"]["KeyW"] == 26, hello
+    drawn = mw("framesDrawn")
+    _wait("the photo's frames to arrive", lambda: mw("framesDrawn") > drawn + 5, 30)
+    photo_frame = canvas_png()
+    assert photo_frame != before and photo_frame != after, "the page still shows the garden"
+
+    ActionChains(driver).key_down("w").perform()
+    try:
+        drawn = mw("framesDrawn")
+        time.sleep(0.6)
+        before = canvas_png()
+        time.sleep(1.4)
+        after = canvas_png()
+    finally:
+        ActionChains(driver).key_up("w").perform()
+    assert mw("framesDrawn") > drawn + 5, "the photo's frames stopped arriving while W was held"
+    assert before != after, "walking forward into the photo did not change the picture"
+    assert mw("lastFrame")["input_seq"] > 0
+
+    errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors
 
     # Ctrl-C: the server says goodbye to the page and exits cleanly
     proc.send_signal(signal.SIGINT)

@@ -293,3 +293,23 @@ def test_a_web_session_replays_bit_for_bit(tmp_path):
     assert result.chunks >= 3 and result.mismatches == []
     lines = [json.loads(x) for x in Path(log).read_text().splitlines()]
     assert any(line.get("reset") for line in lines) and lines[-1]["end"]
+
+
+def test_players_that_come_and_go_leave_no_memory_behind():
+    """Each player's worker thread had a GL context of its own that outlived it: 38 MB a player."""
+    def rss_mb():
+        return int(Path("/proc/self/statm").read_text().split()[1]) * 4096 / 1e6
+
+    async def cycles(client, server):
+        seen = []
+        for _ in range(12):
+            page = Page(await client.ws_connect("/ws"))
+            await page.pump(lambda p: len(p.frames) >= 1)
+            await page.ws.close()
+            while server.players:
+                await asyncio.sleep(0.01)
+            seen.append(rss_mb())
+        return seen
+
+    seen = run(cycles)
+    assert seen[-1] - seen[3] < 60, seen

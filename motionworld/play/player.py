@@ -10,8 +10,9 @@ writes come from the same loop:
     frames = session.next_chunk(inputs, drags)  show / write it
     log the chunk, queue its frames
 
-Nothing is dropped: every generated frame is queued and shown once. The worker keeps at most about
-one chunk ahead, so input reaches the picture within one to two chunks. A worker error is kept and
+Nothing is dropped: every generated frame is queued and shown once. The worker keeps just enough
+queued to play while the next chunk is made (at most a chunk), so input reaches the picture about
+one chunk after it is given, plus the time to make a chunk. A worker error is kept and
 raised on the display thread by `check()`, never swallowed.
 """
 from __future__ import annotations
@@ -25,6 +26,7 @@ import numpy as np
 
 from ..backends import Chunk
 from ..errors import Terminated
+from ..raster.gl import release_thread_context
 from .input_log import InputLog, chunk_record
 from .session import Session
 
@@ -183,7 +185,17 @@ class Player:
     def _want_more(self) -> bool:
         if self._paused or (self.max_frames is not None and self.generated >= self.max_frames):
             return False
-        return len(self._frames) < self.ahead_chunks * self.session.generator.frames_for_next_chunk()
+        return len(self._frames) < self._ahead_frames()
+
+    def _ahead_frames(self) -> float:
+        """How many frames to keep queued: enough to play while the next chunk is made (the slowest
+        of the last three chunks, a fifth more, and a frame), at most `ahead_chunks` chunks. Every
+        queued frame is input latency, so a fast generator keeps only a few."""
+        most = self.ahead_chunks * self.session.generator.frames_for_next_chunk()
+        recent = list(self.timings)[-3:]
+        if not recent:
+            return most
+        return min(most, max(1.0, max(t.latency_s for t in recent) * 1.2 * self.session.fps + 1))
 
     def _run(self) -> None:
         try:
@@ -213,6 +225,7 @@ class Player:
         finally:
             self._busy = False
             self.session.close()  # GL resources belong to this thread
+            release_thread_context()  # and so does its GL context: a thread that ends would leak it (38 MB a player)
 
     def _restart_input_span(self) -> None:
         restart = getattr(self.latch, "restart_span", None)  # a stand-in latch (a benchmark's) may keep no time
