@@ -79,7 +79,7 @@ def score(shown: list[tuple], schedule, rig) -> list[dict]:
 
 def make_session(world, a) -> Session:
     spec, _ = session_spec(world.scene, a.backend, None, a.size)
-    controls = getattr(commands, "controls_for", None) or getattr(commands, "_controls")  # the code before issue 38
+    controls = getattr(commands, "controls_for", None) or commands._controls  # the code before issue 38
     session = Session.from_spec(spec, controller=controls(world), world=world)
     return session
 
@@ -160,7 +160,7 @@ class Page:
 
 
 def web_server(a, sessions: int):
-    from motionworld.play.web.server import Server, ServeOptions
+    from motionworld.play.web.server import ServeOptions, Server
 
     return Server(ServeOptions(scene_path(a.scene), a.backend, None, a.size, max_sessions=sessions), say=lambda *_: None)
 
