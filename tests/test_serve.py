@@ -284,14 +284,22 @@ def test_a_web_session_replays_bit_for_bit(tmp_path):
         await page.send("input", keys=[sc.D], mouse=[30, -5], captured=True)
         await page.send("reset")
         await page.pump(lambda p: len(p.frames) >= 30)
+        for _ in range(2):  # two pictures in one second: each log and picture keeps a name of its own
+            await page.ws.send_bytes(_png(160, 120))
+        await page.pump(lambda p: len(p.of("hello")) >= 3)
+        await page.send("input", keys=[sc.S])
+        n = len(page.frames)
+        await page.pump(lambda p: len(p.frames) >= n + 14)
         await page.ws.close()
         await asyncio.sleep(0.5)
 
-    run(play, log_dir=tmp_path)
-    (log,) = tmp_path.glob("session-*.jsonl")
-    result = replay(log, progress=False)
-    assert result.chunks >= 3 and result.mismatches == []
-    lines = [json.loads(x) for x in Path(log).read_text().splitlines()]
+    run(play, log_dir=tmp_path, depth="prior")
+    logs = sorted(tmp_path.glob("session-*.jsonl"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
+    assert len(logs) == 3 and len(list(tmp_path.glob("picture-*.png"))) == 2
+    for log in logs:
+        result = replay(log, progress=False)
+        assert result.chunks >= 1 and result.mismatches == [], log
+    lines = [json.loads(x) for x in logs[0].read_text().splitlines()]
     assert any(line.get("reset") for line in lines) and lines[-1]["end"]
 
 

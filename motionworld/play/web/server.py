@@ -103,6 +103,11 @@ class WebPlayer:
     last_message: float = field(default_factory=time.monotonic)
     limit: P.RateLimit = field(default_factory=P.RateLimit)
     recordings: dict = field(default_factory=dict)  # name -> path
+    made: int = 0  # logs and pictures this player has named (each name is new)
+
+    def new_name(self, prefix: str, suffix: str) -> str:
+        self.made += 1
+        return f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}-{self.id}-{self.made}{suffix}"
 
 
 class Server:
@@ -125,7 +130,7 @@ class Server:
         """A player's engine (loads the model: run in a thread)."""
         log_path = None
         if self.options.log_dir is not None:
-            log_path = self.options.log_dir / f"session-{time.strftime('%Y%m%d-%H%M%S')}-{player.id}.jsonl"
+            log_path = self.options.log_dir / player.new_name("session", ".jsonl")
         return make_engine(self._session(world), log_path, out_dir=player.folder).start()
 
     def _picture_world(self, player: WebPlayer, data: bytes) -> World:
@@ -135,7 +140,7 @@ class Server:
         if suffix is None:
             raise MotionWorldError("not a picture (PNG, JPEG, GIF, BMP, TIFF or WebP)")
         where = self.options.log_dir or player.folder
-        path = where / f"picture-{time.strftime('%Y%m%d-%H%M%S')}-{player.id}{suffix}"
+        path = where / player.new_name("picture", suffix)
         path.write_bytes(data)
         try:
             return World(load_scene(path, depth=self.options.depth))
