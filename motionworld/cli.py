@@ -113,8 +113,8 @@ def _parser() -> argparse.ArgumentParser:
     sv.add_argument("--token", help="a secret every request must carry (the printed address has it)")
     sv.add_argument("--log", type=Path, help="a folder: each player's input log (and dropped pictures) goes there, "
                                              "for `motionworld replay`")
-    sv.add_argument("--idle", type=float, default=300.0, help="end a session after this many seconds without input "
-                                                              "(default 300)")
+    sv.add_argument("--idle", type=float, default=300.0,
+                    help="end a session after this many seconds without input (watching does not count; default 300)")
 
     r = sub.add_parser("render", help="render a camera path to a video file (headless)")
     path_args(r)

@@ -321,3 +321,17 @@ def test_players_that_come_and_go_leave_no_memory_behind():
 
     seen = run(cycles)
     assert seen[-1] - seen[3] < 60, seen
+
+
+def test_an_idle_player_is_let_go():
+    async def play(client, server):
+        page = Page(await client.ws_connect("/ws"))
+        await page.pump(lambda p: False, timeout=20)  # it acks every frame, but watching is not playing
+        for _ in range(100):
+            if not server.players:
+                break
+            await asyncio.sleep(0.02)
+        return page, len(server.players)
+
+    page, left = run(play, idle_s=1.0)
+    assert "idle for 1 s" in page.of("bye")[-1]["reason"] and left == 0

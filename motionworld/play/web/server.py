@@ -237,14 +237,16 @@ class Server:
     async def _read(self, player: WebPlayer) -> None:
         async for msg in player.ws:
             now = time.monotonic()
-            player.last_message = now
             if not player.limit.allow(now):
                 raise P.ProtocolError(f"more than {P.MAX_RATE:g} messages a second")
             if msg.type == WSMsgType.TEXT:
                 m = P.parse(msg.data, player.last_seq)
                 player.last_seq = m.seq
+                if m.type != "ack":  # watching is not playing: a page left open does not hold a seat for ever
+                    player.last_message = now
                 await self._apply(player, m)
             elif msg.type == WSMsgType.BINARY:
+                player.last_message = now
                 await self._upload(player, msg.data)
             elif msg.type == WSMsgType.ERROR:
                 raise P.ProtocolError(f"socket error: {player.ws.exception()}", P.CLOSE_TOO_BIG)
