@@ -280,6 +280,43 @@ def test_hud_says_what_a_player_needs():
     assert "loading the model" in before and "0x0" not in before and "frame -1" not in before
 
 
+def test_the_engine_says_loading_then_first_frame_then_playing():
+    import threading
+    import time
+
+    from controllers import KeyboardController
+    from motionworld.backends import WarpGenerator
+    from motionworld.play.commands import make_engine
+
+    class Gated(WarpGenerator):  # a model that loads, then makes its first chunk, when told to
+        def __init__(self):
+            super().__init__(max_size=64)
+            self.loaded, self.made = threading.Event(), threading.Event()
+
+        def start(self, world):
+            self.loaded.wait(10)
+            super().start(world)
+
+        def step(self, chunk):
+            self.made.wait(10)
+            return super().step(chunk)
+
+    gen = Gated()
+    session = mw.Session(mw.load_scene(ROOT / "scenes" / "garden" / "scene.yaml"), gen, controller=KeyboardController())
+    engine = make_engine(session, out_dir="/nonexistent").start()
+    phases = [engine.phase]
+    gen.loaded.set()
+    while not session.started:
+        time.sleep(0.01)
+    phases.append(engine.phase)
+    gen.made.set()
+    while engine.due_frame() is None:
+        time.sleep(0.01)
+    phases.append(engine.phase)
+    engine.close()
+    assert phases == ["loading the model", "first frame", "playing"]
+
+
 def test_cache_label_counts_the_students_real_steps():
     from motionworld.play.defaults import SHIPPED_WEIGHTS
     from motionworld.play.engine import cache_label

@@ -100,7 +100,7 @@ class Engine:
             return PAUSED
         if self.current is not None:
             return PLAYING
-        return LOADING if not self.player.timings else FIRST_FRAME
+        return FIRST_FRAME if self.session.started else LOADING
 
     def say(self, text: str, seconds: float = 4.0) -> None:
         log.info(text)

@@ -131,6 +131,11 @@ class Session:
         self._ensure_started()
 
     @property
+    def started(self) -> bool:
+        """The generator is up (its model loaded); the first chunk may still be in the making."""
+        return self._started
+
+    @property
     def needs_input(self) -> bool:
         """The next tick starts a chunk, so its input is the one that counts (a host that polls
         input more often should collect it until then: `controllers.latch.InputLatch`)."""
