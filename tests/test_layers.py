@@ -66,6 +66,7 @@ def layer(name: str) -> str:
     raise AssertionError(f"{name}: no layer; add it to LAYER_OF in tests/test_layers.py")
 
 
+@cache  # every module's imports are read once: the transitive walks below ask for them again and again
 def imports(name: str) -> list[tuple[str, int, bool]]:
     """(imported project module, line, at module level) for each import in `name`."""
     path = MODULES[name]
@@ -90,6 +91,7 @@ def imports(name: str) -> list[tuple[str, int, bool]]:
     return out
 
 
+@cache
 def third_party_top(name: str) -> set[str]:
     """Top-level names of the libraries `name` imports at module level."""
     path = MODULES[name]
