@@ -59,10 +59,19 @@ def test_neural_session_streams_at_the_model_resolution(garden):
     frames = session.run([FORWARD] * 22)
     assert frames.shape == (22, 64, 64, 3) and frames.dtype == np.uint8
     assert session.frame_index == 21 + 12  # three chunks were generated
-    with pytest.raises(MotionWorldError, match="weights"):
-        mw.Session(garden, backend="neural")
+    with pytest.raises(MotionWorldError, match="no student weights in"):
+        mw.Session(garden, backend="neural", weights=garden.parent)
     with pytest.raises(MotionWorldError, match="unknown backend"):
         mw.Session(garden, backend="magic")
+
+
+def test_neural_session_defaults_to_the_shipped_weights_and_takes_the_file_too(garden):
+    from motionworld.play.defaults import SHIPPED_WEIGHTS
+
+    shipped = mw.Session(garden, backend="neural")  # as `motionworld play` does
+    by_file = mw.Session(garden, backend="neural", weights=SHIPPED_WEIGHTS / "student.safetensors")
+    assert shipped.spec["backend"] == "neural" and shipped.frame_size == by_file.frame_size == (192, 256)
+    np.testing.assert_array_equal(shipped.run([FORWARD] * 9), by_file.run([FORWARD] * 9))
 
 
 def test_neural_session_takes_drags_and_pins_that_come_and_go(garden):

@@ -190,7 +190,6 @@ class StudentConfig(_JSONConfig):
 
 
 WAN_1_3B = DiTConfig()  # Wan2.1-T2V-1.3B, diffusers defaults for that checkpoint
-WAN_14B = DiTConfig(num_attention_heads=40, ffn_dim=13824, num_layers=40)
 
 TAEW2_1 = VAEConfig()  # module tree and keys of the public taew2_1 checkpoint
 SLIM_VAE = VAEConfig(encoder_width=32, encoder_blocks=1, decoder_widths=(96, 48, 24, 16), decoder_blocks=1)

@@ -24,13 +24,6 @@ class _Strict(StrictModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)  # JSON: no "2" for 2
 
 
-Coord = Field(ge=-MAX_COORD, le=MAX_COORD)
-
-
-def _vec(n: int):
-    return Field(min_length=n, max_length=n)
-
-
 # --- the header --------------------------------------------------------------------------------
 class _PictureOptions(_Strict):
     grid: int | None = Field(None, ge=2, le=512)

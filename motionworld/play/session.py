@@ -34,14 +34,16 @@ from ..backends import Chunk, NeuralGenerator, TrackPreviewGenerator, WarpGenera
 from ..errors import ArgumentError, MotionWorldError
 from ..geometry.drag import DragState, DragTracker, apply_offsets
 from ..geometry.rig import ControlCommand
-from ..scene import load_scene
+from ..scene import load_scene, weights_folder
 from ..world import World
+from .defaults import SHIPPED_WEIGHTS
 
 POSES_KEPT = 4096  # c2w of the last 4096 frames (4.3 minutes) are kept; a stream of hours keeps no more
 
 
 def make_generator(backend, **options):
-    """'warp', 'neural' (with student=StreamingStudent or weights=folder), 'tracks', or a generator object."""
+    """'warp', 'neural' (with student=StreamingStudent, or weights= a folder or its student.safetensors; the
+    shipped weights when neither is given), 'tracks', or a generator object."""
     if not isinstance(backend, str):
         if not all(callable(getattr(backend, m, None)) for m in ("start", "step", "frames_for_next_chunk")):
             raise ArgumentError(f"backend must be 'warp', 'neural', 'tracks' or a generator object (with start, step "
@@ -73,9 +75,8 @@ def _backend(backend: str, options: dict):
             from ..model.student import StreamingStudent
 
             weights = options.pop("weights", None)
-            if weights is None:
-                raise MotionWorldError("the neural backend needs weights (a folder with student.safetensors)")
-            A.file_path(weights, "weights")
+            # the shipped weights when none are named, as the command line does; a folder or its student.safetensors
+            weights = weights_folder(SHIPPED_WEIGHTS if weights is None else A.file_path(weights, "weights"))
             layout = {k: options.pop(k) for k in ("sink", "window", "steps") if k in options}
             student = StreamingStudent.load(weights, device=options.pop("device", "cpu"))
             if layout:
