@@ -73,11 +73,11 @@ class InputSpan:
                 look[i] += c.look_deg * (overlap / seconds)  # look is an amount: spread with the time
             at += seconds
         seconds = min(share, MAX_FRAME_SECONDS)
+        rate = lambda x: np.clip(x / share, -1.0, 1.0) if share > 0 else np.zeros_like(x)  # noqa: E731
         out = []
         for i in range(updates):
             sprinted = bool(np.any(move[i, 1]))
             walked = move[i, 0] / sprint if sprinted else move[i, 0]
-            rate = lambda x: np.clip(x / share, -1.0, 1.0) if share > 0 else np.zeros_like(x)  # noqa: E731
             out.append(ControlCommand(move=rate(walked + move[i, 1]), turn=rate(turn[i]), look_deg=look[i].copy(),
                                       sprint=sprinted, seconds=seconds))
         return out, [self.seq_until((i + 1) * share) for i in range(updates)]

@@ -137,8 +137,25 @@ def server():
         proc.wait()
 
 
-def test_play_in_the_browser(server, browser):
+def _hold_w(driver, mw, canvas_png) -> tuple[int, str, str]:
+    """Hold W for 2 s (on no element: a click would press the left button on the picture, a drag) until
+    a frame has applied it: (frames drawn before, the canvas 0.6 s in, the canvas 2 s in)."""
     from selenium.webdriver.common.action_chains import ActionChains
+
+    ActionChains(driver).key_down("w").perform()
+    try:
+        drawn = mw("framesDrawn")
+        time.sleep(0.6)
+        before = canvas_png()
+        time.sleep(1.4)
+        after = canvas_png()
+        _wait("a frame that applied the input", lambda: mw("lastLatencyMs") is not None, 5)
+    finally:
+        ActionChains(driver).key_up("w").perform()
+    return drawn, before, after
+
+
+def test_play_in_the_browser(server, browser):
     from selenium.webdriver.common.by import By
 
     proc, url, lines = server
@@ -150,17 +167,7 @@ def test_play_in_the_browser(server, browser):
     _wait("frames to arrive in the page", lambda: (mw("framesDrawn") or 0) > 5, 30)
     assert mw("connected") and mw("hello")["keys"]["KeyW"] == 26  # the window's keymap (SDL scancode of W)
 
-    # Hold W (no element: clicking one would press the left button on the picture, a drag)
-    ActionChains(driver).key_down("w").perform()
-    try:
-        drawn = mw("framesDrawn")
-        time.sleep(0.6)
-        before = canvas_png()
-        time.sleep(1.4)
-        after = canvas_png()
-        _wait("a frame that applied the input", lambda: mw("lastLatencyMs") is not None, 5)
-    finally:
-        ActionChains(driver).key_up("w").perform()
+    drawn, before, after = _hold_w(driver, mw, canvas_png)
     assert mw("framesDrawn") > drawn + 5, "frames stopped arriving while W was held"
     assert before != after, "walking forward did not change the picture"
     assert mw("lastFrame")["input_seq"] > 0
@@ -204,15 +211,7 @@ def test_play_in_the_browser(server, browser):
     photo_frame = canvas_png()
     assert photo_frame != before and photo_frame != after, "the page still shows the garden"
 
-    ActionChains(driver).key_down("w").perform()
-    try:
-        drawn = mw("framesDrawn")
-        time.sleep(0.6)
-        before = canvas_png()
-        time.sleep(1.4)
-        after = canvas_png()
-    finally:
-        ActionChains(driver).key_up("w").perform()
+    drawn, before, after = _hold_w(driver, mw, canvas_png)
     assert mw("framesDrawn") > drawn + 5, "the photo's frames stopped arriving while W was held"
     assert before != after, "walking forward into the photo did not change the picture"
     assert mw("lastFrame")["input_seq"] > 0

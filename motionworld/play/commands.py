@@ -70,14 +70,20 @@ def play(scene=None, *, backend="auto", weights=None, size=384, seed=None, windo
         check_output_target(log_path)
     if not display_available():  # before the backend is chosen (and its note said)
         raise NoDisplayError("no display to open a window on (DISPLAY is not set)")
+    session = live_session(world, backend, weights, size, seed, say)
+    window = make_window(session, log_path=log_path, size=window_size, fullscreen=fullscreen, out_dir=out_dir)
+    window.run(max_seconds=max_seconds)
+    return {"shown": window.shown, "saved": window.saved}
+
+
+def live_session(world: World, backend="auto", weights=None, size=384, seed=None, say=print) -> Session:
+    """A session a person drives (window or web page): the backend chosen as `session_spec` says (its
+    note said), a picture's depth kept for replay, the scene's keyboard, mouse and gamepad controls."""
     spec, note = session_spec(world.scene, backend, weights, size, seed)
     if note:
         say(note)
     keep_depth(spec, world)
-    session = Session.from_spec(spec, controller=controls_for(world), world=world)
-    window = make_window(session, log_path=log_path, size=window_size, fullscreen=fullscreen, out_dir=out_dir)
-    window.run(max_seconds=max_seconds)
-    return {"shown": window.shown, "saved": window.saved}
+    return Session.from_spec(spec, controller=controls_for(world), world=world)
 
 
 def make_engine(session: Session, log_path=None, out_dir="captures") -> Engine:

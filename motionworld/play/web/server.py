@@ -28,12 +28,10 @@ from controllers.keys import BROWSER_CODES
 from ...errors import MotionWorldError, SceneError, Terminated
 from ...scene import load_scene
 from ...world import World
-from ..commands import controls_for, keep_depth, make_engine
-from ..defaults import session_spec
+from ..commands import live_session, make_engine
 from ..engine import LOADING, Engine
 from ..keymap import CONTROLS
 from ..player import end_status
-from ..session import Session
 from . import protocol as P
 
 log = logging.getLogger("motionworld.serve")
@@ -118,20 +116,14 @@ class Server:
         self.closing = False
 
     # ----- sessions
-    def _session(self, world: World) -> Session:
-        o = self.options
-        spec, note = session_spec(world.scene, o.backend, o.weights, o.size, o.seed)
-        if note:
-            self.say(note)
-        keep_depth(spec, world)
-        return Session.from_spec(spec, controller=controls_for(world), world=world)
-
     def _engine(self, player: WebPlayer, world: World) -> Engine:
         """A player's engine (loads the model: run in a thread)."""
         log_path = None
         if self.options.log_dir is not None:
             log_path = self.options.log_dir / player.new_name("session", ".jsonl")
-        return make_engine(self._session(world), log_path, out_dir=player.folder).start()
+        o = self.options
+        session = live_session(world, o.backend, o.weights, o.size, o.seed, self.say)
+        return make_engine(session, log_path, out_dir=player.folder).start()
 
     def _picture_world(self, player: WebPlayer, data: bytes) -> World:
         """A dropped picture as a world, through the same checks as any picture. It is kept beside
