@@ -260,7 +260,8 @@ def test_an_extended_checkpoint_with_an_occlusion_count_gives_exactly_the_old_ou
     warp = g.integers(0, 256, (9, 64, 64, 3), dtype=np.uint8)
     valid = (g.random((9, 64, 64)) > 0.3).astype(np.float32)
     hidden = (True, False)  # the second track is on screen and hidden: the grown model counts it
-    np.testing.assert_array_equal(_first_chunk(grown, image, warp, valid, hidden), _first_chunk(old, image, visible=hidden))
+    np.testing.assert_array_equal(_first_chunk(grown, image, warp, valid, hidden),
+                                  _first_chunk(old, image, visible=hidden))
     deeper = dataclasses.replace(old.config, dit=dataclasses.replace(old.config.dit, num_layers=3))
     with pytest.raises(MotionWorldError, match="is new"):
         extend_modules(old.modules, deeper)

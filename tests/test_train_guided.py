@@ -16,7 +16,8 @@ pytestmark = pytest.mark.display  # synthetic clips and their warps render with 
 
 
 def _run(stage, out, *extra):
-    return main(["train", stage, "--config", str(GUIDED / f"{stage.replace('-', '_')}.yaml"), "--out", str(out), *extra])
+    return main(["train", stage, "--config", str(GUIDED / f"{stage.replace('-', '_')}.yaml"), "--out", str(out),
+                 *extra])
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,8 @@ def test_every_stage_carries_the_guided_decoder_and_the_vae_stage_scores_it_agai
     metrics = vae["metrics"]
     for key in ("eval/psnr", "eval/psnr_seen", "eval/psnr_unseen", "eval/hard_paste_psnr", "eval/upsampled_psnr"):
         assert np.isfinite(metrics[key])
-    for run, name in (("teacher", "teacher.safetensors"), ("ci", "student.safetensors"), ("distill", "student.safetensors")):
+    for run, name in (("teacher", "teacher.safetensors"), ("ci", "student.safetensors"),
+                      ("distill", "student.safetensors")):
         config = _entry(guided_chain / run / "export", name)["config"]
         assert config["vae"]["output_scale"] == 2 and config["dit"]["warp_channels"] == 17  # VAE latents + validity
         assert config["warp"]["encoder"] == "vae"
@@ -54,14 +56,14 @@ def test_causal_init_and_dmd_see_the_warp_of_every_clip(guided_chain, tmp_path, 
     it; DMD's rollout, critic and teacher get the warp of the frames they judge."""
     from motionworld.model.conditioning import Conditioner
 
-    warps, original = [], Conditioner.warp
+    warps, original = [], Conditioner.warp_inputs
 
     def spy(self, batch, latents, drop=None):
         warps.append((batch.get("warp") is not None, latents.shape[2], None if batch.get("warp") is None
                       else batch["warp"].shape[1]))
         return original(self, batch, latents, drop)
 
-    monkeypatch.setattr(Conditioner, "warp", spy)
+    monkeypatch.setattr(Conditioner, "warp_inputs", spy)
     assert _run("causal-init", tmp_path / "ci", "--steps", "1", "--set", "causal_init.trajectories=1",
                 "--set", f"init.teacher={guided_chain / 'teacher' / 'export'}") == 0
     assert warps and all(w[0] for w in warps)
@@ -136,7 +138,8 @@ def test_the_guide_stage_learns_on_the_students_own_decodes_and_ships(guided_cha
     for key in ("eval/psnr", "eval/psnr_unseen", "eval/hard_paste_psnr", "eval/student_guide_psnr",
                 "eval/warp_filled_psnr_unseen"):
         assert np.isfinite(entry["metrics"][key])
-    before, after = load_file(student / "student.safetensors"), load_file(tmp_path / "guide" / "export" / "student.safetensors")
+    before = load_file(student / "student.safetensors")
+    after = load_file(tmp_path / "guide" / "export" / "student.safetensors")
     assert all(torch.equal(before[k], after[k]) for k in before if not k.startswith("vae.guide."))
     assert after["vae.guide.body.0.weight"].shape[1] == 16  # its inputs grew by the fill's six
     out = tmp_path / "weights"
@@ -144,8 +147,8 @@ def test_the_guide_stage_learns_on_the_students_own_decodes_and_ships(guided_cha
     assert main(["render", "--backend", "neural", "--weights", str(out), "--actions", "w-4", "-o",
                  str(tmp_path / "walk.mp4")]) == 0
     # clips and warps made ahead by two worker processes: the same rollouts, so the same guide, bit for bit
-    assert _run("guide", tmp_path / "ahead", "--steps", "4", "--set", "eval_every=4", "--set", f"init.student={student}",
-                "--set", "data.workers=2") == 0
+    assert _run("guide", tmp_path / "ahead", "--steps", "4", "--set", "eval_every=4",
+                "--set", f"init.student={student}", "--set", "data.workers=2") == 0
     ahead = load_file(tmp_path / "ahead" / "export" / "student.safetensors")
     assert all(torch.equal(after[k], ahead[k]) for k in after)
     # a student without a guided decoder has nothing for this stage to train

@@ -27,6 +27,7 @@ from PIL import Image
 
 from ..frames import video_frames
 from ..model.attention import FullAttention
+from ..model.conditioning import condition_channels, warp_at_model_size
 from ..model.config import preset
 from ..model.sampler import few_step, step_levels
 from ..model.student import StreamingStudent
@@ -132,15 +133,13 @@ def _bidirectional_clip(student: StreamingStudent, latents: int = 21) -> float:
     appearance = None
     if student.config.tracks.appearance_dim:  # the cost does not depend on what the tracks carry
         appearance = torch.zeros(1, tracks.shape[1], student.config.tracks.appearance_dim, device=student.device)
-    feats = m.tracks(torch.as_tensor(tracks).to(student.device), torch.as_tensor(vis).to(student.device),
-                     student._codes_for(tracks.shape[1]), student.height, student.width, from_start=True,
-                     appearance=appearance)
-    cond = feats
-    warp = student._warp_inputs(None, None, frames) if student.sees_warp else ()  # the cost does not depend on it either
-    if dit.config.warp_channels:
-        cond = torch.cat([cond, student._warp_features(*warp, first=True).to(cond.dtype)], 1)
-    if dit.config.image_channels:
-        cond = torch.cat([feats.new_zeros(1, dit.config.image_channels, latents, h, w), cond], 1)
+    # nothing valid in the warp (the cost does not depend on it either), at the output size for a guided decoder
+    warp = student._warp_inputs(None, None, frames) if student.sees_warp else ()
+    model_warp = warp_at_model_size(*warp, student.config.vae.output_scale) if warp else (None, None)
+    cond = condition_channels(m, student.config, (student.height, student.width),
+                              torch.as_tensor(tracks)[None].to(student.device),
+                              torch.as_tensor(vis)[None].to(student.device), student._codes_for(tracks.shape[1])[None],
+                              latents, appearance=appearance, warp=model_warp[0], warp_valid=model_warp[1])
     pt, ph, pw = dit.config.patch_size
     full = FullAttention(dit.rope, latents // pt, h // ph, w // pw)
     shape = (1, dit.config.in_channels, latents, h, w)
@@ -235,8 +234,9 @@ def format_report(r: dict) -> str:
     window = "grow" if r["window"] is None else r["window"]
     lines = [
         f"model {r['config']} ({r['parameters_m']} M parameters) on {r['device']} {r['dtype']}, "
-        f"{r['width']}x{r['height']} frames" + (f" from a {r['model_width']}x{r['model_height']} model"
-                                                if (r['width'], r['height']) != (r['model_width'], r['model_height']) else "")
+        f"{r['width']}x{r['height']} frames"
+        + (f" from a {r['model_width']}x{r['model_height']} model"
+           if (r['width'], r['height']) != (r['model_width'], r['model_height']) else "")
         + (" that sees the warp of the picture" if r["sees_warp"] else "")
         + f", c{r['chunk']}s{r['sink']}w{window}, {r['steps']} steps, {r['chunks']} chunks",
         "per-chunk split (mean over steady chunks): " + ", ".join(f"{k} {ms(v)}" for k, v in r["split_s"].items()),

@@ -1,12 +1,15 @@
-"""Turning a batch into the DiT's inputs: clean latents, condition channels (tracks, the Wan I2V
-image channels) and text, with condition dropout; and per-frame timesteps. Shared by the training
-stages and by teacher sampling."""
+"""The DiT's inputs. `condition_channels` is the one place the condition channels are put together
+(the Wan I2V image channels | track features | warp features): the training stages and teacher
+sampling reach it through `Conditioner` (a batch of whole clips, with condition dropout), the
+streaming student chunk by chunk (`StreamingStudent.condition`), and the model benchmark for its
+bidirectional clip. Also clean latents, text with dropout, and per-frame timesteps."""
 from __future__ import annotations
 
 import torch
 
 from ..frames import latent_of_frame
 from .config import StudentConfig
+from .guided_decoder import downscaled
 from .modules import TrackVideoModules
 from .track_encoder import ID_RANGE, occluded_tracks, sample_appearance, sinusoidal_codes
 
@@ -18,6 +21,52 @@ def frame_timesteps(sigma: torch.Tensor, frames: int) -> torch.Tensor:
     t = t[:, None].expand(-1, frames).clone() if t.ndim == 1 else t.clone()
     t[:, 0] = 0.0
     return t
+
+
+def condition_channels(modules: TrackVideoModules, config: StudentConfig, size: tuple[int, int],
+                       tracks: torch.Tensor, visibility: torch.Tensor, codes: torch.Tensor, latent_frames: int, *,
+                       occluded: torch.Tensor | None = None, appearance: torch.Tensor | None = None,
+                       first_latent: torch.Tensor | None = None, warp: torch.Tensor | None = None,
+                       warp_valid: torch.Tensor | None = None, from_start: bool = True,
+                       warp_memory: dict | None = None, timing: dict | None = None, clock=None) -> torch.Tensor:
+    """The DiT's condition channels [B, image + tracks + warp, F, h, w] for F latent frames of frames
+    `size` (height, width) in model pixels (the config's, or a picture-aspect model's for its picture).
+
+    - tracks [B, T, N, 2] in model pixels with their three states: visible (`visibility` [B, T, N]),
+      occluded (`occluded`, for a model with `tracks.occlusion`) and unspecified (neither); `codes`
+      [B, N, code_dim] are their identities and `appearance` [B, N, appearance_dim] their first-frame
+      looks (for a model with `tracks.appearance_dim`).
+    - the image channels (`dit.image_channels`) mark latent frame 0 as given and carry
+      `first_latent` [B, C, h, w] there; without it (a later chunk of a stream) they are zero.
+    - the warp [B, T, 3, H, W] in [0, 1] and its validity [B, T, H, W] at the model's size (for a
+      model with `dit.warp_channels`); `warp_memory` carries a warp encoder's state across chunks.
+    `from_start` says the frames begin the video (the first chunk, or a whole clip). With `timing`,
+    the seconds (by `clock`) the track and warp features took go in it as "tracks" and "warp"."""
+    c = config
+    start = clock() if timing is not None else 0.0
+    feats = modules.tracks(tracks, visibility, codes, *size, from_start=from_start,
+                           appearance=appearance, occluded=occluded)
+    parts = [feats]  # the DiT's order: image | tracks | warp
+    if c.dit.image_channels:
+        B, _, _, h, w = feats.shape
+        image = feats.new_zeros(B, c.dit.image_channels, latent_frames, h, w)
+        if first_latent is not None:
+            image[:, :4, 0] = 1
+            image[:, 4:, 0] = first_latent.to(feats.dtype)
+        parts.insert(0, image)
+    if timing is not None:
+        timing["tracks"], start = clock() - start, clock()
+    if c.dit.warp_channels:
+        parts.append(modules.warp(warp, warp_valid, from_start=from_start, memory=warp_memory).to(feats.dtype))
+        if timing is not None:
+            timing["warp"] = clock() - start
+    return parts[0] if len(parts) == 1 else torch.cat(parts, 1)
+
+
+def warp_at_model_size(warp: torch.Tensor, valid: torch.Tensor, output_scale: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A warp [B, T, 3, H, W] and validity [B, T, H, W] at a guided decoder's output size, brought to
+    the model's size (1/output_scale), where the DiT reads them."""
+    return downscaled(warp, output_scale), downscaled(valid[:, :, None], output_scale)[:, :, 0]
 
 
 class Conditioner:
@@ -32,7 +81,8 @@ class Conditioner:
         return self.m.vae.encode(video).transpose(1, 2).float()
 
     def condition(self, batch: dict, latents: torch.Tensor, gen: torch.Generator, drop_tracks: torch.Tensor,
-                  drop_latent_frames: torch.Tensor | None = None, drop_warp: torch.Tensor | None = None) -> torch.Tensor:
+                  drop_latent_frames: torch.Tensor | None = None,
+                  drop_warp: torch.Tensor | None = None) -> torch.Tensor:
         """Track features (+ the Wan I2V image channels) [B, extra, F, h, w].
 
         drop_tracks [B] bool zeroes a sample's tracks; drop_latent_frames [B, F] bool zeroes the
@@ -57,21 +107,15 @@ class Conditioner:
         appearance = None
         if c.tracks.appearance_dim:  # the first latent frame is the given picture in every stage
             appearance = sample_appearance(latents[:, :, 0], tracks[:, 0], c.tracks.spatial_stride)
-        feats = self.m.tracks(tracks, vis, codes, c.height, c.width, from_start=True, appearance=appearance,
-                              occluded=occluded)
-        if c.dit.warp_channels:
-            feats = torch.cat([feats, self.warp(batch, latents, drop_warp)], 1)
-        if not c.dit.image_channels:
-            return feats
-        image = latents.new_zeros(B, c.dit.image_channels, F, h, w)
-        image[:, :4, 0] = 1
-        image[:, 4:, 0] = latents[:, :, 0]
-        return torch.cat([image, feats], 1)  # the DiT's order: image | tracks | warp
+        warp, valid = self.warp_inputs(batch, latents, drop_warp) if c.dit.warp_channels else (None, None)
+        return condition_channels(self.m, c, (c.height, c.width), tracks, vis, codes, F, occluded=occluded,
+                                  appearance=appearance, first_latent=latents[:, :, 0], warp=warp, warp_valid=valid)
 
-    def warp(self, batch: dict, latents: torch.Tensor, drop: torch.Tensor | None = None) -> torch.Tensor:
-        """Warp features [B, warp_channels, F, h, w] from the batch's `warp` [B, T, 3, H, W] in [0, 1]
-        and `warp_valid` [B, T, H, W]. A batch without them, and the samples `drop` [B] marks, get
-        validity 0 everywhere: the model is told the geometry gives nothing."""
+    def warp_inputs(self, batch: dict, latents: torch.Tensor,
+                    drop: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The batch's `warp` [B, T, 3, H, W] in [0, 1] and `warp_valid` [B, T, H, W] on the latents'
+        device. A batch without them, and the samples `drop` [B] marks, get validity 0 everywhere:
+        the model is told the geometry gives nothing."""
         T = batch["tracks"].shape[1]
         B, H, W = latents.shape[0], self.c.height, self.c.width
         warp = batch.get("warp")
@@ -81,7 +125,7 @@ class Conditioner:
             valid = batch["warp_valid"].to(latents.dtype).clone()
             if drop is not None:
                 valid[drop.to(valid.device)] = 0
-        return self.m.warp(warp.to(latents.device), valid.to(latents.device), from_start=True)
+        return warp.to(latents.device), valid.to(latents.device)
 
     def text(self, captions: list[str], drop: torch.Tensor) -> torch.Tensor:
         return self.m.text([("" if d else cap) for cap, d in zip(captions, drop.tolist())])

@@ -19,8 +19,8 @@ from ..images import size_for_budget
 from .attention import BlockCausal
 from .budget import check_layout, check_student_config
 from .bundles import BUNDLE_FILES, STUDENT_KIND, load_modules
+from .conditioning import condition_channels, warp_at_model_size
 from .config import StudentConfig, preset
-from .guided_decoder import downscaled
 from .modules import TrackVideoModules
 from .rollout import generate_chunk
 from .sampler import shifted_levels
@@ -81,7 +81,8 @@ class StreamingStudent:
                   steps: tuple | None = None) -> None:
         """Change the cache layout (window=None grows without bound) or the sampler levels; takes
         effect at the next start()."""
-        layout = dict(chunk=self.layout.chunk if chunk is None else chunk, sink=self.layout.sink if sink is None else sink,
+        layout = dict(chunk=self.layout.chunk if chunk is None else chunk,
+                      sink=self.layout.sink if sink is None else sink,
                       window=self.layout.window if window == "keep" else window)
         check_layout(self.config, "cache layout", **layout, steps=self.config.steps if steps is None else steps)
         self.layout = BlockCausal(**layout)
@@ -93,7 +94,8 @@ class StreamingStudent:
     @torch.no_grad()
     def start(self, image: np.ndarray, prompt: str = "", seed: int = 0) -> None:
         image = np.asarray(image)
-        if self.config.aspect == "picture" and image.ndim == 3 and image.shape[0] % 16 == 0 and image.shape[1] % 16 == 0:
+        if (self.config.aspect == "picture" and image.ndim == 3
+                and image.shape[0] % 16 == 0 and image.shape[1] % 16 == 0):
             self._size = image.shape[:2]  # any size the latents tile (8x VAE, 2x patches); see size_for
         if image.shape != (self.height, self.width, 3) or image.dtype != np.uint8:
             what = ("sides multiples of 16, e.g. size_for(width, height)" if self.config.aspect == "picture"
@@ -186,11 +188,6 @@ class StreamingStudent:
         frames = frames.permute(0, 3, 1, 2)[None].to(self.device, self.dtype) / 255.0
         return frames, mask[None].to(self.device, self.dtype)
 
-    def _warp_features(self, warp: torch.Tensor, valid: torch.Tensor, first: bool) -> torch.Tensor:
-        s = self.config.vae.output_scale  # the DiT reads the warp at its own size
-        warp, valid = downscaled(warp, s), downscaled(valid[:, :, None], s)[:, :, 0]
-        return self.modules.warp(warp, valid, from_start=first, memory=self.warp_memory)
-
     def _noise(self, shape) -> torch.Tensor:
         return torch.randn(shape, generator=self.noise_generator).to(self.device)
 
@@ -199,8 +196,32 @@ class StreamingStudent:
             torch.cuda.synchronize(self.device)
         return time.perf_counter()
 
+    def condition(self, tracks: torch.Tensor, visibility: torch.Tensor, looks: int | None = None, occluded=None,
+                  warp_in: tuple[torch.Tensor, torch.Tensor] | None = None, timing: dict | None = None) -> torch.Tensor:
+        """The DiT's condition channels [1, extra, C, h, w] for the next chunk (`condition_channels`,
+        the function training builds them with): its tracks with their states, the picture's latent
+        on the stream's first frame, and the warp (`_warp_inputs`, at the output size) at the model's."""
+        first = self.cache.chunk_index == 0
+        occ = None
+        if self.config.tracks.occlusion:
+            occ = (occluded_tracks(tracks, visibility, self.height, self.width) if occluded is None
+                   else torch.as_tensor(np.asarray(occluded, dtype=bool)))
+            if occ.shape != visibility.shape:
+                raise TrackError(f"occluded must be [{visibility.shape[0]}, N] like visibility; got {list(occ.shape)}")
+            occ = occ[None].to(self.device)
+        warp = valid = None
+        if self.config.dit.warp_channels:
+            warp, valid = warp_at_model_size(*warp_in, self.config.vae.output_scale)
+        appearance = self._appearance_for(tracks, first, looks)
+        return condition_channels(self.modules, self.config, (self.height, self.width), tracks[None].to(self.device),
+                                  visibility[None].to(self.device), self._codes_for(tracks.shape[1])[None],
+                                  self.layout.chunk, occluded=occ, appearance=appearance,
+                                  first_latent=self.first_latent if first else None, warp=warp, warp_valid=valid,
+                                  from_start=first, warp_memory=self.warp_memory, timing=timing, clock=self._sync)
+
     @torch.no_grad()
-    def step(self, tracks, visibility, looks: int | None = None, occluded=None, warp=None, warp_valid=None) -> np.ndarray:
+    def step(self, tracks, visibility, looks: int | None = None, occluded=None, warp=None,
+             warp_valid=None) -> np.ndarray:
         """tracks [T, N, 2] pixel (x, y) in the model's resolution, visibility [T, N]; T = 4C (4C-3 for
         the first chunk). Off-screen or NaN points count as invisible. With a model whose tracks carry
         the first frame's look, the first chunk's first `looks` tracks (default: all of them) keep it
@@ -224,32 +245,8 @@ class StreamingStudent:
         m, c = self.modules, self.layout.chunk
         h, w = self.height // 8, self.width // 8
         timing = {}
-        t0 = self._sync()
-        occ = None
-        if self.config.tracks.occlusion:
-            occ = (occluded_tracks(tr, vis, self.height, self.width) if occluded is None
-                   else torch.as_tensor(np.asarray(occluded, dtype=bool)))
-            if occ.shape != vis.shape:
-                raise TrackError(f"occluded must be [{n_frames}, N] like visibility; got {list(occ.shape)}")
-            occ = occ.to(self.device)
-        feats = m.tracks(tr.to(self.device), vis.to(self.device), self._codes_for(tr.shape[1]), self.height,
-                         self.width, from_start=first, appearance=self._appearance_for(tr, first, looks), occluded=occ)
-        parts = [feats]  # the DiT's order: image | tracks | warp
-        if self.config.dit.image_channels:
-            image = torch.zeros(1, self.config.dit.image_channels, c, h, w, device=self.device, dtype=feats.dtype)
-            if first:
-                image[:, :4, 0] = 1
-                image[:, 4:, 0] = self.first_latent.to(feats.dtype)
-            parts.insert(0, image)
-        t1 = self._sync()
-        timing["tracks"] = t1 - t0
-        warp_in = None
-        if self.sees_warp:
-            warp_in = self._warp_inputs(warp, warp_valid, n_frames)
-        if self.config.dit.warp_channels:
-            parts.append(self._warp_features(*warp_in, first).to(feats.dtype))
-            timing["warp"] = self._sync() - t1
-        condition = parts[0] if len(parts) == 1 else torch.cat(parts, 1)
+        warp_in = self._warp_inputs(warp, warp_valid, n_frames) if self.sees_warp else None
+        condition = self.condition(tr, vis, looks=looks, occluded=occluded, warp_in=warp_in, timing=timing)
 
         shape = (1, self.config.dit.in_channels, c, h, w)
         x0 = generate_chunk(m.dit, self.cache, self.text_kv, condition, shape, self.sigmas, lambda: self._noise(shape),
@@ -265,8 +262,8 @@ class StreamingStudent:
     # ----- persistence
     def save(self, folder: str | Path, extra: dict | None = None) -> Path:
         tensors = {k: v.float() if v.is_floating_point() else v for k, v in self.modules.state_dict().items()}
-        return save_bundle(folder, tensors, self.config.to_dict(), kind=STUDENT_KIND, filename=BUNDLE_FILES[STUDENT_KIND],
-                           extra=extra)
+        return save_bundle(folder, tensors, self.config.to_dict(), kind=STUDENT_KIND,
+                           filename=BUNDLE_FILES[STUDENT_KIND], extra=extra)
 
     @classmethod
     def load(cls, folder: str | Path, device="cpu", dtype=torch.float32, text_encoder=None) -> StreamingStudent:
