@@ -52,7 +52,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=10_000)
     ap.add_argument("--every", type=int, default=1_000)
-    ap.add_argument("--backend", default="neural", choices=["neural", "warp"])
+    ap.add_argument("--backend", default="neural", choices=mw.plugins.names(mw.plugins.BACKENDS))
     ap.add_argument("--scene", default=None)
     ap.add_argument("--size", type=int, default=384, help="longest side of warp frames")
     ap.add_argument("--glibc-arenas", action="store_true",

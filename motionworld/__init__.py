@@ -1,5 +1,7 @@
 """motionworld: walk into a still image. Controls -> camera -> point tracks -> video model -> frames."""
-from .backends import Chunk, NeuralGenerator, WarpGenerator
+from . import plugins
+from .backends import Chunk, Generator, NeuralGenerator, TrackPreviewGenerator, WarpGenerator
+from .checks import ContractError, check_backend, check_depth_source, check_stage
 from .errors import MotionWorldError, SceneError
 from .geometry import paths
 from .geometry.actions import actions_to_c2w, parse_actions
@@ -11,6 +13,7 @@ from .geometry.rig import CameraRig, ControlCommand
 from .geometry.trackfield import TrackField, TrackResult
 from .play.session import Session
 from .scene import Scene, check_scene, load_scene
+from .video import VideoWriter
 from .world import World
 
 __version__ = "0.1.0"
@@ -29,4 +32,6 @@ def __getattr__(name):
 __all__ = ["MotionWorldError", "SceneError", "paths", "actions_to_c2w", "parse_actions", "Camera", "look_at",
            "pose_from_ypr", "ObjectKeyframe", "ObjectPath", "load_path_file", "save_nerfstudio", "CameraPath",
            "Keyframe", "CameraRig", "ControlCommand", "TrackField", "TrackResult", "Scene", "check_scene",
-           "load_scene", "World", "Session", "Chunk", "WarpGenerator", "NeuralGenerator"]
+           "load_scene", "World", "Session", "Chunk", "Generator", "WarpGenerator", "NeuralGenerator",
+           "TrackPreviewGenerator", "VideoWriter", "plugins", "check_backend", "check_depth_source", "check_stage",
+           "ContractError"]

@@ -1,6 +1,8 @@
 """The frame backends (`--backend neural | warp | tracks`): generators behind a World with one
 chunked interface (the neural student, the depth-mesh warp baseline, the tracks preview), so the
-window, `render`, replay and embedding code drive any of them.
+window, the web page, `render`, replay and embedding code drive any of them. They are registered in
+`motionworld.plugins.BACKENDS`, the one list the command line, sessions, input logs and scenes read;
+docs/extending.md adds one.
 
     gen.start(world)                          # the scene's picture (and prompt) become frame 0
     gen.picture, gen.height, gen.width        # that picture at the generator's resolution
@@ -11,12 +13,21 @@ A `Chunk` carries what the world knows about the next n video frames: camera pos
 intrinsics, the times, the object transforms, the projected tracks with their visibility and
 depth, and the extra tracks of live drags and pinned points (all in scene pixel coordinates; a
 generator at another resolution rescales them).
+
+A backend class (subclass `Generator`) also says how it is made from options: `Options`, the
+JSON-able options a session spec and an input log hold (checked when a log is replayed);
+`from_options(**options)`, which builds it; and `default_options(scene, weights, size, seed)`,
+what `play`, `render` and `serve` give it when the user names only the backend.
 """
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
 
 import numpy as np
+from pydantic import ConfigDict, Field
 
 from . import arguments as A
 from .errors import ArgumentError, MotionWorldError
@@ -25,11 +36,24 @@ from .geometry.camera import Camera, scale_pixels
 from .limits import MAX_CHUNK_LATENTS, MAX_SEED
 from .raster.mesh_warp import MeshWarpRenderer
 from .raster.overlay import draw_chunk_tracks
+from .scene import weights_folder
+from .shipped import weights_folder as shipped_weights_folder
+from .strict_yaml import StrictModel
 from .world import _fit
 
 
 @dataclass
 class Chunk:
+    """What the world knows about the next n video frames, handed to a generator's `step`.
+
+    `c2w` [n, 4, 4] camera poses (OpenCV axes); `K` [n, 3, 3] intrinsics in scene pixels; `times`
+    [n] seconds since frame 0; `tracks` [n, N, 2] the grid tracks in scene pixels; `visibility`
+    [n, N] bool; `object_transforms` [n, K, 4, 4] world transforms of the scene's objects, or None
+    without objects; `depth` [n, N] camera z of each track in world units (default None);
+    `extra_tracks` [n, M, 2] the live drags, then the pinned points, always visible where finite
+    (default None: none); `extra_kinds` [M] "drag" or "pin" for each (default None). `all_tracks`
+    gives the grid and extra tracks together."""
+
     c2w: np.ndarray  # [n, 4, 4]
     K: np.ndarray  # [n, 3, 3]
     times: np.ndarray  # [n] seconds since frame 0
@@ -50,11 +74,80 @@ class Chunk:
                 np.concatenate([self.visibility, extra_vis], axis=1))
 
 
-class WarpGenerator:
+class BackendOptions(StrictModel):
+    """A backend's options as a session spec and an input log's header hold them: JSON values taken
+    strictly (no "2" for 2), unknown keys rejected. `grid` is the world's track grid, not the backend's."""
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+    grid: int | None = Field(None, ge=2, le=512)
+
+
+class Generator:
+    """What every backend provides (see the module's docstring); subclasses set `name`, `summary`
+    and `Options` and implement start, frames_for_next_chunk, step and close."""
+
+    name = ""
+    summary = ""  # one line for `--help`
+    Options: type[BackendOptions] = BackendOptions
+    picture: np.ndarray  # frame 0 as shown, uint8 [H, W, 3], set by start()
+    height: int
+    width: int
+
+    @classmethod
+    def from_options(cls, **options) -> Generator:
+        """The backend made from keyword options (its constructor's arguments, by default)."""
+        takes = list(inspect.signature(cls).parameters)
+        unknown = sorted(set(options) - set(takes))
+        if unknown:
+            raise ArgumentError(f"backend {cls.name!r} does not take the option {', '.join(unknown)} "
+                                f"(it takes {', '.join(takes)})")
+        return cls(**options)
+
+    @classmethod
+    def default_options(cls, scene, weights=None, size: int | None = None, seed: int | None = None) -> dict:
+        """The options `play`, `render` and `serve` use for a loaded scene: `size` is the longest side
+        the user asked for, `weights` and `seed` what they named (None: not named)."""
+        return {}
+
+    def start(self, world) -> None:
+        """Begin a stream of `world`'s scene: its picture becomes frame 0; sets `picture`, `height`
+        and `width`. May be called again to restart."""
+        raise NotImplementedError
+
+    def frames_for_next_chunk(self) -> int:
+        """Returns n, the video frames the next `step` makes (the first chunk's include frame 0)."""
+        raise NotImplementedError
+
+    def step(self, chunk: Chunk) -> np.ndarray:
+        """Returns the frames of `chunk` (a `Chunk` of n frames): uint8 [n, height, width, 3]."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Let go of what start() took (GL contexts, caches); start() may be called again after it."""
+
+
+class WarpOptions(BackendOptions):
+    max_size: int | None = Field(None, ge=16, le=8192)  # None: the scene's own size
+    discontinuity: Literal["stretch", "drop"] = "stretch"
+    chunk_latents: int = Field(CHUNK_LATENTS, ge=1, le=MAX_CHUNK_LATENTS)
+
+
+class WarpGenerator(Generator):
     """The reference renderer as a generator: the picture on its depth mesh (objects move with
-    their masks), rendered at the scene's resolution, or scaled to fit `max_size`."""
+    their masks), rendered at the scene's resolution, or scaled to fit `max_size`.
+
+    `max_size` is the frames' longest side in pixels, 16 to 16384 (default None: the scene's own
+    size; a picture is never upscaled); `discontinuity` what fills the holes a depth edge opens,
+    "stretch" (default: the two sides' colours smeared across) or "drop" (black); `chunk_latents`
+    the chunk length in latent frames of 4 video frames, 1 to 16 (default 3: chunks of 12 video
+    frames, 9 for the first)."""
 
     name = "warp"
+    summary = "the picture on its depth mesh, the '3D photo' baseline (no model)"
+    Options = WarpOptions
+
+    @classmethod
+    def default_options(cls, scene, weights=None, size=None, seed=None) -> dict:
+        return {"max_size": int(size or 640)}
 
     def __init__(self, max_size: int | None = None, discontinuity: str = "stretch", chunk_latents: int = CHUNK_LATENTS):
         if max_size is not None:
@@ -98,13 +191,63 @@ class WarpGenerator:
             self.renderer = None
 
 
-class NeuralGenerator:
+class NeuralOptions(BackendOptions):
+    weights: str = Field(min_length=1)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
+    sink: int = Field(1, ge=0, le=16)
+    window: int | None = Field(1, ge=0, le=64)
+
+
+class NeuralGenerator(Generator):
     """The streaming student. The scene picture is resized to the size the student paints it at
     (its resolution, or with aspect "picture" the picture's own aspect at its pixel count) and the
     tracks are rescaled to match. Frames come out at that size, or, with a guided decoder that paints
-    out further (`output_scale`), at that multiple of it, with the warp rendered at the output size."""
+    out further (`output_scale`), at that multiple of it, with the warp rendered at the output size.
+
+    `student` is a loaded `StreamingStudent` (`mw.StreamingStudent.load(folder)`); `seed` the seed of
+    its noise, 0 to 2**32 - 1 (default 0). `NeuralGenerator.from_options(weights=...)` loads the
+    student itself (the shipped weights by default)."""
 
     name = "neural"
+    summary = "the streaming student (trained weights: the shipped weights/ unless --weights)"
+    Options = NeuralOptions
+
+    @classmethod
+    def from_options(cls, **options) -> NeuralGenerator:
+        """From a loaded `student=` (with `seed`), or from `weights=` (a folder or its
+        student.safetensors; the shipped weights when not given) with the cache layout `sink`,
+        `window`, `steps`, the `device` and the `seed`."""
+        takes = ("student", "seed") if options.get("student") is not None else (
+            "student", "weights", "seed", "sink", "window", "steps", "device")
+        unknown = sorted(set(options) - set(takes))
+        if unknown:
+            raise ArgumentError(f"backend 'neural' does not take the option {', '.join(unknown)} (it takes "
+                                f"{', '.join(takes)})")
+        student = options.pop("student", None)
+        if student is None:
+            from .model.student import StreamingStudent
+
+            weights = options.pop("weights", None)
+            weights = weights_folder(shipped_weights_folder() if weights is None else A.file_path(weights, "weights"))
+            layout = {k: options.pop(k) for k in ("sink", "window", "steps") if k in options}
+            student = StreamingStudent.load(weights, device=options.pop("device", "cpu"))
+            if layout:
+                student.configure(**layout)
+        return cls(student, **options)
+
+    @classmethod
+    def default_options(cls, scene, weights=None, size=None, seed=None) -> dict:
+        """The named weights, else the scene's `generator.weights`, else the shipped weights; the
+        scene's seed and cache layout unless a seed is named."""
+        gen = scene.spec.generator if scene.spec is not None else None
+        if weights is None:
+            weights = (Path(scene.file).parent / gen.weights) if gen is not None and gen.weights \
+                else shipped_weights_folder()
+        options = {"weights": str(weights_folder(weights).resolve()),
+                   "seed": int(seed if seed is not None else (gen.seed if gen else 0))}
+        if gen is not None:
+            options.update(sink=gen.sink, window=gen.window)
+        return options
 
     def __init__(self, student, seed: int = 0):
         if not all(hasattr(student, m) for m in ("output_size", "size_for", "start", "step", "frames_for_next_chunk")):
@@ -150,11 +293,27 @@ class NeuralGenerator:
             self.warp = None
 
 
-class TrackPreviewGenerator:
+class TracksOptions(BackendOptions):
+    max_size: int = Field(640, ge=16, le=8192)
+    dim: float = Field(0.55, ge=0.0, le=1.0)
+    chunk_latents: int = Field(CHUNK_LATENTS, ge=1, le=MAX_CHUNK_LATENTS)
+
+
+class TrackPreviewGenerator(Generator):
     """No model: the dimmed picture with each frame's visible tracks drawn on it, to check a
-    camera path's tracks before generating anything."""
+    camera path's tracks before generating anything.
+
+    `max_size` is the frames' longest side in pixels, 16 to 16384 (default 640; never upscaled);
+    `dim` the factor on the picture's brightness, 0 to 1 (default 0.55); `chunk_latents` the chunk
+    length in latent frames of 4 video frames, 1 to 16 (default 3: 12 video frames, 9 for the first)."""
 
     name = "tracks"
+    summary = "the dimmed picture with the tracks drawn on it, to check a path (no model)"
+    Options = TracksOptions
+
+    @classmethod
+    def default_options(cls, scene, weights=None, size=None, seed=None) -> dict:
+        return {"max_size": int(size or 640)}
 
     def __init__(self, max_size: int = 640, dim: float = 0.55, chunk_latents: int = CHUNK_LATENTS):
         A.number(max_size, "max_size", *A.SIZE_RANGE, integer=True)
@@ -208,5 +367,6 @@ def _resized_to(image, depth, masks, size):
 
     img = np.asarray(Image.fromarray(image).resize(size, Image.Resampling.LANCZOS))
     dep = np.asarray(Image.fromarray(depth.astype(np.float32)).resize(size, Image.Resampling.NEAREST))
-    m2 = [np.asarray(Image.fromarray(m.astype(np.uint8) * 255).resize(size, Image.Resampling.NEAREST)) > 127 for m in masks]
+    m2 = [np.asarray(Image.fromarray(m.astype(np.uint8) * 255).resize(size, Image.Resampling.NEAREST)) > 127
+          for m in masks]
     return img, dep, m2

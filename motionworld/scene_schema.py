@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from . import plugins
 from .limits import MAX_FRAMES, MAX_OBJECTS, MAX_PATHS, MAX_SECONDS, MAX_SEED, MAX_SEGMENTS, check_scene_number
 from .strict_yaml import StrictModel
 
@@ -101,7 +102,8 @@ class TurnSpec(_Timed):
 
 class OrbitSpec(_Timed):
     degrees: float
-    distance: float | None = Field(None, gt=0.0, description="distance to the centre; default: depth at the image centre")
+    distance: float | None = Field(None, gt=0.0,
+                                   description="distance to the centre; default: depth at the image centre")
 
 
 class DollyZoomSpec(_Timed):
@@ -205,7 +207,8 @@ class PathSpec(SceneModel):
 
 # --- generator and controls --------------------------------------------------------------------
 class GeneratorSpec(SceneModel):
-    backend: Literal["model", "warp"] = "model"
+    backend: str = Field("model", description="model (the neural student) or a registered backend "
+                                              "(motionworld.plugins.BACKENDS)")
     weights: str | None = Field(None, description="a weights folder (student.safetensors + MANIFEST.json), "
                                                  "relative to the scene file, or its student.safetensors")
     steps: int = Field(3, ge=1, le=50)
@@ -214,6 +217,14 @@ class GeneratorSpec(SceneModel):
     window: int = Field(1, ge=1, le=64, description="recent chunks kept in the rolling cache")
     seed: int = Field(0, ge=0, le=MAX_SEED)
     resolution: tuple[int, int] | None = Field(None, description="generated width, height")
+
+    @field_validator("backend")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        known = plugins.names(plugins.BACKENDS)
+        if value != "model" and value not in known:
+            raise ValueError(f"unknown backend {value!r} (model, or one of {', '.join(known)})")
+        return value
 
 
 class ControlsSpec(SceneModel):

@@ -92,3 +92,15 @@ def on_xvfb(xvfb_display, monkeypatch):
     monkeypatch.setenv("DISPLAY", xvfb_display)
     monkeypatch.setenv("SDL_VIDEODRIVER", "x11")
     return xvfb_display
+
+
+@pytest.fixture(autouse=True)
+def _registries_as_they_were():
+    """What a test registers in motionworld.plugins (the docs' worked examples do) goes when it ends."""
+    from motionworld import plugins
+
+    before = {group: dict(names) for group, names in plugins._REGISTERED.items()}
+    yield
+    for group, names in before.items():
+        plugins._REGISTERED[group].clear()
+        plugins._REGISTERED[group].update(names)

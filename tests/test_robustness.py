@@ -157,7 +157,8 @@ def test_a_stop_signal_cleans_up_like_ctrl_c_and_the_log_says_so(tmp_path, garde
 def test_the_log_appears_only_with_a_run_that_started(tmp_path, garden, capsys):
     log = tmp_path / "run.jsonl"
     one_error(capsys, "render", garden, "--backend", "tracks", "-o", tmp_path / "x.avi", "--log", log)
-    one_error(capsys, "render", garden, "--backend", "tracks", "--seconds", "-1", "-o", tmp_path / "x.mp4", "--log", log)
+    one_error(capsys, "render", garden, "--backend", "tracks", "--seconds", "-1", "-o", tmp_path / "x.mp4",
+              "--log", log)
     assert not log.exists()
     rc, err, _ = run_cli(capsys, "render", garden, "--backend", "tracks", "--size", "32", "--seconds", "0.5",
                          "-o", tmp_path / "x.mp4", "--log", log)
@@ -402,7 +403,8 @@ def test_validate_parses_each_scene_once(garden, capsys, monkeypatch):
 
 def test_training_configs_use_the_safe_loader(tmp_path, capsys):
     cfg = tmp_path / "vae.yaml"
-    cfg.write_text((ROOT / "configs" / "micro" / "vae.yaml").read_text() + "x: !!python/object/apply:os.system ['touch pwned']\n")
+    cfg.write_text((ROOT / "configs" / "micro" / "vae.yaml").read_text()
+                   + "x: !!python/object/apply:os.system ['touch pwned']\n")
     one_error(capsys, "train", "vae", "--config", cfg, match="invalid YAML")
     assert not Path("pwned").exists() and not (tmp_path / "pwned").exists()
     cfg.write_text("stage: vae\nx: " + "[" * 2000 + "]" * 2000 + "\n")
@@ -466,7 +468,8 @@ def test_a_scene_can_never_make_motionworld_run_a_models_code(scene_copy, tmp_pa
     (["train", "vae", "--config", "configs/micro/vae.yaml", "--stop-after", "-3"], "--stop-after must be"),
     (["train", "vae", "--config", "configs/micro/vae.yaml", "--steps", "-5", "--out", "{tmp}/v"],
      "--steps: must be greater than or equal to 1"),
-    (["train", "vae", "--config", "configs/micro/vae.yaml", "--set", "optim.lr=-1"], "--set optim.lr: must be greater than or equal to 0"),
+    (["train", "vae", "--config", "configs/micro/vae.yaml", "--set", "optim.lr=-1"],
+     "--set optim.lr: must be greater than or equal to 0"),
     (["data", "preview", "{tmp}", "--scale", "100000"], "--scale in [1, 16]"),
 ])
 def test_less_travelled_commands_give_one_line_not_a_traceback(tmp_path, capsys, args, match):
@@ -497,12 +500,13 @@ def test_values_that_were_accepted_in_silence_are_refused_with_file_line_and_key
     text = scene_copy.read_text()
     scene_copy.write_text(text.replace("prompt:", "image: garden.png\nprompt:", 1))
     line = text.split("prompt:")[0].count("\n") + 1
-    one_error(capsys, "validate", scene_copy, match=f"scene.yaml:{line}: key 'image' appears twice in one mapping (first "
-                                                  "at line 3)")
+    one_error(capsys, "validate", scene_copy,
+              match=f"scene.yaml:{line}: key 'image' appears twice in one mapping (first at line 3)")
     scene_copy.write_text(text)
     walk = tmp_path / "walk.yaml"
     walk.write_text("- dolly: {distance: 1, seconds: 1, distance: 9}\n")
-    one_error(capsys, "render", scene_copy, "--path", walk, "-o", tmp_path / "a.mp4", match="walk.yaml:1: key 'distance'")
+    one_error(capsys, "render", scene_copy, "--path", walk, "-o", tmp_path / "a.mp4",
+              match="walk.yaml:1: key 'distance'")
     config = tmp_path / "vae.yaml"
     config.write_text(Path("configs/micro/vae.yaml").read_text() + "stage: vae\n")
     one_error(capsys, "train", "vae", "--config", config, match="vae.yaml:")
@@ -554,12 +558,13 @@ def test_messages_name_only_what_the_user_wrote(tmp_path, capsys, monkeypatch):
     broken = tmp_path / "photo.png"
     broken.write_bytes((ROOT / "scenes" / "garden" / "garden.png").read_bytes()[:200])
     err = one_error(capsys, "validate", broken, match="photo.png: cannot read image")
-    assert not err.startswith("error: photo.png:") or err.startswith("error: photo.png: "), err  # no line of a made-up YAML
-    import motionworld.cli as cli
+    # no line of a made-up YAML
+    assert not err.startswith("error: photo.png:") or err.startswith("error: photo.png: "), err
+    import motionworld.cli.scene as cli_scene
 
     good = tmp_path / "good.png"
     good.write_bytes((ROOT / "scenes" / "garden" / "garden.png").read_bytes())
-    monkeypatch.setattr(cli, "scene_text", lambda *a, **k: "version: 1\nimage: good.png\nwhat: 1\n")
+    monkeypatch.setattr(cli_scene, "scene_text", lambda *a, **k: "version: 1\nimage: good.png\nwhat: 1\n")
     err = one_error(capsys, "scene", "new", good, "--depth", "prior", match="good.yaml:3: what: unknown key")
     assert ".tmp" not in err and sorted(p.name for p in tmp_path.iterdir()) == ["good.png", "photo.png"]
 

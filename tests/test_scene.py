@@ -72,7 +72,8 @@ objects:
         - {t: 0.5}
 """
     path = write_scene(tmp_path, text)
-    assert _problems(path) == ["scene.yaml:10: objects[0].path.keyframes[2].t: must be increasing (previous keyframe has t=1)"]
+    assert _problems(path) == ["scene.yaml:10: objects[0].path.keyframes[2].t: "
+                               "must be increasing (previous keyframe has t=1)"]
 
 
 def test_camera_path_keyframes_must_increase(tmp_path):
@@ -86,7 +87,8 @@ paths:
         - {t: 0}
 """
     path = write_scene(tmp_path, text)
-    assert _problems(path) == ["scene.yaml:8: paths.bad[1].keyframes[1].t: must be increasing (previous keyframe has t=0)"]
+    assert _problems(path) == ["scene.yaml:8: paths.bad[1].keyframes[1].t: "
+                               "must be increasing (previous keyframe has t=0)"]
 
 
 def test_bad_action_string_in_a_path(tmp_path):
@@ -125,7 +127,7 @@ def test_depth_problems(tmp_path):
     path.write_text(BASE.replace("path: depth.npy", "path: depth.npy, bogus: 1"))
     assert "scene.yaml:3: depth.bogus: unknown key" in _problems(path)[0]
     path.write_text(BASE.replace("source: file", "source: lidar"))
-    assert "unknown depth source 'lidar' (available: estimator, file, network, prior)" in _problems(path)[0]
+    assert "unknown depth source 'lidar' (available: file, prior, network, estimator)" in _problems(path)[0]
 
 
 def test_depth_png_16bit_and_disparity(tmp_path):

@@ -3,7 +3,8 @@
 Each source is a plugin (entry point group `motionworld.depth_sources`; the built-ins are the one
 table in `motionworld.plugins`) with an `Options` schema (the keys it accepts under the scene's
 `depth:`), `load(image, camera) -> depth [H, W] float32` (z-depth along the optical axis in world
-units, every value finite and > 0) and `label(options) -> str` (what the HUD and notes call it).
+units, every value finite and > 0), `label(options) -> str` (what the HUD and notes call it),
+`summary` (one line for the scene it writes) and `by_name` (whether `--depth NAME` alone picks it).
 
 - `file`: a depth or disparity map from a 16-bit PNG, .npy or .npz, times `scale`.
 - `prior`: a crude ground-plane + backdrop guess from the horizon row. It knows nothing about the
@@ -53,6 +54,7 @@ def _check_depth(depth: np.ndarray, camera: Camera, what: str, key: str = "path"
 class FileDepth:
     name = "file"
     summary = "a depth or disparity map beside the picture"
+    by_name = False  # it needs a path, so `--depth file` alone cannot pick it
 
     class Options(SceneModel):
         source: Literal["file"] = "file"
@@ -112,7 +114,8 @@ class FileDepth:
             raise DepthError(f"depth file {self.path.name} holds {raw.dtype} values, not real numbers", "path")
         values = _check_depth(np.asarray(raw, dtype=np.float64), camera, f"depth map {self.path.name}")
         if not np.all(np.isfinite(values)):
-            raise DepthError(f"depth map {self.path.name} has {int((~np.isfinite(values)).sum())} NaN/inf values", "path")
+            raise DepthError(f"depth map {self.path.name} has {int((~np.isfinite(values)).sum())} NaN/inf values",
+                             "path")
         values = values * self.options.scale
         invalid = values <= 0
         if invalid.all():
@@ -147,6 +150,7 @@ def _npz_member_shape(z, key: str) -> tuple:
 class PriorDepth:
     name = "prior"
     summary = "a guess: a ground plane and a backdrop, whatever the picture shows"
+    by_name = True  # `--depth prior` alone picks it
 
     class Options(SceneModel):
         source: Literal["prior"] = "prior"
@@ -191,6 +195,7 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 class EstimatorDepth:
     name = "estimator"
     summary = "a transformers depth model (local folder or hub id)"
+    by_name = False  # `--depth MODEL` (a folder or hub id) picks it, not `--depth estimator`
 
     class Options(SceneModel):
         source: Literal["estimator"] = "estimator"
@@ -230,7 +235,8 @@ class EstimatorDepth:
             import torch
             import transformers  # noqa: F401 - the optional extra
         except ImportError:
-            raise DepthError("depth source 'estimator' needs transformers: pip install 'motionworld[depth]'", "source") from None
+            raise DepthError("depth source 'estimator' needs transformers: pip install 'motionworld[depth]'",
+                             "source") from None
         folder = self._folder()
         refuse_custom_code(folder)
         model, processor = _estimator(str(folder))
@@ -316,7 +322,8 @@ def hub_snapshot(repo_id: str) -> Path:
     try:
         from huggingface_hub import constants, snapshot_download
     except ImportError:
-        raise DepthError("depth source 'estimator' needs transformers: pip install 'motionworld[depth]'", "source") from None
+        raise DepthError("depth source 'estimator' needs transformers: pip install 'motionworld[depth]'",
+                         "source") from None
     patterns = ["*.json", "*.safetensors"]
     try:
         return Path(snapshot_download(repo_id, allow_patterns=patterns, local_files_only=True))
@@ -336,6 +343,7 @@ def hub_snapshot(repo_id: str) -> Path:
 class NetworkDepth:
     name = "network"
     summary = "our own depth network (the shipped weights)"
+    by_name = True  # `--depth network` alone picks it
 
     class Options(SceneModel):
         source: Literal["network"] = "network"

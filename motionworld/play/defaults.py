@@ -1,18 +1,19 @@
 """Which scene and which generator a command uses when the user does not say.
 
 The default scene is the garden shipped in `scenes/`; a shipped scene can also be named by its
-folder (`motionworld play plaza`). Both are found as package data (`motionworld.shipped`). The backend `auto` follows the scene's
-`generator.backend`: `model` means the neural student with the scene's weights, else the shipped
+folder (`motionworld play plaza`). Both are found as package data (`motionworld.shipped`). The
+backend `auto` follows the scene's `generator.backend`: `model` means the neural student with
+the scene's weights, else the shipped
 `weights/` folder; when neither exists (no trained weights yet), the warp renderer stands in and
-the caller is told so in one line.
+the caller is told so in one line. Each backend's own defaults are its `default_options`.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from .. import shipped
+from .. import plugins, shipped
 from ..errors import MotionWorldError
-from ..scene import has_student_weights, weights_folder
+from ..scene import has_student_weights
 
 DEFAULT_SCENE = shipped.scenes_folder() / "garden" / "scene.yaml"
 SHIPPED_WEIGHTS = shipped.weights_folder()
@@ -43,28 +44,23 @@ def session_spec(scene, backend: str = "auto", weights: str | Path | None = None
                  seed: int | None = None) -> tuple[dict, str | None]:
     """A Session spec ({"scene", "backend", "options"}) and a note for the user (or None).
 
-    `scene` is a loaded Scene; `size` is the longest side for the warp and tracks backends."""
-    gen = scene.spec.generator if scene.spec is not None else None
+    `scene` is a loaded Scene; `backend` a registered backend (`plugins.BACKENDS`) or "auto"; the
+    backend's `default_options` fill in what the user did not name (`size` is the longest side)."""
     note = None
     if backend == "auto":
-        backend = "warp" if gen is not None and gen.backend == "warp" else "neural"
-        if backend == "neural" and weights is None:
-            if gen is not None and gen.weights:
-                weights = weights_folder(Path(scene.file).parent / gen.weights)
-            elif has_student_weights(SHIPPED_WEIGHTS):
-                weights = SHIPPED_WEIGHTS
-            else:
-                backend = "warp"
-                note = f"no trained weights found ({SHIPPED_WEIGHTS / 'student.safetensors'}); using the warp renderer"
-    if backend == "neural":
-        if weights is None:
-            weights = SHIPPED_WEIGHTS
-        weights = weights_folder(weights)
-        options = {"weights": str(weights.resolve()), "seed": int(seed if seed is not None else (gen.seed if gen else 0))}
-        if gen is not None:
-            options.update(sink=gen.sink, window=gen.window)
-    elif backend in ("warp", "tracks"):
-        options = {"max_size": int(size or 640)}
-    else:
-        raise MotionWorldError(f"unknown backend {backend!r} (choose auto, neural, warp or tracks)")
+        backend, note = auto_backend(scene, weights)
+    cls = plugins.load(plugins.BACKENDS, backend)
+    options = cls.default_options(scene, weights=weights, size=size, seed=seed)
     return {"scene": str(scene.file), "backend": backend, "options": options}, note
+
+
+def auto_backend(scene, weights: str | Path | None = None) -> tuple[str, str | None]:
+    """What `--backend auto` means for a scene, and a note for the user (or None): the scene's
+    `generator.backend` (`model` is the neural student); the student needs trained weights (named,
+    the scene's, or the shipped ones), and where there are none the warp renderer stands in."""
+    gen = scene.spec.generator if scene.spec is not None else None
+    backend = "neural" if gen is None or gen.backend == "model" else gen.backend
+    if backend == "neural" and weights is None and not (gen is not None and gen.weights) \
+            and not has_student_weights(SHIPPED_WEIGHTS):
+        return "warp", f"no trained weights found ({SHIPPED_WEIGHTS / 'student.safetensors'}); using the warp renderer"
+    return backend, None

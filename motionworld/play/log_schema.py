@@ -9,9 +9,10 @@ from typing import Literal
 import numpy as np
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
+from .. import plugins
 from ..errors import MotionWorldError
 from ..frames import FPS
-from ..limits import MAX_FRAME_SECONDS, MAX_SEED
+from ..limits import MAX_FRAME_SECONDS
 from ..strict_yaml import StrictModel
 
 FORMAT = "motionworld-input-log/1"
@@ -25,35 +26,9 @@ class _Strict(StrictModel):
 
 
 # --- the header --------------------------------------------------------------------------------
-class _PictureOptions(_Strict):
-    grid: int | None = Field(None, ge=2, le=512)
-    chunk_latents: int = Field(3, ge=1, le=16)
-
-
-class WarpOptions(_PictureOptions):
-    max_size: int | None = Field(None, ge=16, le=8192)  # None: the scene's own size
-    discontinuity: Literal["stretch", "drop"] = "stretch"
-
-
-class TracksOptions(_PictureOptions):
-    max_size: int = Field(640, ge=16, le=8192)
-    dim: float = Field(0.55, ge=0.0, le=1.0)
-
-
-class NeuralOptions(_Strict):
-    weights: str = Field(min_length=1)
-    seed: int = Field(0, ge=0, le=MAX_SEED)
-    sink: int = Field(1, ge=0, le=16)
-    window: int | None = Field(1, ge=0, le=64)
-    grid: int | None = Field(None, ge=2, le=512)
-
-
-OPTIONS = {"warp": WarpOptions, "tracks": TracksOptions, "neural": NeuralOptions}
-
-
 class SessionSpec(_Strict):
     scene: str = Field(min_length=1)
-    backend: Literal["warp", "tracks", "neural"]
+    backend: str  # a registered backend (plugins.BACKENDS); its Options check `options`
     options: dict = Field(default_factory=dict)
     # a picture played without a scene file: the `depth:` block its scene was made with, so a replay
     # makes the same scene whatever the depth chain would choose on the day
@@ -146,7 +121,11 @@ def check_header(header: dict, where: str) -> None:
     except ValidationError as e:
         _raise(e, where, "header")
     try:
-        OPTIONS[spec.backend].model_validate(spec.options)
+        backend = plugins.load(plugins.BACKENDS, spec.backend)
+    except MotionWorldError as e:
+        raise MotionWorldError(f"{where}: bad header: session.backend: {e}") from None
+    try:
+        backend.Options.model_validate(spec.options)
     except ValidationError as e:
         _raise(e, where, "header", "session.options.")
 
@@ -171,7 +150,8 @@ def check_line(line: dict, where: str) -> None:
         _raise(e, where, what, "commands.")
     listed = [commands.hold] if isinstance(commands, Hold) else commands
     if not 1 <= len(listed) <= MAX_CHUNK_FRAMES:
-        raise MotionWorldError(f"{where}: bad chunk line: commands: a chunk has 1 to {MAX_CHUNK_FRAMES} commands, got {len(listed)}")
+        raise MotionWorldError(f"{where}: bad chunk line: commands: a chunk has 1 to {MAX_CHUNK_FRAMES} commands, "
+                               f"got {len(listed)}")
     try:
         for c in listed:
             c.check_bounds()
@@ -183,5 +163,5 @@ def check_line(line: dict, where: str) -> None:
         raise MotionWorldError(f"{where}: bad chunk line: {e}") from None
     count = commands.count if isinstance(commands, Hold) else len(commands)
     if record.keep is not None and record.keep > count + (record.frame == 0):
-        raise MotionWorldError(f"{where}: bad chunk line: keep: {record.keep} is more than the chunk's {count + (record.frame == 0)} "
-                               "frames")
+        raise MotionWorldError(f"{where}: bad chunk line: keep: {record.keep} is more than the chunk's "
+                               f"{count + (record.frame == 0)} frames")

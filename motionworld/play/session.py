@@ -22,7 +22,6 @@ the camera speed x t whatever the chunk's length.
 """
 from __future__ import annotations
 
-import inspect
 import time
 from collections import deque
 from dataclasses import replace
@@ -30,62 +29,41 @@ from dataclasses import replace
 import numpy as np
 
 from .. import arguments as A
-from ..backends import Chunk, NeuralGenerator, TrackPreviewGenerator, WarpGenerator
+from .. import plugins
+from ..backends import Chunk
 from ..errors import ArgumentError, MotionWorldError
 from ..geometry.drag import DragState, DragTracker, apply_offsets
 from ..geometry.rig import ControlCommand
-from ..scene import load_scene, weights_folder
+from ..scene import load_scene
 from ..world import World
-from .defaults import SHIPPED_WEIGHTS
 
 POSES_KEPT = 4096  # c2w of the last 4096 frames (4.3 minutes) are kept; a stream of hours keeps no more
 
 
 def make_generator(backend, **options):
-    """'warp', 'neural' (with student=StreamingStudent, or weights= a folder or its student.safetensors; the
-    shipped weights when neither is given), 'tracks', or a generator object."""
+    """A registered backend by name (`motionworld.plugins.BACKENDS`: 'neural', 'warp', 'tracks' and
+    any added) made from its options, or a generator object as it is."""
     if not isinstance(backend, str):
         if not all(callable(getattr(backend, m, None)) for m in ("start", "step", "frames_for_next_chunk")):
-            raise ArgumentError(f"backend must be 'warp', 'neural', 'tracks' or a generator object (with start, step "
-                                f"and frames_for_next_chunk), got {A.shown(backend)}")
+            raise ArgumentError(f"backend must be a backend's name ({', '.join(plugins.names(plugins.BACKENDS))}) "
+                                f"or a generator object (with start, step and frames_for_next_chunk), "
+                                f"got {A.shown(backend)}")
         return backend
-    cls = {"warp": WarpGenerator, "tracks": TrackPreviewGenerator}.get(backend)
-    if cls is not None:
-        unknown = sorted(set(options) - set(inspect.signature(cls).parameters))
-        if unknown:
-            raise ArgumentError(f"backend {backend!r} does not take the option {', '.join(unknown)} (it takes "
-                                f"{', '.join(inspect.signature(cls).parameters)})")
-    return _backend(backend, options)
-
-
-def _backend(backend: str, options: dict):
-    if backend == "warp":
-        return WarpGenerator(**options)
-    if backend == "tracks":
-        return TrackPreviewGenerator(**options)
-    if backend == "neural":
-        takes = ("student", "seed") if options.get("student") is not None else (
-            "student", "weights", "seed", "sink", "window", "steps", "device")
-        unknown = sorted(set(options) - set(takes))
-        if unknown:
-            raise ArgumentError(f"backend 'neural' does not take the option {', '.join(unknown)} (it takes "
-                                f"{', '.join(takes)})")
-        student = options.pop("student", None)
-        if student is None:
-            from ..model.student import StreamingStudent
-
-            weights = options.pop("weights", None)
-            # the shipped weights when none are named, as the command line does; a folder or its student.safetensors
-            weights = weights_folder(SHIPPED_WEIGHTS if weights is None else A.file_path(weights, "weights"))
-            layout = {k: options.pop(k) for k in ("sink", "window", "steps") if k in options}
-            student = StreamingStudent.load(weights, device=options.pop("device", "cpu"))
-            if layout:
-                student.configure(**layout)
-        return NeuralGenerator(student, **options)
-    raise MotionWorldError(f"unknown backend {backend!r} (choose warp, neural or tracks)")
+    return plugins.load(plugins.BACKENDS, backend).from_options(**options)
 
 
 class Session:
+    """A world driven one video frame at a time (see the module's docstring): `tick(inputs)` returns
+    the next frame, `run(inputs)` a frame per input, `close()` lets the generator go.
+
+    `scene` is a `World`, a `Scene` or a scene file's path; `backend` a registered backend's name
+    ("warp", the default; "neural", "tracks" or any added to `motionworld.plugins.BACKENDS`) or a
+    generator object (with start, step and frames_for_next_chunk); `controller` what turns
+    InputStates into ControlCommands (default None: ticks take ControlCommands or None);
+    `backend_options` are the keyword options the backend's `from_options` takes (e.g. `max_size`
+    for "warp", `weights` and `seed` for "neural", whose weights default to the shipped ones).
+    Holds `world`, `generator`, `rig` and, after each chunk, `last_chunk` and `last_record`."""
+
     def __init__(self, scene, backend="warp", controller=None, **backend_options):
         self.world = scene if isinstance(scene, World) else World(scene)
         self.generator = make_generator(backend, **backend_options)
@@ -97,8 +75,10 @@ class Session:
 
     @classmethod
     def from_spec(cls, spec: dict, controller=None, world: World | None = None) -> Session:
-        """A session from a JSON-able description {"scene": path, "backend": name, "options": {...}}
-        (what an input log's header holds; the option "grid" is the world's track grid)."""
+        """Returns a session from `spec`, a JSON-able description {"scene": path, "backend": name,
+        "options": {...}} (what an input log's header holds; the option "grid" is the world's track
+        grid), with `controller` as in the constructor and `world` an already loaded World to use
+        instead of loading the spec's scene (default None)."""
         options = dict(spec.get("options") or {})
         grid = options.pop("grid", None)
         if world is None:
@@ -149,6 +129,7 @@ class Session:
 
     @property
     def c2w(self) -> np.ndarray:
+        """The camera's pose now (the rig's 4x4 c2w)."""
         return self.rig.c2w
 
     @property
@@ -186,14 +167,18 @@ class Session:
         return [replace(command, look_deg=np.asarray(command.look_deg, dtype=float) / max(updates, 1))] * updates
 
     def next_chunk(self, inputs=None, drag: DragState | None = None) -> np.ndarray:
-        """Generate the next chunk from one input (held for the chunk); its frames [n, H, W, 3]."""
+        """Generate the next chunk from one input, `inputs` (a ControlCommand, an InputState, an
+        InputSpan or None; held for the chunk), with the live `drag` (default none); returns its
+        frames, uint8 [n, H, W, 3]."""
         self._ensure_started()
         n = self.generator.frames_for_next_chunk()
         updates = n - 1 if self.frame_index == 0 else n
         return self.play_chunk(self._chunk_commands(inputs, updates), drag)
 
     def play_chunk(self, commands: list[ControlCommand], drag: DragState | None = None) -> np.ndarray:
-        """Generate the next chunk from explicit per-frame rig commands (what a log holds)."""
+        """Generate the next chunk from explicit per-frame rig `commands` (what a log holds: one per
+        frame, less frame 0 for the first chunk) and the `drag` (default none); returns its frames,
+        uint8 [n, H, W, 3]."""
         self._ensure_started()
         t_start = time.perf_counter()
         drag = drag or DragState()
@@ -230,18 +215,21 @@ class Session:
         return frames
 
     def tick(self, inputs=None, drag: DragState | None = None) -> np.ndarray:
-        """The next video frame (uint8 [H, W, 3]); generates a chunk when the last one is used up."""
+        """Returns the next video frame (uint8 [H, W, 3]); generates a chunk from `inputs` and `drag`
+        (as `next_chunk`) when the last one is used up, else they are not used."""
         if not self.queue:
             self.queue.extend(self.next_chunk(inputs, drag))
         return self.queue.popleft()
 
     def run(self, inputs) -> np.ndarray:
-        """Frames for a sequence of inputs, one per tick: uint8 [T, H, W, 3]."""
+        """Returns the frames for `inputs`, an iterable of ControlCommands, InputStates or None, one
+        tick each: uint8 [T, H, W, 3]."""
         if isinstance(inputs, (str, bytes)) or not hasattr(inputs, "__iter__"):
             raise ArgumentError(f"inputs must be an iterable of inputs (ControlCommands, InputStates or None), "
                                 f"got {A.shown(inputs)}")
         return np.stack([self.tick(i) for i in inputs])
 
     def close(self) -> None:
+        """Close the generator (GL contexts, caches); after `reset()` the next tick starts it again."""
         self.generator.close()
 

@@ -1,3 +1,4 @@
-"""Training: the four stages (VAE, teacher, causal init, DMD distillation) behind `motionworld train`,
-their trainer loop and runtime (single process, DDP or FSDP over torch.distributed), checkpoints,
-logs, and `ship` (a run's export -> the shipped weights folder). Data comes from `motionworld.data`."""
+"""Training: the six stages behind `motionworld train` (vae, teacher, causal-init, distill, guide and
+depth; the list is `plugins.STAGES`), their trainer loop and runtime (single process, DDP or FSDP over
+torch.distributed), checkpoints, logs, and `ship` (a run's export -> the shipped weights folder).
+Data comes from `motionworld.data`."""

@@ -22,6 +22,7 @@ from ..model.sampler import shifted_levels
 from ..model.student import StreamingStudent
 from ..model.teacher_sampling import guidance_nfe, sample_teacher
 from .batches import make_dataset, to_device, with_warps
+from .config import CausalInitSettings
 from .models import student_config
 from .trainer import Stage, format_duration
 
@@ -60,6 +61,7 @@ class Regression(nn.Module):
 
 
 class CausalInitStage(Stage):
+    Settings = CausalInitSettings  # its section of a training config
     uses_batches = False  # it regresses onto its own teacher trajectories
 
     def __init__(self, cfg, rt):
@@ -102,8 +104,8 @@ class CausalInitStage(Stage):
         for i in range(c.trajectories):
             if i == 2:  # an estimate once two trajectories are timed
                 each = (time.perf_counter() - t0) / i
-                say(f"causal-init: {each:.1f} s per trajectory, so about {format_duration(each * (c.trajectories - i))} more "
-                    "before the first step")
+                say(f"causal-init: {each:.1f} s per trajectory, so about "
+                    f"{format_duration(each * (c.trajectories - i))} more before the first step")
             # integers only: Python salts str hashes per process, which would break resume
             seed = hash((self.cfg.seed, 7, i, self.rt.rank)) % (2 ** 62)
             item = data[seed % len(data)]

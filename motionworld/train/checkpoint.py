@@ -94,7 +94,8 @@ def load_checkpoint(folder: str | Path, modules: dict[str, torch.nn.Module],
         own = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
         missing = set(module.state_dict()) - set(own)
         if missing:
-            raise MotionWorldError(f"{path}: checkpoint does not match the model ({name}: missing {sorted(missing)[0]})")
+            raise MotionWorldError(f"{path}: checkpoint does not match the model "
+                                   f"({name}: missing {sorted(missing)[0]})")
         module.load_state_dict(own)
     for name, opt in optimizers.items():
         _restore_optimizer(name, opt, tensors, meta["optimizers"][name])

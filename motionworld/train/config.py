@@ -5,14 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, create_model, field_validator, model_validator
 
+from .. import plugins
 from ..errors import MotionWorldError
 from ..inputs import note_input
 from ..limits import check_file_size
 from ..strict_yaml import StrictModel, YAMLReadError, field_names, read_yaml, validation_problems
 
-STAGES = ("vae", "teacher", "causal-init", "distill", "guide", "depth")
+
+def section_of(stage: str) -> str:
+    """The key of a stage's own settings in a training config: its name with '_' for '-'."""
+    return stage.replace("-", "_")
 
 
 class WarpDepthMix(StrictModel):
@@ -72,7 +76,7 @@ class OptimConfig(StrictModel):
     parallel: Literal["ddp", "fsdp"] = "ddp"   # across ranks: replicate (DDP) or shard (FSDP) the trained modules
 
 
-class VAEStage(StrictModel):
+class VAESettings(StrictModel):
     l2_weight: float = 1.0
     l1_weight: float = 1.0
     # A fresh VAE measures the training clips' colour statistics and works (and is scored) in
@@ -93,7 +97,7 @@ class VAEStage(StrictModel):
     warp_dropout: float = Field(0.0, ge=0, le=1)
 
 
-class TeacherStage(StrictModel):
+class TeacherSettings(StrictModel):
     text_dropout: float = 0.1
     track_dropout: float = 0.1
     finetune_steps: int = Field(0, ge=0)  # the last N steps also zero the tracks of random middle chunks
@@ -106,14 +110,14 @@ class TeacherStage(StrictModel):
     warp_dropout: float = 0.1        # a model that sees the warp is also trained without it (nothing valid)
 
 
-class CausalInitStage(StrictModel):
+class CausalInitSettings(StrictModel):
     trajectories: int = Field(64, ge=1, le=1_000_000)  # teacher ODE trajectories generated before regression
     ode_steps: int = Field(16, ge=1, le=1000)
     sinks: list[int] = Field(default_factory=lambda: [0, 1])
     windows: list[int] = Field(default_factory=lambda: [1, 2])
 
 
-class DistillStage(StrictModel):
+class DistillSettings(StrictModel):
     critic_updates: int = Field(5, ge=1, le=100)
     critic_lr: float | None = None   # default: the generator's lr
     rollout_chunks: tuple[int, int] = (2, 4)   # random rollout length in chunks (inclusive)
@@ -121,7 +125,7 @@ class DistillStage(StrictModel):
     timestep_max: float = 0.98
 
 
-class GuideStage(StrictModel):
+class GuideSettings(StrictModel):
     rollouts: int = Field(64, ge=1)  # clips the frozen student streams before the first step
     frames_per_clip: int = Field(8, ge=1)  # frames of each chosen rollout in a step's batch
     widths: list[int] | None = None  # the guide's conv widths (default: the student's guide's)
@@ -131,7 +135,7 @@ class GuideStage(StrictModel):
     l2_weight: float = 1.0
 
 
-class DepthStage(StrictModel):
+class DepthSettings(StrictModel):
     """The depth network (`model.depth_net`) on single views of synthetic worlds (`data.depth_views`);
     data.size / data.height are the size of its augmented training crops, data.count the world seeds."""
     render_size: tuple[int, int] = (256, 192)   # views are rendered at this size, then cropped and resized
@@ -155,12 +159,15 @@ class DepthStage(StrictModel):
 
 
 class TrainConfig(StrictModel):
-    stage: Literal["vae", "teacher", "causal-init", "distill", "guide", "depth"]
+    """A training config; each stage's own settings are under its section (`section_of`). The
+    stages are `plugins.STAGES`; `config_model()` adds the sections of stages registered beyond ours."""
+    stage: str
     model: str = "tiny"              # a model preset (motionworld.model.config.preset)
     vae_model: str | None = None     # use another preset's VAE (e.g. "cpu": the slim VAE)
     size: int | None = None          # override the preset's resolution (square)
     chunk: int | None = None         # override the preset's chunk (latent frames)
-    shift: float | None = None       # override the preset's timestep shift (Wan's 5 suits 480p; less for smaller frames)
+    shift: float | None = None       # override the preset's timestep shift (Wan's 5 suits 480p;
+                                     # less for smaller frames)
     track_appearance: bool | None = None   # tracks carry the first frame's latent (None: as the preset has it)
     track_occlusion: bool | None = None    # occluded tracks differ from unspecified ones (None: as the preset)
     warp_channels: int | None = Field(None, ge=0)  # DiT channels for the warp of the picture (data.warp feeds them)
@@ -172,12 +179,37 @@ class TrainConfig(StrictModel):
     checkpoint_every: int = 50
     eval_every: int = 50
     log_every: int = 1
-    vae: VAEStage = Field(default_factory=VAEStage)
-    teacher: TeacherStage = Field(default_factory=TeacherStage)
-    causal_init: CausalInitStage = Field(default_factory=CausalInitStage)
-    distill: DistillStage = Field(default_factory=DistillStage)
-    guide: GuideStage = Field(default_factory=GuideStage)
-    depth: DepthStage = Field(default_factory=DepthStage)
+    vae: VAESettings = Field(default_factory=VAESettings)
+    teacher: TeacherSettings = Field(default_factory=TeacherSettings)
+    causal_init: CausalInitSettings = Field(default_factory=CausalInitSettings)
+    distill: DistillSettings = Field(default_factory=DistillSettings)
+    guide: GuideSettings = Field(default_factory=GuideSettings)
+    depth: DepthSettings = Field(default_factory=DepthSettings)
+
+    @field_validator("stage")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        known = plugins.names(plugins.STAGES)
+        if value not in known:
+            raise ValueError(f"unknown stage {value!r} (one of {', '.join(known)})")
+        return value
+
+    @property
+    def settings(self):
+        """The settings of this config's stage (its section)."""
+        return getattr(self, section_of(self.stage))
+
+
+def config_model() -> type[TrainConfig]:
+    """TrainConfig with a section for every registered stage: ours are its fields; a stage registered
+    beyond them brings its `Settings` (imported only then)."""
+    added = {}
+    for name in plugins.names(plugins.STAGES):
+        section = section_of(name)
+        if section not in TrainConfig.model_fields:
+            settings = plugins.load(plugins.STAGES, name).Settings
+            added[section] = (settings, Field(default_factory=settings))
+    return create_model("TrainConfig", __base__=TrainConfig, **added) if added else TrainConfig
 
 
 def load_config(path: str | Path, overrides: dict | None = None, labels: dict | None = None) -> TrainConfig:
@@ -206,10 +238,11 @@ def load_config(path: str | Path, overrides: dict | None = None, labels: dict | 
             if not isinstance(node, dict):
                 raise MotionWorldError(f"--set {key}: {'.'.join(parents[:i + 1])} is a value, not a section of keys")
         node[last] = value
+    model = config_model()
     try:
-        return TrainConfig(**data)
+        return model(**data)
     except ValidationError as e:
-        first = validation_problems(e, str(path), root, known=field_names(TrainConfig))[0]
+        first = validation_problems(e, str(path), root, known=field_names(model))[0]
         for key in overrides or {}:
             if first.key_path == key or first.key_path.startswith(key + "."):
                 label = (labels or {}).get(key, f"--set {key}")

@@ -1,6 +1,7 @@
 """The depth stage: `DepthNet` learns relative inverse depth from single views of synthetic worlds
 (`data.depth_views`): scale-and-shift invariant on disparity (`metrics.depth.ssi_loss`) or scale
-invariant on log disparity (`scale_invariant_loss`), each with gradient matching. Each step renders its own batch: the world seeds and every augmentation
+invariant on log disparity (`scale_invariant_loss`), each with gradient matching. Each step
+renders its own batch: the world seeds and every augmentation
 draw come from (seed, step, rank), so `--resume` continues bit for bit.
 
 Its evaluation maps the network's output to depth the way inference does
@@ -20,10 +21,12 @@ from ..geometry.camera import Camera
 from ..geometry.depth import PriorDepth, network_depth
 from ..metrics.depth import depth_scores, scale_invariant_loss, ssi_loss
 from ..model.depth_net import DepthNet, DepthNetConfig, load_depth_net, save_depth_net
+from .config import DepthSettings
 from .trainer import Stage
 
 
 class DepthStage(Stage):
+    Settings = DepthSettings  # its section of a training config
     uses_batches = False
 
     def __init__(self, cfg, rt):

@@ -26,6 +26,7 @@ from ..model.rollout import generate_chunk
 from ..model.sampler import shift_sigma, shifted_levels
 from ..model.student import StreamingStudent
 from ..model.teacher_sampling import guided_v
+from .config import DistillSettings
 from .models import flow_matching_loss, student_config
 from .trainer import Stage
 
@@ -121,11 +122,13 @@ def dmd_target(x: torch.Tensor, batch: dict, gen: torch.Generator, sigma: torch.
 
 
 class DistillStage(Stage):
+    Settings = DistillSettings  # its section of a training config
     def __init__(self, cfg, rt):
         super().__init__(cfg, rt)
         for key in ("teacher", "student"):
             if key not in cfg.init:
-                raise MotionWorldError(f"distill needs init.{key} (the {'teacher' if key == 'teacher' else 'causal-init'} "
+                raise MotionWorldError(f"distill needs init.{key} "
+                                       f"(the {'teacher' if key == 'teacher' else 'causal-init'} "
                                        "stage's export folder)")
         self.teacher, tconfig = load_modules(cfg.init["teacher"], TEACHER_KIND)
         self.teacher.to(rt.device).eval().requires_grad_(False)
@@ -148,7 +151,8 @@ class DistillStage(Stage):
         lo, hi = cfg.distill.rollout_chunks
         need = video_frames(hi * self.config.chunk)
         if cfg.data.frames < need:
-            raise MotionWorldError(f"distill.rollout_chunks up to {hi} needs data.frames >= {need}, got {cfg.data.frames}")
+            raise MotionWorldError(f"distill.rollout_chunks up to {hi} needs data.frames >= {need}, "
+                                   f"got {cfg.data.frames}")
 
     def _sigma(self, B: int, gen: torch.Generator) -> torch.Tensor:
         d = self.cfg.distill

@@ -36,6 +36,7 @@ from ..model.bundles import STUDENT_KIND, load_modules
 from ..model.guided_decoder import GuidedDecoder, hard_paste, pull_push_fill
 from ..model.student import StreamingStudent
 from .batches import made_ahead, make_dataset, with_warps
+from .config import GuideSettings
 from .trainer import Stage, format_duration
 
 
@@ -71,7 +72,8 @@ def grown_guide(guide: GuidedDecoder, old: GuidedDecoder) -> str:
     if not grows:
         return "fresh (the student's guide has another shape)"
     with torch.no_grad():
-        for name, value in src.items():  # old inputs and outputs first; the fill's inputs at zero, its gate as initialised
+        # old inputs and outputs first; the fill's inputs at zero, its gate as initialised
+        for name, value in src.items():
             target = own[name]
             if name == "body.0.weight":
                 target.zero_()
@@ -102,6 +104,7 @@ class _ClipWithWarp:
 
 
 class GuideStage(Stage):
+    Settings = GuideSettings  # its section of a training config
     uses_batches = False  # it trains on the student's rollouts, streamed once before the first step
 
     def __init__(self, cfg, rt):
@@ -124,11 +127,14 @@ class GuideStage(Stage):
             raise MotionWorldError(f"this student paints {sconfig.width * scale}x{sconfig.height * scale}; "
                                    f"the data are {width}x{height}")
         if cfg.data.warp_mesh_step != scale:
-            raise MotionWorldError(f"data.warp_mesh_step must be {scale}: inference puts one warp mesh vertex per model pixel")
+            raise MotionWorldError(f"data.warp_mesh_step must be {scale}: "
+                                   "inference puts one warp mesh vertex per model pixel")
         if (cfg.data.frames - chunk_frames(0, sconfig.chunk)) % chunk_frames(1, sconfig.chunk):
             first, rest = chunk_frames(0, sconfig.chunk), chunk_frames(1, sconfig.chunk)
-            raise MotionWorldError(f"data.frames {cfg.data.frames}: a rollout is whole chunks, {first} + {rest}k frames")
-        vae = dataclasses.replace(sconfig.vae, guide_widths=tuple(g.widths or sconfig.vae.guide_widths), guide_fill=g.fill)
+            raise MotionWorldError(f"data.frames {cfg.data.frames}: a rollout is whole chunks, "
+                                   f"{first} + {rest}k frames")
+        vae = dataclasses.replace(sconfig.vae, guide_widths=tuple(g.widths or sconfig.vae.guide_widths),
+                                  guide_fill=g.fill)
         self.config = dataclasses.replace(sconfig, vae=vae)
         self.guide = GuidedDecoder(vae.guide_widths, vae.output_scale, vae.guide_fill).to(rt.device)
         self.started_from = grown_guide(self.guide, self.frozen.vae.guide)
@@ -141,7 +147,8 @@ class GuideStage(Stage):
         say(f"guide: starting from {self.started_from}; streaming the student over {self.cfg.guide.rollouts} "
             f"clips and {self.cfg.data.heldout} held-out ones first ({self.cfg.data.frames} frames each)")
         self.rollouts = self._rollouts(make_dataset(self.cfg.data), self.cfg.guide.rollouts, 11, say)
-        self.heldout = self._rollouts(make_dataset(self.cfg.data, heldout=True), self.cfg.data.heldout, 12, say, heldout=True)
+        self.heldout = self._rollouts(make_dataset(self.cfg.data, heldout=True), self.cfg.data.heldout, 12, say,
+                                      heldout=True)
 
     def _rollouts(self, data, count: int, salt: int, say, heldout: bool = False) -> list[dict]:
         inputs = made_ahead(_ClipWithWarp(data, self.cfg.data, self.cfg.seed, salt, self.rt.rank, heldout), 0, count,
@@ -186,7 +193,8 @@ class GuideStage(Stage):
         g = self.cfg.guide
         rng = np.random.default_rng([self.cfg.seed, step, self.rt.rank, 5])
         T = self.cfg.data.frames
-        picks = [(int(rng.integers(len(self.rollouts))), np.sort(rng.choice(T, min(g.frames_per_clip, T), replace=False)))
+        picks = [(int(rng.integers(len(self.rollouts))),
+                  np.sort(rng.choice(T, min(g.frames_per_clip, T), replace=False)))
                  for _ in range(self.cfg.optim.batch_size)]
         decoded, warp, valid, video = self._frames(self.rollouts, picks)
         hide = torch.from_numpy(rng.random(len(picks)) < g.warp_dropout).to(valid)

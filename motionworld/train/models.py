@@ -45,8 +45,9 @@ def student_config(cfg: TrainConfig) -> StudentConfig:
     if cfg.track_occlusion is not None:
         c = dataclasses.replace(c, tracks=dataclasses.replace(c.tracks, occlusion=cfg.track_occlusion))
     if cfg.data.warp and cfg.data.warp_mesh_step != scale_for(c, cfg.stage):
-        raise MotionWorldError(f"data.warp_mesh_step must be {scale_for(c, cfg.stage)} here: inference puts one warp mesh "
-                               "vertex per model pixel (a guided VAE's clips are output_scale times the model's size)")
+        raise MotionWorldError(f"data.warp_mesh_step must be {scale_for(c, cfg.stage)} here: "
+                               "inference puts one warp mesh vertex per model pixel "
+                               "(a guided VAE's clips are output_scale times the model's size)")
     width, height = cfg.data.frame_size
     scale = scale_for(c, cfg.stage)  # a guided decoder learns to paint at its output size
     if (c.height * scale, c.width * scale) != (height, width):

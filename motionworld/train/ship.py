@@ -75,7 +75,8 @@ def _student_frames(tensors: dict, entry: dict, seed: int = 0) -> np.ndarray:
     student = StreamingStudent(config, modules=modules)
     rng = np.random.default_rng(seed)
     image = (rng.random((student.height, student.width, 3)) * 255).astype(np.uint8)
-    g = np.stack(np.meshgrid(np.linspace(4, student.width - 5, 12), np.linspace(4, student.height - 5, 12)), -1).reshape(-1, 2)
+    g = np.stack(np.meshgrid(np.linspace(4, student.width - 5, 12), np.linspace(4, student.height - 5, 12)),
+                 -1).reshape(-1, 2)
     student.start(image, "a test", seed=seed)
     out, t = [], 0
     for _ in range(3):
@@ -132,7 +133,8 @@ def with_decoder(tensors: dict, entry: dict, vae_folder: str | Path, owner: str)
         if key not in tensors:
             raise MotionWorldError(f"{vae_folder}: {name} has no counterpart in the {owner}")
         # Exports made before frozen parts were kept out of the EMA carry ~1e-7 of rounding drift.
-        if name.startswith("encoder.") and not torch.allclose(tensors[key].float(), value.float(), rtol=1e-4, atol=1e-5):
+        if name.startswith("encoder.") and not torch.allclose(tensors[key].float(), value.float(),
+                                                              rtol=1e-4, atol=1e-5):
             raise MotionWorldError(f"{vae_folder}: its encoder ({name}) differs from the one the {owner} was trained "
                                    "on; only a decoder fine-tuned with vae.decoder_only can be swapped in")
         out[key] = value.to(tensors[key].dtype)
@@ -216,8 +218,8 @@ def ship_depth(export: str | Path, out: str | Path = "weights", fp16: bool = Tru
     size = sum(v.numel() * v.element_size() for v in stored.values())
     others = sum(p.stat().st_size for p in out.glob("*.safetensors") if p.name != FILENAME) if out.is_dir() else 0
     if size + others > LIMIT_BYTES:
-        raise MotionWorldError(f"the weights would be {(size + others) / 1e6:.1f} MB, over the {LIMIT_BYTES / 1e6:g} MB "
-                               "limit; nothing was written")
+        raise MotionWorldError(f"the weights would be {(size + others) / 1e6:.1f} MB, "
+                               f"over the {LIMIT_BYTES / 1e6:g} MB limit; nothing was written")
     path = save_bundle(out, stored, config.to_dict(), kind=KIND, filename=FILENAME, extra=extra)
     return {"file": str(path), "megabytes": path.stat().st_size / 1e6, "float16_check_relative_error": error}
 
@@ -283,7 +285,8 @@ def ship(student: str | Path, out: str | Path = "weights", teacher: str | Path |
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     total = sum((out / name).stat().st_size for name in files)
-    return {"files": {name: str(out / name) for name in files}, "megabytes": total / 1e6, "float16_check_psnr_db": check}
+    return {"files": {name: str(out / name) for name in files}, "megabytes": total / 1e6,
+            "float16_check_psnr_db": check}
 
 
 def _build_folder(building: Path, jobs: list, out: Path, kept_depth: Path | None) -> dict:

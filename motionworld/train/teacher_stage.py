@@ -22,6 +22,7 @@ from ..model.student import TrackVideoModules
 from ..model.teacher_sampling import sample_teacher
 from ..model.tiny_vae import to_uint8_frames
 from .batches import make_dataset, to_device, with_warps
+from .config import TeacherSettings
 from .latent_cache import LatentCache
 from .models import flow_matching_loss, student_config
 from .trainer import Stage
@@ -58,6 +59,7 @@ class FlowMatching(nn.Module):
 
 
 class TeacherStage(Stage):
+    Settings = TeacherSettings  # its section of a training config
     def __init__(self, cfg, rt):
         super().__init__(cfg, rt)
         self.config = student_config(cfg)

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import torch
 
+from .. import plugins
 from ..errors import MotionWorldError
 from ..outputs import check_output_folder
+from ..strict_yaml import StrictModel
 from .batches import BatchSource, made_ahead, make_dataset, to_device, train_seeds
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
@@ -26,6 +28,10 @@ from .runtime import Runtime, init_runtime, shutdown, unwrap
 
 
 class Stage(ABC):
+    """One training stage. Registered in `plugins.STAGES` under its name; its own settings are the
+    pydantic model `Settings`, read from the config's section of that name (`section_of`, e.g.
+    `causal_init` for causal-init) and found as `self.cfg.settings`. docs/extending.md adds one."""
+    Settings: type = StrictModel
     uses_batches = True
     # what its data is, for the plan line and the manifest; None: clips of data.source (a stage that
     # makes its own data, the depth stage's single views, says what)
@@ -127,13 +133,9 @@ class Stage(ABC):
         """Write the stage's result as shipped-format weights (safetensors + manifest)."""
 
 
-def _stage_class(name: str):
-    import importlib
-
-    module, cls = {"vae": ("vae_stage", "VAEStage"), "teacher": ("teacher_stage", "TeacherStage"),
-                   "causal-init": ("causal_init", "CausalInitStage"), "distill": ("distill", "DistillStage"),
-                   "guide": ("guide_stage", "GuideStage"), "depth": ("depth_stage", "DepthStage")}[name]
-    return getattr(importlib.import_module(f"{__package__}.{module}"), cls)
+def _stage_class(name: str) -> type[Stage]:
+    """The registered stage (`plugins.STAGES`) of that name."""
+    return plugins.load(plugins.STAGES, name)
 
 
 def _digest(modules: dict[str, torch.nn.Module]) -> dict[str, str]:
@@ -212,6 +214,58 @@ def _invocations(out: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
 
+def _resumed_step(stage: Stage, rt: Runtime, ckpt_dir: Path, resume: bool) -> int:
+    """The step a run starts from: the latest checkpoint's with `resume` (weights and optimizers
+    loaded into the stage), else 0, refusing a folder that already holds a run's checkpoints."""
+    if not resume:
+        if (ckpt_dir / "latest.json").exists():
+            raise MotionWorldError(f"{ckpt_dir.parent} already holds checkpoints of a run; pass --resume to continue "
+                                   "it or choose another output folder")
+        return 0
+    if not rt.sharded:
+        return load_checkpoint(ckpt_dir, stage.modules, stage.optimizers)[0]
+    with stage.full_params(writeback=True):
+        start, _ = load_checkpoint(ckpt_dir, stage.modules, {})
+    load_checkpoint(ckpt_dir, {}, stage.optimizers, shard=rt.rank)
+    return start
+
+
+def _checkpoint(stage: Stage, rt: Runtime, ckpt_dir: Path, done: int) -> None:
+    if rt.sharded:  # every rank writes its optimizer shard first, then rank 0 the weights
+        save_checkpoint(ckpt_dir, done, {}, stage.optimizers, shard=rt.rank)
+        rt.barrier()
+        with stage.full_params():
+            if rt.main:
+                save_checkpoint(ckpt_dir, done, stage.modules, {})
+    elif rt.main:
+        save_checkpoint(ckpt_dir, done, stage.modules, stage.optimizers)
+    rt.barrier()
+
+
+def _evaluate(stage: Stage, rt: Runtime, log: JSONLLog | None, done: int) -> dict:
+    """The eval hook's metrics as "eval/NAME" (logged) on the main rank; {} on the others."""
+    scores = {}
+    with stage.full_params():
+        if rt.main:
+            scores = {f"eval/{k}": v for k, v in stage.evaluate().items()}
+            log.write({"step": done, **scores})
+    rt.barrier()
+    return scores
+
+
+def _export_info(cfg: TrainConfig, rt: Runtime, source, stage: Stage, command, metrics: dict) -> dict:
+    """What an export's manifest says about the run that made it."""
+    own_data = stage.data_words is not None  # no clip dataset to describe
+    seeds = train_seeds(source.dataset if source else (None if own_data else make_dataset(cfg.data)), cfg.data)
+    return {"stage": cfg.stage, "steps": cfg.optim.steps, "seed": cfg.seed, "world_size": rt.world_size,
+            "command": command, "invocations": _invocations(Path(cfg.out)) if rt.main else [],
+            "init": {k: str(Path(v).resolve()) for k, v in cfg.init.items()},
+            "parallel": cfg.optim.parallel if rt.distributed else "none",
+            "data": {"source": cfg.data.source, "path": cfg.data.path, "train_seeds": seeds,
+                     "size": cfg.data.size, "height": cfg.data.frame_size[1], "frames": cfg.data.frames},
+            "metrics": metrics}
+
+
 def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device: str = "auto",
           stop_after: int | None = None, command: str | None = None) -> dict:
     """Run (or resume) one stage; returns {"steps", "metrics", "export", "steps_per_s", ...}.
@@ -228,17 +282,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device:
         torch.manual_seed(cfg.seed)  # identical initial weights on every rank
         stage = _stage_class(cfg.stage)(cfg, rt)
         ckpt_dir = out / "checkpoints"
-        start = 0
-        if resume:
-            if rt.sharded:
-                with stage.full_params(writeback=True):
-                    start, _ = load_checkpoint(ckpt_dir, stage.modules, {})
-                load_checkpoint(ckpt_dir, {}, stage.optimizers, shard=rt.rank)
-            else:
-                start, _ = load_checkpoint(ckpt_dir, stage.modules, stage.optimizers)
-        elif (ckpt_dir / "latest.json").exists():
-            raise MotionWorldError(f"{out} already holds checkpoints of a run; pass --resume to continue it or "
-                                   "choose another output folder")
+        start = _resumed_step(stage, rt, ckpt_dir, resume)
         rt.barrier()
         log = JSONLLog(out / "log.jsonl", append=resume) if rt.main else None
         if rt.main:
@@ -246,7 +290,8 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device:
         source = BatchSource(cfg.data, cfg.optim.batch_size, cfg.seed, rt.rank) if stage.uses_batches else None
         steps = cfg.optim.steps
         until = steps if stop_after is None else min(stop_after, steps)
-        bar = tqdm(total=steps, initial=start, desc=cfg.stage, unit="step", disable=None if (progress and rt.main) else True)
+        bar = tqdm(total=steps, initial=start, desc=cfg.stage, unit="step",
+                   disable=None if (progress and rt.main) else True)
         if rt.main and progress:
             bar.write(_plan(cfg, start, until, rt.world_size, source, stage))
         stage.prepare(bar.write if rt.main and progress else (lambda line: None))
@@ -272,38 +317,20 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, device:
             bar.update(1)
             if rt.main and progress and done == estimate_at and until > done:
                 per_step = (time.perf_counter() - t_start) / (done - start)
-                bar.write(f"{cfg.stage}: {per_step:.2f} s/step so far, so about {format_duration(per_step * (until - done))} "
-                          f"more for the remaining {until - done} steps (evaluations and checkpoints not counted)")
+                bar.write(f"{cfg.stage}: {per_step:.2f} s/step so far, so about "
+                          f"{format_duration(per_step * (until - done))} more for the remaining {until - done} "
+                          "steps (evaluations and checkpoints not counted)")
             if done % cfg.checkpoint_every == 0 or done in (steps, until):
-                if rt.sharded:  # every rank writes its optimizer shard first, then rank 0 the weights
-                    save_checkpoint(ckpt_dir, done, {}, stage.optimizers, shard=rt.rank)
-                    rt.barrier()
-                    with stage.full_params():
-                        if rt.main:
-                            save_checkpoint(ckpt_dir, done, stage.modules, {})
-                elif rt.main:
-                    save_checkpoint(ckpt_dir, done, stage.modules, stage.optimizers)
-                rt.barrier()
+                _checkpoint(stage, rt, ckpt_dir, done)
             if cfg.eval_every and (done % cfg.eval_every == 0 or done == steps):
-                with stage.full_params():
-                    if rt.main:
-                        last_eval = {f"eval/{k}": v for k, v in stage.evaluate().items()}
-                        log.write({"step": done, **last_eval})
-                rt.barrier()
+                scores = _evaluate(stage, rt, log, done)
+                last_eval = scores if rt.main else last_eval
         batches = None  # stops the workers (data.workers) before the evaluation and export
         bar.close()
         elapsed = time.perf_counter() - t_start
         rate = (until - start) / elapsed if elapsed > 0 else 0.0
         export = None
-        own_data = stage.data_words is not None  # no clip dataset to describe
-        seeds = train_seeds(source.dataset if source else (None if own_data else make_dataset(cfg.data)), cfg.data)
-        info = {"stage": cfg.stage, "steps": steps, "seed": cfg.seed, "world_size": rt.world_size,
-                "command": command, "invocations": _invocations(out) if rt.main else [],
-                "init": {k: str(Path(v).resolve()) for k, v in cfg.init.items()},
-                "parallel": cfg.optim.parallel if rt.distributed else "none",
-                "data": {"source": cfg.data.source, "path": cfg.data.path, "train_seeds": seeds,
-                         "size": cfg.data.size, "height": cfg.data.frame_size[1], "frames": cfg.data.frames},
-                "metrics": {**metrics, **last_eval}}
+        info = _export_info(cfg, rt, source, stage, command, {**metrics, **last_eval})
         with stage.full_params():
             if rt.main and until == steps:
                 export = stage.export(out / "export", info)

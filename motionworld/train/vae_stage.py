@@ -26,6 +26,7 @@ from ..model.colour import opponent
 from ..model.guided_decoder import downscaled, hard_paste, upsampled
 from ..model.tiny_vae import TinyVAE
 from .batches import BatchSource, make_dataset, with_warps
+from .config import VAESettings
 from .models import student_config
 from .trainer import Stage
 
@@ -68,6 +69,7 @@ class _GuidedReconstruction(nn.Module):
 
 
 class VAEStage(Stage):
+    Settings = VAESettings  # its section of a training config
     def __init__(self, cfg, rt):
         super().__init__(cfg, rt)
         self.config = student_config(cfg)
