@@ -1,7 +1,7 @@
 """Takes docs/window_photo.png, the README's first picture: the play window walking into a real
 photograph (scikit-image's coffee.png, its scene made on the fly on our depth network's depth:
-`play coffee.png --depth network`), with the warp renderer on the left and the shipped neural student on the right, both as
-F12 saved them at frame 64 after the same input (a step in, then a step to the right).
+`play coffee.png --depth network`), with the warp renderer on the left and the shipped neural student on
+the right, both as F12 saved them at frame 64 after the same input (a step in, then a step to the right).
 
     xvfb-run -s "-screen 0 1280x800x24" .venv/bin/python docs/make_photo_screenshot.py
 
@@ -27,8 +27,9 @@ def main() -> int:
         shots = []
         for backend in ("warp", "neural"):
             out = Path(tmp) / f"{backend}.png"
-            run = subprocess.run([sys.executable, str(ROOT / "docs" / "make_window_screenshot.py"), "--backend", backend,
-                                  "--scene", str(picture), "--depth", "network", "--out", str(out)], capture_output=True, text=True)
+            run = subprocess.run([sys.executable, str(ROOT / "docs" / "make_window_screenshot.py"),
+                                  "--backend", backend, "--scene", str(picture), "--depth", "network",
+                                  "--out", str(out)], capture_output=True, text=True)
             print(run.stdout.strip(), run.stderr.strip()[-2000:], sep="\n")
             if run.returncode != 0:
                 return run.returncode

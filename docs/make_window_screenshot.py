@@ -5,11 +5,13 @@
 `--backend neural` (with `--weights DIR`, default the shipped weights) shows the student; the
 default is the warp renderer. `--scene PICTURE` walks into a picture instead (its scene made on the
 fly, with the depth `play` gives it): a tap of W (one chunk's step in), a tap of D (a step to
-the right, once the first has shown), and F12 at frame 64; `docs/make_photo_screenshot.py` takes that with both backends, side by side.
+the right, once the first has shown), and F12 at frame 64; `docs/make_photo_screenshot.py` takes that
+with both backends, side by side.
 
 Input is injected through pygame's event queue, as a person would type it: a tap of W (the
-latch holds it for the first chunk: a short step in), then the ball grabbed and pulled up and to the right, a point on the wall pinned, and F12
-once 64 frames have been shown (the drag is still held, so its green line shows).
+latch holds it for the first chunk: a short step in), then the ball grabbed and pulled up and to the right,
+a point on the wall pinned, and F12 once 64 frames have been shown (the drag is still held, so its green
+line shows).
 """
 import argparse
 import shutil

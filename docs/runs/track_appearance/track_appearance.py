@@ -4,7 +4,7 @@ appearance and one with ID codes only, and scores each teacher's samples on held
 the tracks re-extracted with the classical tracker, PSNR against the real clip. An untrained teacher
 is the floor.
 
-    python docs/runs/track_appearance.py [--steps 400] [--source squares] [--heldout 8] [--seed 0]
+    python docs/runs/track_appearance/track_appearance.py [--steps 400] [--source squares] [--heldout 8] [--seed 0]
         [--out runs/appearance]
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ from motionworld.train.config import load_config
 from motionworld.train.teacher_stage import evaluate_samples
 from motionworld.train.trainer import train
 
-MICRO = Path(__file__).resolve().parents[1] / "configs" / "micro"
+MICRO = Path(__file__).resolve().parents[3] / "configs" / "micro"
 
 
 def main() -> None:
@@ -35,6 +35,7 @@ def main() -> None:
     ap.add_argument("--out", default="runs/appearance")
     a = ap.parse_args()
     out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)  # the runs' folder; each stage refuses a missing parent
     common = {"vae_model": "cpu", "data.source": a.source, "data.heldout": a.heldout, "seed": a.seed}
     t0 = time.perf_counter()
     train(load_config(MICRO / "vae.yaml", {**common, "out": str(out / "vae"), "optim.steps": a.vae_steps,
