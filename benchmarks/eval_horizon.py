@@ -3,9 +3,9 @@
 `motionworld eval` uses (same seeds, same scoring). The eval table only gives the whole clip; this
 says whether a gap to the teacher opens at once or grows with the horizon.
 
-    python benchmarks/eval_horizon.py --clips 8 weights teacher:trained/teacher:0:1.5  [more weights folders side by side]
+    python benchmarks/eval_horizon.py --clips 8 weights teacher:trained/teacher:0:1.5  [more models]
 
-A model is a shipped weights folder (its student, in its shipped layout) or
+A model (as many as wanted, side by side) is a shipped weights folder (its student, in its shipped layout) or
 `teacher:FOLDER:W_T:W_M` (that export's bidirectional teacher, 8 Euler steps, joint guidance).
 """
 from __future__ import annotations
@@ -33,7 +33,8 @@ def videos_of(model: str, items: list[dict], seed: int, teacher_steps: int) -> l
             _, folder, w_t, w_m = model.split(":")
             w_t, w_m = float(w_t), float(w_m)
         except ValueError:
-            raise SystemExit(f"{model}: a teacher is teacher:FOLDER:W_T:W_M, e.g. teacher:trained/teacher:0:1.5") from None
+            raise SystemExit(f"{model}: a teacher is teacher:FOLDER:W_T:W_M, "
+                             "e.g. teacher:trained/teacher:0:1.5") from None
         modules, config = load_modules(folder, TEACHER_KIND)
         modules.eval()
         return [teacher_video(modules, config, it, teacher_steps, w_t, w_m, seed=seed + i)

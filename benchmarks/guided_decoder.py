@@ -62,10 +62,12 @@ def main() -> None:
             methods = {"guided decoder": vae.decode(latents, warp=warp, valid=v),
                        "hard paste of the warp": hard_paste(plain, warp, v).clamp(0, 1),
                        "plain decode, upsampled": plain_up,
-                       "warp + inpainting (Telea)": torch.from_numpy(inpainted(frames, valid)).permute(0, 3, 1, 2).float()[None] / 255.0}
+                       "warp + inpainting (Telea)":
+                           torch.from_numpy(inpainted(frames, valid)).permute(0, 3, 1, 2).float()[None] / 255.0}
             for name, out in methods.items():
                 rows.setdefault(kind, {}).setdefault(name, []).append(_scores(out[0], video[0], seen))
-    print(f"{args.vae}: {args.clips} held-out clips x {args.frames} frames at {size[0]}x{size[1]}, the true clip's latents")
+    print(f"{args.vae}: {args.clips} held-out clips x {args.frames} frames at {size[0]}x{size[1]}, "
+          "the true clip's latents")
     print("| warp depth | method | PSNR | PSNR seen | PSNR unseen | SSIM |\n|---|---|---|---|---|---|")
     for kind, methods in rows.items():
         for name, scores in methods.items():

@@ -73,7 +73,8 @@ def score(shown: list[tuple], schedule, rig) -> list[dict]:
         got = change(shown[before], shown[after], turned)
         moved = [p[0] for p in shown[before:after + 1] if change(shown[before], p, turned) > 1e-6]
         out.append({"key": key, "held_s": round(held, 3), "expected": expected, "got": round(got, 4),
-                    "error": round(got / expected - 1, 3), "latency_ms": round((moved[0] - at) * 1000) if moved else None})
+                    "error": round(got / expected - 1, 3),
+                    "latency_ms": round((moved[0] - at) * 1000) if moved else None})
     return out
 
 
@@ -162,7 +163,8 @@ class Page:
 def web_server(a, sessions: int):
     from motionworld.play.web.server import ServeOptions, Server
 
-    return Server(ServeOptions(scene_path(a.scene), a.backend, None, a.size, max_sessions=sessions), say=lambda *_: None)
+    return Server(ServeOptions(scene_path(a.scene), a.backend, None, a.size, max_sessions=sessions),
+                  say=lambda *_: None)
 
 
 def watch_poses(server) -> dict:

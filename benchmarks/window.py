@@ -86,7 +86,8 @@ def main() -> None:
         "generated_fps": frames / max(sum(t.latency_s for t in timings), 1e-9),
         "shown_fps": (len(shown) - 1) / (shown[-1] - shown[0]) if len(shown) > 1 else 0.0,
         "display_fps": len(polls) / (polls[-1] - polls[0]),
-        "poll_gap_ms": {"median": float(np.median(gaps)), "p95": float(np.percentile(gaps, 95)), "max": float(gaps.max())},
+        "poll_gap_ms": {"median": float(np.median(gaps)), "p95": float(np.percentile(gaps, 95)),
+                        "max": float(gaps.max())},
         "poll_gap_while_generating_ms": float(np.percentile(gaps[np.array(busy[1:len(gaps) + 1], bool)], 95))
         if any(busy) else None,
         "chunk_latency_ms": float(np.median([t.latency_s for t in timings]) * 1000),

@@ -107,7 +107,8 @@ def poses(value, what: str, batch: bool = False, item: str = "{what}[{i}]") -> n
                             f"over the {MAX_SCENE_NUMBER:g} limit")
     R = many[:, :3, :3]
     err = np.abs(R @ np.swapaxes(R, 1, 2) - np.eye(3)).max(axis=(1, 2))
-    bad = (err > 1e-3) | (np.abs(np.linalg.det(R) - 1.0) > 1e-3) | (np.abs(many[:, 3] - [0, 0, 0, 1]).max(axis=1) > 1e-3)
+    bad = ((err > 1e-3) | (np.abs(np.linalg.det(R) - 1.0) > 1e-3)
+           | (np.abs(many[:, 3] - [0, 0, 0, 1]).max(axis=1) > 1e-3))
     if bad.any():
         raise ArgumentError(f"{where(int(np.argmax(bad)))} is not a rigid pose (its top-left 3x3 must be a rotation, "
                             "its bottom row 0 0 0 1)")

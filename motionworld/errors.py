@@ -26,7 +26,10 @@ class Problem:
 
 
 class SceneError(MotionWorldError):
-    """A scene file (or something it points to) is invalid; holds every problem found."""
+    """A scene file (or something it points to) is invalid; holds every problem found.
+
+    `problems` is the list of `Problem`s (file, line, key path, message), kept as `self.problems`;
+    the error's message is them one a line, each as `file:line: key.path: message`."""
 
     def __init__(self, problems: list[Problem]):
         self.problems = list(problems)

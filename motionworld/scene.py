@@ -53,7 +53,19 @@ class SceneObject:
 
 @dataclass
 class Scene:
-    """Everything the engine needs from a scene, loaded and checked."""
+    """Everything the engine needs from a scene, loaded and checked (`load_scene` makes one from a file,
+    `Scene.from_image` from a picture).
+
+    `image` is the picture, uint8 [H, W, 3]; `depth` its z-depth map, float32 [H, W] in world units;
+    `camera` the first frame's `Camera` (intrinsics and size); `start_pose` the first frame's 4x4 c2w
+    (default the identity); `prompt` the text the neural backend is given (default ""); `objects`
+    the moving objects (`SceneObject`: name, [H, W] bool mask, `ObjectPath`, pivot; default none);
+    `paths` the named camera paths, relative (a `World` puts their first pose on `start_pose`);
+    `spec` the validated scene file (None for a scene made in code); `file` the scene file, or the
+    picture a scene was made for on the fly (None in code); `depth_label` where the depth came
+    from, for the HUD ('prior', 'file garden_depth.png', ...); `note` how a picture's scene was made
+    (said once by play and render); `depth_block` the `depth:` block a picture's scene made on the
+    fly got (else None). `width`, `height` and `name` are read from them."""
 
     image: np.ndarray  # [H, W, 3] uint8
     depth: np.ndarray  # [H, W] float32 z-depth, world units
@@ -78,6 +90,8 @@ class Scene:
 
     @property
     def name(self) -> str:
+        """The picture's stem for a scene made from a picture, the scene file's folder name for a
+        scene file, else "scene"."""
         if self.file is None:
             return "scene"
         return self.file.stem if is_picture(self.file) else self.file.parent.name
@@ -89,7 +103,8 @@ class Scene:
         return float(np.median(self.depth[h // 3: 2 * h // 3 + 1, w // 3: 2 * w // 3 + 1]))
 
     def lift_pixel(self, x: float, y: float) -> np.ndarray:
-        """World point seen at first-frame pixel (x, y)."""
+        """Returns the world point [3] seen at first-frame pixel (`x`, `y`), at the depth of the
+        nearest pixel."""
         x, y = A.number(x, "x"), A.number(y, "y")
         xi = int(np.clip(round(x), 0, self.width - 1))
         yi = int(np.clip(round(y), 0, self.height - 1))
@@ -99,7 +114,15 @@ class Scene:
     @classmethod
     def from_image(cls, image: np.ndarray | str | Path, depth: np.ndarray | None = None,
                    fov_deg: float = DEFAULT_FOV_DEG, prompt: str = "", **prior_options) -> Scene:
-        """A scene straight from a picture (array or file), with the depth prior when no depth is given."""
+        """Returns a scene straight from a picture, with the depth prior when no depth is given.
+
+        `image` is a uint8 array [H, W, 3] (or whole numbers in 0-255) or a picture file; `depth` its
+        z-depth map [H, W] in world units (default None: the prior's guess, a ground plane and a
+        backdrop, which also tilts the start camera to its horizon); `fov_deg` the vertical field
+        of view in degrees, strictly between 1 and 179 (default 50); `prompt` the text for the
+        neural backend (default ""). `prior_options` are the depth prior's options (`horizon`,
+        `camera_height`, `backdrop`), only when no depth is given. The scene has no objects, no
+        named paths and no `spec`."""
         fov_deg = A.fov(fov_deg, "fov_deg", 1.0, 179.0)  # a scene file's camera.fov_deg
         if not isinstance(prompt, str):
             raise ArgumentError(f"prompt must be text, got {A.shown(prompt)}")
@@ -242,7 +265,8 @@ def _objects(spec: SceneSpec, base: Path, image_shape, col: _Collector) -> list[
         for j in range(1, len(times)):
             if times[j] <= times[j - 1]:
                 increasing = False
-                col.add(loc + ("path", "keyframes", j, "t"), f"must be increasing (previous keyframe has t={times[j - 1]:g})")
+                col.add(loc + ("path", "keyframes", j, "t"),
+                        f"must be increasing (previous keyframe has t={times[j - 1]:g})")
         if obj.mask is not None:
             try:
                 mask = read_mask(note_input(base / obj.mask, "mask"))
@@ -292,74 +316,104 @@ def build_path(spec: PathSpec, scene: Scene, base: Path, report=None, loc: Loc =
     ok = True
     for k, seg in enumerate(spec.segments):
         where = loc + ("segments", k, seg.kind)
-        s = getattr(seg, seg.kind)
-        try:
-            if seg.kind in ("dolly", "truck", "pedestal"):
-                part = getattr(P, seg.kind)(s.distance, s.seconds, s.ease)
-            elif seg.kind in ("pan", "tilt", "roll"):
-                part = getattr(P, seg.kind)(s.degrees, s.seconds, s.ease)
-            elif seg.kind == "orbit":
-                part = P.orbit(s.degrees, s.distance or scene.focus_depth, s.seconds, s.ease)
-            elif seg.kind == "dolly_zoom":
-                part = P.dolly_zoom(s.distance, s.target_distance or scene.focus_depth, fov, s.seconds, s.ease)
-            elif seg.kind == "look_at":
-                target = np.array(s.target) if s.target is not None else scene.lift_pixel(*s.pixel)
-                # Target in the frame of this segment's start pose.
-                local = transform_points(invert_pose(scene.start_pose @ rel_end), target[None])[0]
-                part = P.look_at_path(local, s.seconds, ease=s.ease)
-            elif seg.kind == "hold":
-                part = P.hold(s.seconds)
-            elif seg.kind == "keyframes":
-                kfs = s.keyframes
-                for j in range(1, len(kfs)):
-                    if kfs[j].t <= kfs[j - 1].t:
-                        fail(where + ("keyframes", j, "t"), f"must be increasing (previous keyframe has t={kfs[j - 1].t:g})")
-                        raise _Skip
-                fovs = [kf.fov_deg for kf in kfs]
-                if any(f is None for f in fovs) and not all(f is None for f in fovs):
-                    fail(where + ("keyframes",), "give fov_deg on every keyframe or on none")
-                    raise _Skip
-                part = P.CameraPath.from_keyframes(
-                    [P.Keyframe(kf.t, make_pose(rotation_from_ypr(*kf.rotation_deg), kf.position), kf.fov_deg) for kf in kfs],
-                    s.interpolation)
-            elif seg.kind == "actions":
-                try:
-                    poses = actions_to_c2w(s.actions, s.translation_speed, s.rotation_speed_deg, s.pitch_limit_deg)
-                except PathFileError as e:
-                    fail(where + ("actions",), str(e))
-                    raise _Skip from None
-                part = P.CameraPath.from_poses(poses, interpolation="linear")
-            elif seg.kind == "file":
-                try:
-                    part = load_path_file(base / s.path)
-                except PathFileError as e:
-                    fail(where + ("path",), str(e))
-                    raise _Skip from None
-                if s.scale != 1.0:
-                    part = _scaled(part, s.scale)
-            else:  # pragma: no cover - the schema lists every kind
-                raise AssertionError(seg.kind)
-        except _Skip:
-            ok = False
-            continue
-        except ValueError as e:
-            fail(where, str(e))
-            ok = False
-            continue
-        if part.duration <= 0:
-            fail(where, "segment has no duration")
+        part = _checked_segment(seg, scene, base, rel_end, fov, fail, where)
+        if part is None:
             ok = False
             continue
         parts.append(part)
         rel_end = rel_end @ invert_pose(part.start_pose) @ part.end_pose
     if not ok or not parts:
         return None
+    return _joined_path(parts, spec.constant_speed, fail, loc)
+
+
+def _checked_segment(seg, scene: Scene, base: Path, rel_end: np.ndarray, fov: float, fail, where: Loc):
+    """One segment's CameraPath, or None once `fail` has been told why it cannot be made."""
+    try:
+        part = _segment_path(seg, scene, base, rel_end, fov, fail, where)
+    except _Skip:
+        return None
+    except ValueError as e:
+        fail(where, str(e))
+        return None
+    if part.duration <= 0:
+        fail(where, "segment has no duration")
+        return None
+    return part
+
+
+def _segment_path(seg, scene: Scene, base: Path, rel_end: np.ndarray, fov: float, fail, where: Loc) -> P.CameraPath:
+    """The CameraPath of one segment, by its kind; `rel_end` is where the path so far ends."""
+    s = getattr(seg, seg.kind)
+    if seg.kind in ("dolly", "truck", "pedestal"):
+        return getattr(P, seg.kind)(s.distance, s.seconds, s.ease)
+    if seg.kind in ("pan", "tilt", "roll"):
+        return getattr(P, seg.kind)(s.degrees, s.seconds, s.ease)
+    if seg.kind == "orbit":
+        return P.orbit(s.degrees, s.distance or scene.focus_depth, s.seconds, s.ease)
+    if seg.kind == "dolly_zoom":
+        return P.dolly_zoom(s.distance, s.target_distance or scene.focus_depth, fov, s.seconds, s.ease)
+    if seg.kind == "look_at":
+        return _look_at_segment(s, scene, rel_end)
+    if seg.kind == "hold":
+        return P.hold(s.seconds)
+    if seg.kind == "keyframes":
+        return _keyframes_segment(s, fail, where)
+    if seg.kind == "actions":
+        return _actions_segment(s, fail, where)
+    if seg.kind == "file":
+        return _file_segment(s, base, fail, where)
+    raise AssertionError(seg.kind)  # pragma: no cover - the schema lists every kind
+
+
+def _look_at_segment(s, scene: Scene, rel_end: np.ndarray) -> P.CameraPath:
+    target = np.array(s.target) if s.target is not None else scene.lift_pixel(*s.pixel)
+    # Target in the frame of this segment's start pose.
+    local = transform_points(invert_pose(scene.start_pose @ rel_end), target[None])[0]
+    return P.look_at_path(local, s.seconds, ease=s.ease)
+
+
+def _keyframes_segment(s, fail, where: Loc) -> P.CameraPath:
+    kfs = s.keyframes
+    for j in range(1, len(kfs)):
+        if kfs[j].t <= kfs[j - 1].t:
+            fail(where + ("keyframes", j, "t"), f"must be increasing (previous keyframe has t={kfs[j - 1].t:g})")
+            raise _Skip
+    fovs = [kf.fov_deg for kf in kfs]
+    if any(f is None for f in fovs) and not all(f is None for f in fovs):
+        fail(where + ("keyframes",), "give fov_deg on every keyframe or on none")
+        raise _Skip
+    return P.CameraPath.from_keyframes(
+        [P.Keyframe(kf.t, make_pose(rotation_from_ypr(*kf.rotation_deg), kf.position), kf.fov_deg) for kf in kfs],
+        s.interpolation)
+
+
+def _actions_segment(s, fail, where: Loc) -> P.CameraPath:
+    try:
+        poses = actions_to_c2w(s.actions, s.translation_speed, s.rotation_speed_deg, s.pitch_limit_deg)
+    except PathFileError as e:
+        fail(where + ("actions",), str(e))
+        raise _Skip from None
+    return P.CameraPath.from_poses(poses, interpolation="linear")
+
+
+def _file_segment(s, base: Path, fail, where: Loc) -> P.CameraPath:
+    try:
+        part = load_path_file(base / s.path)
+    except PathFileError as e:
+        fail(where + ("path",), str(e))
+        raise _Skip from None
+    return _scaled(part, s.scale) if s.scale != 1.0 else part
+
+
+def _joined_path(parts: list[P.CameraPath], constant_speed: bool, fail, loc: Loc) -> P.CameraPath | None:
+    """The segments one after another, as a path starting at the identity (at constant speed if asked)."""
     try:
         path = P.CameraPath.concat(parts).rebased(np.eye(4))
     except ValueError as e:  # the segments together last longer than a path may
         fail(loc + ("segments",), str(e))
         return None
-    return path.constant_speed() if spec.constant_speed else path
+    return path.constant_speed() if constant_speed else path
 
 
 class _Skip(Exception):
@@ -396,7 +450,8 @@ def _load_picture(picture: Path, depth: str | dict | None = None) -> Scene:
     companion = companion_scene(picture)
     if companion is not None:
         scene = _load(companion)
-        scene.note = f"{picture.name}: playing the scene file beside it, {companion.name} (depth: {scene.depth_label}" + (
+        scene.note = (f"{picture.name}: playing the scene file beside it, {companion.name} "
+                      f"(depth: {scene.depth_label}") + (
             "; the depth asked for is not used: the scene file gives it)" if isinstance(depth, str) else ")")
         return scene
     return picture_scene(picture, depth)
@@ -499,9 +554,13 @@ def _build(data, root, path: Path, base: Path | None = None) -> Scene:
 
 
 def load_scene(path: str | Path, depth: str | dict | None = None) -> Scene:
-    """Load and check a scene file; raises SceneError listing every problem found. A picture gets
-    the scene made for it on the fly; `depth` is the depth asked for it (`--depth`: a source's name,
-    a model folder or a hub id), when it has no scene file beside it."""
+    """Load and check the scene file `path` (a scene.yaml, or a picture); returns the `Scene`.
+
+    Raises SceneError listing every problem found. A picture gets the scene file beside it, else
+    the scene made for it on the fly; `depth` is the depth asked for that one (`--depth`: a depth
+    source's name, a model folder or a hub id, or a whole `depth:` mapping; default None:
+    MOTIONWORLD_DEPTH_MODEL if set, then the first source that loads, the prior last). A scene
+    file's own `depth:` block always wins: `depth` is unused for it."""
     if depth is not None and not isinstance(depth, (str, dict)):
         raise ArgumentError(f"depth must be a depth source's name, a model folder or hub id, or a depth: mapping, "
                             f"got {A.shown(depth)}")
@@ -509,7 +568,8 @@ def load_scene(path: str | Path, depth: str | dict | None = None) -> Scene:
 
 
 def check_scene(path: str | Path) -> list[Problem]:
-    """Every problem of a scene file (empty list: the scene is valid)."""
+    """Load the scene file `path` as `load_scene` does; returns every `Problem` it has (each names the
+    file, line and key), an empty list when the scene is valid."""
     path = A.file_path(path, "scene")
     try:
         _load(path)

@@ -79,8 +79,8 @@ def _check_structure(root) -> None:
                 if isinstance(k, yaml.ScalarNode) and k.tag != "tag:yaml.org,2002:merge":
                     # YAML forbids it and the loader would keep the later value in silence
                     if k.value in seen:
-                        raise _error_at(f"key {k.value!r} appears twice in one mapping (first at line {seen[k.value]}); "
-                                        "keep one", k)
+                        raise _error_at(f"key {k.value!r} appears twice in one mapping "
+                                        f"(first at line {seen[k.value]}); keep one", k)
                     seen[k.value] = k.start_mark.line + 1
                 stack.append((k, depth + 1))
                 stack.append((v, depth + 1))

@@ -134,6 +134,15 @@ class _Ffmpeg:
 
 
 class VideoWriter:
+    """Writes frames to a video file, a GIF or a folder of PNGs, which appears only when complete
+    (see the module's docstring). Use it as a context manager, or call `write` per frame, then
+    `close` (or `abort` to drop the output); `count` is the frames written so far.
+
+    `path` is the output: .mp4, .mkv or .mov (H.264), .webm (VP9), .gif, or a name without a suffix
+    for a new or empty folder of frame_00000.png, ...; `fps` the frame rate in frames per second
+    (default 16); `quality` the video encoder's quality from 1 to 10, imageio's scale (default 8:
+    CRF 10 for H.264), unused for GIF and PNG."""
+
     def __init__(self, path: str | Path, fps: float = FPS, quality: int = 8):
         self.path = Path(path)
         self.fps = float(fps)
@@ -151,13 +160,15 @@ class VideoWriter:
         elif suffix == "":
             self.kind = "png"
         else:
-            raise MotionWorldError(f"unsupported output {self.path.name!r}: use .mp4, .mkv, .webm, .mov, .gif or a folder name")
+            raise MotionWorldError(f"unsupported output {self.path.name!r}: "
+                                   "use .mp4, .mkv, .webm, .mov, .gif or a folder name")
         check_output_target(self.path, folder=self.kind == "png")
 
     def __enter__(self) -> VideoWriter:
         return self
 
     def write(self, frame: np.ndarray) -> None:
+        """Add `frame`, uint8 [H, W, 3]; every frame of a video has the first one's size."""
         frame = np.ascontiguousarray(frame, dtype=np.uint8)
         if frame.ndim != 3 or frame.shape[-1] != 3:
             raise ValueError(f"frames must be [H, W, 3] uint8, got {frame.shape}")

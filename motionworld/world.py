@@ -31,6 +31,14 @@ from .scene import Scene, load_path_spec, load_scene
 
 
 class World:
+    """A scene and its track field: turns camera paths and controllers into point tracks (see the
+    module's docstring); holds `scene`, `field` (the `TrackField`) and `fps`.
+
+    `scene` is a `Scene` or the path of a scene file or picture (loaded with `load_scene`); `grid` the number of
+    tracks per side of the N x N track grid, 2 to 512 (default None: the scene file's `tracks.grid`,
+    50 for a scene made in code); `fps` the video frame rate in frames per second, in (0, 1000]
+    (default 16), which paths are sampled at and objects move by."""
+
     def __init__(self, scene: Scene | str | Path, grid: int | None = None, fps: float = FPS):
         if not isinstance(scene, (Scene, str, os.PathLike)):
             raise ArgumentError(f"scene must be a Scene or a scene file path, got {A.shown(scene)}")
@@ -50,7 +58,9 @@ class World:
 
     # --- paths ----------------------------------------------------------------------------------
     def path(self, path: CameraPath | str | Path) -> CameraPath:
-        """The relative CameraPath for a CameraPath, a scene path name, a path file or an action string."""
+        """Returns the relative CameraPath that `path` names: a CameraPath (as it is), a named path of
+        the scene, a path file (.yaml segments, nerfstudio .json, RealEstate10K or COLMAP .txt) or an
+        action string ("w-16,lw-16"). Anything else raises MotionWorldError."""
         if isinstance(path, CameraPath):
             return path
         text = str(path)
@@ -72,9 +82,12 @@ class World:
                                    f"(.yaml, .json, .txt) or an action string ({e})") from None
 
     def absolute(self, path: CameraPath | str | Path) -> CameraPath:
+        """Returns `path` (anything `self.path` takes) starting at the scene's start camera."""
         return self.path(path).rebased(self.scene.start_pose)
 
     def default_path(self) -> str:
+        """Returns the name of the scene's default path: its `controls.default_path`, else its first
+        named path; a scene with none raises MotionWorldError."""
         spec = self.scene.spec
         if spec is not None and spec.controls.default_path:
             return spec.controls.default_path
@@ -84,7 +97,8 @@ class World:
 
     # --- objects --------------------------------------------------------------------------------
     def object_transforms(self, times: np.ndarray) -> np.ndarray | None:
-        """[T, K, 4, 4] world transforms of the scene's objects at `times` (None if no objects)."""
+        """Returns [T, K, 4, 4] world transforms of the scene's K objects at `times` (T seconds), each
+        on its path about its pivot; None if the scene has no objects."""
         if not self.scene.objects:
             return None
         mats = [o.path.matrices(times, pivot=self.field.pivots[k]) for k, o in enumerate(self.scene.objects)]
@@ -92,14 +106,17 @@ class World:
 
     # --- tracks ---------------------------------------------------------------------------------
     def intrinsics(self, fovs: np.ndarray) -> np.ndarray:
-        """Per-frame K [T,3,3]: the scene camera with its focal length changed where fov is given."""
+        """Returns per-frame K [T,3,3]: the scene camera with its focal length changed where `fovs`
+        [T] (vertical, degrees) is finite; NaN keeps the scene's own."""
         cam = self.scene.camera
         return np.stack([cam.with_fov(f).K if np.isfinite(f) else cam.K for f in fovs])
 
     def tracks_for_poses(self, c2w: np.ndarray, times: np.ndarray, fovs: np.ndarray | None = None,
                          occlusion: bool = True, object_transforms: np.ndarray | None = None) -> TrackResult:
-        """Tracks for absolute camera poses [T,4,4] at `times` (seconds); objects on their paths,
-        or at `object_transforms` [T,K,4,4] where given (a session's dragged objects)."""
+        """Returns the `TrackResult` for absolute camera poses `c2w` [T,4,4] at `times` [T] (seconds),
+        with vertical `fovs` [T] in degrees (default None, or NaN in it: the scene's own). Objects
+        move on their paths, or to `object_transforms` [T,K,4,4] where given (a session's dragged
+        objects); `occlusion` (default True) hides tracks behind the scene's surface."""
         try:
             c2w, times = np.asarray(c2w, dtype=float), np.asarray(times, dtype=float)
         except (TypeError, ValueError):
@@ -126,27 +143,35 @@ class World:
         tr, vis, depth = self.field.project(c2w, Ks, object_transforms, occlusion=occlusion)
         return TrackResult(tr, vis, depth, c2w, Ks, self.field.object_ids.copy(), times)
 
-    def tracks(self, path: CameraPath | str | Path, seconds: float | None = None, occlusion: bool = True) -> TrackResult:
-        """Tracks of the track grid along `path` for `seconds` (default: the path's duration) at 16 fps."""
+    def tracks(self, path: CameraPath | str | Path, seconds: float | None = None,
+               occlusion: bool = True) -> TrackResult:
+        """Returns the `TrackResult` of the track grid along `path` (anything `self.path` takes,
+        started at the scene's start camera) for `seconds` (default: the path's duration), one frame
+        per 1/fps s; `occlusion` (default True) hides tracks behind the scene's surface."""
         p = self.absolute(path)
         check_seconds(seconds, "seconds")
         times = p.frame_times(self.fps, seconds)
         points = len(times) * self.field.num_tracks
         if points > MAX_TRACK_POINTS:
             raise MotionWorldError(f"{len(times)} frames x {self.field.num_tracks} tracks is more than the "
-                                   f"{MAX_TRACK_POINTS:,} track points made at once; use fewer seconds or a smaller grid")
+                                   f"{MAX_TRACK_POINTS:,} track points made at once; "
+                                   "use fewer seconds or a smaller grid")
         c2w, fov = p.sample(times)
         return self.tracks_for_poses(c2w, times, fov, occlusion)
 
     # --- controllers ----------------------------------------------------------------------------
     def rig(self) -> CameraRig:
+        """Returns a new CameraRig at the scene's start camera, with the scene file's `camera:`
+        speeds, damping and pitch limit (the rig's defaults for a scene made in code)."""
         c = self.scene.spec.camera if self.scene.spec else None
         if c is None:
             return CameraRig(self.scene.start_pose)
-        return CameraRig(self.scene.start_pose, c.move_speed, c.turn_speed_deg, c.sprint, c.damping_s, c.pitch_limit_deg)
+        return CameraRig(self.scene.start_pose, c.move_speed, c.turn_speed_deg, c.sprint, c.damping_s,
+                         c.pitch_limit_deg)
 
     def drive(self, controller, inputs: Iterable, rig: CameraRig | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Run a controller over a sequence of InputStates, one per video frame (1/16 s each).
+        """Run `controller` (its `update(state, dt)` gives a ControlCommand) over `inputs`, a sequence
+        of InputStates, one per video frame (1/fps s each), moving `rig` (default: a new `self.rig()`).
 
         Returns c2w [T+1,4,4] (the start pose first) and fovs [T+1] (NaN = scene fov)."""
         rig = rig or self.rig()
@@ -162,7 +187,11 @@ class World:
         """The reference renderer: the scene image on its depth mesh seen from each camera of
         `result` (objects moving on their paths). Sessions use `WarpGenerator`; this renders a
         whole TrackResult at the scene's resolution, the reference a session's frames are tested against.
-        Its arguments are checked at the call; the frames come as they are iterated."""
+        `max_size` is the longest side of the frames in pixels (default 640; never upscaled);
+        `discontinuity` what fills the holes a depth edge opens: "stretch" (default: the two sides'
+        colours smeared across) or "drop" (black).
+        Returns an iterator of uint8 [H, W, 3] frames, one per frame of `result`. Its arguments are
+        checked at the call; the frames come as they are iterated."""
         if not isinstance(result, TrackResult):
             raise ArgumentError(f"result must be a TrackResult (from World.tracks), got {A.shown(result)}")
         A.number(max_size, "max_size", *A.SIZE_RANGE, integer=True)

@@ -33,7 +33,8 @@ def noise(x, y, octaves=4):
         def h(a, b, o=o):
             return _VALS[_PERM[(a.astype(np.int64) * 1619 + b.astype(np.int64) * 31337 + o * 1013) % 4096]]
 
-        v = (h(xi, yi) * (1 - fx) + h(xi + 1, yi) * fx) * (1 - fy) + (h(xi, yi + 1) * (1 - fx) + h(xi + 1, yi + 1) * fx) * fy
+        v = ((h(xi, yi) * (1 - fx) + h(xi + 1, yi) * fx) * (1 - fy)
+             + (h(xi, yi + 1) * (1 - fx) + h(xi + 1, yi + 1) * fx) * fy)
         total, norm, amp = total + amp * v, norm + amp, amp * 0.5
     return total / norm
 
@@ -160,13 +161,15 @@ def render_garden(width=512, height=384, fov=50.0, pitch=-8.0, cam_h=1.6, ss=3):
     bx = np.floor((x + 0.25 * (row % 2)) / 0.5)
     mortar = (((cam_h - y) % 0.22) < 0.025) | (((x + 0.25 * (row % 2)) % 0.5) < 0.025)
     hb = hash01(row, bx)
-    brick = np.stack([0.55 + 0.25 * hb, 0.22 + 0.1 * hb, 0.15 + 0.05 * hb], -1) * (0.85 + 0.3 * noise(x * 8, y * 8, 2))[..., None]
+    brick = (np.stack([0.55 + 0.25 * hb, 0.22 + 0.1 * hb, 0.15 + 0.05 * hb], -1)
+             * (0.85 + 0.3 * noise(x * 8, y * 8, 2))[..., None])
     col = np.where(w[..., None], np.where(mortar[..., None], np.array([0.75, 0.72, 0.66]), brick), col)
     # Crate: planks.
     c = tr.id == CRATE
     along = np.where(np.abs(tr.normal[..., 0]) > 0.5, z, x)
     plank = np.floor((cam_h - y) / 0.2)
-    wood = np.stack([0.62, 0.45, 0.25], -1) * (0.75 + 0.35 * noise(along * 2 + plank * 7, (cam_h - y) * 30, 3))[..., None]
+    wood = (np.stack([0.62, 0.45, 0.25], -1)
+            * (0.75 + 0.35 * noise(along * 2 + plank * 7, (cam_h - y) * 30, 3))[..., None])
     seam = ((cam_h - y) % 0.2) < 0.02
     col = np.where(c[..., None], np.where(seam[..., None], wood * 0.45, wood), col)
     # Beach ball: coloured gores.
@@ -174,11 +177,13 @@ def render_garden(width=512, height=384, fov=50.0, pitch=-8.0, cam_h=1.6, ss=3):
     q = p - ball_c
     ang = np.arctan2(q[..., 2], q[..., 0])
     gore = np.floor((ang + np.pi) / (2 * np.pi) * 6).astype(int) % 6
-    palette = np.array([[0.9, 0.1, 0.1], [0.97, 0.97, 0.95], [0.1, 0.35, 0.9], [0.97, 0.97, 0.95], [1.0, 0.8, 0.05], [0.97, 0.97, 0.95]])
+    palette = np.array([[0.9, 0.1, 0.1], [0.97, 0.97, 0.95], [0.1, 0.35, 0.9], [0.97, 0.97, 0.95],
+                        [1.0, 0.8, 0.05], [0.97, 0.97, 0.95]])
     col = np.where(b[..., None], palette[gore], col)
     # Post: stone.
     s = tr.id == POST
-    stone = np.array([0.55, 0.55, 0.58]) * (0.7 + 0.4 * noise(np.arctan2(p[..., 2] - 8.5, x + 2.6) * 3, y * 4))[..., None]
+    stone = (np.array([0.55, 0.55, 0.58])
+             * (0.7 + 0.4 * noise(np.arctan2(p[..., 2] - 8.5, x + 2.6) * 3, y * 4))[..., None])
     col = np.where(s[..., None], stone, col)
     col = shade(col, tr.normal)
     # Sky: gradient and clouds (not shaded).
@@ -210,7 +215,8 @@ def render_plaza(width=640, height=400, fov=52.0, horizon=0.42, cam_h=1.6, backd
     g = tr.id == GROUND
     tile = (np.floor(x / 0.8) + np.floor(z / 0.8)) % 2
     ht = hash01(np.floor(x / 0.8), np.floor(z / 0.8))
-    stone = np.stack([0.62, 0.58, 0.52], -1) * (0.8 + 0.15 * tile + 0.1 * ht)[..., None] * (0.9 + 0.2 * noise(x * 6, z * 6, 2))[..., None]
+    stone = (np.stack([0.62, 0.58, 0.52], -1) * (0.8 + 0.15 * tile + 0.1 * ht)[..., None]
+             * (0.9 + 0.2 * noise(x * 6, z * 6, 2))[..., None])
     joint = ((x % 0.8) < 0.03) | ((z % 0.8) < 0.03)
     col = np.where(g[..., None], np.where(joint[..., None], stone * 0.55, stone), col)
     w = tr.id == FACADE
@@ -222,7 +228,8 @@ def render_plaza(width=640, height=400, fov=52.0, horizon=0.42, cam_h=1.6, backd
     arch = (np.abs(x % 6.0 - 3.0) < 1.1) & (height_up < 2.4) & ~door
     band = (np.abs(height_up - 3.0) < 0.12) | (np.abs(height_up - 6.4) < 0.1)
     fac = np.where(window[..., None], np.array([0.2, 0.28, 0.35]) + 0.25 * (wy > 2.5)[..., None], plaster)
-    fac = np.where(((wx > 0.8) & (wx < 2.2) & (wy > 0.9) & (wy < 2.9) & (height_up > 3.0) & ~window)[..., None], np.array([0.95, 0.95, 0.92]), fac)
+    fac = np.where(((wx > 0.8) & (wx < 2.2) & (wy > 0.9) & (wy < 2.9) & (height_up > 3.0) & ~window)[..., None],
+                   np.array([0.95, 0.95, 0.92]), fac)
     fac = np.where(door[..., None], np.array([0.35, 0.2, 0.12]), fac)
     fac = np.where(arch[..., None], np.array([0.25, 0.22, 0.2]), fac)
     fac = np.where(band[..., None], np.array([0.95, 0.9, 0.82]), fac)

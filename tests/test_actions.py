@@ -19,7 +19,8 @@ def test_poses_match_sana_wm(text):
 
 def test_speeds_match_sana_wm():
     kw = dict(translation_speed=0.2, rotation_speed_deg=3.0, pitch_limit_deg=40.0)
-    np.testing.assert_allclose(actions_to_c2w("iw-30,ld-20", **kw), sana.action_string_to_c2w("iw-30,ld-20", **kw), atol=1e-5)
+    np.testing.assert_allclose(actions_to_c2w("iw-30,ld-20", **kw), sana.action_string_to_c2w("iw-30,ld-20", **kw),
+                               atol=1e-5)
 
 
 def test_first_pose_is_identity_and_forward_is_plus_z():

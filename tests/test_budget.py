@@ -88,12 +88,15 @@ def _set(key: str, value):
 
 FORGED = {  # the cases: killed for memory, hung (x3), and three tracebacks
     "chunk": (_set("chunk", 100_000), "student.safetensors config chunk 100000: at most 16 latent frames"),
-    "layers": (_set("dit.num_layers", 1_048_576), "student.safetensors config dit.num_layers 1048576: at most 64 layers"),
+    "layers": (_set("dit.num_layers", 1_048_576),
+               "student.safetensors config dit.num_layers 1048576: at most 64 layers"),
     "steps": (_set("steps", [1 - i / 100_000 for i in range(100_000)]),
               "student.safetensors config steps (100000 values): at most 50 sampler steps"),
-    "frames": (lambda c: c.update(height=8192, width=8192), "student.safetensors config height 8192: must be in [16, 4096]"),
+    "frames": (lambda c: c.update(height=8192, width=8192),
+               "student.safetensors config height 8192: must be in [16, 4096]"),
     "latent_mean": (lambda c: c["vae"].update(latent_mean=[0.0, 0.1, 0.2], latent_std=[1.0] * 16),
-                    "student.safetensors config vae.latent_mean [0.0, 0.1, 0.2]: needs 16 values, one per latent channel"),
+                    "student.safetensors config vae.latent_mean [0.0, 0.1, 0.2]: "
+                    "needs 16 values, one per latent channel"),
     "no_steps": (_set("steps", []), "student.safetensors config steps []: needs at least one noise level"),
 }
 
@@ -156,7 +159,8 @@ def test_a_vae_manifest_with_the_wrong_statistics_is_one_line(tmp_path):
     vae = TinyVAE(dataclasses.replace(preset("tiny").vae, latent_mean=(0.0,) * 16, latent_std=(1.0,) * 16))
     save_vae(tmp_path / "base", vae, extra={})
     for key, value, match in [("latent_mean", [0.0, 0.1, 0.2], "latent_mean [0.0, 0.1, 0.2]: needs 16 values"),
-                              ("latent_std", [0.0] * 16, "latent_std (16 values): each value must be a finite number above 0"),
+                              ("latent_std", [0.0] * 16,
+                               "latent_std (16 values): each value must be a finite number above 0"),
                               ("colour_std", [0.3, 0.1, 0.1], "colour_mean []: needs 3 values, one per colour axis")]:
         folder = tmp_path / key
         _forged(tmp_path / "base", folder, _set(key, value), filename="vae.safetensors")

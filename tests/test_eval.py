@@ -117,7 +117,8 @@ def test_a_student_that_sees_the_warp_is_streamed_with_the_clips_warp(moving, mo
     np.testing.assert_array_equal(np.concatenate([v for _, v in given]), seen)
 
 
-def test_a_guided_student_is_evaluated_at_its_output_size_beside_a_hard_paste_of_the_warp(moving, monkeypatch, tmp_path):
+def test_a_guided_student_is_evaluated_at_its_output_size_beside_a_hard_paste_of_the_warp(moving, monkeypatch,
+                                                                                          tmp_path):
     """A student whose guided decoder paints out 2x: the held-out clip is at the frames' size, its DiT
     gets the first frame and the tracks at the model's (half) size, and the hard-paste row keeps
     exactly the warp's pixels where the warp sees the picture."""
@@ -230,8 +231,8 @@ def _report():
             a.update(psnr_seen=seen, psnr_unseen=unseen, ssim_seen=ssim, ssim_unseen=ssim)
         return {"all": a, "camera_only": {**a, "clips": 1}, "objects": {**a, "clips": 1}}
 
-    return {"student": "weights", "date": "2026-11-24", "settings": {"clips": 2, "frames": 81, "size": 128, "teacher_steps": 24,
-                                                                      "w_t": 0.0, "w_m": 1.5},
+    return {"student": "weights", "date": "2026-11-24",
+            "settings": {"clips": 2, "frames": 81, "size": 128, "teacher_steps": 24, "w_t": 0.0, "w_m": 1.5},
             "main": {"seeds": [1, 2], "methods": {
                 "hold first frame": row(6.0, 14.0), "teacher": row(2.0, 18.0),
                 "warp (true depth, objects moved)": row(2.5, 15.0, 0.6, seen=25.0, unseen=8.0),
@@ -250,7 +251,8 @@ def _report():
 
 def test_quality_bar_and_markdown(tmp_path):
     bar = dict((what.split(":")[0], ok) for what, ok, _ in quality_bar(_report()))
-    assert bar == {"student beats the held first frame on PSNR and EPE": True, "student EPE within 2x the teacher's": True,
+    assert bar == {"student beats the held first frame on PSNR and EPE": True,
+                   "student EPE within 2x the teacher's": True,
                    "motion": True,                # 3.0 <= 1.25 x 2.5 px
                    "fidelity": True,              # 17.5 dB and SSIM 0.63 above the warp + inpainting's 16.5, 0.62
                    "the picture is kept": True,   # 24.5 within 1 dB of 25.0
@@ -286,7 +288,8 @@ def test_the_report_compares_clip_by_clip_with_the_stronger_fill():
 
     report = _report()
     report["main"]["per_clip"] = {  # the student ahead on one clip of three; a clip with no holes (NaN unseen)
-        "warp, objects moved, + inpainting (Telea)": [clip(20, 30, 15, 0.7), clip(18, 28, 12, 0.6), clip(25, 30, float("nan"), 0.8)],
+        "warp, objects moved, + inpainting (Telea)": [clip(20, 30, 15, 0.7), clip(18, 28, 12, 0.6),
+                                                      clip(25, 30, float("nan"), 0.8)],
         "student": [clip(23, 30, 18, 0.72), clip(17, 27, 12, 0.5), clip(24, 29, None, 0.7)],  # None: JSON's NaN
         "hold first frame": [clip(10, 10, 10, 0.1)] * 3}
     got = paired(report["main"]["per_clip"], "student", "warp, objects moved, + inpainting (Telea)")
@@ -326,8 +329,9 @@ def test_eval_command_end_to_end(tmp_path):
     save_teacher(tmp_path / "teacher", TrackVideoModules(student.config), student.config, {"note": "random"})
     out = tmp_path / "report"
     assert main(["eval", "--student", str(tmp_path / "student"), "--teacher", str(tmp_path / "teacher"),
-                 "--clips", "2", "--frames", "21", "--long-frames", "45", "--away-seconds", "2", "--ablation-clips", "1",
-                 "--teacher-steps", "1", "--guidance", "0,1.5", "--out", str(out), "--grid", str(tmp_path / "grid.mp4")]) == 0
+                 "--clips", "2", "--frames", "21", "--long-frames", "45", "--away-seconds", "2",
+                 "--ablation-clips", "1", "--teacher-steps", "1", "--guidance", "0,1.5", "--out", str(out),
+                 "--grid", str(tmp_path / "grid.mp4")]) == 0
     report = json.loads((out / "report.json").read_text())
     methods = report["main"]["methods"]
     assert set(methods) == {"true frames (tracker floor)", "true frames through the VAE (latent ceiling)",

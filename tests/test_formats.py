@@ -122,7 +122,8 @@ def test_a_full_disk_writing_a_gif_or_png_frames_is_one_line(tmp_path, monkeypat
     no_space_left(monkeypatch)
     with pytest.raises(MotionWorldError) as e:
         write_video(tmp_path / name, smooth_frames(3))
-    assert str(e.value) == f"cannot write {tmp_path / name}: no space left on the device holding {tmp_path / name} (0 MB free)"
+    assert str(e.value) == (f"cannot write {tmp_path / name}: no space left on the device holding {tmp_path / name} "
+                            "(0 MB free)")
     assert os.listdir(tmp_path) == []
 
 

@@ -55,7 +55,8 @@ VALUES = st.one_of(
     st.booleans(),
     st.none(),
     st.lists(st.one_of(st.integers(-5, 5), st.floats(-1e3, 1e3)), max_size=5),
-    st.dictionaries(st.sampled_from(["t", "seconds", "x", "hold", "count", "position"]), st.integers(-5, 5), max_size=2),
+    st.dictionaries(st.sampled_from(["t", "seconds", "x", "hold", "count", "position"]), st.integers(-5, 5),
+                    max_size=2),
 )
 
 

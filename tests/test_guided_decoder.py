@@ -51,7 +51,8 @@ def test_where_nothing_is_valid_the_guide_paints_and_an_untrained_one_is_the_ups
     latents, warp, valid = _inputs()
     with torch.no_grad():
         base = plain.decode(latents, clamp=False)
-        up = F.interpolate(base.flatten(0, 1), scale_factor=2, mode="bilinear", align_corners=False).unflatten(0, (1, 9))
+        up = F.interpolate(base.flatten(0, 1), scale_factor=2, mode="bilinear", align_corners=False).unflatten(
+            0, (1, 9))
         torch.testing.assert_close(vae.decode(latents, clamp=False, warp=warp, valid=torch.zeros_like(valid)), up)
         torch.testing.assert_close(vae.decode(latents, clamp=False), up)  # no warp = nothing valid
         out = vae.decode(latents, clamp=False, warp=warp, valid=valid)
@@ -73,7 +74,8 @@ def test_pull_push_fill_keeps_the_valid_pixels_and_fills_holes_from_their_surrou
     red[:, 0, :, :20] = 1  # red where seen, black (unseen, so never used) on the right
     filled = pull_push_fill(red, left)
     assert torch.allclose(filled[:, 0], torch.ones(1, 24, 40), atol=1e-5) and filled[:, 1:].abs().max() < 1e-6
-    assert torch.equal(pull_push_fill(frames, torch.zeros_like(valid)), torch.zeros_like(frames))  # nothing to fill from
+    # nothing to fill from
+    assert torch.equal(pull_push_fill(frames, torch.zeros_like(valid)), torch.zeros_like(frames))
 
 
 def test_a_guide_with_the_fill_paints_holes_with_it_only_where_something_is_seen():

@@ -13,7 +13,8 @@ PACKAGES = ("motionworld", "controllers")
 # Layer of a module: the first entry whose name is the module or a package above it.
 LAYER_OF = {
     "motionworld.errors": "base", "motionworld.limits": "base", "motionworld.checksums": "base",
-    "motionworld.outputs": "base", "motionworld.inputs": "base", "motionworld.images": "base", "motionworld.strict_json": "base",
+    "motionworld.outputs": "base", "motionworld.inputs": "base", "motionworld.images": "base",
+    "motionworld.strict_json": "base",
     "motionworld.strict_yaml": "base", "motionworld.video": "base", "motionworld.plugins": "base",
     "motionworld.frames": "base", "motionworld.arguments": "base",
     "motionworld.depth_files": "core",

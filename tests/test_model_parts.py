@@ -122,7 +122,8 @@ def test_a_student_that_knows_occlusion_tells_hidden_points_from_no_control():
         return student.step(tracks, np.zeros((9, 4), bool), occluded=occluded)
 
     knows = _with_occlusion(preset("tiny"))
-    default, hidden, unspecified = (first_chunk(knows, o) for o in (None, np.ones((9, 4), bool), np.zeros((9, 4), bool)))
+    default, hidden, unspecified = (first_chunk(knows, o)
+                                    for o in (None, np.ones((9, 4), bool), np.zeros((9, 4), bool)))
     np.testing.assert_array_equal(default, hidden)  # by default a finite, on-screen, invisible track is hidden
     assert not np.array_equal(hidden, unspecified)
     plain = preset("tiny")
@@ -375,7 +376,8 @@ def test_training_conditions_carry_the_warp_and_its_dropout():
     from motionworld.model.modules import TrackVideoModules
 
     c = preset("tiny")
-    c = dataclasses.replace(c, dit=dataclasses.replace(c.dit, warp_channels=4), warp=WarpConfig(widths=(8, 8, 8), out_channels=4))
+    c = dataclasses.replace(c, dit=dataclasses.replace(c.dit, warp_channels=4),
+                            warp=WarpConfig(widths=(8, 8, 8), out_channels=4))
     cond = Conditioner(TrackVideoModules(c), c)
     g = torch.Generator().manual_seed(0)
     T = 9
@@ -385,7 +387,8 @@ def test_training_conditions_carry_the_warp_and_its_dropout():
     keep = torch.tensor([False])
     full = cond.condition(batch, latents, torch.Generator().manual_seed(1), keep)
     assert full.shape[1] == c.dit.track_channels + 4
-    none = cond.condition({k: batch[k] for k in ("tracks", "visibility")}, latents, torch.Generator().manual_seed(1), keep)
+    none = cond.condition({k: batch[k] for k in ("tracks", "visibility")}, latents, torch.Generator().manual_seed(1),
+                          keep)
     dropped = cond.condition(batch, latents, torch.Generator().manual_seed(1), keep, drop_warp=torch.tensor([True]))
     torch.testing.assert_close(none, dropped)
     torch.testing.assert_close(full[:, :4], none[:, :4])  # the track channels are the same

@@ -100,7 +100,8 @@ def test_the_asked_for_depth_is_tried_first_and_each_step_down_said(photo, tmp_p
     assert "made on the fly, depth from" in lines[-1] and all(len(line) < 300 for line in lines)
     # --depth wins over the variable
     note = load_scene(photo, depth="prior").note
-    assert "\n" not in note and note.startswith("coffee.jpg: a scene made on the fly, depth from the depth asked for (prior)")
+    assert "\n" not in note and note.startswith(
+        "coffee.jpg: a scene made on the fly, depth from the depth asked for (prior)")
 
 
 def test_broken_and_missing_pictures_give_one_line(tmp_path):

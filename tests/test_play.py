@@ -272,7 +272,8 @@ def test_keys_pause_restart_and_toggle_layers(on_xvfb, tmp_path):
             key(pygame, pygame.K_r, 21, unicode="r")  # and restart
 
     window.run(max_seconds=60, on_step=on_step,
-               until=lambda w: "frozen" in seen and w.current is not None and w.current.restart == 1 and w.current.index >= 12)
+               until=lambda w: ("frozen" in seen and w.current is not None and w.current.restart == 1
+                                and w.current.index >= 12))
     assert seen["layers"] == (True, False, True)  # Tab showed the tracks (off at first), h hid the HUD
     frozen_index, paused = seen["frozen"]
     assert paused and frozen_index <= 11  # nothing new was shown in 40 polls while paused

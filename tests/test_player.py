@@ -57,7 +57,8 @@ def test_latch_hands_over_a_timeline_and_keeps_what_is_held():
 def _span(*pieces):
     from controllers.latch import InputSpan
 
-    return InputSpan(tuple((s, InputState(keys=frozenset(k), mouse_rel=m, mouse_captured=True), i + 1) for i, (s, k, m) in enumerate(pieces)))
+    return InputSpan(tuple((s, InputState(keys=frozenset(k), mouse_rel=m, mouse_captured=True), i + 1)
+                           for i, (s, k, m) in enumerate(pieces)))
 
 
 def _walk(span, updates, damping_s=0.0):
@@ -229,7 +230,8 @@ def test_render_log_replays_bit_exactly_and_tampering_is_caught(tmp_path, garden
     assert run.returncode == 1 and "1 of 3 chunks differ" in run.stderr and "line 3" in run.stderr
 
     bad_pose = dict(chunk, commands=[{"pose": [1.0, 2.0]}])
-    for text, msg in [("not json\n", "log.jsonl:1: not a JSON line"), ('{"format": "other"}\n', "not a motionworld input log"),
+    for text, msg in [("not json\n", "log.jsonl:1: not a JSON line"),
+                      ('{"format": "other"}\n', "not a motionworld input log"),
                       (lines[0] + "\n{oops\n", "log.jsonl:2: not a JSON line"),
                       (lines[0] + "\n", "has no chunks"),
                       (lines[0] + "\n" + lines[1] + "\n" + json.dumps(bad_pose) + "\n", "log.jsonl:3: bad chunk line")]:

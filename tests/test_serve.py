@@ -76,7 +76,8 @@ def the_engine(server):
 # --- messages -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("text, reason", [
     ("nope", "not JSON"), ("[1]", "not a JSON object"), ('{"type": "fly", "seq": 1, "t": 0}', "unknown message type"),
-    ('{"type": "input", "seq": 0, "t": 0}', "seq must be"), ('{"type": "input", "seq": 1, "t": 0, "keys": "w"}', "keys"),
+    ('{"type": "input", "seq": 0, "t": 0}', "seq must be"),
+    ('{"type": "input", "seq": 1, "t": 0, "keys": "w"}', "keys"),
     ('{"type": "input", "seq": 1, "t": 0, "keys": [26], "x": 1}', "unknown field"),
     ('{"type": "input", "seq": 1, "t": 0, "mouse": [1e309, 0]}', "mouse"),
     ('{"type": "drag", "seq": 1, "t": 0, "action": "press", "x": 2, "y": 0}', "x must be"),

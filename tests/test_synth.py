@@ -31,7 +31,8 @@ def _bilinear(img, xy):
     x1, y1 = np.minimum(x0 + 1, W - 1), np.minimum(y0 + 1, H - 1)
     fx, fy = (x - x0)[:, None], (y - y0)[:, None]
     im = img.astype(float)
-    return im[y0, x0] * (1 - fx) * (1 - fy) + im[y0, x1] * fx * (1 - fy) + im[y1, x0] * (1 - fx) * fy + im[y1, x1] * fx * fy
+    return (im[y0, x0] * (1 - fx) * (1 - fy) + im[y0, x1] * fx * (1 - fy)
+            + im[y1, x0] * (1 - fx) * fy + im[y1, x1] * fx * fy)
 
 
 def _material(bank, kind="checks", a=(0.9, 0.2, 0.1), b=(0.1, 0.3, 0.9), tile=1.0):
@@ -99,7 +100,8 @@ def test_box_hides_the_wall_behind_it(bank):
     video, depth, slot0, solid0 = renderer.render(spec)
     tracks, vis, z, _ = surface_tracks(depth, slot0, spec.K, c2w, spec.object_matrices())
     H, W = 64, 64
-    pix_z = depth[0][np.clip(np.round(tracks[0, :, 1]).astype(int), 0, H - 1), np.clip(np.round(tracks[0, :, 0]).astype(int), 0, W - 1)]
+    pix_z = depth[0][np.clip(np.round(tracks[0, :, 1]).astype(int), 0, H - 1),
+                     np.clip(np.round(tracks[0, :, 0]).astype(int), 0, W - 1)]
     on_wall = np.abs(pix_z - 10.0) < 1e-3
     # Wall points in world coordinates, from frame 0.
     K = spec.K
@@ -131,7 +133,8 @@ def test_pure_translation_over_a_fronto_parallel_plane(bank):
     shift_px = 6  # an integer pixel shift, so the rendered frames can be compared too
     dx = shift_px * D / f
     c2w = np.stack([pose_from_ypr([x, 0.0, 0.0]) for x in np.linspace(0.0, dx, 4)])
-    wall = Solid("panel", (60.0, 60.0), np.array([0.0, 0.0, D]), np.eye(3), _material(bank, "noise", tile=3.0), "backdrop")
+    wall = Solid("panel", (60.0, 60.0), np.array([0.0, 0.0, D]), np.eye(3), _material(bank, "noise", tile=3.0),
+                 "backdrop")
     spec = _world(bank, [wall], c2w, size=size)
     video, depth, slot0, _ = WorldRenderer(size, size, bank).render(spec)
     tracks, vis, z, _ = surface_tracks(depth, slot0, K, c2w, spec.object_matrices())
@@ -155,8 +158,8 @@ def test_generator_is_deterministic_per_seed(worlds):
     assert a.visibility.shape == (25, 2500) and a.visibility.dtype == bool
     assert a.depth.shape == (25, 64, 64) and np.all(a.depth[np.isfinite(a.depth)] > 0)
     assert a.visibility[0].all()  # every grid pixel is visible where it starts
-    np.testing.assert_allclose(a.tracks[0], np.stack(np.meshgrid(np.floor((np.arange(50) + 0.5) * 64 / 50),
-                                                                 np.floor((np.arange(50) + 0.5) * 64 / 50)), -1).reshape(-1, 2), atol=1e-3)
+    centres = np.floor((np.arange(50) + 0.5) * 64 / 50)
+    np.testing.assert_allclose(a.tracks[0], np.stack(np.meshgrid(centres, centres), -1).reshape(-1, 2), atol=1e-3)
 
 
 def test_worlds_vary_and_captions_describe_them(worlds):

@@ -131,7 +131,8 @@ def test_resume_keeps_finished_shards(tmp_path):
 
 def test_data_cli(tmp_path, capsys):
     out = tmp_path / "cli"
-    assert main(["data", "synth", "--out", str(out), "--clips", "2", "--frames", "9", "--size", "32", "--grid", "10"]) == 0
+    assert main(["data", "synth", "--out", str(out), "--clips", "2", "--frames", "9", "--size", "32",
+                 "--grid", "10"]) == 0
     assert json.loads((out / "manifest.json").read_text())["settings"]["clips"] == 2
     assert main(["data", "preview", str(out), "--clips", "2"]) == 0
     import imageio.v3 as iio

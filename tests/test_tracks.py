@@ -68,7 +68,8 @@ def test_near_box_hides_far_points_as_the_camera_moves():
     u, v = tracks[1, :, 0], tracks[1, :, 1]
     behind = far & (u > u_lo) & (u < u_hi) & (v > v_lo) & (v < v_hi)
     margin = 2.5 * field.stride  # z-buffer cells are `stride` pixels
-    clear = (np.minimum(np.abs(u - u_lo), np.abs(u - u_hi)) > margin) & (np.minimum(np.abs(v - v_lo), np.abs(v - v_hi)) > margin)
+    clear = ((np.minimum(np.abs(u - u_lo), np.abs(u - u_hi)) > margin)
+             & (np.minimum(np.abs(v - v_lo), np.abs(v - v_hi)) > margin))
     on_screen = cam.inside(tracks[1])
     assert (behind & clear).sum() > 20
     assert not vis[1, behind & clear].any(), "far points behind the panel must be hidden"

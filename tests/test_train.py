@@ -42,7 +42,8 @@ def test_all_stages_run_and_export_shipped_weights(chain):
                           ("ci", "student.safetensors"), ("distill", "student.safetensors")):
         manifest = json.loads((chain / run / "export" / "MANIFEST.json").read_text())
         entry = manifest["files"][filename]
-        assert len(entry["sha256"]) == 64 and entry["steps"] > 0 and "metrics" in entry and "train_seeds" in entry["data"]
+        assert (len(entry["sha256"]) == 64 and entry["steps"] > 0 and "metrics" in entry
+                and "train_seeds" in entry["data"])
         log = [json.loads(line) for line in (chain / run / "log.jsonl").read_text().splitlines()]
         assert log[-1]["step"] == entry["steps"] and all(np.isfinite(r.get("loss", 0.0)) for r in log)
     vae = json.loads((chain / "vae" / "export" / "MANIFEST.json").read_text())["files"]["vae.safetensors"]
@@ -50,7 +51,8 @@ def test_all_stages_run_and_export_shipped_weights(chain):
     student = StreamingStudent.load(chain / "distill" / "export")
     item = MovingSquares(1, 64, 9)[0]
     student.start(item["video"][0].numpy(), item["caption"])
-    frames = student.step(item["tracks"][:student.frames_for_next_chunk()], item["visibility"][:student.frames_for_next_chunk()])
+    frames = student.step(item["tracks"][:student.frames_for_next_chunk()],
+                          item["visibility"][:student.frames_for_next_chunk()])
     assert frames.shape[1:] == (64, 64, 3)
 
 
@@ -82,7 +84,8 @@ def test_teacher_latent_cache_encodes_once_and_trains_like_encoding_every_step(t
     from motionworld.train.teacher_stage import TeacherStage
 
     # 64 clips to draw from, not the config's 10,000: the cache encodes every one of them up front
-    init = ["--set", f"init.vae={chain / 'vae' / 'export'}", "--set", "eval_every=0", "--steps", "4", "--set", "data.count=64"]
+    init = ["--set", f"init.vae={chain / 'vae' / 'export'}", "--set", "eval_every=0", "--steps", "4",
+            "--set", "data.count=64"]
     assert _run("teacher", tmp_path / "cached", *init, "--set", "teacher.cache_latents=true") == 0
     assert "latent cache: encoding the first 13 frames of" in capsys.readouterr().out
     assert _run("teacher", tmp_path / "plain", *init) == 0
@@ -91,8 +94,8 @@ def test_teacher_latent_cache_encodes_once_and_trains_like_encoding_every_step(t
     for k in a:  # the same batches and noise; only the encoder's batch size (float rounding) differs
         torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5)
 
-    overrides = {"init.vae": str(chain / "vae" / "export"), "out": str(tmp_path / "cached"), "teacher.cache_latents": True,
-                 "data.count": 64}
+    overrides = {"init.vae": str(chain / "vae" / "export"), "out": str(tmp_path / "cached"),
+                 "teacher.cache_latents": True, "data.count": 64}
     stage = TeacherStage(load_config(MICRO / "teacher.yaml", overrides), Runtime())
     lines = []
     stage.prepare(lines.append)
@@ -108,7 +111,8 @@ def test_teacher_latent_cache_encodes_once_and_trains_like_encoding_every_step(t
     stage = TeacherStage(load_config(MICRO / "teacher.yaml", {**overrides, "data.frames": 9}), Runtime())
     lines = []
     stage.prepare(lines.append)
-    assert "made for another VAE or data" in lines[0] and stage.latent_cache.latents.shape[2] == 3  # 9 frames -> 3 latents
+    # 9 frames -> 3 latents
+    assert "made for another VAE or data" in lines[0] and stage.latent_cache.latents.shape[2] == 3
 
 
 def test_worker_processes_make_the_same_batches_ahead_of_the_trainer(tmp_path, chain, capsys):
@@ -345,8 +349,9 @@ def test_decoder_only_fine_tune_ships_into_the_trained_models(chain, tmp_path):
     before, after = load_file(vae / "vae.safetensors"), load_file(tmp_path / "dec" / "export" / "vae.safetensors")
     assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("encoder."))
     assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("decoder."))
-    assert json.loads((tmp_path / "dec" / "export" / "MANIFEST.json").read_text())["files"]["vae.safetensors"]["config"] == \
-        json.loads((vae / "MANIFEST.json").read_text())["files"]["vae.safetensors"]["config"]  # same latent statistics
+    tuned = json.loads((tmp_path / "dec" / "export" / "MANIFEST.json").read_text())["files"]["vae.safetensors"]
+    base = json.loads((vae / "MANIFEST.json").read_text())["files"]["vae.safetensors"]
+    assert tuned["config"] == base["config"]  # same latent statistics
     out = tmp_path / "weights"
     assert main(["train", "ship", "--student", str(chain / "distill" / "export"), "--teacher",
                  str(chain / "teacher" / "export"), "--out", str(out), "--vae", str(tmp_path / "dec" / "export"),
@@ -376,7 +381,8 @@ def test_a_whitened_vae_carries_its_colour_statistics_to_a_warm_started_teacher(
     vae = load_vae(tmp_path / "white" / "export")
     mean, std = vae.config.colour_mean, vae.config.colour_std
     assert len(mean) == len(std) == 3 and all(s > 0 for s in std)
-    metrics = json.loads((tmp_path / "white" / "export" / "MANIFEST.json").read_text())["files"]["vae.safetensors"]["metrics"]
+    manifest = json.loads((tmp_path / "white" / "export" / "MANIFEST.json").read_text())
+    metrics = manifest["files"]["vae.safetensors"]["metrics"]
     assert metrics["eval/chroma_psnr"] > 0
     assert _run("teacher", tmp_path / "teacher", "--set", f"init.vae={tmp_path / 'white' / 'export'}",
                 "--set", f"init.teacher={chain / 'teacher' / 'export'}", "--set", "optim.lr=0",

@@ -53,11 +53,14 @@ def test_teacher_and_student_learn_to_follow_tracks(tmp_path):
     # frame. The micro models, a few minutes of training, beat that by 13-16 %.
     assert trained_epe < 0.92 * untrained_epe, (trained_epe, untrained_epe)
 
-    train(load_config(MICRO / "causal_init.yaml", {**COMMON, "out": str(R / "ci"), "init.teacher": str(R / "teacher/export"),
+    train(load_config(MICRO / "causal_init.yaml", {**COMMON, "out": str(R / "ci"),
+                                                   "init.teacher": str(R / "teacher/export"),
                                                    "optim.steps": 200, "causal_init.trajectories": 16,
                                                    "causal_init.ode_steps": 8}), progress=False)
-    train(load_config(MICRO / "distill.yaml", {**COMMON, "out": str(R / "distill"), "init.teacher": str(R / "teacher/export"),
-                                               "init.student": str(R / "ci/export"), "optim.steps": 30}), progress=False)
+    train(load_config(MICRO / "distill.yaml", {**COMMON, "out": str(R / "distill"),
+                                               "init.teacher": str(R / "teacher/export"),
+                                               "init.student": str(R / "ci/export"), "optim.steps": 30}),
+          progress=False)
     student = StreamingStudent.load(R / "distill/export")
     torch.manual_seed(0)
     blank = TrackVideoModules(student.config)

@@ -40,8 +40,8 @@ def test_a_model_that_sees_the_warp_keeps_what_the_warp_sees(tmp_path):
     runs = {}
     for name, dropout in (("warp", 0.0), ("hidden", 1.0)):  # the same model and clips; one never sees the warp
         cfg = load_config(CONFIGS / "micro-guided" / "vae.yaml", {
-            "out": str(R / name), "init.vae": str(R / "vae/export"), "vae.guide_only": True, "vae.warp_dropout": dropout,
-            "data.heldout": 3, "optim.steps": 40, "optim.batch_size": 2, "eval_every": 0})
+            "out": str(R / name), "init.vae": str(R / "vae/export"), "vae.guide_only": True,
+            "vae.warp_dropout": dropout, "data.heldout": 3, "optim.steps": 40, "optim.batch_size": 2, "eval_every": 0})
         train(cfg, progress=False)
         runs[name] = _seen_psnr(R / name / "export", cfg.data, see_warp=name == "warp")
     metrics = json.loads((R / "warp/export/MANIFEST.json").read_text())["files"]["vae.safetensors"]

@@ -98,8 +98,10 @@ def test_cli_errors_are_one_line_and_exit_2(tmp_path, garden):
         (("render", tmp_path / "none.yaml", "--preview-tracks", "-o", tmp_path / "x.mp4"), "scene file not found"),
         (("render", garden, "--actions", "w-x", "--preview-tracks", "-o", tmp_path / "x.mp4"), "KEYS-FRAMES"),
         (("render", garden, "--preview-tracks", "-o", tmp_path / "x.avi"), "unsupported output"),
-        (("render", garden, "--backend", "neural", "--weights", tmp_path, "-o", tmp_path / "x.mp4"), "no student weights"),
-        (("render", garden, "--path", tmp_path / "missing.json", "--preview-tracks", "-o", tmp_path / "x.mp4"), "not found"),
+        (("render", garden, "--backend", "neural", "--weights", tmp_path, "-o", tmp_path / "x.mp4"),
+         "no student weights"),
+        (("render", garden, "--path", tmp_path / "missing.json", "--preview-tracks", "-o", tmp_path / "x.mp4"),
+         "not found"),
     ]:
         run = _cli(*args)
         assert run.returncode == 2, (args, run.stderr)
@@ -121,7 +123,8 @@ def test_tracks_and_path_export_commands(tmp_path, garden):
 
 def test_path_yaml_file(tmp_path, garden):
     f = tmp_path / "mine.yaml"
-    f.write_text("segments:\n  - dolly: {distance: 1, seconds: 1}\n  - pan: {degrees: 30, seconds: 1}\nconstant_speed: true\n")
+    f.write_text("segments:\n  - dolly: {distance: 1, seconds: 1}\n  - pan: {degrees: 30, seconds: 1}\n"
+                 "constant_speed: true\n")
     w = mw.World(garden, grid=10)
     assert len(w.tracks(f)) == 33
     f.write_text("- dolly: {distance: 1}\n")

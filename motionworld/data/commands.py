@@ -156,7 +156,8 @@ def preview(args) -> int:
         for t in tqdm(range(T), desc="preview", unit="frame", disable=None):
             canvas = np.zeros((rows * H * s, cols * W * s, 3), np.uint8)
             for i, it in enumerate(items):
-                frame = np.array(Image.fromarray(it["video"][t].numpy()).resize((W * s, H * s), Image.Resampling.BICUBIC))
+                frame = np.array(Image.fromarray(it["video"][t].numpy()).resize((W * s, H * s),
+                                                                                Image.Resampling.BICUBIC))
                 xy = scale_pixels(it["tracks"][t].numpy(), s)
                 vis = it["visibility"][t].numpy() & shown
                 draw_points(frame, xy, colours[i], radius=max(1, s // 2 + 1), visible=vis)

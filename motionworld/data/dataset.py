@@ -40,8 +40,8 @@ from .synth import SynthWorlds, split_seeds
 
 class SynthClipDataset(Dataset):
     def __init__(self, root: str | Path | None = None, *, count: int | None = None, split: str = "train",
-                 seed_start: int = 0, size: int | tuple[int, int] = 128, frames: int = 81, grid: int = 50, bank_seed: int = 0,
-                 load_depth: bool = True, first_depth: bool = False):
+                 seed_start: int = 0, size: int | tuple[int, int] = 128, frames: int = 81, grid: int = 50,
+                 bank_seed: int = 0, load_depth: bool = True, first_depth: bool = False):
         self.load_depth, self.first_depth = load_depth, first_depth
         self.root = Path(root) if root is not None else None
         if self.root is not None:
@@ -54,7 +54,8 @@ class SynthClipDataset(Dataset):
                 if not path.is_file():
                     raise MotionWorldError(f"{path}: shard listed in the manifest is missing")
                 if path.stat().st_size != s["bytes"]:
-                    raise MotionWorldError(f"{path}: {path.stat().st_size} bytes, the manifest says {s['bytes']} (truncated?)")
+                    raise MotionWorldError(f"{path}: {path.stat().st_size} bytes, "
+                                           f"the manifest says {s['bytes']} (truncated?)")
                 self.index += [(path, r) for r in range(s["clips"])]
             self.seeds = None
         else:
@@ -105,9 +106,9 @@ class SynthClipDataset(Dataset):
         if self._worlds is None:
             self._worlds = SynthWorlds(**self.config)
         c = self._worlds.clip(int(self.seeds[i]))
-        item = {"video": c.video, "tracks": c.tracks, "visibility": c.visibility, "object_ids": c.object_ids.astype(np.int64),
-                "K": c.K, "c2w": c.c2w, "seed": c.seed, "caption": c.caption,
-                "object_slots": c.object_slots, "object_motion": c.object_motion}
+        item = {"video": c.video, "tracks": c.tracks, "visibility": c.visibility,
+                "object_ids": c.object_ids.astype(np.int64), "K": c.K, "c2w": c.c2w, "seed": c.seed,
+                "caption": c.caption, "object_slots": c.object_slots, "object_motion": c.object_motion}
         if self.load_depth:
             item["depth"] = c.depth
         if self.first_depth:
@@ -120,7 +121,8 @@ class SynthClipDataset(Dataset):
         i %= len(self)
         self._per_process()
         item = self._from_shard(i) if self.root is not None else self._generated(i)
-        return {k: (torch.from_numpy(np.ascontiguousarray(v)) if isinstance(v, np.ndarray) else v) for k, v in item.items()}
+        return {k: (torch.from_numpy(np.ascontiguousarray(v)) if isinstance(v, np.ndarray) else v)
+                for k, v in item.items()}
 
     def loader(self, batch_size: int | None = 1, num_workers: int = 0, **kwargs) -> torch.utils.data.DataLoader:
         """A DataLoader whose workers are spawned (needed for on-the-fly generation, harmless for shards)."""

@@ -45,11 +45,13 @@ def _room(rng, spec, bank, solids: list[Solid]) -> None:
     for side in (-1, 1):  # left and right
         solids.append(Solid("box", (0.2, height, front + back), np.array([cam[0] + side * half_w, -height / 2,
                                                                            cam[2] + (front - back) / 2]),
-                            np.eye(3), wall if rng.random() < 0.7 else random_material(rng, bank), "solid", noun="wall"))
+                            np.eye(3), wall if rng.random() < 0.7 else random_material(rng, bank), "solid",
+                            noun="wall"))
     for z in (front, -back):  # ahead and behind
         solids.append(Solid("box", (2 * half_w, height, 0.2), np.array([cam[0], -height / 2, cam[2] + z]), np.eye(3),
                             wall if rng.random() < 0.5 else random_material(rng, bank), "solid", noun="wall"))
-    solids.append(Solid("box", (2 * half_w, 0.2, front + back), np.array([cam[0], -height - 0.1, cam[2] + (front - back) / 2]),
+    solids.append(Solid("box", (2 * half_w, 0.2, front + back),
+                        np.array([cam[0], -height - 0.1, cam[2] + (front - back) / 2]),
                         np.eye(3), random_material(rng, bank, tile=(0.5, 3.0)), "solid", noun="ceiling"))
     # furniture-sized boxes against the walls
     for _ in range(int(rng.integers(1, 6))):

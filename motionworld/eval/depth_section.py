@@ -118,7 +118,8 @@ def candidates(item: dict, net, estimator) -> dict[str, np.ndarray]:
             disparity = net.predict(image)
             for ratio in FAR_OVER_NEAR:
                 if ratio != 30.0:
-                    out[f"our network, far/near {ratio:g}"] = sharpen_depth_edges(disparity_to_depth(disparity, 1.0, ratio))
+                    out[f"our network, far/near {ratio:g}"] = sharpen_depth_edges(
+                        disparity_to_depth(disparity, 1.0, ratio))
     if estimator is not None:
         out["estimator"] = estimator.load(image, camera)
     return out

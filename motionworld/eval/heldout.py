@@ -40,7 +40,8 @@ def check_heldout_shards(root, count: int, frames: int, size: int) -> None:
                                f"evaluation needs {count} of {frames} frames at {size}px")
 
 
-def heldout_items(count: int, frames: int = 81, size: int | tuple[int, int] = 128, root=None, seed_start: int = EVAL_SEED_START) -> list[dict]:
+def heldout_items(count: int, frames: int = 81, size: int | tuple[int, int] = 128, root=None,
+                  seed_start: int = EVAL_SEED_START) -> list[dict]:
     """`count` held-out clips as dataset items (numpy arrays; see SynthClipDataset)."""
     from ..data.dataset import SynthClipDataset
 
@@ -146,7 +147,8 @@ def long_stream(seed: int, frames: int = 2000, size: int | tuple[int, int] = 128
                                motions=[_Frozen(m) for m in spec.motions],
                                lighting=dataclasses.replace(spec.lighting, drift=0.0))
     video, depth, slot0, _ = worlds.renderer.render(spec)
-    tracks, vis, _, ids = surface_tracks(depth, slot0, spec.K, spec.camera.c2w, spec.object_matrices(), grid=grid, near=NEAR)
+    tracks, vis, _, ids = surface_tracks(depth, slot0, spec.K, spec.camera.c2w, spec.object_matrices(),
+                                         grid=grid, near=NEAR)
     return {"video": video, "depth": depth, "tracks": tracks, "visibility": vis, "object_ids": ids,
             "K": spec.K.astype(np.float32), "c2w": poses.astype(np.float32), "seed": world_seed,
             "caption": caption, "moving_objects": False,

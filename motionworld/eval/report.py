@@ -97,7 +97,8 @@ def quality_bar(report: dict) -> list[tuple[str, bool | None, str]]:
         out.append(("fidelity: student PSNR and SSIM above the stronger classical fill of the warp's holes",
                     st["psnr"] > wi["psnr"] and st["ssim"] > wi["ssim"],
                     f"PSNR {_f(st['psnr'])} vs {_f(wi['psnr'])} dB ({which}; {_f(gap)} dB; the goal, +1.5 dB, "
-                    f"{'reached' if gap >= FIDELITY_GOAL_DB else 'not yet'}), SSIM {_f(st['ssim'], 3)} vs {_f(wi['ssim'], 3)}"))
+                    f"{'reached' if gap >= FIDELITY_GOAL_DB else 'not yet'}), "
+                    f"SSIM {_f(st['ssim'], 3)} vs {_f(wi['ssim'], 3)}"))
         if "psnr_seen" in st:
             out.append(("the picture is kept: PSNR over the pixels the warp sees within 1 dB of the warp's",
                         st["psnr_seen"] >= wm["psnr_seen"] - 1.0,
@@ -127,105 +128,19 @@ def markdown(report: dict, command: str) -> str:
     s = report["settings"]
     main = report.get("main")
     if main:
-        size = f"{s['size']}x{s.get('height') or s['size']}"
-        lines += [f"Held-out synthetic worlds: {s['clips']} clips of {s['frames']} frames at {size} "
-                  f"(held-out seeds {main['seeds'][0]}..{main['seeds'][-1]}); EPE: a classical Lucas-Kanade tracker "
-                  "on the generated video against the input tracks, visible points only; PSNR/SSIM against the "
-                  "true frames, frame 0 (given) left out.", "",
-                  "| method | EPE px (all) | PSNR dB | SSIM | EPE camera-only | EPE with objects | PSNR camera-only | PSNR with objects |",
-                  "|---|---|---|---|---|---|---|---|"]
-        for name, r in main["methods"].items():
-            a, c, o = r["all"], r["camera_only"], r["objects"]
-            lines.append(f"| {name} | {_f(a.get('epe'))} | {_f(a.get('psnr'))} | {_f(a.get('ssim'), 3)} | "
-                         f"{_f(c.get('epe'))} | {_f(o.get('epe'))} | {_f(c.get('psnr'))} | {_f(o.get('psnr'))} |")
-        if any("psnr_seen" in r["all"] for r in main["methods"].values()):
-            lines += ["", "Over the pixels the warp with moved objects sees (its validity map) and over the ones it does "
-                          "not (outside the picture, disocclusions, where objects were): what geometry gives, and what "
-                          "a model has to paint.", "",
-                      "| method | PSNR seen | PSNR unseen | SSIM seen | SSIM unseen |", "|---|---|---|---|---|"]
-            for name, r in main["methods"].items():
-                a = r["all"]
-                if "psnr_seen" in a:
-                    lines.append(f"| {name} | {_f(a['psnr_seen'])} | {_f(a['psnr_unseen'])} | {_f(a['ssim_seen'], 3)} | "
-                                 f"{_f(a['ssim_unseen'], 3)} |")
-        per_clip, methods = main.get("per_clip", {}), main["methods"]
-        if WARP_INPAINTED in per_clip and "student" in per_clip:
-            fill = stronger_fill(methods)
-            lines += ["", f"Clip by clip against the stronger fill ({fill}): each row's figure minus the fill's on the "
-                          "same clip, mean ± standard error over the clips, and (in brackets) the clips where the row "
-                          "is ahead.", "", "| method | " + " | ".join(n for _, n in PAIRED_FIGURES) + " |",
-                      "|---|" + "---|" * len(PAIRED_FIGURES)]
-            against = [(name, fill) for name in ("student", "teacher") if name in per_clip]
-            if STUDENT_NETWORK in per_clip and NETWORK_FILLED in per_clip:  # each against the fill of its own depth
-                against.append((STUDENT_NETWORK, NETWORK_FILLED))
-            for name, base in against:
-                pairs = paired(per_clip, name, base)
-                label = name if base == fill else f"{name} (against {base})"
-                lines.append(f"| {label} | " + " | ".join(_paired_cell(pairs.get(k), 3 if k == "ssim" else 2)
-                                                            for k, _ in PAIRED_FIGURES) + " |")
-        if "teacher" in main["methods"]:
-            lines += ["", f"The teacher samples {s['teacher_steps']} Euler steps with joint guidance w_t {s['w_t']:g}, "
-                          f"w_m {s['w_m']:g}."]
-        prior = main["methods"].get("student, depth prior", {}).get("all", {})
-        if "epe_vs_input" in prior:
-            lines += ["", "The depth-prior student is driven by tracks from the depth prior (which knows nothing of "
-                          "moving objects) and scored, like every row, against the true motion; against the tracks "
-                          f"it was given its EPE is {_f(prior['epe_vs_input'])} px."]
-        net = main["methods"].get(STUDENT_NETWORK, {}).get("all", {})
-        if "epe_vs_input" in net:
-            lines += ["", "The rows with our depth network take its depth of the first frame, scaled so its median is "
-                          "the true depth's (one picture has no scale), and the warp and the tracks made from it, "
-                          "objects moved by their masks; against those tracks the student's EPE is "
-                          f"{_f(net['epe_vs_input'])} px."]
-        lines.append("")
+        lines += _main_lines(main, s)
     lh = report.get("long_horizon")
     if lh:
-        lines += [f"Long horizon: one {lh['frames']}-frame stream (held-out world {lh['seed']}, static, the camera "
-                  "swaying near its start); PSNR and EPE per chunk (`long_horizon.png`).", "",
-                  "| layout | PSNR near frame 100 | PSNR at the end | EPE near frame 100 | EPE at the end | seconds |",
-                  "|---|---|---|---|---|---|"]
-        for name, r in lh["layouts"].items():
-            lines.append(f"| {name} | {_f(r['psnr_at_100'])} | {_f(r['psnr_at_end'])} | {_f(r['epe_at_100'])} | "
-                         f"{_f(r['epe_at_end'])} | {_f(r['seconds'], 0)} |")
-        any_layout = next(iter(lh["layouts"].values()))
-        if "warp_psnr_at_100" in any_layout:
-            lines.append(f"| warp (true depth), for the view's own change | {_f(any_layout['warp_psnr_at_100'])} | "
-                         f"{_f(any_layout['warp_psnr_at_end'])} | | | |")
-        lines += ["", "\"Near frame 100\" is the mean of the three chunks around it, \"at the end\" of the last three."]
-        lines.append("")
+        lines += _long_horizon_lines(lh)
     aw = report.get("away")
     if aw:
-        a, b = aw["away_span"]
-        lines += [f"Walk away and come back: a {aw['frames']}-frame stream (held-out world {aw['seed']}, static): the "
-                  f"camera holds the first view, turns 120° away at frame {a}, looks around there for {aw.get('away_seconds', 10.0):g} s, and is "
-                  f"back on the first view from frame {b}; PSNR per chunk (`away_and_back.png`, the grey curve the "
-                  "warp's).", "",
-                  "| layout | PSNR before | PSNR away | PSNR after the return |", "|---|---|---|---|"]
-        for name, r in aw["layouts"].items():
-            lines.append(f"| {name} | {_f(r['psnr_before'])} | {_f(r['psnr_away'])} | {_f(r['psnr_after'])} |")
-        w = aw["warp"]
-        lines += [f"| warp (true depth) | {_f(w['before'])} | {_f(w['away'])} | {_f(w['after'])} |", ""]
+        lines += _away_lines(aw)
     ab = report.get("ablations")
     if ab:
-        lines += [f"Ablations on {ab['clips']} clips:", "", "| variant | EPE px | PSNR dB | SSIM |", "|---|---|---|---|"]
-        for name, r in {**{f"student, {k}": v for k, v in ab["student"].items()},
-                        **{f"teacher, {k}": v for k, v in ab["teacher_guidance"].items()}}.items():
-            lines.append(f"| {name} | {_f(r.get('epe'))} | {_f(r.get('psnr'))} | {_f(r.get('ssim'), 3)} |")
-        lines.append("")
+        lines += _ablation_lines(ab)
     sp = report.get("speed")
     if sp:
-        st = sp["student"]
-        lines += ["| speed | frames/s | first-frame latency s |", "|---|---|---|",
-                  f"| student ({st['layout']}, {st['steps']} steps, {st['size']}) | {_f(st['frames_per_s'], 1)} | "
-                  f"{_f(st['first_frame_latency_s'])} |"]
-        if "teacher" in sp:
-            te = sp["teacher"]
-            from ..model.teacher_sampling import guidance_nfe
-            nfe = guidance_nfe(s.get("w_t", 3.0), s.get("w_m", 1.5))
-            lines.append(f"| teacher (whole clip, {s['teacher_steps']} steps x {nfe} NFE) | {_f(te['frames_per_s'], 1)} | "
-                         f"{_f(te['first_frame_latency_s'])} |")
-            lines += ["", f"Student / teacher throughput: {_f(sp['student_over_teacher_throughput'], 1)}x."]
-        lines.append("")
+        lines += _speed_lines(sp, s)
     bar = quality_bar(report)
     if bar:
         lines += ["Quality bar:", ""]
@@ -236,6 +151,144 @@ def markdown(report: dict, command: str) -> str:
 
         lines += [""] + markdown_lines(report["depth"])
     return "\n".join(lines)
+
+
+def _main_lines(main: dict, s: dict) -> list[str]:
+    """The held-out section: the methods table, seen/unseen pixels, clip-by-clip pairs and the notes under them."""
+    lines = _methods_table(main, s)
+    if any("psnr_seen" in r["all"] for r in main["methods"].values()):
+        lines += _seen_unseen_table(main["methods"])
+    per_clip, methods = main.get("per_clip", {}), main["methods"]
+    if WARP_INPAINTED in per_clip and "student" in per_clip:
+        lines += _paired_table(per_clip, methods)
+    lines += _main_notes(main, s)
+    lines.append("")
+    return lines
+
+
+def _methods_table(main: dict, s: dict) -> list[str]:
+    size = f"{s['size']}x{s.get('height') or s['size']}"
+    lines = [f"Held-out synthetic worlds: {s['clips']} clips of {s['frames']} frames at {size} "
+             f"(held-out seeds {main['seeds'][0]}..{main['seeds'][-1]}); EPE: a classical Lucas-Kanade tracker "
+             "on the generated video against the input tracks, visible points only; PSNR/SSIM against the "
+             "true frames, frame 0 (given) left out.", "",
+             "| method | EPE px (all) | PSNR dB | SSIM | EPE camera-only | EPE with objects "
+             "| PSNR camera-only | PSNR with objects |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, r in main["methods"].items():
+        a, c, o = r["all"], r["camera_only"], r["objects"]
+        lines.append(f"| {name} | {_f(a.get('epe'))} | {_f(a.get('psnr'))} | {_f(a.get('ssim'), 3)} | "
+                     f"{_f(c.get('epe'))} | {_f(o.get('epe'))} | {_f(c.get('psnr'))} | {_f(o.get('psnr'))} |")
+    return lines
+
+
+def _seen_unseen_table(methods: dict) -> list[str]:
+    lines = ["", "Over the pixels the warp with moved objects sees (its validity map) and over the ones it "
+                 "does not (outside the picture, disocclusions, where objects were): what geometry gives, and "
+                 "what a model has to paint.", "",
+             "| method | PSNR seen | PSNR unseen | SSIM seen | SSIM unseen |", "|---|---|---|---|---|"]
+    for name, r in methods.items():
+        a = r["all"]
+        if "psnr_seen" in a:
+            lines.append(f"| {name} | {_f(a['psnr_seen'])} | {_f(a['psnr_unseen'])} | "
+                         f"{_f(a['ssim_seen'], 3)} | {_f(a['ssim_unseen'], 3)} |")
+    return lines
+
+
+def _paired_table(per_clip: dict, methods: dict) -> list[str]:
+    fill = stronger_fill(methods)
+    lines = ["", f"Clip by clip against the stronger fill ({fill}): each row's figure minus the fill's on the "
+                 "same clip, mean ± standard error over the clips, and (in brackets) the clips where the row "
+                 "is ahead.", "", "| method | " + " | ".join(n for _, n in PAIRED_FIGURES) + " |",
+             "|---|" + "---|" * len(PAIRED_FIGURES)]
+    against = [(name, fill) for name in ("student", "teacher") if name in per_clip]
+    if STUDENT_NETWORK in per_clip and NETWORK_FILLED in per_clip:  # each against the fill of its own depth
+        against.append((STUDENT_NETWORK, NETWORK_FILLED))
+    for name, base in against:
+        pairs = paired(per_clip, name, base)
+        label = name if base == fill else f"{name} (against {base})"
+        lines.append(f"| {label} | " + " | ".join(_paired_cell(pairs.get(k), 3 if k == "ssim" else 2)
+                                                    for k, _ in PAIRED_FIGURES) + " |")
+    return lines
+
+
+def _main_notes(main: dict, s: dict) -> list[str]:
+    """The notes under the held-out tables: the teacher's sampling, and the EPE of the students driven
+    by estimated depth against the tracks they were given."""
+    lines = []
+    if "teacher" in main["methods"]:
+        lines += ["", f"The teacher samples {s['teacher_steps']} Euler steps with joint guidance w_t {s['w_t']:g}, "
+                      f"w_m {s['w_m']:g}."]
+    prior = main["methods"].get("student, depth prior", {}).get("all", {})
+    if "epe_vs_input" in prior:
+        lines += ["", "The depth-prior student is driven by tracks from the depth prior (which knows nothing of "
+                      "moving objects) and scored, like every row, against the true motion; against the tracks "
+                      f"it was given its EPE is {_f(prior['epe_vs_input'])} px."]
+    net = main["methods"].get(STUDENT_NETWORK, {}).get("all", {})
+    if "epe_vs_input" in net:
+        lines += ["", "The rows with our depth network take its depth of the first frame, scaled so its median is "
+                      "the true depth's (one picture has no scale), and the warp and the tracks made from it, "
+                      "objects moved by their masks; against those tracks the student's EPE is "
+                      f"{_f(net['epe_vs_input'])} px."]
+    return lines
+
+
+def _long_horizon_lines(lh: dict) -> list[str]:
+    lines = [f"Long horizon: one {lh['frames']}-frame stream (held-out world {lh['seed']}, static, the camera "
+             "swaying near its start); PSNR and EPE per chunk (`long_horizon.png`).", "",
+             "| layout | PSNR near frame 100 | PSNR at the end | EPE near frame 100 | EPE at the end | seconds |",
+             "|---|---|---|---|---|---|"]
+    for name, r in lh["layouts"].items():
+        lines.append(f"| {name} | {_f(r['psnr_at_100'])} | {_f(r['psnr_at_end'])} | {_f(r['epe_at_100'])} | "
+                     f"{_f(r['epe_at_end'])} | {_f(r['seconds'], 0)} |")
+    any_layout = next(iter(lh["layouts"].values()))
+    if "warp_psnr_at_100" in any_layout:
+        lines.append(f"| warp (true depth), for the view's own change | {_f(any_layout['warp_psnr_at_100'])} | "
+                     f"{_f(any_layout['warp_psnr_at_end'])} | | | |")
+    lines += ["", "\"Near frame 100\" is the mean of the three chunks around it, \"at the end\" of the last three."]
+    lines.append("")
+    return lines
+
+
+def _away_lines(aw: dict) -> list[str]:
+    a, b = aw["away_span"]
+    lines = [f"Walk away and come back: a {aw['frames']}-frame stream (held-out world {aw['seed']}, static): the "
+             f"camera holds the first view, turns 120° away at frame {a}, "
+             f"looks around there for {aw.get('away_seconds', 10.0):g} s, and is "
+             f"back on the first view from frame {b}; PSNR per chunk (`away_and_back.png`, the grey curve the "
+             "warp's).", "",
+             "| layout | PSNR before | PSNR away | PSNR after the return |", "|---|---|---|---|"]
+    for name, r in aw["layouts"].items():
+        lines.append(f"| {name} | {_f(r['psnr_before'])} | {_f(r['psnr_away'])} | {_f(r['psnr_after'])} |")
+    w = aw["warp"]
+    lines += [f"| warp (true depth) | {_f(w['before'])} | {_f(w['away'])} | {_f(w['after'])} |", ""]
+    return lines
+
+
+def _ablation_lines(ab: dict) -> list[str]:
+    lines = [f"Ablations on {ab['clips']} clips:", "", "| variant | EPE px | PSNR dB | SSIM |",
+             "|---|---|---|---|"]
+    for name, r in {**{f"student, {k}": v for k, v in ab["student"].items()},
+                    **{f"teacher, {k}": v for k, v in ab["teacher_guidance"].items()}}.items():
+        lines.append(f"| {name} | {_f(r.get('epe'))} | {_f(r.get('psnr'))} | {_f(r.get('ssim'), 3)} |")
+    lines.append("")
+    return lines
+
+
+def _speed_lines(sp: dict, s: dict) -> list[str]:
+    st = sp["student"]
+    lines = ["| speed | frames/s | first-frame latency s |", "|---|---|---|",
+             f"| student ({st['layout']}, {st['steps']} steps, {st['size']}) | {_f(st['frames_per_s'], 1)} | "
+             f"{_f(st['first_frame_latency_s'])} |"]
+    if "teacher" in sp:
+        te = sp["teacher"]
+        from ..model.teacher_sampling import guidance_nfe
+        nfe = guidance_nfe(s.get("w_t", 3.0), s.get("w_m", 1.5))
+        lines.append(f"| teacher (whole clip, {s['teacher_steps']} steps x {nfe} NFE) | "
+                     f"{_f(te['frames_per_s'], 1)} | {_f(te['first_frame_latency_s'])} |")
+        lines += ["", f"Student / teacher throughput: {_f(sp['student_over_teacher_throughput'], 1)}x."]
+    lines.append("")
+    return lines
 
 
 def plot_curves(section: dict, path: Path, width: int = 900, height: int = 520) -> None:

@@ -158,7 +158,8 @@ def main_table(student, teacher, items: list[dict], s: EvalSettings, progress=No
     list), the first clips' truth | student | teacher videos, tracks drawn, are appended to it."""
 
     # The true clip itself: its PSNR is infinite, its EPE is the tracker's own error (the floor).
-    per_clip: dict[str, list[dict]] = {"true frames (tracker floor)": [], "true frames through the VAE (latent ceiling)": [],
+    per_clip: dict[str, list[dict]] = {"true frames (tracker floor)": [],
+                                       "true frames through the VAE (latent ceiling)": [],
                                        "hold first frame": [], "warp (true depth)": []}
     with_objects = all("object_slots" in it and "object_motion" in it for it in items)  # older shards lack them
     if with_objects:
@@ -294,14 +295,15 @@ def away_and_back(student, s: EvalSettings, progress=None) -> dict:
     chunk = student.layout.chunk
     first, size = chunk_frames(0, chunk), chunk_frames(1, chunk)
     ends, warp_ps, _ = _chunk_series(warp_gt(item), item, first, size)
-    leave, back = round(AWAY_HOLD * FPS), round((AWAY_HOLD + 2 * AWAY_TURN + s.away_seconds) * FPS)  # back: on the first view
+    # back: on the first view
+    leave, back = round(AWAY_HOLD * FPS), round((AWAY_HOLD + 2 * AWAY_TURN + s.away_seconds) * FPS)
     turn = AWAY_TURN * FPS
     starts = [0] + [e + 1 for e in ends[:-1]]
     phase = {"before": [i for i, e in enumerate(ends) if e < leave],
              "away": [i for i, (a, e) in enumerate(zip(starts, ends)) if a >= leave + turn and e < back - turn],
              "after": [i for i, a in enumerate(starts) if a >= back]}
-    out = {"frames": frames, "away_seconds": s.away_seconds, "seed": int(item["seed"]), "chunk_end": ends, "warp_psnr": warp_ps,
-           "away_span": [leave, back], "layouts": {}}
+    out = {"frames": frames, "away_seconds": s.away_seconds, "seed": int(item["seed"]), "chunk_end": ends,
+           "warp_psnr": warp_ps, "away_span": [leave, back], "layouts": {}}
     out["warp"] = {k: float(np.mean([warp_ps[i] for i in v])) for k, v in phase.items()}
     for name, sink, window in (("c3s1w1", 1, 1), ("c3s0w1", 0, 1), ("grow", 1, None)):
         student.configure(chunk=chunk, sink=sink, window=window, steps=step_levels(3))

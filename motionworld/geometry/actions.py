@@ -36,7 +36,11 @@ class ActionSegment:
 
 
 def parse_actions(text: str) -> list[ActionSegment]:
-    """Parse an action string; errors name the offending segment."""
+    """Parse the action string `text` (e.g. `"w-16,jw-8,none-4"`, see the module's docstring).
+
+    Returns one `ActionSegment` per comma-separated segment: the keys held (an empty set for
+    `none`) and for how many frames. A malformed string raises PathFileError naming the offending
+    segment, as does one lasting more than MAX_FRAMES frames in all."""
     if not isinstance(text, str):
         raise PathFileError(f"action string must be text, got {type(text).__name__}")
     cleaned = "".join(text.replace("\uff0c", ",").split())
@@ -106,7 +110,15 @@ def step_pose(c2w: np.ndarray, pitch: float, keys: frozenset[str], translation_s
 def actions_to_c2w(text: str, translation_speed: float = TRANSLATION_SPEED,
                    rotation_speed_deg: float = ROTATION_SPEED_DEG,
                    pitch_limit_deg: float = PITCH_LIMIT_DEG) -> np.ndarray:
-    """Poses [N+1, 4, 4] (float64; identity first) for an action string of N frames."""
+    """The camera poses an action string drives, SANA-WM's integrator one frame at a time.
+
+    `text` is the action string (see `parse_actions`); `translation_speed` the distance moved per
+    frame with W/A/S/D held, in world units (default 0.05); `rotation_speed_deg` the turn per frame
+    with I/J/K/L held, in degrees (default 1.2); `pitch_limit_deg` how far the camera may look up or
+    down, in degrees, at most 90 (default 85). Speeds must be positive.
+
+    Returns c2w poses [N+1, 4, 4] (float64, OpenCV axes) for an action string of N frames: the
+    identity first, then one pose after each frame."""
     # the ranges of a scene file's `actions:` segment (scene_schema.ActionsSpec)
     translation_speed = A.number(translation_speed, "translation_speed", 0.0, MAX_SCENE_NUMBER, low_open=True)
     rotation_speed_deg = A.number(rotation_speed_deg, "rotation_speed_deg", 0.0, MAX_SCENE_NUMBER, low_open=True)

@@ -42,7 +42,12 @@ def scale_pixels(xy, sx: float, sy: float | None = None) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Camera:
-    """Intrinsics and image size. Poses are kept separately as 4x4 c2w matrices."""
+    """A pinhole camera's intrinsics and image size (immutable); poses are kept apart, as 4x4 c2w matrices.
+
+    `K` is the 3x3 intrinsics matrix in pixels ([[fx, 0, cx], [0, fy, cy], [0, 0, 1]]; finite, with
+    positive focal lengths); `width` and `height` are the image size in pixels, whole numbers from 1
+    to MAX_PICTURE_SIDE. `Camera.from_fov(width, height, fov_deg)` makes one from a vertical field of
+    view with the principal point at the image centre."""
 
     K: np.ndarray
     width: int
@@ -60,11 +65,14 @@ class Camera:
 
     @classmethod
     def from_fov(cls, width: int, height: int, fov_deg: float) -> Camera:
+        """Returns the camera of a `width` x `height` pixel image with a vertical field of view of
+        `fov_deg` degrees (strictly between 0 and 180), its principal point at the image centre."""
         width, height = _size(width, height)
         return cls(intrinsics_from_fov(width, height, A.fov(fov_deg)), width, height)
 
     @property
     def fov_deg(self) -> float:
+        """The vertical field of view in degrees (from fy and the height)."""
         return fov_from_focal(self.height, float(self.K[1, 1]))
 
     def with_fov(self, fov_deg: float) -> Camera:
@@ -94,6 +102,7 @@ class Camera:
         return unproject(self.K, pixels, depth)
 
     def inside(self, pixels: np.ndarray) -> np.ndarray:
+        """Returns a bool array [...]: whether each of `pixels` [..., 2] (x, y) falls on the image."""
         x, y = pixels[..., 0], pixels[..., 1]
         return (x >= -0.5) & (x < self.width - 0.5) & (y >= -0.5) & (y < self.height - 0.5)
 
@@ -163,6 +172,9 @@ def ypr_from_rotation(rotation: Rotation | np.ndarray) -> tuple[float, float, fl
 
 
 def pose_from_ypr(position, yaw_deg: float = 0.0, pitch_deg: float = 0.0, roll_deg: float = 0.0) -> np.ndarray:
+    """Returns the c2w pose [4, 4] (OpenCV axes) of a camera at `position` (x, y, z in world units)
+    turned by `yaw_deg` (right +), `pitch_deg` (up +) and `roll_deg` (clockwise +), in degrees, each
+    0 by default and applied as in `rotation_from_ypr`. All zero looks along +z with y down."""
     position = A.vector(position, "position", 3, bound=np.inf)
     angles = [A.number(a, name, -np.inf, np.inf) for a, name in
               ((yaw_deg, "yaw_deg"), (pitch_deg, "pitch_deg"), (roll_deg, "roll_deg"))]
@@ -170,7 +182,10 @@ def pose_from_ypr(position, yaw_deg: float = 0.0, pitch_deg: float = 0.0, roll_d
 
 
 def look_at(eye, target, up=(0.0, -1.0, 0.0)) -> np.ndarray:
-    """c2w (OpenCV axes) of a camera at `eye` looking at `target`; world up is -y by default."""
+    """Returns the c2w pose [4, 4] (OpenCV axes) of a camera at `eye` looking at `target` (world
+    points, 3 numbers each), with no roll about the world's `up` direction (default (0, -1, 0): -y,
+    since OpenCV's y points down). Raises ArgumentError when `eye` and `target` coincide or the view
+    is parallel to `up`."""
     eye, target, up = (A.vector(v, name, 3, bound=np.inf) for v, name in ((eye, "eye"), (target, "target"), (up, "up")))
     forward = target - eye
     norm = np.linalg.norm(forward)

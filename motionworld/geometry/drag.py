@@ -78,7 +78,8 @@ class DragTracker:
             cur = np.asarray(d.current, dtype=float)
             tracks.append(prev + (cur - prev) * ramp[:, None])
             if 1 <= d.object_id <= self.num_objects and np.isfinite(d.depth) and d.depth > 0:
-                shift_cam = np.array([(cur[0] - prev[0]) * d.depth / K[0, 0], (cur[1] - prev[1]) * d.depth / K[1, 1], 0.0])
+                shift_cam = np.array([(cur[0] - prev[0]) * d.depth / K[0, 0],
+                                      (cur[1] - prev[1]) * d.depth / K[1, 1], 0.0])
                 self.offsets[d.object_id - 1] += c2w[:3, :3] @ shift_cam
         self.last = {d.id: tuple(d.current) for d in state.drags}
         for p in state.pins:

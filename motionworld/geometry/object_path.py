@@ -22,12 +22,30 @@ from .camera import rotation_from_ypr
 
 @dataclass(frozen=True)
 class ObjectKeyframe:
+    """One pose of a scene object at one time (immutable).
+
+    `t` is the time in seconds (from 0 to MAX_SECONDS, counted from the first video frame);
+    `position` the translation (x, y, z) in world units, OpenCV axes (y down), from where the object
+    is in the first frame (default (0, 0, 0)); `rotation_deg` its (yaw, pitch, roll) in degrees about
+    its pivot, same axes as the camera (default (0, 0, 0))."""
+
     t: float
     position: tuple[float, float, float] = (0.0, 0.0, 0.0)
     rotation_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
 class ObjectPath:
+    """A scene object's rigid motion over time, interpolated between keyframes.
+
+    `keyframes` is a non-empty list of `ObjectKeyframe`s with strictly increasing times; one keyframe
+    is a pose held for ever. `loop` (default False) repeats the span from the first keyframe to the
+    last for ever after it, instead of holding the last pose. `interpolation` is "cubic" (default: a
+    cubic spline through the positions and scipy's RotationSpline through the rotations, with three
+    keyframes or more; a periodic spline when looping and the first and last positions are equal) or
+    "linear" (positions linearly, rotations by slerp; also what "cubic" does with two keyframes).
+    Before the first keyframe the object holds its pose. `matrices(times, pivot)` gives the
+    transforms; `ObjectPath.static()` and `ObjectPath.linear(offset, seconds)` make the simple ones."""
+
     def __init__(self, keyframes: Sequence[ObjectKeyframe], loop: bool = False, interpolation: str = "cubic"):
         if isinstance(keyframes, (str, ObjectKeyframe)) or not isinstance(keyframes, Sequence) or not keyframes:
             raise ArgumentError(f"an object path needs at least one keyframe (a list of ObjectKeyframes), got "
@@ -63,10 +81,13 @@ class ObjectPath:
 
     @classmethod
     def static(cls) -> ObjectPath:
+        """Returns a path that never moves the object."""
         return cls([ObjectKeyframe(0.0)])
 
     @classmethod
     def linear(cls, offset, seconds: float, loop: bool = False) -> ObjectPath:
+        """Returns a path that moves the object by `offset` (x, y, z world units) at a steady speed
+        over `seconds` seconds, then holds it there, or with `loop` jumps back and moves again."""
         seconds, offset = A.seconds(seconds), A.vector(offset, "offset", 3)
         return cls([ObjectKeyframe(0.0), ObjectKeyframe(seconds, tuple(offset))], loop=loop, interpolation="linear")
 
@@ -77,7 +98,9 @@ class ObjectPath:
         return np.clip(t, t0, t1)
 
     def matrices(self, times, pivot=(0.0, 0.0, 0.0)) -> np.ndarray:
-        """World-space transforms [T,4,4]: X' = R (X - pivot) + pivot + offset."""
+        """Returns the world-space transforms [T, 4, 4] at `times` (T seconds):
+        X' = R (X - pivot) + pivot + offset, turning the object about `pivot` (a world point,
+        default the origin; `World` passes the object's pivot, its centroid unless the scene gives one)."""
         t = A.times(times)
         pivot = A.vector(pivot, "pivot", 3, bound=np.inf)
         t = self._local_time(t)

@@ -74,7 +74,8 @@ def load_nerfstudio(path: str | Path, interpolation: str = "cubic") -> CameraPat
         raise _fail(path, None, f"camera_path: {len(entries)} cameras, more than the {MAX_FRAMES} frames limit")
     seconds, fps = data.get("seconds"), data.get("fps")
     for key, value, high in (("seconds", seconds, MAX_SECONDS), ("fps", fps, 1000.0)):
-        if value is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= high):
+        if value is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool)
+                                      and 0 < value <= high):
             raise _fail(path, None, f"{key}: expected a number in (0, {high:g}], got {value!r}")
     if seconds is not None and len(entries) > 1:
         dt = seconds / len(entries)  # ns-render plays len(path) frames over `seconds`
@@ -105,8 +106,14 @@ def load_nerfstudio(path: str | Path, interpolation: str = "cubic") -> CameraPat
 
 def save_nerfstudio(path: str | Path, camera_path: CameraPath, width: int, height: int,
                     fov_deg: float, fps: float = FPS, seconds: float | None = None) -> None:
-    """Write one camera per video frame, in the layout nerfstudio's ns-render reads. The file
-    appears only when complete; a folder, a FIFO or an input of the running command is refused."""
+    """Write `camera_path` to the file `path` as a nerfstudio camera_path.json, one camera per video
+    frame, in the layout nerfstudio's ns-render reads.
+
+    `width` and `height` are the render size in pixels; `fov_deg` the vertical field of view in
+    degrees wherever the path gives none; `fps` the frame rate (default 16), written as given;
+    `seconds` how long to sample the path (default: its duration). Poses are written in OpenGL axes
+    as nerfstudio stores them. The file appears only when complete; a folder, a FIFO or an input of
+    the running command is refused. Returns nothing."""
     path = A.file_path(path, "path")
     if not isinstance(camera_path, CameraPath):
         raise ArgumentError(f"camera_path must be a CameraPath, got {A.shown(camera_path)}")
@@ -166,7 +173,8 @@ def save_realestate10k(path: str | Path, camera_path: CameraPath, K: np.ndarray,
     rows = [url]
     for i, c in enumerate(c2w):
         w2c = invert_pose(c)[:3].reshape(-1)
-        nums = [f"{round(i * 1e6 / fps)}", *(f"{v:.9g}" for v in (fx, fy, cx, cy)), "0", "0", *(f"{v:.12g}" for v in w2c)]
+        nums = [f"{round(i * 1e6 / fps)}", *(f"{v:.9g}" for v in (fx, fy, cx, cy)), "0", "0",
+                *(f"{v:.12g}" for v in w2c)]
         rows.append(" ".join(nums))
     with replacing(path) as tmp:
         tmp.write_text("\n".join(rows) + "\n")
@@ -216,7 +224,8 @@ def save_colmap_images(path: str | Path, camera_path: CameraPath, fps: float = F
     for i, c in enumerate(c2w):
         w2c = invert_pose(c)
         q = Rotation.from_matrix(w2c[:3, :3]).as_quat(scalar_first=True)
-        rows.append(" ".join([str(i + 1), *(f"{v:.12g}" for v in q), *(f"{v:.12g}" for v in w2c[:3, 3]), "1", f"frame_{i:05d}.png"]))
+        rows.append(" ".join([str(i + 1), *(f"{v:.12g}" for v in q), *(f"{v:.12g}" for v in w2c[:3, 3]), "1",
+                              f"frame_{i:05d}.png"]))
         rows.append("")
     with replacing(path) as tmp:
         tmp.write_text("\n".join(rows) + "\n")
@@ -224,8 +233,13 @@ def save_colmap_images(path: str | Path, camera_path: CameraPath, fps: float = F
 
 # --- dispatch ----------------------------------------------------------------------------------
 def load_path_file(path: str | Path, fps: float = FPS) -> CameraPath:
-    """Guess the format from the name and content: .json = nerfstudio, images.txt = COLMAP,
-    other .txt = RealEstate10K."""
+    """Read the camera-path file `path`, guessing the format from its name and content: .json =
+    nerfstudio camera_path.json; a .txt named images* or naming IMAGE_ID in its first lines = COLMAP
+    images.txt; any other .txt = RealEstate10K. `fps` (default 16) is the rate COLMAP's untimed
+    images are played at; the other formats carry their own timing.
+
+    Returns the CameraPath (OpenCV axes, as the file places it, cubic interpolation). A file that
+    cannot be read or is not a camera path raises PathFileError naming the file (and line)."""
     path = A.file_path(path, "camera path file")
     A.fps(fps)
     try:
@@ -245,5 +259,6 @@ def load_path_file(path: str | Path, fps: float = FPS) -> CameraPath:
             return load_realestate10k(path)[0]
     except ValueError as e:  # a path the file describes but the engine cannot make (e.g. too long)
         raise _fail(path, None, str(e)) from None
-    raise PathFileError(f"{path}: unknown camera path format (use nerfstudio .json, RealEstate10K .txt or COLMAP images.txt)")
+    raise PathFileError(f"{path}: unknown camera path format "
+                        "(use nerfstudio .json, RealEstate10K .txt or COLMAP images.txt)")
 

@@ -3,7 +3,8 @@
 A path is relative: `World` places its first pose on the scene's start camera. Keyframed paths
 interpolate positions with a cubic spline and orientations with scipy's RotationSpline. Primitives
 (dolly, truck, pedestal, pan, tilt, roll, orbit, dolly-zoom, look-at, hold) are exact functions of
-time (linear or eased progress) that start at the identity pose. `a.then(b)` (or `a + b`) continues `b` from where `a` ends.
+time (linear or eased progress) that start at the identity pose. `a.then(b)` (or `a + b`) continues
+`b` from where `a` ends.
 
 Field of view: NaN means "the scene's own fov"; `sample(times, default_fov)` fills it in.
 """
@@ -27,13 +28,27 @@ Evaluator = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 @dataclass(frozen=True)
 class Keyframe:
+    """One camera of a keyframed path (immutable; see `CameraPath.from_keyframes`).
+
+    `t` is its time in seconds (only differences count: the path starts at its first keyframe); `c2w` its 4x4
+    camera-to-world pose in OpenCV axes (x right, y down, z forward); `fov_deg` its vertical field of
+    view in degrees, strictly between 0 and 180, or None (default) for the scene's own. A path's
+    keyframes give a fov on all of them or on none."""
+
     t: float
     c2w: np.ndarray
     fov_deg: float | None = None
 
 
 class CameraPath:
-    """A camera trajectory over [0, duration] seconds."""
+    """A camera trajectory over [0, duration] seconds: c2w pose (OpenCV axes) and vertical fov at any time.
+
+    `duration` is its length in seconds, from 0 to MAX_SECONDS (an hour). `evaluate` is the function
+    that makes it: given times [T] (seconds, within [0, duration]) it returns poses [T, 4, 4] and
+    vertical fovs [T] in degrees (NaN: the scene's own). Most paths come from the constructors
+    (`from_keyframes`, `from_poses`), the primitives of `motionworld.paths` (dolly, pan, orbit, ...),
+    a path file (`load_path_file`) or a scene; `sample` and `frames` evaluate one, `then` (or `+`),
+    `rebased`, `transformed` and `constant_speed` make new ones from it."""
 
     def __init__(self, duration: float, evaluate: Evaluator):
         if isinstance(duration, (int, float, np.integer, np.floating)) and duration > MAX_SECONDS:
@@ -46,7 +61,8 @@ class CameraPath:
 
     # --- evaluation -------------------------------------------------------------------------
     def sample(self, times, default_fov: float = np.nan) -> tuple[np.ndarray, np.ndarray]:
-        """Poses [T,4,4] and vertical fovs [T] at `times` (clamped to the path's span)."""
+        """Returns poses [T,4,4] and vertical fovs [T] (degrees) at `times` (T seconds, clamped to
+        the path's span); `default_fov` fills in where the path has no fov (default NaN: left so)."""
         t = A.times(times)
         t = np.clip(t, 0.0, self.duration)
         c2w, fov = self._evaluate(t)
@@ -54,28 +70,34 @@ class CameraPath:
         return c2w, fov
 
     def pose(self, t: float) -> np.ndarray:
+        """Returns the c2w pose [4, 4] at time `t` (seconds, clamped to the path's span)."""
         return self.sample([t])[0][0]
 
     @property
     def start_pose(self) -> np.ndarray:
+        """The c2w pose [4, 4] at time 0."""
         return self.pose(0.0)
 
     @property
     def end_pose(self) -> np.ndarray:
+        """The c2w pose [4, 4] at the end, time `duration`."""
         return self.pose(self.duration)
 
     def frame_times(self, fps: float = FPS, seconds: float | None = None) -> np.ndarray:
-        """Video frame times 0, 1/fps, ... up to `seconds` (default: the path's duration)."""
+        """Returns the video frame times 0, 1/fps, ... up to `seconds` (default: the path's duration),
+        at `fps` frames per second (default 16)."""
         fps = A.fps(fps)
         seconds = self.duration if seconds is None else A.number(seconds, "seconds", 0.0, MAX_SECONDS, unit=" s")
         return np.arange(int(np.floor(seconds * fps + 1e-9)) + 1) / fps
 
     def frames(self, fps: float = FPS, seconds: float | None = None, default_fov: float = np.nan):
+        """Returns `sample(frame_times(fps, seconds), default_fov)`: poses [T, 4, 4] and fovs [T] of
+        each video frame at `fps` (default 16) over `seconds` (default: the path's duration)."""
         return self.sample(self.frame_times(fps, seconds), default_fov)
 
     # --- composition ------------------------------------------------------------------------
     def transformed(self, T: np.ndarray) -> CameraPath:
-        """The same path moved rigidly: every pose left-multiplied by T."""
+        """Returns the same path moved rigidly: every pose left-multiplied by `T` (a 4x4 pose)."""
         T = A.poses(T, "T")
         inner = self._evaluate
 
@@ -86,10 +108,12 @@ class CameraPath:
         return CameraPath(self.duration, evaluate)
 
     def rebased(self, start_pose: np.ndarray) -> CameraPath:
-        """The same relative motion, starting at `start_pose`."""
+        """Returns the same relative motion, starting at `start_pose` (a 4x4 c2w)."""
         return self.transformed(A.poses(start_pose, "start_pose") @ invert_pose(self.start_pose))
 
     def then(self, other: CameraPath) -> CameraPath:
+        """Returns this path followed by `other`, which is moved to start where this one ends; the
+        durations add. `a + b` is `a.then(b)`."""
         if not isinstance(other, CameraPath):
             raise ArgumentError(f"then needs a CameraPath, got {A.shown(other)}")
         first, second = self, other.rebased(self.end_pose)
@@ -111,6 +135,7 @@ class CameraPath:
 
     @staticmethod
     def concat(paths: Sequence[CameraPath]) -> CameraPath:
+        """Returns the `paths` (a non-empty list) one after another, each continuing the last."""
         if isinstance(paths, (str, CameraPath)) or not isinstance(paths, Sequence) or not paths:
             raise ArgumentError(f"concat needs at least one path (a list of CameraPaths), got {A.shown(paths)}")
         out = paths[0]
@@ -119,10 +144,12 @@ class CameraPath:
         return out
 
     def constant_speed(self, turn_radius: float = 1.0, samples_per_second: int = 200) -> CameraPath:
-        """Same geometry and duration, re-timed so the camera moves at constant speed.
+        """Returns the same geometry and duration, re-timed so the camera moves at constant speed.
 
         Progress is distance travelled plus `turn_radius` x angle turned (radians), so a turn on
         the spot takes time too and a pan turns at a constant rate. Stops (holds) take no time.
+        `turn_radius` is in world units (default 1); `samples_per_second` (1 to 1000, default 200, at
+        least 200 in all) is how finely the path is measured.
         """
         turn_radius = A.number(turn_radius, "turn_radius", 0.0, MAX_SCENE_NUMBER)
         samples_per_second = A.number(samples_per_second, "samples_per_second", 1, 1000, integer=True)
@@ -130,7 +157,8 @@ class CameraPath:
         t = np.linspace(0.0, self.duration, n + 1)
         c2w, _ = self._evaluate(t)
         rots = Rotation.from_matrix(c2w[:, :3, :3])
-        step = np.linalg.norm(np.diff(c2w[:, :3, 3], axis=0), axis=1) + turn_radius * (rots[1:] * rots[:-1].inv()).magnitude()
+        step = (np.linalg.norm(np.diff(c2w[:, :3, 3], axis=0), axis=1)
+                + turn_radius * (rots[1:] * rots[:-1].inv()).magnitude())
         if step.sum() < 1e-12:
             return self
         s = np.concatenate([[0.0], np.cumsum(step)]) / step.sum()
@@ -146,7 +174,11 @@ class CameraPath:
     # --- construction -----------------------------------------------------------------------
     @classmethod
     def from_keyframes(cls, keyframes: Sequence[Keyframe], interpolation: str = "cubic") -> CameraPath:
-        """Interpolate keyframes (times strictly increasing). `interpolation`: cubic | linear."""
+        """Returns a path through `keyframes` (a non-empty list of `Keyframe`s, times strictly
+        increasing), starting at the first one's time and lasting until the last one's.
+        `interpolation` is "cubic" (default: positions on a natural cubic spline, orientations on
+        scipy's RotationSpline, with three keyframes or more) or "linear" (positions and fovs
+        linearly, orientations by slerp)."""
         times, c2ws, fovs = _checked_keyframes(keyframes)
         A.one_of(interpolation, "interpolation", ("cubic", "linear"))
         if np.any(np.diff(times) <= 0):
@@ -194,7 +226,9 @@ class CameraPath:
 
     @classmethod
     def from_poses(cls, c2ws: np.ndarray, fps: float = FPS, fovs=None, interpolation: str = "cubic") -> CameraPath:
-        """A path through per-frame poses sampled at `fps`."""
+        """Returns a path through per-frame poses `c2ws` [T, 4, 4] taken `fps` apart (default 16 per
+        second), with per-pose vertical `fovs` in degrees (default None: the scene's own), by
+        `interpolation` as in `from_keyframes`."""
         fps = A.fps(fps)
         c2ws = A.poses(c2ws, "c2ws", batch=True)
         fovs = [None] * len(c2ws) if fovs is None else list(fovs)
@@ -314,7 +348,8 @@ def orbit(degrees: float, distance: float, seconds: float, ease: bool = False) -
     return CameraPath(seconds, evaluate)
 
 
-def dolly_zoom(distance: float, target_distance: float, fov_deg: float, seconds: float, ease: bool = False) -> CameraPath:
+def dolly_zoom(distance: float, target_distance: float, fov_deg: float, seconds: float,
+               ease: bool = False) -> CameraPath:
     """Move forward while widening the view so a subject at `target_distance` keeps its size."""
     seconds = _check_seconds(seconds)
     distance = _amount(distance, "distance")

@@ -21,14 +21,20 @@ WORLD_UP = np.array([0.0, -1.0, 0.0])  # OpenCV world: y points down
 
 @dataclass
 class ControlCommand:
-    """What a controller asks of the camera for the next interval.
+    """What a controller asks of the camera for the next interval (`CameraRig.update` carries it out).
 
-    move: (right, up, forward), each in [-1, 1], times the rig's move speed.
-    turn: (yaw right, pitch up) rates in [-1, 1], times the rig's turn speed.
-    look_deg: (yaw, pitch) degrees to turn at once (mouse look).
-    pose: an absolute c2w that replaces the rig's pose (scripted playback).
-    seconds: how long the command lasts (None: the `dt` it is given; live input spread over a chunk
+    `move`: (right, up, forward), each in [-1, 1] (clipped), times the rig's move speed; default zeros.
+    `turn`: (yaw right, pitch up) rates in [-1, 1] (clipped), times the rig's turn speed; default zeros.
+    `look_deg`: (yaw, pitch) degrees to turn at once (mouse look); default zeros.
+    `sprint`: multiply the move speed by the rig's sprint factor (default False).
+    `pose`: an absolute 4x4 c2w that replaces the rig's pose, played exactly (scripted playback);
+    default None.
+    `fov_deg`: a vertical field of view in degrees (strictly 0 to 180) the camera keeps from now on; default
+    None: unchanged (with a `pose`: the scene's own).
+    `seconds`: how long the command lasts (None: the `dt` it is given; live input spread over a chunk
     says how much of the player's time one frame covers).
+    Two commands add (`a + b`): moves and turns summed and clipped, looks summed, `b`'s pose, fov and
+    seconds where it gives them.
     """
 
     move: np.ndarray = field(default_factory=lambda: np.zeros(3))
@@ -64,6 +70,16 @@ class ControlCommand:
 
 
 class CameraRig:
+    """A first-person camera driven by `ControlCommand`s: position, yaw, pitch and roll, with damped
+    velocities (see the module's docstring); `update(command, dt)` advances it, `c2w` is its pose.
+
+    `start_pose` is the 4x4 c2w it starts at (default the identity; its pitch is clamped to the
+    limit); `move_speed` its walking speed in world units per second (default 1); `turn_speed_deg`
+    its turning rate in degrees per second at full `turn` (default 60); `sprint` the factor on the
+    move speed while sprinting, at least 1 (default 2.5); `damping_s` the time constant in seconds
+    with which velocities approach what is asked (default 0.15; 0: at once); `pitch_limit_deg` how
+    far it may look up or down, in degrees, at most 90 (default 85). Speeds must be positive."""
+
     def __init__(self, start_pose: np.ndarray | None = None, move_speed: float = 1.0, turn_speed_deg: float = 60.0,
                  sprint: float = 2.5, damping_s: float = 0.15, pitch_limit_deg: float = 85.0):
         # the ranges of a scene's camera: block (scene_schema.CameraSpec)
@@ -76,6 +92,8 @@ class CameraRig:
         self.reset(np.eye(4) if start_pose is None else start_pose)
 
     def reset(self, pose: np.ndarray, clamp: bool = True) -> None:
+        """Put the camera at `pose` (4x4 c2w) at rest; with `clamp` (default) its pitch is kept
+        within the limit."""
         pose = A.poses(pose, "pose")
         self.position = pose[:3, 3].copy()
         self.yaw, self.pitch, self.roll = ypr_from_rotation(pose[:3, :3])
@@ -86,6 +104,7 @@ class CameraRig:
 
     @property
     def c2w(self) -> np.ndarray:
+        """The camera's pose now, 4x4 c2w in OpenCV axes."""
         return pose_from_ypr(self.position, self.yaw, self.pitch, self.roll)
 
     def _ground_axes(self) -> tuple[np.ndarray, np.ndarray]:
@@ -95,7 +114,8 @@ class CameraRig:
         return right, forward
 
     def update(self, command: ControlCommand, dt: float) -> np.ndarray:
-        """Advance by dt seconds under `command`; returns the new c2w."""
+        """Advance by `dt` seconds (or the command's own `seconds`) under `command`; returns the new
+        c2w [4, 4]."""
         if not isinstance(command, ControlCommand):
             raise ArgumentError(f"command must be a ControlCommand, got {A.shown(command)}")
         dt = A.number(dt if command.seconds is None else command.seconds, "dt", 0.0, MAX_SECONDS, unit=" s")

@@ -25,7 +25,13 @@ MAX_SPLAT_RADIUS = 4  # z-buffer cells; beyond this a gap is treated as a hole
 
 @dataclass
 class TrackResult:
-    """Tracks of one clip. Layout follows CoTracker without the batch axis."""
+    """Tracks of one clip (what `World.tracks` returns); the layout follows CoTracker without the batch axis.
+
+    For T frames and N tracks: `tracks` [T, N, 2] float32 pixel (x, y) in the scene picture's pixels
+    (NaN where the point is behind the camera); `visibility` [T, N] bool (in front, inside the image
+    and not hidden by the scene's surface); `depth` [T, N] float32 camera z of each point, world
+    units; `c2w` [T, 4, 4] camera poses (OpenCV axes); `K` [T, 3, 3] intrinsics per frame; `object_ids`
+    [N] int, 0 for the background and k for scene object k-1; `times` [T] in seconds. `len()` is T."""
 
     tracks: np.ndarray  # [T, N, 2] float32 pixel (x, y); NaN where the point is behind the camera
     visibility: np.ndarray  # [T, N] bool
@@ -48,6 +54,19 @@ def grid_pixels(width: int, height: int, n: int) -> np.ndarray:
 
 
 class TrackField:
+    """A grid of first-frame pixels lifted to 3D once; `project` gives their tracks and visibility in
+    any later cameras (see the module's docstring).
+
+    `depth` is the first frame's z-depth map [H, W] in world units, finite and positive; `camera` its
+    `Camera` (the map's size); `c2w0` the first frame's 4x4 c2w (default the identity). `grid` is the
+    number of tracks per side of the N x N grid (2 to 512, default 50). `object_masks` are the scene
+    objects' [H, W] bool masks (default none; where they overlap the earlier wins); `pivots` the
+    world point each object turns about (default, or None in the list: the centroid of its lifted
+    surface). `tolerance` is how far (relative, in (0, 1), default 0.03) a point may lie behind the
+    surface and still be visible; `zbuffer_size` about how many cells the occlusion z-buffer has
+    along the image's longest side (default 160); `edge_ratio` the relative depth jump (default
+    0.15) beyond which neighbouring surface samples are not joined, so an edge stays open."""
+
     def __init__(self, depth: np.ndarray, camera: Camera, c2w0: np.ndarray | None = None, grid: int = 50,
                  object_masks: list[np.ndarray] | None = None, pivots: list | None = None,
                  tolerance: float = 0.03, zbuffer_size: int = 160, edge_ratio: float = 0.15):
@@ -91,7 +110,8 @@ class TrackField:
         self.zb_shape = (int(np.ceil(camera.height / s)), int(np.ceil(camera.width / s)))
         z0 = depth[gy, gx]
         pix = np.stack([gx, gy], axis=-1).astype(float)
-        self.surface = transform_points(self.c2w0, camera.unproject(pix.reshape(-1, 2), z0.ravel())).reshape(gy.shape + (3,))
+        self.surface = transform_points(self.c2w0, camera.unproject(pix.reshape(-1, 2), z0.ravel())).reshape(
+            gy.shape + (3,))
         self.surface_ids = label[gy, gx]
         same = lambda a, b: (np.abs(a - b) < edge_ratio * np.minimum(a, b))
         self.join_right = same(z0[:, 1:], z0[:, :-1]) & (self.surface_ids[:, 1:] == self.surface_ids[:, :-1])
@@ -109,6 +129,7 @@ class TrackField:
 
     @property
     def num_tracks(self) -> int:
+        """N, the number of tracks (grid x grid)."""
         return len(self.points)
 
     # ------------------------------------------------------------------------------------------
@@ -167,9 +188,11 @@ class TrackField:
                 occlusion: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Project the tracks into T frames.
 
-        c2w [T,4,4]; K [T,3,3] or [3,3] (default: the field's camera); object_transforms [T,K,4,4]
-        world-space rigid transforms per object. Returns tracks [T,N,2] float32, visibility [T,N]
-        bool and depth [T,N] float32.
+        `c2w` [T,4,4] camera poses; `K` [T,3,3] or [3,3] intrinsics (default: the field's camera);
+        `object_transforms` [T,K,4,4] world-space rigid transforms per object (default: none move);
+        `occlusion` (default True) hides points behind the scene's surface, else only those behind
+        the camera or outside the image. Returns tracks [T,N,2] float32, visibility [T,N] bool and
+        depth [T,N] float32.
         """
         c2w = A.poses(np.reshape(c2w, (-1, 4, 4)) if np.size(c2w) % 16 == 0 else c2w, "c2w", batch=True)
         T = len(c2w)

@@ -75,7 +75,8 @@ def _gradient_matching(r: torch.Tensor, scales: int) -> torch.Tensor:
     return grad / scales
 
 
-def ssi_loss(pred: torch.Tensor, disparity: torch.Tensor, gradient_weight: float = 0.5, scales: int = 4) -> torch.Tensor:
+def ssi_loss(pred: torch.Tensor, disparity: torch.Tensor, gradient_weight: float = 0.5,
+             scales: int = 4) -> torch.Tensor:
     """Scale-and-shift-invariant L1 on normalised disparity, plus gradient matching of the residual
     at `scales` scales (halving each), which keeps depth edges sharp where the truth has them.
     pred, disparity: [B, H, W]."""

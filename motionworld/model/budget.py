@@ -100,7 +100,8 @@ def check_vae_config(c: VAEConfig, prefix: str = "vae.") -> None:
     _int(f"{p}encoder_blocks", c.encoder_blocks, 0, limits.MAX_MODEL_BLOCKS)
     _int(f"{p}decoder_blocks", c.decoder_blocks, 0, limits.MAX_MODEL_BLOCKS)
     _ints(f"{p}decoder_widths", c.decoder_widths, 1, count=VAE_STAGES + 1)
-    for key, flags in (("encoder_time_downscale", c.encoder_time_downscale), ("decoder_time_upscale", c.decoder_time_upscale)):
+    for key, flags in (("encoder_time_downscale", c.encoder_time_downscale),
+                       ("decoder_time_upscale", c.decoder_time_upscale)):
         if len(flags) != VAE_STAGES or not all(isinstance(f, bool) for f in flags) or 2 ** sum(flags) != TIME_STRIDE:
             raise Refused(f"{p}{key}", flags, f"must be {VAE_STAGES} true/false values, {int(math.log2(TIME_STRIDE))} "
                                               f"of them true (the VAE's time stride is {TIME_STRIDE})")
@@ -141,7 +142,8 @@ def _check_dit(d: DiTConfig, c: StudentConfig) -> None:
     if d.image_channels not in (0, d.in_channels + 4):
         raise Refused("dit.image_channels", d.image_channels, f"must be 0 or in_channels + 4 ({d.in_channels + 4})")
     if d.track_channels != c.tracks.out_channels:
-        raise Refused("dit.track_channels", d.track_channels, f"must equal tracks.out_channels ({c.tracks.out_channels})")
+        raise Refused("dit.track_channels", d.track_channels,
+                      f"must equal tracks.out_channels ({c.tracks.out_channels})")
     _int("dit.warp_channels", d.warp_channels, 0)
     if d.warp_channels:
         if c.warp.out_channels != d.warp_channels:
@@ -159,7 +161,8 @@ def _check_tracks(t: TrackConfig, c: StudentConfig) -> None:
     if t.code_dim % 2:
         raise Refused("tracks.code_dim", t.code_dim, "must be even (sines and cosines of the track's ID)")
     if t.appearance_dim not in (0, c.vae.latent_channels):
-        raise Refused("tracks.appearance_dim", t.appearance_dim, f"must be 0 or vae.latent_channels ({c.vae.latent_channels})")
+        raise Refused("tracks.appearance_dim", t.appearance_dim,
+                      f"must be 0 or vae.latent_channels ({c.vae.latent_channels})")
     _int("tracks.hidden", t.hidden, 1)
     _int("tracks.out_channels", t.out_channels, 1)
     _exactly("tracks.spatial_stride", t.spatial_stride, VAE_STRIDE, "the latent grid")
@@ -198,8 +201,9 @@ def _check_layout(c: StudentConfig, window: int | None) -> None:
             raise Refused(key, side, f"must be a multiple of {step} (the VAE's {VAE_STRIDE}x times the patch {patch})")
     s = c.vae.output_scale
     if max(c.height, c.width) * s > limits.MAX_PICTURE_SIDE or c.height * c.width * s * s > limits.MAX_PICTURE_PIXELS:
-        raise Refused("vae.output_scale", s, f"frames of {c.width * s}x{c.height * s} are over the limit for a picture "
-                                             f"({limits.MAX_PICTURE_PIXELS / 1e6:g} MP, {limits.MAX_PICTURE_SIDE} a side)")
+        raise Refused("vae.output_scale", s,
+                      f"frames of {c.width * s}x{c.height * s} are over the limit for a picture "
+                      f"({limits.MAX_PICTURE_PIXELS / 1e6:g} MP, {limits.MAX_PICTURE_SIDE} a side)")
     if c.aspect not in ("fixed", "picture"):
         raise Refused("aspect", c.aspect, "must be 'fixed' or 'picture'")
     if c.aspect == "picture" and (ph > 2 or pw > 2):
@@ -400,10 +404,12 @@ def check_student_config(c: StudentConfig, where: str, window: int | None = "con
     est = estimate(c, window)
     budget = memory_budget() if budget is None else budget
     if est.total_bytes > budget:
-        layout = f"{c.width}x{c.height}, chunk {c.chunk}, sink {c.sink}, window {c.window if window == 'config' else window}"
+        layout = (f"{c.width}x{c.height}, chunk {c.chunk}, sink {c.sink}, "
+                  f"window {c.window if window == 'config' else window}")
         raise MotionWorldError(
             f"{where}: needs about {_gb(est.total_bytes)} at float32 ({est.parameters / 1e6:,.1f} M parameters: "
-            f"{_gb(est.parameter_bytes)}, KV cache {_gb(est.kv_cache_bytes)} and activations {_gb(est.activation_bytes)} "
+            f"{_gb(est.parameter_bytes)}, KV cache {_gb(est.kv_cache_bytes)} "
+            f"and activations {_gb(est.activation_bytes)} "
             f"at {layout}), over the memory budget of {_gb(budget)} (this machine's memory, at least "
             f"{_gb(int(limits.MODEL_MEMORY_FLOOR))})")
     return est

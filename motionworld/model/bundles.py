@@ -25,7 +25,8 @@ def _measured_removed(c: VAEConfig) -> VAEConfig:  # statistics a VAE measures o
 
 def _check_vae(folder, have: VAEConfig, expect: VAEConfig) -> None:
     if _measured_removed(have) != _measured_removed(expect):
-        raise MotionWorldError(f"{folder}: the VAE there has config {_measured_removed(have)}, the model needs {expect}")
+        raise MotionWorldError(f"{folder}: the VAE there has config {_measured_removed(have)}, "
+                               f"the model needs {expect}")
 
 
 def vae_config_check(folder: str | Path):

@@ -212,12 +212,14 @@ def preset(name: str) -> StudentConfig:
         c = preset("cpu")
         vae = dataclasses.replace(SLIM_VAE, guide_widths=(16, 16), output_scale=2)
         return dataclasses.replace(
-            c, dit=dataclasses.replace(c.dit, warp_channels=17), vae=vae, warp=WarpConfig(out_channels=17, encoder="vae"),
+            c, dit=dataclasses.replace(c.dit, warp_channels=17), vae=vae,
+            warp=WarpConfig(out_channels=17, encoder="vae"),
             tracks=dataclasses.replace(c.tracks, occlusion=True), height=96, width=128, aspect="picture")
     if name == "tiny-guided":
         c = preset("tiny")
         return dataclasses.replace(
-            c, dit=dataclasses.replace(c.dit, warp_channels=17), vae=dataclasses.replace(c.vae, guide_widths=(8,), output_scale=2),
+            c, dit=dataclasses.replace(c.dit, warp_channels=17),
+            vae=dataclasses.replace(c.vae, guide_widths=(8,), output_scale=2),
             warp=WarpConfig(out_channels=17, encoder="vae"), tracks=dataclasses.replace(c.tracks, occlusion=True),
             aspect="picture")
     if name == "tiny":

@@ -47,7 +47,8 @@ def upsampled(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """Per-frame maps [B, T, C, h, w] resized bilinearly to size (H, W)."""
     if frames.shape[-2:] == tuple(size):
         return frames
-    return F.interpolate(frames.flatten(0, 1), size=size, mode="bilinear", align_corners=False).unflatten(0, frames.shape[:2])
+    return F.interpolate(frames.flatten(0, 1), size=size, mode="bilinear", align_corners=False).unflatten(
+        0, frames.shape[:2])
 
 
 def pull_push_fill(frames: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:

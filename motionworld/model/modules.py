@@ -1,6 +1,6 @@
 """`TrackVideoModules`: the networks of one track-conditioned video model (causal DiT, track
-encoder, tiny VAE, optional learned text encoder, optional warp encoder). The student, the teacher and the DMD critic are
-each one, under the prefixes their weights files use."""
+encoder, tiny VAE, optional learned text encoder, optional warp encoder). The student, the teacher
+and the DMD critic are each one, under the prefixes their weights files use."""
 from __future__ import annotations
 
 from torch import nn
@@ -23,7 +23,8 @@ class TrackVideoModules(nn.Module):
             raise ValueError(f"DiT track_channels ({c.dit.track_channels}) != track encoder out_channels "
                              f"({c.tracks.out_channels})")
         if c.dit.image_channels not in (0, c.dit.in_channels + 4):
-            raise ValueError(f"image_channels must be 0 or in_channels + 4 (Wan I2V layout), got {c.dit.image_channels}")
+            raise ValueError("image_channels must be 0 or in_channels + 4 (Wan I2V layout), "
+                             f"got {c.dit.image_channels}")
         if c.vae.latent_channels != c.dit.in_channels:
             raise ValueError("VAE latent channels and DiT in_channels differ")
         if c.tracks.appearance_dim not in (0, c.vae.latent_channels):
@@ -44,7 +45,8 @@ class TrackVideoModules(nn.Module):
             raise ValueError(f"a warp read through the VAE gives latent_channels + 1 = {c.vae.latent_channels + 1} "
                              f"channels; the DiT has warp_channels {c.dit.warp_channels}")
         if c.dit.warp_channels and c.warp.encoder == "learned" and 2 ** len(c.warp.widths) != 8:
-            raise ValueError(f"the warp encoder must halve 3 times to the VAE's 8x grid, has {len(c.warp.widths)} convs")
+            raise ValueError("the warp encoder must halve 3 times to the VAE's 8x grid, "
+                             f"has {len(c.warp.widths)} convs")
         self.warp = None
         if c.dit.warp_channels:
             self.warp = WarpEncoder(c.warp) if c.warp.encoder == "learned" else LatentWarpEncoder(c.warp, self.vae)

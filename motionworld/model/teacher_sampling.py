@@ -63,7 +63,8 @@ def sample_teacher(modules, config, batch: dict, gen: torch.Generator, steps: in
     for s, s_next in zip(levels, levels[1:] + [0.0]):
         if any(abs(s - c) < 1e-9 for c in capture):
             states[s] = x.clone()
-        v = guided_v(modules.dit, x, torch.full((B,), s, device=x.device), cond_full, cond_none, text_full, text_none, w_t, w_m)
+        v = guided_v(modules.dit, x, torch.full((B,), s, device=x.device), cond_full, cond_none, text_full, text_none,
+                     w_t, w_m)
         x = x + (s_next - s) * v
         x[:, :, 0] = lat[:, :, 0]
     return x, states, noise

@@ -76,7 +76,8 @@ class UMT5TextEncoder:
         if not path.is_dir():
             raise MotionWorldError(f"{path}: umT5 folder not found (expected a transformers save_pretrained folder)")
         self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-        self.model = UMT5EncoderModel.from_pretrained(str(path), local_files_only=True, torch_dtype=dtype).to(device).eval()
+        self.model = UMT5EncoderModel.from_pretrained(str(path), local_files_only=True,
+                                                      torch_dtype=dtype).to(device).eval()
         self.max_tokens = max_tokens
 
     @property

@@ -113,7 +113,8 @@ class TinyVAE(nn.Module):
         self.decoder = build_decoder(config)
         if config.output_scale != 1 and not config.guided:
             raise ValueError("VAEConfig.output_scale needs a guided decoder (guide_widths)")
-        self.guide = GuidedDecoder(config.guide_widths, config.output_scale, config.guide_fill) if config.guided else None
+        self.guide = (GuidedDecoder(config.guide_widths, config.output_scale, config.guide_fill) if config.guided
+                      else None)
         self.time_downscale = 2 ** sum(config.encoder_time_downscale)
         self.time_upscale = 2 ** sum(config.decoder_time_upscale)
 
@@ -206,7 +207,8 @@ class TinyVAE(nn.Module):
 
     def decode_pixels(self, latents: torch.Tensor) -> torch.Tensor:
         """The decoder's own output (in the space `pixels_in` maps to), unclamped: what training compares."""
-        return _run(self.decoder, self.denormalise(latents.to(self.decoder[1].weight.dtype)), None)[:, self.frames_to_trim:]
+        out = _run(self.decoder, self.denormalise(latents.to(self.decoder[1].weight.dtype)), None)
+        return out[:, self.frames_to_trim:]
 
     def streaming_decoder(self) -> StreamingDecoder:
         return StreamingDecoder(self)

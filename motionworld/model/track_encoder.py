@@ -137,11 +137,13 @@ class TrackEncoder(nn.Module):
         want = self.config.appearance_dim
         if want and (appearance is None or tuple(appearance.shape) != (tracks.shape[0], tracks.shape[2], want)):
             got = None if appearance is None else tuple(appearance.shape)
-            raise ValueError(f"this track encoder needs appearance [B, N, {want}] for {tracks.shape[2]} tracks, got {got}")
+            raise ValueError(f"this track encoder needs appearance [B, N, {want}] for {tracks.shape[2]} tracks, "
+                             f"got {got}")
         if not want and appearance is not None:
             raise ValueError("this track encoder has no appearance channels (appearance_dim 0)")
         if occluded is not None and occluded.shape != visibility.shape:
-            raise ValueError(f"occluded must be shaped like visibility {tuple(visibility.shape)}, got {tuple(occluded.shape)}")
+            raise ValueError(f"occluded must be shaped like visibility {tuple(visibility.shape)}, "
+                             f"got {tuple(occluded.shape)}")
         maps = self.rasterize(tracks, visibility, codes, height, width, appearance, occluded)
         packed = self.pack(maps, from_start).to(self.proj[0].weight.dtype)
         return self.proj(packed)

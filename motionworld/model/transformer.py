@@ -58,7 +58,8 @@ class CausalWanTransformer(nn.Module):
         if t.ndim == 1:
             t = t[:, None].expand(batch, frames)
         if t.shape != (batch, frames):
-            raise ValueError(f"timestep must be [B], [B, F] or a scalar; got {tuple(t.shape)} for B={batch}, F={frames}")
+            raise ValueError(f"timestep must be [B], [B, F] or a scalar; got {tuple(t.shape)} "
+                             f"for B={batch}, F={frames}")
         return t
 
     # ----- the network

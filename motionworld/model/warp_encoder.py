@@ -47,7 +47,8 @@ class WarpEncoder(nn.Module):
     def stride(self) -> int:
         return 2 ** len(self.config.widths)
 
-    def forward(self, warp: torch.Tensor, valid: torch.Tensor, from_start: bool, memory: dict | None = None) -> torch.Tensor:
+    def forward(self, warp: torch.Tensor, valid: torch.Tensor, from_start: bool,
+                memory: dict | None = None) -> torch.Tensor:
         """warp [B, T, 3, H, W] in [0, 1], valid [B, T, H, W] in [0, 1] -> [B, out_channels, T_latent,
         H / stride, W / stride]; with from_start the first frame alone forms latent 0. Per frame, so
         `memory` (a stream's state, for the encoder that has one) is not needed."""
@@ -77,14 +78,17 @@ class LatentWarpEncoder(nn.Module):
     def stride(self) -> int:
         return 8
 
-    def forward(self, warp: torch.Tensor, valid: torch.Tensor, from_start: bool, memory: dict | None = None) -> torch.Tensor:
+    def forward(self, warp: torch.Tensor, valid: torch.Tensor, from_start: bool,
+                memory: dict | None = None) -> torch.Tensor:
         _check(warp, valid)
         b, t, _, h, w = warp.shape
         v = valid.to(warp.dtype)
         with torch.no_grad():
             z = self.vae.encode_chunk(warp * v[:, :, None], from_start, memory)  # [B, T_latent, C, h/8, w/8]
-        cover = F.avg_pool2d(v.reshape(b * t, 1, h, w), self.stride).reshape(b, t, 1, h // self.stride, w // self.stride)
+        cover = F.avg_pool2d(v.reshape(b * t, 1, h, w), self.stride).reshape(b, t, 1, h // self.stride,
+                                                                              w // self.stride)
         cover = _latent_rate(cover, self.config.temporal_stride, from_start).mean(2)  # [B, T_latent, 1, h', w']
         if cover.shape[1] != z.shape[1]:
-            raise ValueError(f"the VAE made {z.shape[1]} latent frames of {t} warp frames, the validity {cover.shape[1]}")
+            raise ValueError(f"the VAE made {z.shape[1]} latent frames of {t} warp frames, "
+                             f"the validity {cover.shape[1]}")
         return torch.cat([z * (cover > 0), cover], 2).transpose(1, 2).to(z.dtype)

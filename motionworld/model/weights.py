@@ -129,7 +129,8 @@ def build_checked(factory: Callable[[], torch.nn.Module], tensors: dict[str, tor
     try:
         with torch.device("meta"):
             skeleton = factory()
-    except (ValueError, TypeError, RuntimeError, IndexError, ZeroDivisionError, AssertionError) as e:  # sizes torch refuses
+    except (ValueError, TypeError, RuntimeError, IndexError, ZeroDivisionError,
+            AssertionError) as e:  # sizes torch refuses
         raise MotionWorldError(f"{where}: the manifest's config cannot be built ({e})") from None
     _compare(skeleton.state_dict(), tensors, where)
     del skeleton

@@ -107,7 +107,8 @@ class RenderResult:
 
 
 def render(scene, output, *, path=None, actions=None, seconds=None, backend="auto", weights=None, size=640,
-           seed=None, preview_tracks=False, grid=None, log_path=None, progress=True, depth=None, say=print) -> RenderResult:
+           seed=None, preview_tracks=False, grid=None, log_path=None, progress=True, depth=None,
+           say=print) -> RenderResult:
     """Render a camera path (a scene path name, a path file or an action string) to a video file,
     through the same Player loop the window uses, without a window."""
 
@@ -193,15 +194,7 @@ def replay(log_file, output=None, *, progress=True, say=print) -> ReplayResult:
     (or the render wrote) are written to `output`."""
 
     header, lines = read_log(log_file)
-    spec = header.get("session")
-    if not isinstance(spec, dict) or not isinstance(spec.get("scene"), str) or not isinstance(spec.get("backend"), str):
-        raise MotionWorldError(f"{log_file}:1: the header has no session description")
-    if not Path(spec["scene"]).is_file():
-        raise MotionWorldError(f"{log_file}: the scene it was made with is gone: {spec['scene']}")
-    if not any("commands" in line for line in lines):
-        raise MotionWorldError(f"{log_file}: the log has no chunks to replay")
-    if header.get("scene_sha256") and sha256_file(spec["scene"]) != header["scene_sha256"]:
-        say(f"note: {spec['scene']} changed since the log was made; its frames will not match")
+    spec = _replayable_session(log_file, header, lines, say)
     writer = VideoWriter(output, fps=FPS) if output is not None else None  # a bad output fails before any work
     session = Session.from_spec(spec)
     keep = kept_frames(lines)
@@ -215,14 +208,7 @@ def replay(log_file, output=None, *, progress=True, say=print) -> ReplayResult:
                     continue
                 if "commands" not in line:
                     continue
-                if line["frame"] != session.frame_index:
-                    raise MotionWorldError(f"{log_file}:{n}: chunk starts at frame {line['frame']} but the session "
-                                           f"is at frame {session.frame_index}")
-                try:
-                    commands, drag = record_commands(line), record_drag(line)
-                except (KeyError, TypeError, ValueError, IndexError) as e:
-                    raise MotionWorldError(f"{log_file}:{n}: bad chunk line ({type(e).__name__}: {e})") from None
-                frames = session.play_chunk(commands, drag)
+                frames = _play_logged_chunk(session, line, f"{log_file}:{n}")
                 if line.get("sha256") and frames_digest(frames) != line["sha256"]:
                     mismatches.append((n, line["frame"]))
                 for f in frames[: keep[i]]:
@@ -241,3 +227,31 @@ def replay(log_file, output=None, *, progress=True, say=print) -> ReplayResult:
     finally:
         session.close()
     return ReplayResult(frames_out, chunks, mismatches, digest.hexdigest())
+
+
+def _replayable_session(log_file, header: dict, lines: list, say) -> dict:
+    """The session description of a log's header, once the log is known to be one that can be
+    replayed (its scene still there, chunks in it); says so when the scene changed since."""
+    spec = header.get("session")
+    if not isinstance(spec, dict) or not isinstance(spec.get("scene"), str) or not isinstance(spec.get("backend"), str):
+        raise MotionWorldError(f"{log_file}:1: the header has no session description")
+    if not Path(spec["scene"]).is_file():
+        raise MotionWorldError(f"{log_file}: the scene it was made with is gone: {spec['scene']}")
+    if not any("commands" in line for line in lines):
+        raise MotionWorldError(f"{log_file}: the log has no chunks to replay")
+    if header.get("scene_sha256") and sha256_file(spec["scene"]) != header["scene_sha256"]:
+        say(f"note: {spec['scene']} changed since the log was made; its frames will not match")
+    return spec
+
+
+def _play_logged_chunk(session: Session, line: dict, where: str) -> np.ndarray:
+    """The frames of one chunk line of a log (`where`: its file:line), played on `session`, which
+    must be at the frame the chunk starts at."""
+    if line["frame"] != session.frame_index:
+        raise MotionWorldError(f"{where}: chunk starts at frame {line['frame']} but the session "
+                               f"is at frame {session.frame_index}")
+    try:
+        commands, drag = record_commands(line), record_drag(line)
+    except (KeyError, TypeError, ValueError, IndexError) as e:
+        raise MotionWorldError(f"{where}: bad chunk line ({type(e).__name__}: {e})") from None
+    return session.play_chunk(commands, drag)

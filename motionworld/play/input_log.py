@@ -179,8 +179,8 @@ def read_log(path: str | Path) -> tuple[dict, list[dict]]:
             cmds = line["commands"]
             frames += cmds["count"] if isinstance(cmds, dict) else len(cmds)
             if frames > MAX_FRAMES:  # replaying it would run for hours
-                raise MotionWorldError(f"{path}:{n}: the log asks for more than {MAX_FRAMES} frames (an hour at 16 fps), "
-                                       "the most one session may hold")
+                raise MotionWorldError(f"{path}:{n}: the log asks for more than {MAX_FRAMES} frames "
+                                       "(an hour at 16 fps), the most one session may hold")
     return lines[0], lines[1:]
 
 

@@ -169,7 +169,8 @@ class TextPanel(_TexturedQuad):
         for i, text in enumerate(lines):
             surface.blit(self.font.render(text, True, (240, 240, 240)), (pad, pad + i * line_h))
         self.size = surface.get_size()
-        self.upload(np.frombuffer(pygame.image.tobytes(surface, "RGBA"), np.uint8).reshape(self.size[1], self.size[0], 4))
+        self.upload(np.frombuffer(pygame.image.tobytes(surface, "RGBA"), np.uint8).reshape(
+            self.size[1], self.size[0], 4))
         return True
 
     def draw_at(self, left: int, top: int, window_h: int) -> None:

@@ -256,7 +256,8 @@ class Window:
         elif k == pg.K_F9:
             self.engine.capture("recording", self.engine.toggle_recording)
         elif k == pg.K_F12:
-            self._screenshot_pending = True  # taken after the next draw, before the swap (the back buffer is undefined after)
+            # taken after the next draw, before the swap (the back buffer is undefined after)
+            self._screenshot_pending = True
         elif getattr(event, "unicode", "") == "?" or (k == pg.K_SLASH and event.mod & pg.KMOD_SHIFT):
             self.show_help = not self.show_help
 

@@ -33,7 +33,8 @@ def gl_context():
             ctx = moderngl.create_standalone_context(backend="egl")
         except Exception as e:  # noqa: BLE001 - any driver failure becomes one clear line
             raise MotionWorldError(f"could not create a headless OpenGL context with EGL ({e}); "
-                                   "install Mesa's EGL (libegl1, libgl1-mesa-dri) or run on a machine with a GPU driver") from None
+                                   "install Mesa's EGL (libegl1, libgl1-mesa-dri) "
+                                   "or run on a machine with a GPU driver") from None
         _local.ctx, _local.pid = ctx, os.getpid()
     return ctx
 

@@ -14,7 +14,8 @@ DRAG_COLOUR = np.array([60, 230, 60], dtype=np.uint8)
 PIN_COLOUR = np.array([235, 50, 50], dtype=np.uint8)
 MOVING_COLOUR = np.array([255, 190, 40], dtype=np.uint8)
 STILL_COLOUR = np.array([80, 140, 255], dtype=np.uint8)
-OBJECT_COLOURS = np.array([[255, 255, 255], [255, 255, 150], [150, 255, 255], [255, 170, 255], [190, 190, 190]], dtype=np.uint8)
+OBJECT_COLOURS = np.array([[255, 255, 255], [255, 255, 150], [150, 255, 255], [255, 170, 255], [190, 190, 190]],
+                          dtype=np.uint8)
 
 
 def track_colors(pixels: np.ndarray, width: int, height: int, object_ids: np.ndarray | None = None) -> np.ndarray:

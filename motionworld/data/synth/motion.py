@@ -97,7 +97,8 @@ def _orbit(rng: np.random.Generator, start: np.ndarray, frames: int, fps: float,
     return CameraMotion(np.stack(poses), f"orbits {'right' if sweep < 0 else 'left'} around", "orbit")
 
 
-def camera_motion(rng: np.random.Generator, frames: int, fps: float, height: float, focus: np.ndarray | None) -> CameraMotion:
+def camera_motion(rng: np.random.Generator, frames: int, fps: float, height: float,
+                  focus: np.ndarray | None) -> CameraMotion:
     """A camera trajectory starting at eye height `height` above the ground (world y = 0, y down)."""
     pitch = rng.uniform(-12, 8)
     start = pose_from_ypr([0.0, -height, 0.0], 0.0, pitch)

@@ -100,7 +100,8 @@ def solid_mesh(s: Solid) -> meshes.Mesh:
     if s.shape in ("box", "slab"):
         return meshes.box(*s.size)
     if s.shape in ("sphere", "hill"):
-        return meshes.sphere(s.size[0], segments=20 if s.shape == "sphere" else 28, rings=12 if s.shape == "sphere" else 14)
+        return meshes.sphere(s.size[0], segments=20 if s.shape == "sphere" else 28,
+                             rings=12 if s.shape == "sphere" else 14)
     if s.shape == "cylinder":
         return meshes.cylinder(*s.size)
     if s.shape == "cone":

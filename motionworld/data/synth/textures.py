@@ -24,7 +24,8 @@ NATURAL_IMAGES = {
     "chelsea.png": "cat picture", "astronaut.png": "astronaut picture", "rocket.jpg": "rocket picture",
     "camera.png": "photograph", "moon.png": "moon picture", "text.png": "printed text", "page.png": "page of text",
     "hubble_deep_field.jpg": "starfield", "coins.png": "coins", "motorcycle_left.png": "motorcycle picture",
-    "color.png": "colour chart", "retina.jpg": "red pattern", "ihc.png": "stained pattern", "horse.png": "horse silhouette",
+    "color.png": "colour chart", "retina.jpg": "red pattern", "ihc.png": "stained pattern",
+    "horse.png": "horse silhouette",
 }
 
 
@@ -202,7 +203,8 @@ class TextureBank:
         self.pixels = np.concatenate([rgb, np.full(rgb.shape[:3] + (1,), 255, np.uint8)], axis=-1)
         self.fingerprint = hashlib.sha256(self.pixels.tobytes()).hexdigest()[:16]
         self.natural = np.array([i for i, layer in enumerate(self.layers) if layer.natural], dtype=int)
-        self.by_kind = {k: np.array([i for i, layer in enumerate(self.layers) if layer.kind == k]) for k in PATTERN_KINDS}
+        self.by_kind = {k: np.array([i for i, layer in enumerate(self.layers) if layer.kind == k])
+                        for k in PATTERN_KINDS}
 
     def __len__(self) -> int:
         return len(self.layers)

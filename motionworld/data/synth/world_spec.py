@@ -189,7 +189,8 @@ def generate_world(seed: int, bank: TextureBank, width: int = 128, height: int =
 
     # Ground and sky.
     ground_kinds = ("noise", "cells", "bricks", "checks", "foliage", "stripes", "dots")
-    gm = random_material(rng, bank, tile=(1.0, 6.0), natural_p=0.35, kinds=None if rng.random() < 0.35 else ground_kinds)
+    gm = random_material(rng, bank, tile=(1.0, 6.0), natural_p=0.35,
+                         kinds=None if rng.random() < 0.35 else ground_kinds)
     solids.append(Solid("ground", (2 * SKY_RADIUS,), np.zeros(3), np.eye(3), gm, "ground", noun="ground"))
     sky_h = rng.uniform(0.5, 0.7)
     light = Lighting(

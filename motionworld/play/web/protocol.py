@@ -105,13 +105,15 @@ def parse(text: str | bytes, last_seq: int) -> Message:
         raise ProtocolError(f"{kind}: unknown field {sorted(extra)[0]!r}")
     seq = d.get("seq")
     if type(seq) is not int or not last_seq < seq <= MAX_SEQ:
-        raise ProtocolError(f"{kind}: seq must be an integer above the last one ({last_seq}), got {json.dumps(seq)[:40]}")
+        raise ProtocolError(f"{kind}: seq must be an integer above the last one ({last_seq}), "
+                            f"got {json.dumps(seq)[:40]}")
     t = _number(d, "t", 0.0, 1e12)
     if kind == "input":
         captured = d.get("captured", False)
         if not isinstance(captured, bool):
             raise ProtocolError("input: captured must be true or false")
-        state = InputState(_ints(d, "keys", 0, 511, MAX_KEYS), _pair(d, "mouse", MAX_MOUSE) if "mouse" in d else (0.0, 0.0),
+        state = InputState(_ints(d, "keys", 0, 511, MAX_KEYS),
+                           _pair(d, "mouse", MAX_MOUSE) if "mouse" in d else (0.0, 0.0),
                            _ints(d, "buttons", 1, 3, 3), captured, _pad(d.get("pad")))
         return Message(kind, seq, t, state=state)
     if kind == "ack":

@@ -366,7 +366,8 @@ async def _serve(server: Server, host: str, port: int, ready=None) -> str:
     loop = asyncio.get_running_loop()
     for sig, name in ((signal.SIGINT, "interrupted"), (signal.SIGTERM, "terminated")):
         loop.add_signal_handler(sig, lambda n=name: (why.setdefault("how", n), stop.set()))
-    server.say(f"serving {server.base_world.scene.name}: open {address(host, bound, server.options.token)}  (Ctrl-C stops)")
+    server.say(f"serving {server.base_world.scene.name}: "
+               f"open {address(host, bound, server.options.token)}  (Ctrl-C stops)")
     if ready is not None:
         ready(bound)
     try:
