@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 import yaml
 
@@ -32,6 +33,14 @@ def test_the_worked_examples_run_and_what_they_add_plays_and_trains(tmp_path, mo
     assert frames.shape == (16, 120, 160, 3)
     warm = frames[..., 0].astype(int) - frames[..., 2].astype(int)
     assert (warm >= 0).all()  # sepia: red is never below blue
+
+    # the depth source gets its row in the evaluation's depth section
+    from motionworld.eval.depth_section import candidates
+
+    truth = np.full((24, 32), 3.0, np.float32)
+    item = {"image": np.zeros((24, 32, 3), np.uint8), "depth": truth, "valid": truth > 0,
+            "K": np.array([[30.0, 0, 16], [0, 30.0, 12], [0, 0, 1]])}
+    assert (candidates(item, None, None)["plane"] == 5.0).all()
 
     # the backend from the command line, as the page says
     out = tmp_path / "sepia.mp4"

@@ -27,9 +27,12 @@ def backend_arg(parser, default: str | None = "auto", more: str = "") -> None:
                              f"the warp renderer; {summaries}{more}")
 
 
-DEPTH_HELP = ("the depth of a picture without a scene file beside it: prior, network (ours), a transformers model "
-              "folder or a hub id (default: MOTIONWORLD_DEPTH_MODEL, else Depth Anything V2 Small where transformers "
-              "has it, else our network, else the prior)")
+def depth_help() -> str:
+    """--depth's help: the depth sources picked by name alone (`by_name`, from `plugins.DEPTH_SOURCES`)."""
+    named = [n for n in plugins.names(plugins.DEPTH_SOURCES) if plugins.load(plugins.DEPTH_SOURCES, n).by_name]
+    return (f"the depth of a picture without a scene file beside it: {', '.join(named)}, a transformers model "
+            "folder or a hub id (default: MOTIONWORLD_DEPTH_MODEL, else Depth Anything V2 Small where transformers "
+            "has it, else our network, else the prior)")
 SCENE_HELP = ("a scene.yaml, a picture (its scene is made on the fly: see `scene new`) or a shipped scene's name "
               "(default: garden)")
 
@@ -138,7 +141,7 @@ def path_args(q) -> None:
 
 def generator_args(q, size: int) -> None:
     """The frames' generator of play, serve and render: --depth, --weights, --size, --seed."""
-    q.add_argument("--depth", help=DEPTH_HELP)
+    q.add_argument("--depth", help=depth_help())
     q.add_argument("--weights", type=Path,
                    help="a weights folder for the neural backend (default: the shipped weights/)")
     q.add_argument("--size", type=in_range("--size", SIZE_RANGE[0], MAX_SIZE), default=size,

@@ -11,7 +11,7 @@ from ..images import read_rgb
 from ..outputs import replacing
 from ..picture_scene import is_picture, scene_text
 from ..scene import load_scene, picture_scene
-from .options import DEPTH_HELP
+from .options import depth_help
 
 
 def add(sub) -> None:
@@ -27,7 +27,7 @@ def add(sub) -> None:
     sn.add_argument("-o", "--output", type=Path,
                     help="where to write it (default: beside the picture, same name, .yaml)")
     sn.add_argument("--force", action="store_true", help="replace an existing file")
-    sn.add_argument("--depth", help=DEPTH_HELP)
+    sn.add_argument("--depth", help=depth_help())
     sn.set_defaults(handler=_scene_new)
 
     dp = sub.add_parser("depth", help="a picture's depth as play gets it: a map a scene reads, and a preview")
@@ -36,7 +36,7 @@ def add(sub) -> None:
                     help="the map: .png (16-bit, with the scale to read it by) or .npy (float32 depth)")
     dp.add_argument("--preview", type=Path, help="the colourised preview beside the picture (default: OUTPUT's "
                                                  "name + _preview.jpg; 'none' for no preview)")
-    dp.add_argument("--depth", help=DEPTH_HELP)
+    dp.add_argument("--depth", help=depth_help())
     dp.add_argument("--force", action="store_true", help="replace existing output files")
     dp.set_defaults(handler=_depth)
 

@@ -14,13 +14,18 @@ the median depth (7 %).
 Candidates: the true depth (the ceiling), the `prior`, a flat plane at one depth, our depth network
 (as it ships and with its edges sharpened; a disparity output also mapped with other near/far ratios), and the
 transformers estimator where it loads (Depth Anything V2 Small, from the hub cache or fetched once
-where the hub is reachable; `estimator_model` names another).
+where the hub is reachable; `estimator_model` names another), and every other depth source registered
+(`plugins.DEPTH_SOURCES`) that needs no options (`by_name`), under its name: a new one is scored
+beside ours without a change here.
 """
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import torch
 
+from .. import plugins
 from ..data.depth_views import DepthViews
 from ..data.synth.generator import HELDOUT_SEED_START
 from ..geometry.camera import Camera
@@ -39,6 +44,7 @@ from ..raster.mesh_warp import MeshWarpRenderer
 TRUCK_FRACTION = 0.07  # the motorcycle pair's median disparity is about 7 % of its width
 VIEW_SEED_START = HELDOUT_SEED_START + 1000  # past the depth stage's eval-hook views
 FAR_OVER_NEAR = (10.0, 30.0, 100.0)  # mappings of a relative output tried; 30 is the default (1 to 30)
+OWN_ROWS = ("file", "prior", "network", "estimator")  # depth sources scored by their own rows, not by name
 
 
 def _translate_x(distance: float) -> np.ndarray:
@@ -122,6 +128,10 @@ def candidates(item: dict, net, estimator) -> dict[str, np.ndarray]:
                         disparity_to_depth(disparity, 1.0, ratio))
     if estimator is not None:
         out["estimator"] = estimator.load(image, camera)
+    for name in plugins.names(plugins.DEPTH_SOURCES):
+        source = plugins.load(plugins.DEPTH_SOURCES, name)
+        if name not in OWN_ROWS and source.by_name:
+            out[name] = source(source.Options.model_validate({"source": name}), Path(".")).load(image, camera)
     return out
 
 
