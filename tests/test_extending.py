@@ -41,6 +41,10 @@ def test_the_worked_examples_run_and_what_they_add_plays_and_trains(tmp_path, mo
     item = {"image": np.zeros((24, 32, 3), np.uint8), "depth": truth, "valid": truth > 0,
             "K": np.array([[30.0, 0, 16], [0, 30.0, 12], [0, 0, 1]])}
     assert (candidates(item, None, None)["plane"] == 5.0).all()
+    from motionworld.eval.depth_bench import bench_depth
+
+    timed = bench_depth(repeats=1, sizes=((32, 24),), estimator=False)["sources"]
+    assert set(timed) == {"prior", "plane"} and timed["plane"]["seconds"]["32x24"] > 0
 
     # the backend from the command line, as the page says
     out = tmp_path / "sepia.mp4"

@@ -4,7 +4,8 @@ For our depth network (the shipped one, a `--weights` folder, or random weights 
 config when none is trained) and, where it loads, the transformers estimator (Depth Anything V2
 Small, from the hub cache or fetched once): the median over `repeats` runs (a third as many for the
 estimator, at least 3), after one warm-up, of the whole depth source, picture in, depth out (resize,
-network, mapping), at each size. The
+network, mapping), at each size. Every other registered depth source picked by name alone
+(`plugins.DEPTH_SOURCES`, `by_name`: the prior, and any added) is timed the same way. The
 targets: 0.5 s for a 512-pixel picture on the 2-core CPU, 30 ms at the model's 128x96."""
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import plugins
 from ..geometry.camera import Camera
 from ..geometry.depth import (
     HUB_DEPTH_MODEL,
@@ -57,7 +59,25 @@ def bench_depth(weights: Path | None = None, repeats: int = 10, sizes=SIZES, est
                 camera = Camera.from_fov(w, h, 50)
                 out["estimator"]["seconds"][f"{w}x{h}"] = _median_seconds(lambda p=picture, c=camera: source.load(p, c),
                                                                           max(3, repeats // 3))
+    out["sources"] = {name: {"seconds": _source_seconds(name, sizes, repeats, rng)} for name in _by_name()}
     return out
+
+
+def _by_name() -> list[str]:
+    """Registered depth sources that need no options, but our network (timed above with its weights)."""
+    return [n for n in plugins.names(plugins.DEPTH_SOURCES)
+            if n != "network" and plugins.load(plugins.DEPTH_SOURCES, n).by_name]
+
+
+def _source_seconds(name: str, sizes, repeats: int, rng) -> dict[str, float]:
+    cls = plugins.load(plugins.DEPTH_SOURCES, name)
+    source = cls(cls.Options.model_validate({"source": name}), Path("."))
+    seconds = {}
+    for w, h in sizes:
+        picture = rng.integers(0, 255, (h, w, 3), dtype=np.uint8)
+        camera = Camera.from_fov(w, h, 50)
+        seconds[f"{w}x{h}"] = _median_seconds(lambda p=picture, c=camera: source.load(p, c), repeats)
+    return seconds
 
 
 def format_depth_report(result: dict) -> str:
@@ -70,4 +90,7 @@ def format_depth_report(result: dict) -> str:
     elif e is not None:
         lines.append(f"{e['model']}:")
         lines += [f"  {size}: {s * 1000:.1f} ms" for size, s in e["seconds"].items()]
+    for name, timed in result.get("sources", {}).items():
+        lines.append(f"depth source {name}:")
+        lines += [f"  {size}: {s * 1000:.1f} ms" for size, s in timed["seconds"].items()]
     return "\n".join(lines)
