@@ -16,6 +16,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from .. import plugins
 from ..geometry.rig import ControlCommand
 from .defaults import default_scene
 from .session import Session
@@ -28,8 +29,8 @@ class MotionWorldEnv(gym.Env):
 
     def __init__(self, scene=None, backend: str = "warp", max_chunks: int = 32, reward_fn=None,
                  render_mode: str | None = None, **backend_options):
-        if backend in ("warp", "tracks"):
-            backend_options.setdefault("max_size", 128)
+        if isinstance(backend, str) and "max_size" in plugins.load(plugins.BACKENDS, backend).Options.model_fields:
+            backend_options.setdefault("max_size", 128)  # a small observation, for a backend with a frame size
         self.session = Session(scene or default_scene(), backend, **backend_options)
         self.max_chunks = int(max_chunks)
         self.reward_fn = reward_fn
