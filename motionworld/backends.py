@@ -126,7 +126,7 @@ class Generator:
 
 
 class WarpOptions(BackendOptions):
-    max_size: int | None = Field(None, ge=16, le=8192)  # None: the scene's own size
+    max_size: int | None = Field(None, ge=A.SIZE_RANGE[0], le=A.SIZE_RANGE[1])  # None: the scene's own size
     discontinuity: Literal["stretch", "drop"] = "stretch"
     chunk_latents: int = Field(CHUNK_LATENTS, ge=1, le=MAX_CHUNK_LATENTS)
 
@@ -209,7 +209,7 @@ class NeuralGenerator(Generator):
     student itself (the shipped weights by default)."""
 
     name = "neural"
-    summary = "the streaming student (trained weights: the shipped weights/ unless --weights)"
+    summary = "the streaming student (--weights, else the scene's generator.weights, else the shipped weights/)"
     Options = NeuralOptions
 
     @classmethod
@@ -294,7 +294,7 @@ class NeuralGenerator(Generator):
 
 
 class TracksOptions(BackendOptions):
-    max_size: int = Field(640, ge=16, le=8192)
+    max_size: int = Field(640, ge=A.SIZE_RANGE[0], le=A.SIZE_RANGE[1])
     dim: float = Field(0.55, ge=0.0, le=1.0)
     chunk_latents: int = Field(CHUNK_LATENTS, ge=1, le=MAX_CHUNK_LATENTS)
 

@@ -52,12 +52,14 @@ def check_backend(backend, scene=None, chunks: int = 3, **options) -> dict:
     if isinstance(backend, str):
         cls = plugins.load(plugins.BACKENDS, backend)
         _require(getattr(cls, "name", None) == backend, what, f"its class's `name` must be {backend!r}")
+        which = "the options given" if options else "its default options"
         if not options:
             options = cls.default_options(world.scene)
-        try:
-            cls.Options.model_validate({k: v for k, v in options.items() if isinstance(v, (str, int, float, bool))})
+        logged = {k: v for k, v in options.items() if v is None or isinstance(v, (str, int, float, bool))}
+        try:  # what a session spec and an input log hold of them (objects such as student= are not logged)
+            cls.Options.model_validate(logged)
         except Exception as e:  # pydantic's ValidationError, or a broken schema
-            raise ContractError(f"{what}: its default options do not pass its Options schema ({e})") from None
+            raise ContractError(f"{what}: {which} do not pass its Options schema ({e})") from None
     generator = make_generator(backend, **options)
     name = getattr(generator, "name", None)
     _require(isinstance(name, str) and name.strip() and " " not in name, what, "`name` must be a word")

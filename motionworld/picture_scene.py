@@ -57,7 +57,8 @@ def requested_depth(value: str) -> dict:
     """The scene's `depth:` block for a `--depth` / MOTIONWORLD_DEPTH_MODEL value: a depth source's
     name (`prior`, `network`), a folder of our depth network (a `train depth` export), else a
     transformers model (a local folder or a hub id)."""
-    if value in plugins.names(plugins.DEPTH_SOURCES) and plugins.load(plugins.DEPTH_SOURCES, value).by_name:
+    named = value in plugins.names(plugins.DEPTH_SOURCES)
+    if named and getattr(plugins.load(plugins.DEPTH_SOURCES, value), "by_name", False):
         return {"source": value}
     local = Path(value).expanduser()
     if has_depth_network(local):

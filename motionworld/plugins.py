@@ -54,6 +54,7 @@ _BUILTIN = {
     },
 }
 _REGISTERED: dict[str, dict[str, object]] = {group: {} for group in _BUILTIN}
+RESERVED = {STAGES: ("ship", "plot")}  # `motionworld train ship | plot` are not stages
 
 
 def _kind(group: str) -> str:
@@ -66,7 +67,8 @@ def _targets(group: str) -> dict[str, object]:
         raise MotionWorldError(f"unknown extension point {group!r} (one of {', '.join(_BUILTIN)})")
     found: dict[str, object] = dict(_BUILTIN[group])
     for ep in entry_points(group=group):
-        found[ep.name] = ep.value
+        if ep.name not in RESERVED.get(group, ()):
+            found[ep.name] = ep.value
     found.update(_REGISTERED[group])
     return found
 
@@ -84,6 +86,8 @@ def register(group: str, name: str, target) -> None:
     _targets(group)  # the group exists
     if not isinstance(name, str) or not name or any(c.isspace() for c in name):
         raise MotionWorldError(f"a {_kind(group)} name is a non-empty word, got {name!r}")
+    if name in RESERVED.get(group, ()):
+        raise MotionWorldError(f"{name!r} is taken (not a {_kind(group)} name: {', '.join(RESERVED[group])})")
     _REGISTERED[group][name] = target
 
 
@@ -101,7 +105,19 @@ def load(group: str, name: str):
     if not isinstance(target, str):
         return target
     module, _, attr = target.partition(":")
-    obj = importlib.import_module(module)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
+    try:
+        obj = importlib.import_module(module)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as e:  # another package's plugin, missing or broken: one line
+        raise MotionWorldError(f"{_kind(group)} {name!r} ({target}) does not load: {type(e).__name__}: {e}") from None
     return obj
+
+
+def try_load(group: str, name: str):
+    """(the object, None), or (None, why it does not load): for listings (help texts, choices, the
+    evaluation's rows) that must not fail because one installed plugin is broken."""
+    try:
+        return load(group, name), None
+    except Exception as e:  # a plugin's own import may raise anything
+        return None, str(e)

@@ -138,3 +138,33 @@ def test_another_package_adds_one_through_an_entry_point(monkeypatch):
     with pytest.raises(MotionWorldError, match=r"unknown depth source 'tlit' \(available: file, prior, network, "
                                                r"estimator, tilt\)"):
         plugins.load(plugins.DEPTH_SOURCES, "tlit")
+
+
+def test_a_plugin_that_does_not_load_is_refused_by_name_and_breaks_nothing_else(tmp_path, capsys):
+    from motionworld.cli import build_parser, main
+
+    plugins.register(plugins.BACKENDS, "gpu-only", "a_package_not_installed:Generator")
+    plugins.register(plugins.DEPTH_SOURCES, "old-style", "motionworld.geometry.depth:PriorDepth.Options")
+    plugins.register(plugins.STAGES, "gone", "a_package_not_installed:Stage")
+    helped = build_parser().format_help() + build_parser()._subparsers._group_actions[0].choices["render"].format_help()
+    assert "gpu-only: (does not load: backend 'gpu-only' (a_package_not_installed:Generator) does not load" in \
+        " ".join(helped.split())
+    assert main(["validate", str(GARDEN / "scene.yaml")]) == 0
+    assert main(["render", "garden", "--backend", "gpu-only", "--seconds", "1", "-o", str(tmp_path / "x.mp4")]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith(
+        "error: backend 'gpu-only' (a_package_not_installed:Generator) does not load: ModuleNotFoundError")
+    from motionworld.train.config import config_model
+
+    assert "gone" not in config_model().model_fields  # the other stages' configs still load
+
+
+def test_ship_and_plot_are_not_stage_names():
+    with pytest.raises(MotionWorldError, match="'ship' is taken"):
+        plugins.register(plugins.STAGES, "ship", object)
+
+
+def test_a_growing_window_is_kept_in_the_session_spec_a_log_replays(tmp_path):
+    import motionworld as mw
+
+    session = mw.Session(str(GARDEN / "scene.yaml"), backend="warp", max_size=None)
+    assert session.spec["options"] == {"max_size": None}  # None is an option too (here: the scene's own size)

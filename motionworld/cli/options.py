@@ -21,15 +21,21 @@ def backend_arg(parser, default: str | None = "auto", more: str = "") -> None:
     """--backend: "auto" or a registered backend (`plugins.BACKENDS`, read when the parser is built,
     so one registered at run time is a choice too), each with its summary in the help."""
     names = plugins.names(plugins.BACKENDS)
-    summaries = "; ".join(f"{n}: {plugins.load(plugins.BACKENDS, n).summary}" for n in names)
+    summaries = "; ".join(f"{n}: {_summary(plugins.BACKENDS, n)}" for n in names)
     parser.add_argument("--backend", choices=["auto", *names], default=default,
                         help="auto (default): the scene's generator, the neural student with trained weights, else "
                              f"the warp renderer; {summaries}{more}")
 
 
+def _summary(group: str, name: str) -> str:
+    obj, why = plugins.try_load(group, name)
+    return getattr(obj, "summary", "") if obj is not None else f"(does not load: {why})"
+
+
 def depth_help() -> str:
     """--depth's help: the depth sources picked by name alone (`by_name`, from `plugins.DEPTH_SOURCES`)."""
-    named = [n for n in plugins.names(plugins.DEPTH_SOURCES) if plugins.load(plugins.DEPTH_SOURCES, n).by_name]
+    named = [n for n in plugins.names(plugins.DEPTH_SOURCES)
+             if getattr(plugins.try_load(plugins.DEPTH_SOURCES, n)[0], "by_name", False)]
     return (f"the depth of a picture without a scene file beside it: {', '.join(named)}, a transformers model "
             "folder or a hub id (default: MOTIONWORLD_DEPTH_MODEL, else Depth Anything V2 Small where transformers "
             "has it, else our network, else the prior)")
@@ -143,7 +149,8 @@ def generator_args(q, size: int) -> None:
     """The frames' generator of play, serve and render: --depth, --weights, --size, --seed."""
     q.add_argument("--depth", help=depth_help())
     q.add_argument("--weights", type=Path,
-                   help="a weights folder for the neural backend (default: the shipped weights/)")
+                   help="a weights folder (or its student.safetensors) for the neural backend (default: the "
+                        "scene's generator.weights, else the shipped weights/)")
     q.add_argument("--size", type=in_range("--size", SIZE_RANGE[0], MAX_SIZE), default=size,
                    help=f"longest side of warp/tracks frames (default {size})")
     q.add_argument("--seed", type=seed(), help="noise seed of the neural backend (default: the scene's)")

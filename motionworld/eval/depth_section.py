@@ -129,8 +129,8 @@ def candidates(item: dict, net, estimator) -> dict[str, np.ndarray]:
     if estimator is not None:
         out["estimator"] = estimator.load(image, camera)
     for name in plugins.names(plugins.DEPTH_SOURCES):
-        source = plugins.load(plugins.DEPTH_SOURCES, name)
-        if name not in OWN_ROWS and source.by_name:
+        source = plugins.try_load(plugins.DEPTH_SOURCES, name)[0]  # one that does not load gets no row
+        if name not in OWN_ROWS and getattr(source, "by_name", False):
             out[name] = source(source.Options.model_validate({"source": name}), Path(".")).load(image, camera)
     return out
 

@@ -28,7 +28,8 @@ def condition_channels(modules: TrackVideoModules, config: StudentConfig, size: 
                        occluded: torch.Tensor | None = None, appearance: torch.Tensor | None = None,
                        first_latent: torch.Tensor | None = None, warp: torch.Tensor | None = None,
                        warp_valid: torch.Tensor | None = None, from_start: bool = True,
-                       warp_memory: dict | None = None, timing: dict | None = None, clock=None) -> torch.Tensor:
+                       warp_memory: dict | None = None, timing: dict | None = None, clock=None,
+                       started: float | None = None) -> torch.Tensor:
     """The DiT's condition channels [B, image + tracks + warp, F, h, w] for F latent frames of frames
     `size` (height, width) in model pixels (the config's, or a picture-aspect model's for its picture).
 
@@ -41,9 +42,10 @@ def condition_channels(modules: TrackVideoModules, config: StudentConfig, size: 
     - the warp [B, T, 3, H, W] in [0, 1] and its validity [B, T, H, W] at the model's size (for a
       model with `dit.warp_channels`); `warp_memory` carries a warp encoder's state across chunks.
     `from_start` says the frames begin the video (the first chunk, or a whole clip). With `timing`,
-    the seconds (by `clock`) the track and warp features took go in it as "tracks" and "warp"."""
+    the seconds (by `clock`) the track and warp features took go in it as "tracks" and "warp" (the
+    tracks' from `started` where the caller began on them earlier)."""
     c = config
-    start = clock() if timing is not None else 0.0
+    start = (clock() if started is None else started) if timing is not None else 0.0
     feats = modules.tracks(tracks, visibility, codes, *size, from_start=from_start,
                            appearance=appearance, occluded=occluded)
     parts = [feats]  # the DiT's order: image | tracks | warp

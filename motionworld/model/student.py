@@ -196,11 +196,15 @@ class StreamingStudent:
             torch.cuda.synchronize(self.device)
         return time.perf_counter()
 
+    @torch.no_grad()
     def condition(self, tracks: torch.Tensor, visibility: torch.Tensor, looks: int | None = None, occluded=None,
                   warp_in: tuple[torch.Tensor, torch.Tensor] | None = None, timing: dict | None = None) -> torch.Tensor:
         """The DiT's condition channels [1, extra, C, h, w] for the next chunk (`condition_channels`,
         the function training builds them with): its tracks with their states, the picture's latent
-        on the stream's first frame, and the warp (`_warp_inputs`, at the output size) at the model's."""
+        on the stream's first frame, and the warp (`_warp_inputs`, at the output size; None: nothing
+        valid) at the model's. step() calls it; called on its own it still advances a warp encoder's
+        memory as that chunk would."""
+        started = self._sync() if timing is not None else None
         first = self.cache.chunk_index == 0
         occ = None
         if self.config.tracks.occlusion:
@@ -211,13 +215,15 @@ class StreamingStudent:
             occ = occ[None].to(self.device)
         warp = valid = None
         if self.config.dit.warp_channels:
+            warp_in = warp_in or self._warp_inputs(None, None, tracks.shape[0])
             warp, valid = warp_at_model_size(*warp_in, self.config.vae.output_scale)
         appearance = self._appearance_for(tracks, first, looks)
         return condition_channels(self.modules, self.config, (self.height, self.width), tracks[None].to(self.device),
                                   visibility[None].to(self.device), self._codes_for(tracks.shape[1])[None],
                                   self.layout.chunk, occluded=occ, appearance=appearance,
                                   first_latent=self.first_latent if first else None, warp=warp, warp_valid=valid,
-                                  from_start=first, warp_memory=self.warp_memory, timing=timing, clock=self._sync)
+                                  from_start=first, warp_memory=self.warp_memory, timing=timing, clock=self._sync,
+                                  started=started)
 
     @torch.no_grad()
     def step(self, tracks, visibility, looks: int | None = None, occluded=None, warp=None,
@@ -245,8 +251,12 @@ class StreamingStudent:
         m, c = self.modules, self.layout.chunk
         h, w = self.height // 8, self.width // 8
         timing = {}
+        t0 = self._sync()
         warp_in = self._warp_inputs(warp, warp_valid, n_frames) if self.sees_warp else None
+        reading_warp = self._sync() - t0
         condition = self.condition(tr, vis, looks=looks, occluded=occluded, warp_in=warp_in, timing=timing)
+        if "warp" in timing:  # the warp's features: its frames to the device, then the encoder
+            timing["warp"] += reading_warp
 
         shape = (1, self.config.dit.in_channels, c, h, w)
         x0 = generate_chunk(m.dit, self.cache, self.text_kv, condition, shape, self.sigmas, lambda: self._noise(shape),

@@ -68,7 +68,8 @@ class Session:
         self.world = scene if isinstance(scene, World) else World(scene)
         self.generator = make_generator(backend, **backend_options)
         self.spec = {"scene": str(self.world.scene.file or ""), "backend": self.generator.name,
-                     "options": {k: v for k, v in backend_options.items() if isinstance(v, (str, int, float, bool))}}
+                     "options": {k: v for k, v in backend_options.items()  # None too: window=None (grow) is a choice
+                                 if v is None or isinstance(v, (str, int, float, bool))}}
         self.controller = controller
         self.fps = self.world.fps
         self.reset()

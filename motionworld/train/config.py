@@ -202,12 +202,14 @@ class TrainConfig(StrictModel):
 
 def config_model() -> type[TrainConfig]:
     """TrainConfig with a section for every registered stage: ours are its fields; a stage registered
-    beyond them brings its `Settings` (imported only then)."""
+    beyond them brings its `Settings` (imported only then; one that does not load brings none, and
+    is refused by name only where a config asks for it)."""
     added = {}
     for name in plugins.names(plugins.STAGES):
         section = section_of(name)
-        if section not in TrainConfig.model_fields:
-            settings = plugins.load(plugins.STAGES, name).Settings
+        stage = plugins.try_load(plugins.STAGES, name)[0] if section not in TrainConfig.model_fields else None
+        settings = getattr(stage, "Settings", None)
+        if isinstance(settings, type) and issubclass(settings, StrictModel):
             added[section] = (settings, Field(default_factory=settings))
     return create_model("TrainConfig", __base__=TrainConfig, **added) if added else TrainConfig
 

@@ -105,6 +105,7 @@ class _ClipWithWarp:
 
 class GuideStage(Stage):
     Settings = GuideSettings  # its section of a training config
+    output_scaled = True
     uses_batches = False  # it trains on the student's rollouts, streamed once before the first step
 
     def __init__(self, cfg, rt):

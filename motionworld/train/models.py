@@ -7,6 +7,7 @@ import dataclasses
 
 import torch
 
+from .. import plugins
 from ..errors import MotionWorldError
 from ..frames import is_whole_latents
 from ..model.conditioning import frame_timesteps
@@ -15,8 +16,10 @@ from .config import TrainConfig
 
 
 def scale_for(c: StudentConfig, stage: str) -> int:
-    """How many times the model's size a stage's clips are: a guided VAE's output scale, else 1."""
-    return c.vae.output_scale if stage in ("vae", "guide") else 1
+    """How many times the model's size a stage's clips are: a guided VAE's output scale for a stage
+    that trains what paints at the output size (`Stage.output_scaled`: vae, guide and their
+    subclasses), else 1."""
+    return c.vae.output_scale if getattr(plugins.load(plugins.STAGES, stage), "output_scaled", False) else 1
 
 
 def student_config(cfg: TrainConfig) -> StudentConfig:

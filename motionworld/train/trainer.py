@@ -32,6 +32,7 @@ class Stage(ABC):
     pydantic model `Settings`, read from the config's section of that name (`section_of`, e.g.
     `causal_init` for causal-init) and found as `self.cfg.settings`. docs/extending.md adds one."""
     Settings: type = StrictModel
+    output_scaled = False  # its clips are at a guided decoder's output size (what it trains paints there)
     uses_batches = True
     # what its data is, for the plan line and the manifest; None: clips of data.source (a stage that
     # makes its own data, the depth stage's single views, says what)

@@ -70,6 +70,7 @@ class _GuidedReconstruction(nn.Module):
 
 class VAEStage(Stage):
     Settings = VAESettings  # its section of a training config
+    output_scaled = True
     def __init__(self, cfg, rt):
         super().__init__(cfg, rt)
         self.config = student_config(cfg)
