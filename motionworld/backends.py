@@ -22,6 +22,7 @@ what `play`, `render` and `serve` give it when the user names only the backend.
 from __future__ import annotations
 
 import inspect
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -81,7 +82,7 @@ class BackendOptions(StrictModel):
     grid: int | None = Field(None, ge=2, le=512)
 
 
-class Generator:
+class Generator(ABC):
     """What every backend provides (see the module's docstring); subclasses set `name`, `summary`
     and `Options` and implement start, frames_for_next_chunk, step and close."""
 
@@ -108,21 +109,22 @@ class Generator:
         the user asked for, `weights` and `seed` what they named (None: not named)."""
         return {}
 
+    @abstractmethod
     def start(self, world) -> None:
         """Begin a stream of `world`'s scene: its picture becomes frame 0; sets `picture`, `height`
         and `width`. May be called again to restart."""
-        raise NotImplementedError
 
+    @abstractmethod
     def frames_for_next_chunk(self) -> int:
         """Returns n, the video frames the next `step` makes (the first chunk's include frame 0)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def step(self, chunk: Chunk) -> np.ndarray:
         """Returns the frames of `chunk` (a `Chunk` of n frames): uint8 [n, height, width, 3]."""
-        raise NotImplementedError
 
     def close(self) -> None:
         """Let go of what start() took (GL contexts, caches); start() may be called again after it."""
+        return None  # a backend that holds nothing has nothing to let go
 
 
 class WarpOptions(BackendOptions):
@@ -337,9 +339,6 @@ class TrackPreviewGenerator(Generator):
 
         self.chunk_index += 1
         return np.stack([draw_chunk_tracks(self.base.copy(), self.world, chunk, t) for t in range(len(chunk.times))])
-
-    def close(self) -> None:
-        pass
 
 
 def _resized_K(K: np.ndarray, scene_size: tuple[int, int], width: int, height: int) -> np.ndarray:

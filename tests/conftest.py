@@ -104,3 +104,20 @@ def _registries_as_they_were():
     for group, names in before.items():
         plugins._REGISTERED[group].clear()
         plugins._REGISTERED[group].update(names)
+
+
+@pytest.fixture
+def tiny_dpt(tmp_path) -> Path:
+    """A randomly initialised small DPT saved to tmp_path/dpt: it stands in for a real depth checkpoint
+    (Depth Anything) with the same loading code path, and nothing is downloaded."""
+    transformers = pytest.importorskip("transformers")
+    import torch
+
+    torch.manual_seed(0)
+    cfg = transformers.DPTConfig(hidden_size=32, num_hidden_layers=4, num_attention_heads=2, intermediate_size=64,
+                                 image_size=32, patch_size=8, backbone_out_indices=[0, 1, 2, 3],
+                                 neck_hidden_sizes=[8, 16, 16, 16], fusion_hidden_size=16, head_in_index=-1,
+                                 reassemble_factors=[4, 2, 1, 0.5])
+    transformers.DPTForDepthEstimation(cfg).save_pretrained(tmp_path / "dpt")
+    transformers.DPTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(tmp_path / "dpt")
+    return tmp_path / "dpt"

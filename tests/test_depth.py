@@ -49,20 +49,10 @@ def test_estimator_errors_are_clear(tmp_path):
 
 
 @pytest.mark.slow
-def test_estimator_runs_a_local_transformers_model(tmp_path):
+def test_estimator_runs_a_local_transformers_model(tiny_dpt):
     """A randomly initialised small DPT saved to disk stands in for a real depth checkpoint: the
     loading, preprocessing, resizing and relative-to-depth mapping are the real code path."""
-    transformers = pytest.importorskip("transformers")
-    import torch
-
-    torch.manual_seed(0)
-    cfg = transformers.DPTConfig(hidden_size=32, num_hidden_layers=4, num_attention_heads=2, intermediate_size=64,
-                                 image_size=32, patch_size=8, backbone_out_indices=[0, 1, 2, 3],
-                                 neck_hidden_sizes=[8, 16, 16, 16], fusion_hidden_size=16, head_in_index=-1,
-                                 reassemble_factors=[4, 2, 1, 0.5])
-    transformers.DPTForDepthEstimation(cfg).save_pretrained(tmp_path / "dpt")
-    transformers.DPTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(tmp_path / "dpt")
-    est = EstimatorDepth(EstimatorDepth.Options(model="dpt", near=1.0, far=30.0), tmp_path)
+    est = EstimatorDepth(EstimatorDepth.Options(model="dpt", near=1.0, far=30.0), tiny_dpt.parent)
     img = np.random.default_rng(0).integers(0, 255, (40, 60, 3), dtype=np.uint8)
     d = est.load(img, Camera.from_fov(60, 40, 50.0))
     assert d.shape == (40, 60) and d.dtype == np.float32

@@ -55,20 +55,10 @@ def test_every_registered_depth_source_keeps_the_contract(name):
 
 
 @pytest.mark.slow
-def test_the_estimator_depth_source_keeps_the_contract(tmp_path):
+def test_the_estimator_depth_source_keeps_the_contract(tiny_dpt):
     """A randomly initialised small DPT saved to disk stands in for Depth Anything (no download)."""
-    transformers = pytest.importorskip("transformers")
-    import torch
-
-    torch.manual_seed(0)
-    cfg = transformers.DPTConfig(hidden_size=32, num_hidden_layers=4, num_attention_heads=2, intermediate_size=64,
-                                 image_size=32, patch_size=8, backbone_out_indices=[0, 1, 2, 3],
-                                 neck_hidden_sizes=[8, 16, 16, 16], fusion_hidden_size=16, head_in_index=-1,
-                                 reassemble_factors=[4, 2, 1, 0.5])
-    transformers.DPTForDepthEstimation(cfg).save_pretrained(tmp_path / "dpt")
-    transformers.DPTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(tmp_path / "dpt")
     picture = np.random.default_rng(0).integers(0, 255, (40, 60, 3), dtype=np.uint8)
-    result = check_depth_source("estimator", {"model": "dpt"}, picture=picture, base_dir=tmp_path)
+    result = check_depth_source("estimator", {"model": "dpt"}, picture=picture, base_dir=tiny_dpt.parent)
     assert result["shape"] == (40, 60)
 
 

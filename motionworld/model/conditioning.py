@@ -57,7 +57,8 @@ def condition_channels(modules: TrackVideoModules, config: StudentConfig, size: 
             image[:, 4:, 0] = first_latent.to(feats.dtype)
         parts.insert(0, image)
     if timing is not None:
-        timing["tracks"], start = clock() - start, clock()
+        now = clock()  # one sync on a GPU, not two
+        timing["tracks"], start = now - start, now
     if c.dit.warp_channels:
         parts.append(modules.warp(warp, warp_valid, from_start=from_start, memory=warp_memory).to(feats.dtype))
         if timing is not None:

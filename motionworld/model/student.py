@@ -198,13 +198,15 @@ class StreamingStudent:
 
     @torch.no_grad()
     def condition(self, tracks: torch.Tensor, visibility: torch.Tensor, looks: int | None = None, occluded=None,
-                  warp_in: tuple[torch.Tensor, torch.Tensor] | None = None, timing: dict | None = None) -> torch.Tensor:
+                  warp_in: tuple[torch.Tensor, torch.Tensor] | None = None, timing: dict | None = None,
+                  started: float | None = None) -> torch.Tensor:
         """The DiT's condition channels [1, extra, C, h, w] for the next chunk (`condition_channels`,
         the function training builds them with): its tracks with their states, the picture's latent
         on the stream's first frame, and the warp (`_warp_inputs`, at the output size; None: nothing
         valid) at the model's. step() calls it; called on its own it still advances a warp encoder's
-        memory as that chunk would."""
-        started = self._sync() if timing is not None else None
+        memory as that chunk would. With `timing`, the tracks' seconds count from `started` (default: now)."""
+        if timing is not None and started is None:
+            started = self._sync()
         first = self.cache.chunk_index == 0
         occ = None
         if self.config.tracks.occlusion:
@@ -253,10 +255,10 @@ class StreamingStudent:
         timing = {}
         t0 = self._sync()
         warp_in = self._warp_inputs(warp, warp_valid, n_frames) if self.sees_warp else None
-        reading_warp = self._sync() - t0
-        condition = self.condition(tr, vis, looks=looks, occluded=occluded, warp_in=warp_in, timing=timing)
+        t1 = self._sync()
+        condition = self.condition(tr, vis, looks=looks, occluded=occluded, warp_in=warp_in, timing=timing, started=t1)
         if "warp" in timing:  # the warp's features: its frames to the device, then the encoder
-            timing["warp"] += reading_warp
+            timing["warp"] += t1 - t0
 
         shape = (1, self.config.dit.in_channels, c, h, w)
         x0 = generate_chunk(m.dit, self.cache, self.text_kv, condition, shape, self.sigmas, lambda: self._noise(shape),

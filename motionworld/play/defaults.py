@@ -2,10 +2,10 @@
 
 The default scene is the garden shipped in `scenes/`; a shipped scene can also be named by its
 folder (`motionworld play plaza`). Both are found as package data (`motionworld.shipped`). The
-backend `auto` follows the scene's `generator.backend`: `model` means the neural student with
-the scene's weights, else the shipped
-`weights/` folder; when neither exists (no trained weights yet), the warp renderer stands in and
-the caller is told so in one line. Each backend's own defaults are its `default_options`.
+backend `auto` follows the scene's `generator.backend`: `model` means the neural student with the
+scene's weights, else the shipped `weights/` folder; when neither exists (no trained weights yet),
+the warp renderer stands in and the caller is told so in one line. Each backend's own defaults are
+its `default_options`.
 """
 from __future__ import annotations
 
